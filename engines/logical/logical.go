@@ -1,0 +1,123 @@
+// Package logical defines the contract between the core request pipeline
+// and the secret engines: Request, Response, Backend and the errors engines
+// return. It knows nothing of HTTP, gRPC or raft; server/api alone maps
+// these errors to status codes.
+package logical
+
+import (
+	"context"
+	"time"
+
+	"github.com/secretumvault/secretumvault/storage"
+)
+
+// Operation is what a request does to a path.
+type Operation string
+
+// The operations a request can carry. HTTP GET maps to ReadOperation (or
+// ListOperation with ?list=true or the LIST method), PUT/POST to
+// UpdateOperation (core turns it into CreateOperation when the target does
+// not exist and the path has an existence check), DELETE to DeleteOperation.
+const (
+	ReadOperation   Operation = "read"
+	ListOperation   Operation = "list"
+	CreateOperation Operation = "create"
+	UpdateOperation Operation = "update"
+	PatchOperation  Operation = "patch"
+	DeleteOperation Operation = "delete"
+)
+
+// Storage is the chrooted storage view a mount sees.
+type Storage = storage.Backend
+
+// Connection describes the client connection a request came from.
+type Connection struct {
+	RemoteAddr string
+}
+
+// Request is one operation against a mounted engine.
+type Request struct {
+	// ID is the request id, echoed as request_id in the response envelope.
+	ID string
+	// Operation is what to do.
+	Operation Operation
+	// Path is relative to the mount (no mount prefix, no leading slash).
+	Path string
+	// MountPoint is the mount path with a trailing slash, e.g. "secret/".
+	MountPoint string
+	// MountType is the engine type, e.g. "kv".
+	MountType string
+	// Data is the decoded JSON body (writes) or query parameters (reads).
+	Data map[string]any
+	// Storage is the mount's storage view; set by the router.
+	Storage Storage
+	// ClientToken is the raw token; engines other than auth/token never see it.
+	ClientToken string
+	// Connection is the client connection; may be nil.
+	Connection *Connection
+}
+
+// Secret describes a leased secret returned by an engine.
+type Secret struct {
+	LeaseID   string
+	TTL       time.Duration
+	Renewable bool
+}
+
+// Auth is the auth block of a response that created or looked up a token.
+type Auth struct {
+	ClientToken   string            `json:"client_token"`
+	Accessor      string            `json:"accessor"`
+	Policies      []string          `json:"policies"`
+	TokenPolicies []string          `json:"token_policies"`
+	Metadata      map[string]string `json:"metadata"`
+	LeaseDuration int               `json:"lease_duration"`
+	Renewable     bool              `json:"renewable"`
+	EntityID      string            `json:"entity_id"`
+	TokenType     string            `json:"token_type"`
+	Orphan        bool              `json:"orphan"`
+	NumUses       int               `json:"num_uses"`
+}
+
+// Response is an engine's answer. A nil Response with a nil error means
+// "done, nothing to return" (HTTP 204).
+type Response struct {
+	// Data is the response payload, rendered as "data" in the envelope.
+	Data map[string]any
+	// Secret, when set, is a lease on the returned data.
+	Secret *Secret
+	// Auth, when set, is rendered as "auth" in the envelope.
+	Auth *Auth
+	// Warnings are rendered as "warnings".
+	Warnings []string
+	// Raw, when set, replaces the envelope entirely: it is marshalled as
+	// the whole JSON body (used by sys endpoints Vault answers without an
+	// envelope, e.g. sys/seal-status).
+	Raw map[string]any
+	// Redirect, Headers and friends are deliberately absent until needed.
+}
+
+// Backend is one mounted engine instance.
+//
+// HandleRequest must be safe for concurrent use. It returns (nil, nil) for
+// success without content, an error from this package's sentinel set (wrapped
+// freely) for failures, and never a Response that carries an error.
+type Backend interface {
+	HandleRequest(ctx context.Context, req *Request) (*Response, error)
+	// ExistenceCheck reports whether the target of a write exists, so core
+	// can tell create from update. ok=false means the path has no check.
+	ExistenceCheck(ctx context.Context, req *Request) (exists, ok bool, err error)
+}
+
+// BackendConfig is what a Factory gets when a mount is set up.
+type BackendConfig struct {
+	// MountPoint is the mount path with a trailing slash.
+	MountPoint string
+	// Config holds the mount's options (e.g. "version": "2" for kv).
+	Config map[string]string
+	// Storage is the mount's storage view, for initialisation.
+	Storage Storage
+}
+
+// Factory builds an engine instance for one mount.
+type Factory func(ctx context.Context, conf *BackendConfig) (Backend, error)

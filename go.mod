@@ -1,0 +1,3 @@
+module github.com/secretumvault/secretumvault
+
+go 1.26.0
