@@ -1,0 +1,119 @@
+package framework
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+// Decode fills the struct out points to from the request data. Each
+// struct field with a `json:"name"` tag takes the parsed value of that
+// schema field, or its default; a field the request does not carry and
+// that has no default is left untouched, so a pointer field stays nil
+// (use pointers to tell "absent" from "zero"). Untagged fields and
+// `json:"-"` are skipped.
+//
+// Go types per FieldType: string; any integer kind (range-checked);
+// bool; time.Duration; map[string]any; []string; []int;
+// map[string]string — or a pointer to one of those.
+//
+// A raw value that does not parse is a *logical.InvalidRequestError
+// naming the field; a tag naming no schema field or a Go type that cannot
+// hold the value is ErrDecode (a bug in the engine).
+func (d *FieldData) Decode(out any) error {
+	rv := reflect.ValueOf(out)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("%w: target must be a non-nil pointer to a struct, got %T", ErrDecode, out)
+	}
+	sv := rv.Elem()
+	st := sv.Type()
+	for i := 0; i < st.NumField(); i++ {
+		sf := st.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "" || name == "-" || !sf.IsExported() {
+			continue
+		}
+		schema, ok := d.Schema[name]
+		if !ok {
+			return fmt.Errorf("%w: %s.%s: no schema field %q", ErrDecode, st.Name(), sf.Name, name)
+		}
+		v, present, err := d.value(name, schema)
+		if err != nil {
+			return err
+		}
+		if !present {
+			continue
+		}
+		if err := assign(sv.Field(i), v, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// value returns the parsed raw value or default of name.
+func (d *FieldData) value(name string, s *FieldSchema) (any, bool, error) {
+	if d.Has(name) {
+		v, err := parse(s.Type, d.Raw[name])
+		if err != nil {
+			return nil, false, logical.InvalidRequest(name, "%s", err.Error())
+		}
+		return v, true, nil
+	}
+	if s.Default == nil {
+		return nil, false, nil
+	}
+	v, err := parse(s.Type, s.Default)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: default of %q: %w", ErrDecode, name, err)
+	}
+	return v, true, nil
+}
+
+// assign stores the canonical parsed value v into dst.
+func assign(dst reflect.Value, v any, name string) error {
+	if dst.Kind() == reflect.Pointer {
+		elem := reflect.New(dst.Type().Elem())
+		if err := assign(elem.Elem(), v, name); err != nil {
+			return err
+		}
+		dst.Set(elem)
+		return nil
+	}
+	src := reflect.ValueOf(v)
+	if !src.IsValid() {
+		dst.Set(reflect.Zero(dst.Type()))
+		return nil
+	}
+	if src.Type().AssignableTo(dst.Type()) {
+		dst.Set(src)
+		return nil
+	}
+	if n, ok := v.(int); ok {
+		return assignInt(dst, n, name)
+	}
+	return fmt.Errorf("%w: field %q: cannot store %T in %s", ErrDecode, name, v, dst.Type())
+}
+
+func assignInt(dst reflect.Value, n int, name string) error {
+	switch dst.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if dst.OverflowInt(int64(n)) {
+			return logical.InvalidRequest(name, "value out of range")
+		}
+		dst.SetInt(int64(n))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if n < 0 {
+			return logical.InvalidRequest(name, "must not be negative")
+		}
+		if dst.OverflowUint(uint64(n)) {
+			return logical.InvalidRequest(name, "value out of range")
+		}
+		dst.SetUint(uint64(n))
+	default:
+		return fmt.Errorf("%w: field %q: cannot store int in %s", ErrDecode, name, dst.Type())
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package framework_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/secretumvault/secretumvault/engines/framework"
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+var decodeSchema = map[string]*framework.FieldSchema{
+	"name":    {Type: framework.TypeString},
+	"max":     {Type: framework.TypeInt, Default: 10},
+	"small":   {Type: framework.TypeInt},
+	"enabled": {Type: framework.TypeBool},
+	"ttl":     {Type: framework.TypeDuration},
+	"tags":    {Type: framework.TypeStringMap},
+	"ids":     {Type: framework.TypeIntSlice},
+	"blob":    {Type: framework.TypeMap},
+}
+
+type decoded struct {
+	Name    string            `json:"name"`
+	Max     uint32            `json:"max"`
+	Small   int8              `json:"small,omitempty"`
+	Enabled *bool             `json:"enabled"`
+	TTL     *time.Duration    `json:"ttl"`
+	Tags    map[string]string `json:"tags"`
+	IDs     []int             `json:"ids"`
+	Blob    map[string]any    `json:"blob"`
+	Skipped string            `json:"-"`
+	Untag   string
+}
+
+func TestDecode(t *testing.T) {
+	yes := true
+	hour := time.Hour
+	tests := []struct {
+		name      string
+		raw       map[string]any
+		want      decoded
+		wantField string // non-empty: expect InvalidRequestError on this field
+	}{
+		{
+			name: "all fields",
+			raw: map[string]any{
+				"name": "n", "max": "3", "small": float64(-2), "enabled": "true", "ttl": "1h",
+				"tags": map[string]any{"a": "b"}, "ids": []any{float64(1)}, "blob": map[string]any{"x": nil},
+				"extra": "ignored",
+			},
+			want: decoded{
+				Name: "n", Max: 3, Small: -2, Enabled: &yes, TTL: &hour,
+				Tags: map[string]string{"a": "b"}, IDs: []int{1}, Blob: map[string]any{"x": nil},
+			},
+		},
+		{name: "absent leaves pointers nil and applies defaults", raw: map[string]any{}, want: decoded{Max: 10}},
+		{name: "negative into unsigned", raw: map[string]any{"max": -1}, wantField: "max"},
+		{name: "overflow int8", raw: map[string]any{"small": 300}, wantField: "small"},
+		{name: "wrong type", raw: map[string]any{"enabled": "maybe"}, wantField: "enabled"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &framework.FieldData{Raw: tc.raw, Schema: decodeSchema}
+			var got decoded
+			err := d.Decode(&got)
+			if tc.wantField != "" {
+				var ire *logical.InvalidRequestError
+				if !errors.As(err, &ire) || ire.Field != tc.wantField {
+					t.Fatalf("Decode() = %v, want InvalidRequestError on %q", err, tc.wantField)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("Decode = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeProgrammerErrors(t *testing.T) {
+	d := &framework.FieldData{Raw: map[string]any{"name": "x"}, Schema: decodeSchema}
+	var notStruct int
+	var badTag struct {
+		X string `json:"nope"`
+	}
+	var badType struct {
+		Name int `json:"name"`
+	}
+	tests := []struct {
+		name string
+		out  any
+	}{
+		{"nil", nil},
+		{"non-pointer", decoded{}},
+		{"pointer to non-struct", &notStruct},
+		{"tag without schema", &badTag},
+		{"incompatible type", &badType},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := d.Decode(tc.out); !errors.Is(err, framework.ErrDecode) {
+				t.Fatalf("Decode() = %v, want ErrDecode", err)
+			}
+		})
+	}
+}
