@@ -1,0 +1,178 @@
+package token
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+// createRequest is the body of auth/token/create and create-orphan.
+type createRequest struct {
+	ID              string
+	Policies        []string
+	Meta            map[string]string
+	NoParent        bool
+	NoDefaultPolicy bool
+	Renewable       *bool
+	TTL             time.Duration
+	ExplicitMaxTTL  time.Duration
+	Period          time.Duration
+	DisplayName     string
+	NumUses         int
+	Type            string
+}
+
+var displayNameSanitize = regexp.MustCompile("[^a-zA-Z0-9-]")
+
+func decodeCreate(data map[string]any) (*createRequest, error) {
+	d := &decoder{f: fields(data)}
+	c := &createRequest{
+		ID:              d.str("id"),
+		Policies:        d.strings("policies"),
+		NoParent:        d.boolean("no_parent"),
+		NoDefaultPolicy: d.boolean("no_default_policy"),
+		Renewable:       d.boolPtr("renewable"),
+		TTL:             d.duration("ttl"),
+		ExplicitMaxTTL:  d.duration("explicit_max_ttl"),
+		Period:          d.duration("period"),
+		DisplayName:     d.str("display_name"),
+		NumUses:         d.integer("num_uses"),
+		Type:            d.str("type"),
+	}
+	// Vault reads "meta"; its schema documents "metadata": accept both.
+	if _, ok := data["meta"]; ok {
+		c.Meta = d.stringMap("meta")
+	} else {
+		c.Meta = d.stringMap("metadata")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return c, nil
+}
+
+func (s *Store) handleCreate(ctx context.Context, req *logical.Request, caller *Entry) (*logical.Response, error) {
+	return s.createToken(ctx, req, caller, false)
+}
+
+// handleCreateOrphan is create with no parent; as in Vault, access to this
+// path is controlled by policy rather than by requiring root.
+func (s *Store) handleCreateOrphan(ctx context.Context, req *logical.Request, caller *Entry) (*logical.Response, error) {
+	return s.createToken(ctx, req, caller, true)
+}
+
+func (s *Store) createToken(ctx context.Context, req *logical.Request, parent *Entry, orphan bool) (*logical.Response, error) {
+	if parent.limited {
+		return nil, badRequest("restricted use token cannot generate child tokens")
+	}
+	c, err := decodeCreate(req.Data)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.newChild(c, req.Path, parent, orphan)
+	if err != nil {
+		return nil, err
+	}
+	warnings, err := s.applyTTL(e, c.TTL, c.ExplicitMaxTTL, parent)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.mint(ctx, e, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &logical.Response{Auth: authBlock(e, raw), Warnings: warnings}, nil
+}
+
+// newChild validates c against its parent and returns the entry to mint
+// (without TTL, id or accessor).
+func (s *Store) newChild(c *createRequest, path string, parent *Entry, orphan bool) (*Entry, error) {
+	root := parent.IsRoot()
+	switch {
+	case c.Type != "" && c.Type != TypeService:
+		return nil, logical.InvalidRequest("type", "only service tokens are supported")
+	case c.NumUses < 0:
+		return nil, badRequest("number of uses cannot be negative")
+	case c.NoParent && !root:
+		return nil, badRequest("root or sudo privileges required to create orphan token")
+	case c.Period > 0 && !root:
+		return nil, badRequest("root or sudo privileges required to create periodic token")
+	case c.ID != "" && !root:
+		return nil, badRequest("root or sudo privileges required to specify token id")
+	case c.ID != "" && strings.Contains(c.ID, "."):
+		return nil, badRequest("token IDs can not contain a period")
+	}
+	policies, err := childPolicies(c, parent)
+	if err != nil {
+		return nil, err
+	}
+	e := &Entry{
+		Policies:    policies,
+		DisplayName: "token",
+		Meta:        c.Meta,
+		NumUses:     c.NumUses,
+		limited:     c.NumUses > 0,
+		Renewable:   c.Renewable == nil || *c.Renewable,
+		Period:      c.Period,
+		Path:        "auth/token/" + path,
+	}
+	if c.DisplayName != "" {
+		e.DisplayName = strings.TrimSuffix(displayNameSanitize.ReplaceAllString("token-"+c.DisplayName, "-"), "-")
+	}
+	if !orphan && !c.NoParent {
+		e.parent = parent.id
+		e.EntityID = parent.EntityID
+	}
+	return e, nil
+}
+
+// childPolicies applies Vault's rules: no policies given inherits the
+// parent's; a non-root parent may only grant a subset of its own (and
+// passes "default" on only if it has it); a root parent may grant any and
+// adds "default"; no_default_policy strips "default"; only a root parent
+// may create a root token.
+func childPolicies(c *createRequest, parent *Entry) ([]string, error) {
+	root := parent.IsRoot()
+	addDefault := false
+	requested := c.Policies
+	switch {
+	case len(requested) == 0:
+		requested = parent.Policies
+	case !root:
+		if !subset(sanitizePolicies(parent.Policies, false), sanitizePolicies(requested, false)) {
+			return nil, badRequest("child policies must be subset of parent")
+		}
+		addDefault = !c.NoDefaultPolicy && slices.Contains(parent.Policies, DefaultPolicy)
+	default:
+		addDefault = !c.NoDefaultPolicy
+	}
+	policies := sanitizePolicies(requested, addDefault)
+	if c.NoDefaultPolicy {
+		policies = slices.DeleteFunc(policies, func(p string) bool { return p == DefaultPolicy })
+	}
+	if slices.Contains(policies, RootPolicy) && !root {
+		return nil, badRequest("root tokens may not be created without parent token being root")
+	}
+	return policies, nil
+}
+
+// authBlock renders e as the auth block of a create or renew response.
+func authBlock(e *Entry, raw string) *logical.Auth {
+	return &logical.Auth{
+		ClientToken:   raw,
+		Accessor:      e.Accessor,
+		Policies:      e.Policies,
+		TokenPolicies: e.Policies,
+		Metadata:      e.Meta,
+		LeaseDuration: int(e.TTL / time.Second),
+		Renewable:     e.Renewable,
+		EntityID:      e.EntityID,
+		TokenType:     TypeService,
+		Orphan:        e.Orphan,
+		NumUses:       e.NumUses,
+	}
+}
