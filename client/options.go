@@ -1,0 +1,161 @@
+package client
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment variables read by New, as the Vault CLI and SDK read them.
+const (
+	EnvAddress       = "VAULT_ADDR"
+	EnvToken         = "VAULT_TOKEN"
+	EnvCACert        = "VAULT_CACERT"
+	EnvSkipVerify    = "VAULT_SKIP_VERIFY"
+	EnvClientTimeout = "VAULT_CLIENT_TIMEOUT"
+)
+
+// Defaults used when neither an option nor the environment sets a value.
+const (
+	DefaultAddress = "https://127.0.0.1:8200"
+	DefaultTimeout = 60 * time.Second
+)
+
+// Option configures a Client. Options override the environment; later
+// options override earlier ones.
+type Option func(*settings)
+
+// settings collects options; the *Set flags tell an explicit empty value
+// from an unset one so that the environment only fills unset fields.
+type settings struct {
+	address, token, caCert      string
+	addressSet, tokenSet, caSet bool
+	skipVerify, skipVerifySet   bool
+	timeout                     time.Duration
+	timeoutSet                  bool
+	httpClient                  *http.Client
+	getenv                      func(string) string
+	maxResponseBytes            int64
+}
+
+// WithAddress sets the server address, e.g. "https://vault.example:8200".
+func WithAddress(addr string) Option {
+	return func(s *settings) { s.address, s.addressSet = addr, true }
+}
+
+// WithToken sets the token sent in the X-Vault-Token header.
+func WithToken(token string) Option {
+	return func(s *settings) { s.token, s.tokenSet = token, true }
+}
+
+// WithCACert trusts the PEM certificates in file (instead of the system pool)
+// when verifying the server. It cannot be combined with WithHTTPClient.
+func WithCACert(file string) Option {
+	return func(s *settings) { s.caCert, s.caSet = file, true }
+}
+
+// WithTLSSkipVerify disables verification of the server certificate. For
+// development only. It cannot be combined with WithHTTPClient.
+func WithTLSSkipVerify(skip bool) Option {
+	return func(s *settings) { s.skipVerify, s.skipVerifySet = skip, true }
+}
+
+// WithHTTPClient uses hc for every request. The caller then owns TLS setup;
+// WithCACert and WithTLSSkipVerify are refused alongside it.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(s *settings) { s.httpClient = hc }
+}
+
+// WithTimeout bounds each request (connect, send, read the whole answer).
+// Zero means no limit beyond the caller's context. Default 60s.
+func WithTimeout(d time.Duration) Option {
+	return func(s *settings) { s.timeout, s.timeoutSet = d, true }
+}
+
+// WithEnv replaces os.Getenv as the source of VAULT_* defaults; pass a
+// function returning "" for every name to ignore the environment.
+func WithEnv(getenv func(string) string) Option {
+	return func(s *settings) { s.getenv = getenv }
+}
+
+// WithMaxResponseBytes caps the size of a response body (default 32 MiB).
+func WithMaxResponseBytes(n int64) Option {
+	return func(s *settings) { s.maxResponseBytes = n }
+}
+
+// resolve applies opts, fills unset fields from the environment and the
+// defaults, and checks the combination.
+func resolve(opts []Option) (*settings, error) {
+	s := &settings{getenv: os.Getenv, maxResponseBytes: 32 << 20}
+	for _, o := range opts {
+		if o != nil {
+			o(s)
+		}
+	}
+	if s.getenv == nil {
+		s.getenv = func(string) string { return "" }
+	}
+	if err := s.fromEnv(); err != nil {
+		return nil, err
+	}
+	if s.address == "" {
+		s.address = DefaultAddress
+	}
+	if s.httpClient != nil && (s.caSet || s.skipVerifySet) {
+		return nil, invalidArg("WithHTTPClient cannot be combined with WithCACert or WithTLSSkipVerify")
+	}
+	if s.timeout < 0 {
+		return nil, invalidArg("timeout must not be negative")
+	}
+	if s.maxResponseBytes <= 0 {
+		return nil, invalidArg("max response bytes must be positive")
+	}
+	return s, nil
+}
+
+// fromEnv fills every field not set by an option from the environment.
+func (s *settings) fromEnv() error {
+	env := func(k string) string { return strings.TrimSpace(s.getenv(k)) }
+	if !s.addressSet {
+		s.address = env(EnvAddress)
+	}
+	if !s.tokenSet {
+		s.token = env(EnvToken)
+	}
+	if s.httpClient == nil && !s.caSet {
+		s.caCert = env(EnvCACert)
+	}
+	if v := env(EnvSkipVerify); s.httpClient == nil && !s.skipVerifySet && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return invalidArg("%s=%q is not a boolean", EnvSkipVerify, v)
+		}
+		s.skipVerify = b
+	}
+	if !s.timeoutSet {
+		s.timeout = DefaultTimeout
+		if v := env(EnvClientTimeout); v != "" {
+			d, err := parseDuration(v)
+			if err != nil {
+				return invalidArg("%s=%q: %v", EnvClientTimeout, v, err)
+			}
+			s.timeout = d
+		}
+	}
+	return nil
+}
+
+// parseDuration accepts Go durations ("90s") and bare seconds ("90").
+func parseDuration(v string) (time.Duration, error) {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("not a duration: %w", err)
+	}
+	return d, nil
+}

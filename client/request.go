@@ -1,0 +1,217 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// request describes one call; path is relative to /v1/.
+type request struct {
+	method string
+	path   string
+	query  url.Values
+	body   any // JSON-encoded when non-nil
+}
+
+// response is a fully read answer.
+type response struct {
+	status int
+	body   []byte
+}
+
+// secret sends req, fails on status >= 400 and decodes the envelope.
+func (c *Client) secret(ctx context.Context, req request) (*Secret, error) {
+	resp, err := c.do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.check(req, resp); err != nil {
+		return nil, err
+	}
+	return parseSecret(req, resp.body)
+}
+
+// send is secret for calls whose answer does not matter.
+func (c *Client) send(ctx context.Context, req request) error {
+	resp, err := c.do(ctx, req)
+	if err != nil {
+		return err
+	}
+	return c.check(req, resp)
+}
+
+// raw sends req, fails on status >= 400 and decodes the body into out,
+// unwrapping a {"request_id":..., "data":{...}} envelope when present.
+func (c *Client) raw(ctx context.Context, req request, out any) error {
+	resp, err := c.do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if err := c.check(req, resp); err != nil {
+		return err
+	}
+	return decodeUnwrapped(req, resp.body, out)
+}
+
+// do sends req and reads the whole answer, whatever its status.
+func (c *Client) do(ctx context.Context, req request) (*response, error) {
+	target, err := c.url(req.path, req.query)
+	if err != nil {
+		return nil, err
+	}
+	var body io.Reader
+	if req.body != nil {
+		buf, err := json.Marshal(req.body)
+		if err != nil {
+			return nil, fmt.Errorf("client: encode %s %s body: %w", req.method, req.path, err)
+		}
+		body = bytes.NewReader(buf)
+	}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.method, target, body)
+	if err != nil {
+		return nil, fmt.Errorf("client: build %s %s: %w", req.method, req.path, err)
+	}
+	c.setHeaders(hreq, req.body != nil)
+	hresp, err := c.hc.Do(hreq)
+	if err != nil {
+		return nil, fmt.Errorf("client: %s %s: %w", req.method, displayPath(req.path), scrubURLError(err))
+	}
+	defer hresp.Body.Close()
+	buf, err := io.ReadAll(io.LimitReader(hresp.Body, c.maxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("client: %s %s: read answer: %w", req.method, displayPath(req.path), err)
+	}
+	if int64(len(buf)) > c.maxBytes {
+		return nil, fmt.Errorf("%w: %s %s: more than %d bytes", ErrResponseTooLarge, req.method, displayPath(req.path), c.maxBytes)
+	}
+	return &response{status: hresp.StatusCode, body: buf}, nil
+}
+
+// setHeaders adds the token, the Vault request marker and content headers.
+func (c *Client) setHeaders(hreq *http.Request, hasBody bool) {
+	if tok := c.ClientToken(); tok != "" {
+		hreq.Header.Set("X-Vault-Token", tok)
+	}
+	hreq.Header.Set("X-Vault-Request", "true")
+	hreq.Header.Set("Accept", "application/json")
+	hreq.Header.Set("User-Agent", "secretumvault-client")
+	if hasBody {
+		hreq.Header.Set("Content-Type", "application/json")
+	}
+}
+
+// url joins the base address, /v1/ and the escaped segments of p.
+func (c *Client) url(p string, query url.Values) (string, error) {
+	p = strings.TrimPrefix(p, "/")
+	if p == "" {
+		return "", invalidArg("empty path")
+	}
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if s == "." || s == ".." {
+			return "", invalidArg("path %q holds a %q segment", p, s)
+		}
+		segs[i] = url.PathEscape(s)
+	}
+	u := c.base.String() + "/v1/" + strings.Join(segs, "/")
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	return u, nil
+}
+
+// check turns a status >= 400 into a *ResponseError.
+func (c *Client) check(req request, resp *response) error {
+	if resp.status < 400 {
+		return nil
+	}
+	return &ResponseError{
+		Method:     req.method,
+		Path:       displayPath(req.path),
+		StatusCode: resp.status,
+		Errors:     parseErrors(resp.body),
+	}
+}
+
+// parseErrors extracts {"errors":[...]}, or a short excerpt of other bodies.
+func parseErrors(body []byte) []string {
+	var env struct {
+		Errors []string `json:"errors"`
+	}
+	if err := json.Unmarshal(body, &env); err == nil {
+		return env.Errors
+	}
+	text := strings.TrimSpace(string(body))
+	if text == "" {
+		return nil
+	}
+	const limit = 200
+	if len(text) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut] + "..."
+	}
+	return []string{text}
+}
+
+// parseSecret decodes an envelope; an empty body is (nil, nil).
+func parseSecret(req request, body []byte) (*Secret, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil
+	}
+	var s Secret
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("client: %s %s: decode answer: %w", req.method, displayPath(req.path), err)
+	}
+	return &s, nil
+}
+
+// decodeUnwrapped decodes body into out. Vault answers most sys/ endpoints
+// with a bare object, some with an envelope too; an object that has both
+// "request_id" and an object "data" is unwrapped to its data.
+func decodeUnwrapped(req request, body []byte, out any) error {
+	var probe struct {
+		RequestID *string         `json:"request_id"`
+		Data      json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &probe); err != nil {
+		return fmt.Errorf("client: %s %s: decode answer: %w", req.method, displayPath(req.path), err)
+	}
+	if probe.RequestID != nil && len(probe.Data) > 0 && probe.Data[0] == '{' {
+		body = probe.Data
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("client: %s %s: decode answer: %w", req.method, displayPath(req.path), err)
+	}
+	return nil
+}
+
+// displayPath is the request path as shown in errors.
+func displayPath(p string) string { return "/v1/" + strings.TrimPrefix(p, "/") }
+
+// scrubURLError drops the URL from *url.Error (it may carry query
+// parameters) and keeps the cause.
+func scrubURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
