@@ -1,0 +1,139 @@
+// Package kv is the versioned key/value secret engine, compatible with
+// Vault's KV version 2 HTTP API: config, data/, metadata/, delete/,
+// undelete/ and destroy/ under the mount.
+//
+// Versions are immutable. Each key has one metadata entry (its versions'
+// timestamps and flags, never their data) and one storage entry per
+// version, so reading a version decrypts exactly two values whatever the
+// number of versions. Every write of data and metadata is one storage
+// transaction, and writes to the same key are serialised by striped locks.
+//
+// Errors: missing keys, versions and empty lists are logical.ErrNotFound;
+// a soft-deleted or destroyed version is a *VersionDeletedError (which
+// matches logical.ErrNotFound and carries the metadata Vault returns with
+// its 404); bad input is a *logical.InvalidRequestError.
+package kv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/secretumvault/secretumvault/engines/framework"
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+// Sentinel errors of this package.
+var (
+	// ErrUnsupportedVersion is returned by Factory for a mount whose
+	// "version" option is neither empty nor "2".
+	ErrUnsupportedVersion = errors.New("kv: unsupported kv version (only 2 is implemented)")
+	// ErrCorrupt is returned when a stored entry cannot be decoded.
+	ErrCorrupt = errors.New("kv: corrupt storage entry")
+)
+
+// DefaultMaxVersions is the number of versions kept per key when neither
+// the key nor the mount sets max_versions. It is what config and metadata
+// reads report in that case.
+const DefaultMaxVersions = 10
+
+// lockStripes is the number of per-key write locks (keys hash onto them).
+const lockStripes = 256
+
+// Backend is one kv mount. It implements logical.Backend.
+type Backend struct {
+	router *framework.Backend
+	now      func() time.Time
+	locks  [lockStripes]sync.RWMutex
+}
+
+var _ logical.Backend = (*Backend)(nil)
+
+// Option configures a Backend.
+type Option func(*Backend)
+
+// WithClock replaces time.Now (for tests of delete_version_after).
+func WithClock(now func() time.Time) Option {
+	return func(b *Backend) { b.now = now }
+}
+
+// Factory is the logical.Factory for kv mounts.
+func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
+	return New(ctx, conf)
+}
+
+// New builds a kv mount. conf.Config["version"] must be "" or "2".
+func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backend, error) {
+	if conf != nil {
+		if v := conf.Config["version"]; v != "" && v != "2" {
+			return nil, fmt.Errorf("%w: version %q", ErrUnsupportedVersion, v)
+		}
+	}
+	b := &Backend{now: time.Now}
+	for _, o := range opts {
+		o(b)
+	}
+	b.router = &framework.Backend{
+		Help:  "Versioned key/value secrets (Vault KV v2 compatible).",
+		Paths: b.paths(),
+	}
+	if err := b.router.Init(); err != nil {
+		return nil, fmt.Errorf("kv: %w", err)
+	}
+	return b, nil
+}
+
+// HandleRequest implements logical.Backend. It is safe for concurrent use.
+func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
+	return b.router.HandleRequest(ctx, req)
+}
+
+// ExistenceCheck implements logical.Backend: data/<path> and
+// metadata/<path> exist when the key has metadata.
+func (b *Backend) ExistenceCheck(ctx context.Context, req *logical.Request) (exists, ok bool, err error) {
+	return b.router.ExistenceCheck(ctx, req)
+}
+
+// paths lists the routes, most specific first.
+func (b *Backend) paths() []*framework.Path {
+	return []*framework.Path{
+		b.pathConfig(),
+		b.pathData(),
+		b.pathMetadata(),
+		b.pathVersions("delete", b.handleDeleteVersions),
+		b.pathVersions("undelete", b.handleUndeleteVersions),
+		b.pathVersions("destroy", b.handleDestroyVersions),
+	}
+}
+
+// VersionDeletedError reports that the requested version of a key is
+// soft-deleted or destroyed. errors.Is(err, logical.ErrNotFound) is true.
+//
+// Vault answers such a read with status 404 and the body
+// {"data": {"data": null, "metadata": {...}}}; ResponseData returns that
+// inner object so the API layer can render it (it may find the method by
+// asserting interface{ ResponseData() map[string]any } with errors.As,
+// without importing this package).
+type VersionDeletedError struct {
+	// Path is the key, relative to the mount's data/.
+	Path string
+	// Version is the version that was asked for.
+	Version int
+	// Metadata is the version's metadata as a read would report it.
+	Metadata map[string]any
+}
+
+// Error implements error.
+func (e *VersionDeletedError) Error() string {
+	return fmt.Sprintf("kv: version %d of %q is deleted or destroyed", e.Version, e.Path)
+}
+
+// Is makes errors.Is(err, logical.ErrNotFound) true.
+func (e *VersionDeletedError) Is(target error) bool { return target == logical.ErrNotFound }
+
+// ResponseData is the "data" object Vault returns with its 404.
+func (e *VersionDeletedError) ResponseData() map[string]any {
+	return map[string]any{"data": nil, "metadata": e.Metadata}
+}

@@ -1,0 +1,139 @@
+package kv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/storage"
+)
+
+// lockFor returns the write lock stripe of a key.
+func (b *Backend) lockFor(path string) *sync.RWMutex {
+	h := fnv.New32a()
+	h.Write([]byte(path))
+	return &b.locks[h.Sum32()%lockStripes]
+}
+
+// validatePath rejects key paths Vault users could not mean: empty, with
+// empty or ".." segments (so also a leading or trailing "/"), or with NUL.
+func validatePath(path string) error {
+	if path == "" {
+		return logical.InvalidRequest("path", "missing path")
+	}
+	if strings.IndexByte(path, 0) >= 0 {
+		return logical.InvalidRequest("path", "must not contain NUL bytes")
+	}
+	for _, seg := range strings.Split(path, "/") {
+		switch seg {
+		case "":
+			return logical.InvalidRequest("path", "must not contain empty segments or leading or trailing slashes")
+		case "..", ".":
+			return logical.InvalidRequest("path", "must not contain %q segments", seg)
+		}
+	}
+	return nil
+}
+
+// getJSON decodes the entry at key into out; found=false when absent.
+// Numbers decode as json.Number so integers keep their precision.
+func getJSON(ctx context.Context, s logical.Storage, key string, out any) (found bool, err error) {
+	e, err := s.Get(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("kv: read %s: %w", key, err)
+	}
+	if e == nil {
+		return false, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(e.Value))
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		return false, fmt.Errorf("%w: %s: %w", ErrCorrupt, key, err)
+	}
+	return true, nil
+}
+
+func putOp(key string, v any) (*storage.Op, error) {
+	buf, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("kv: encode %s: %w", key, err)
+	}
+	return &storage.Op{Kind: storage.OpPut, Entry: &storage.Entry{Key: key, Value: buf}}, nil
+}
+
+func deleteOp(key string) *storage.Op {
+	return &storage.Op{Kind: storage.OpDelete, Entry: &storage.Entry{Key: key}}
+}
+
+// commit applies ops atomically when the storage is Transactional.
+// Otherwise it applies them in order; callers order ops so that any
+// prefix of them leaves a consistent store: new version data first, then
+// the metadata that points at it, then deletes of data nothing points at.
+func commit(ctx context.Context, s logical.Storage, ops []*storage.Op) error {
+	if tx, ok := s.(storage.Transactional); ok {
+		if err := tx.Transaction(ctx, ops); err != nil {
+			return fmt.Errorf("kv: commit: %w", err)
+		}
+		return nil
+	}
+	for _, op := range ops {
+		var err error
+		if op.Kind == storage.OpPut {
+			err = s.Put(ctx, op.Entry)
+		} else {
+			err = s.Delete(ctx, op.Entry.Key)
+		}
+		if err != nil {
+			return fmt.Errorf("kv: write %s: %w", op.Entry.Key, err)
+		}
+	}
+	return nil
+}
+
+func loadConfig(ctx context.Context, s logical.Storage) (*mountConfig, error) {
+	cfg := &mountConfig{}
+	if _, err := getJSON(ctx, s, configKey, cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// loadMetadata returns nil, nil for a key without metadata.
+func loadMetadata(ctx context.Context, s logical.Storage, path string) (*keyMetadata, error) {
+	meta := &keyMetadata{}
+	found, err := getJSON(ctx, s, metadataKey(path), meta)
+	if err != nil || !found {
+		return nil, err
+	}
+	if meta.Versions == nil {
+		meta.Versions = make(map[int]*versionMeta)
+	}
+	return meta, nil
+}
+
+// trim drops the oldest versions beyond the effective max_versions and
+// returns the delete ops for their data.
+func trim(path string, meta *keyMetadata, limit int) []*storage.Op {
+	if len(meta.Versions) <= limit {
+		return nil
+	}
+	versions := make([]int, 0, len(meta.Versions))
+	for v := range meta.Versions {
+		versions = append(versions, v)
+	}
+	slices.Sort(versions)
+	drop := versions[:len(versions)-limit]
+	ops := make([]*storage.Op, 0, len(drop))
+	for _, v := range drop {
+		delete(meta.Versions, v)
+		ops = append(ops, deleteOp(versionKey(path, v)))
+	}
+	meta.OldestVersion = versions[len(drop)]
+	return ops
+}
