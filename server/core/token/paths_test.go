@@ -177,7 +177,9 @@ func TestPaths(t *testing.T) {
 		},
 		{
 			name: "renew-accessor hides the token", op: logical.UpdateOperation, path: "renew-accessor",
-			data: func(f *fixture) map[string]any { return map[string]any{"accessor": f.svcAuth.Accessor, "increment": 60} },
+			data: func(f *fixture) map[string]any {
+				return map[string]any{"accessor": f.svcAuth.Accessor, "increment": 60}
+			},
 			check: func(t *testing.T, f *fixture, resp *logical.Response) {
 				if resp.Auth.ClientToken != "" || resp.Auth.LeaseDuration != 60 {
 					t.Fatalf("auth = %+v", resp.Auth)
