@@ -182,7 +182,7 @@ func (s *Store) load(ctx context.Context, h string) (*Entry, error) {
 		return nil, fmt.Errorf("token: decode entry: %w", err)
 	}
 	if !sameHash(r.ID, h) {
-		return nil, fmt.Errorf("token: entry under %s.. names another token", h[:8])
+		return nil, fmt.Errorf("token: stored entry names another token: %w", ErrCorrupt)
 	}
 	return r.entry(), nil
 }

@@ -172,3 +172,61 @@ func BenchmarkAuthenticate(b *testing.B) {
 		}
 	}
 }
+
+// TestTidyDanglingIndexes simulates writes interrupted on a backend
+// without transactions: index entries pointing at nothing, and a token
+// whose parent vanished.
+func TestTidyDanglingIndexes(t *testing.T) {
+	h := newHarness(t, token.Options{})
+	parent, _ := h.create(h.root, map[string]any{"policies": "p"})
+	child, _ := h.create(parent, nil)
+	// Delete the parent's entry behind the store's back, leaving its
+	// accessor index and the link to its child.
+	var parentKey string
+	pe, err := h.store.Lookup(h.ctx, parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range h.dump() {
+		if strings.HasPrefix(k, "sys/token/id/") && bytes.Contains(v, []byte(`"accessor":"`+pe.Accessor+`"`)) {
+			parentKey = k
+		}
+	}
+	if parentKey == "" {
+		t.Fatal("parent entry not found")
+	}
+	if err := h.be.Delete(h.ctx, parentKey); err != nil {
+		t.Fatal(err)
+	}
+	for _, junk := range []string{"sys/token/id/x", "sys/token/parent/y/z", "sys/token/accessor/q"} {
+		if err := h.be.Put(h.ctx, &storage.Entry{Key: junk, Value: []byte("{}")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.valid(child) {
+		t.Fatal("child of a vanished parent is valid")
+	}
+	n, err := h.store.Tidy(h.ctx)
+	wantErr(t, err, token.ErrCorrupt) // reported, yet tidy went on
+	if n != 1 {
+		t.Fatalf("Tidy removed %d, want 1 (the orphaned child)", n)
+	}
+	if err := h.be.Delete(h.ctx, "sys/token/id/x"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = h.store.Tidy(h.ctx); err != nil || n != 0 {
+		t.Fatalf("second Tidy = %d, %v; want 0, nil", n, err)
+	}
+	keys := h.dump()
+	for _, want := range []string{"sys/token/id/", "sys/token/accessor/", "sys/token/parent/"} {
+		n := 0
+		for k := range keys {
+			if strings.HasPrefix(k, want) {
+				n++
+			}
+		}
+		if want == "sys/token/parent/" && n != 0 || want != "sys/token/parent/" && n != 1 {
+			t.Errorf("%d entries under %s after tidy: %v", n, want, keys)
+		}
+	}
+}

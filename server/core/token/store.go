@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,12 +16,13 @@ import (
 const maxDepth = 1024
 
 // stripe returns the lock guarding read-modify-write of token h.
+// Any string is accepted (keys listed from storage are not trusted).
 func (s *Store) stripe(h string) *sync.RWMutex {
-	i, err := strconv.ParseUint(h[:2], 16, 8)
-	if err != nil {
-		i = 0
+	x := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(h); i++ {
+		x = (x ^ uint32(h[i])) * 16777619
 	}
-	return &s.stripes[i]
+	return &s.stripes[x%uint32(len(s.stripes))]
 }
 
 // alive reports whether e itself may be used at now.

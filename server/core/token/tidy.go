@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -16,28 +17,15 @@ func (s *Store) tidy(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("token: tidy: list tokens: %w", err)
 	}
 	removed := 0
+	var errs []error // per-token problems: reported, but tidy goes on
 	for _, h := range ids {
 		if err := ctx.Err(); err != nil {
 			return removed, err
 		}
-		e, err := s.load(ctx, h)
-		if err != nil {
-			return removed, fmt.Errorf("token: tidy: %w", err)
-		}
-		if e == nil { // already removed with an ancestor
-			continue
-		}
-		live, err := s.loadLive(ctx, h)
-		if err != nil {
-			return removed, fmt.Errorf("token: tidy: %w", err)
-		}
-		if live != nil {
-			continue
-		}
-		n, err := s.revokeTree(ctx, h)
+		n, err := s.tidyOne(ctx, h)
 		removed += n
 		if err != nil {
-			return removed, fmt.Errorf("token: tidy: %w", err)
+			errs = append(errs, fmt.Errorf("token: tidy: %w", err))
 		}
 	}
 	if err := s.tidyAccessors(ctx); err != nil {
@@ -49,7 +37,20 @@ func (s *Store) tidy(ctx context.Context) (int, error) {
 	if removed > 0 {
 		s.log.Info("token tidy removed tokens", "count", removed)
 	}
-	return removed, nil
+	return removed, errors.Join(errs...)
+}
+
+// tidyOne revokes token h with its subtree when it is dead.
+func (s *Store) tidyOne(ctx context.Context, h string) (int, error) {
+	e, err := s.load(ctx, h)
+	if err != nil || e == nil { // e == nil: already removed with an ancestor
+		return 0, err
+	}
+	live, err := s.loadLive(ctx, h)
+	if err != nil || live != nil {
+		return 0, err
+	}
+	return s.revokeTree(ctx, h)
 }
 
 // tidyAccessors deletes accessor index entries whose token is gone.

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,8 @@ var (
 	ErrNotSetup = errors.New("token: store not set up")
 	// ErrInvalidOptions: Options.Validate rejected the configuration.
 	ErrInvalidOptions = errors.New("token: invalid options")
+	// ErrCorrupt: a stored token entry does not match its key.
+	ErrCorrupt = errors.New("token: corrupt entry")
 )
 
 // Token type and policy names Vault clients expect.
@@ -161,12 +164,7 @@ func (e *Entry) expired(now time.Time) bool {
 func (e *Entry) clone() *Entry {
 	c := *e
 	c.Policies = slices.Clone(e.Policies)
-	if e.Meta != nil {
-		c.Meta = make(map[string]string, len(e.Meta))
-		for k, v := range e.Meta {
-			c.Meta[k] = v
-		}
-	}
+	c.Meta = maps.Clone(e.Meta)
 	return &c
 }
 
@@ -240,7 +238,7 @@ func (s *Store) Create(ctx context.Context, p CreateParams) (string, *Entry, err
 	e := &Entry{
 		Policies:    sanitizePolicies(p.Policies, false),
 		DisplayName: p.DisplayName,
-		Meta:        p.Meta,
+		Meta:        maps.Clone(p.Meta),
 		EntityID:    p.EntityID,
 		Path:        p.Path,
 		NumUses:     p.NumUses,
