@@ -162,14 +162,20 @@ func TestInvalidTokensAreIndistinguishable(t *testing.T) {
 
 func BenchmarkAuthenticate(b *testing.B) {
 	h := newHarness(b, token.Options{})
-	parent, _ := h.create(h.root, map[string]any{"policies": "p"})
-	child, _ := h.create(parent, nil)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := h.store.Authenticate(h.ctx, child); err != nil {
-			b.Fatal(err)
-		}
+	child, _ := h.create(h.root, map[string]any{"policies": "p"})
+	grandchild, _ := h.create(child, nil)
+	limited, _ := h.create(h.root, map[string]any{"policies": "p", "num_uses": 1 << 30})
+	for _, bc := range []struct{ name, raw string }{
+		{"root", h.root}, {"child", child}, {"grandchild", grandchild}, {"num_uses", limited},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := h.store.Authenticate(h.ctx, bc.raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
