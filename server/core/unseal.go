@@ -1,0 +1,103 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/secretumvault/secretumvault/server/core/token"
+	"github.com/secretumvault/secretumvault/storage"
+)
+
+// Storage keys behind the barrier, defined once.
+const (
+	clusterInfoKey = "core/cluster-info"
+	mountTableKey  = "core/mounts"
+	tokenPrefix    = "sys/token/"
+	logicalPrefix  = "logical/"
+)
+
+// clusterInfo names the cluster; created at init.
+type clusterInfo struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+}
+
+func newClusterInfo(ctx context.Context, b storage.Backend) (clusterInfo, error) {
+	id, err := uuid()
+	if err != nil {
+		return clusterInfo{}, err
+	}
+	ci := clusterInfo{Name: "vault-cluster-" + id[:8], ID: id}
+	raw, err := json.Marshal(ci)
+	if err != nil {
+		return clusterInfo{}, fmt.Errorf("core: encode cluster info: %w", err)
+	}
+	if err := b.Put(ctx, &storage.Entry{Key: clusterInfoKey, Value: raw}); err != nil {
+		return clusterInfo{}, fmt.Errorf("core: store cluster info: %w", err)
+	}
+	return ci, nil
+}
+
+func loadClusterInfo(ctx context.Context, b storage.Backend) (clusterInfo, error) {
+	var ci clusterInfo
+	e, err := b.Get(ctx, clusterInfoKey)
+	if err != nil {
+		return ci, fmt.Errorf("core: read cluster info: %w", err)
+	}
+	if e == nil {
+		return ci, fmt.Errorf("core: cluster info missing")
+	}
+	if err := json.Unmarshal(e.Value, &ci); err != nil {
+		return ci, fmt.Errorf("core: decode cluster info: %w", err)
+	}
+	return ci, nil
+}
+
+// uuid returns a random RFC 4122 version 4 UUID.
+func uuid() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("core: random: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+}
+
+func (c *Core) newTokenStore() *token.Store {
+	return token.NewStore(storage.NewView(c.barrier, tokenPrefix), token.Options{
+		Now:    c.cfg.Now,
+		Logger: c.logger.With(slog.String("component", "token")),
+	})
+}
+
+// postUnseal builds the unsealed state from storage: cluster info, token
+// store, mount table and router. On a new active node after failover the
+// same function rebuilds everything only the active node holds.
+func (c *Core) postUnseal(ctx context.Context) error {
+	ci, err := loadClusterInfo(ctx, c.barrier)
+	if err != nil {
+		return err
+	}
+	ts := c.newTokenStore()
+	if err := ts.Setup(ctx); err != nil {
+		return fmt.Errorf("core: token store setup: %w", err)
+	}
+	mt, err := loadMountTable(ctx, c.barrier)
+	if err != nil {
+		return err
+	}
+	r, err := c.buildRouter(ctx, mt)
+	if err != nil {
+		return err
+	}
+	c.active.Store(&activeState{tokens: ts, mounts: mt, router: r, cluster: ci})
+	c.activeAt = c.cfg.Now()
+	c.sealed.Store(false)
+	return nil
+}
