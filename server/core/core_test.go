@@ -260,3 +260,36 @@ func TestRotateKeepsData(t *testing.T) {
 		t.Fatalf("read after rotate = %v, %v", resp, err)
 	}
 }
+
+func TestTokenPathsNeedRootForOtherTokens(t *testing.T) {
+	c, res := newCore(t)
+	resp, err := do(t, c, res.RootToken, logical.UpdateOperation, "auth/token/create", map[string]any{"policies": []string{"default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := resp.Auth.ClientToken
+	if _, err := do(t, c, child, logical.ReadOperation, "auth/token/lookup-self", nil); err != nil {
+		t.Fatalf("lookup-self: %v", err)
+	}
+	if _, err := do(t, c, child, logical.UpdateOperation, "auth/token/revoke", map[string]any{"token": res.RootToken}); !errors.Is(err, logical.ErrPermissionDenied) {
+		t.Fatalf("child revoking root: %v", err)
+	}
+	if _, err := do(t, c, res.RootToken, logical.ReadOperation, "sys/mounts", nil); err != nil {
+		t.Fatalf("root token damaged: %v", err)
+	}
+}
+
+func TestInitializeDev(t *testing.T) {
+	ctx := context.Background()
+	c, err := core.New(core.Config{Physical: inmem.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, root, err := c.InitializeDev(ctx, "dev-root")
+	if err != nil || key == "" || root != "dev-root" || c.Sealed() {
+		t.Fatalf("dev init = %q, %q, %v (sealed %v)", key, root, err, c.Sealed())
+	}
+	if _, err := do(t, c, "dev-root", logical.UpdateOperation, "secret/data/x", map[string]any{"data": map[string]any{"a": "b"}}); err != nil {
+		t.Fatalf("dev kv write: %v", err)
+	}
+}

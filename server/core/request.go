@@ -79,10 +79,24 @@ func (c *Core) authenticate(ctx context.Context, st *activeState, raw string) (*
 	return te, nil
 }
 
+// selfTokenPaths are the auth/token/ paths any token may call (Vault's
+// default policy): they act on the caller's own token or mint a child.
+var selfTokenPaths = map[string]bool{
+	"auth/token/lookup-self": true, "auth/token/renew-self": true, "auth/token/revoke-self": true,
+	"auth/token/create": true,
+}
+
 // authorize is the interim policy until Cedar lands: any valid token may
-// do anything except write under sys/, which needs the root token.
+// do anything except write under sys/ or act on other tokens, which need
+// the root token.
 func authorize(te *token.Entry, req *logical.Request) error {
-	if te.IsRoot() || !strings.HasPrefix(req.Path, "sys/") {
+	if te.IsRoot() {
+		return nil
+	}
+	if strings.HasPrefix(req.Path, "auth/token/") && !selfTokenPaths[req.Path] {
+		return fmt.Errorf("%w: only the root token may act on other tokens", logical.ErrPermissionDenied)
+	}
+	if !strings.HasPrefix(req.Path, "sys/") {
 		return nil
 	}
 	switch req.Operation {
