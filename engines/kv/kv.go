@@ -45,7 +45,7 @@ const lockStripes = 256
 // Backend is one kv mount. It implements logical.Backend.
 type Backend struct {
 	router *framework.Backend
-	now      func() time.Time
+	now    func() time.Time
 	locks  [lockStripes]sync.RWMutex
 }
 

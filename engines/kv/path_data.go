@@ -83,7 +83,7 @@ func (b *Backend) readVersion(ctx context.Context, s logical.Storage, path strin
 	if version == 0 {
 		version = meta.CurrentVersion
 	}
-	vm := meta.Versions[version]
+	vm := meta.version(version)
 	if vm == nil {
 		return nil, 0, fmt.Errorf("kv: %q version %d: %w", path, version, logical.ErrNotFound)
 	}
@@ -192,24 +192,21 @@ func (b *Backend) writeVersion(ctx context.Context, s logical.Storage, path stri
 	}
 	now := b.now()
 	if meta == nil {
-		meta = &keyMetadata{CreatedTime: now, Versions: make(map[int]*versionMeta)}
+		meta = &keyMetadata{CreatedTime: now}
 	}
 	meta.CurrentVersion++
 	meta.UpdatedTime = now
-	vm := &versionMeta{CreatedTime: now}
+	vm := versionMeta{Version: meta.CurrentVersion, CreatedTime: now}
 	if dva := deleteAfter(cfg, meta); dva > 0 {
 		vm.DeletionTime = now.Add(dva)
 	}
-	meta.Versions[meta.CurrentVersion] = vm
+	meta.Versions = append(meta.Versions, vm)
 	dataOp, err := putOp(versionKey(path, meta.CurrentVersion), data)
 	if err != nil {
 		return nil, err
 	}
 	trimmed := trim(path, meta, maxVersions(cfg, meta))
-	metaOp, err := putOp(metadataKey(path), meta)
-	if err != nil {
-		return nil, err
-	}
+	metaOp := putMetadataOp(path, meta)
 	ops := append([]*storage.Op{dataOp, metaOp}, trimmed...)
 	if err := commit(ctx, s, ops); err != nil {
 		return nil, err

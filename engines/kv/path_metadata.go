@@ -59,8 +59,8 @@ func (b *Backend) handleMetadataRead(ctx context.Context, req *logical.Request, 
 		return nil, fmt.Errorf("kv: metadata of %q: %w", path, logical.ErrNotFound)
 	}
 	versions := make(map[string]any, len(meta.Versions))
-	for v, vm := range meta.Versions {
-		versions[strconv.Itoa(v)] = map[string]any{
+	for _, vm := range meta.Versions {
+		versions[strconv.Itoa(vm.Version)] = map[string]any{
 			"created_time":  formatTime(vm.CreatedTime),
 			"deletion_time": formatTime(vm.DeletionTime),
 			"destroyed":     vm.Destroyed,
@@ -124,17 +124,14 @@ func (b *Backend) updateMetadata(ctx context.Context, req *logical.Request, d *f
 		if patch {
 			return nil, fmt.Errorf("kv: metadata of %q: %w", path, logical.ErrNotFound)
 		}
-		meta = &keyMetadata{CreatedTime: now, Versions: make(map[int]*versionMeta)}
+		meta = &keyMetadata{CreatedTime: now}
 	}
 	if err := applyMetadata(meta, &in, patch); err != nil {
 		return nil, err
 	}
 	meta.UpdatedTime = now
 	trimmed := trim(path, meta, maxVersions(cfg, meta))
-	metaOp, err := putOp(metadataKey(path), meta)
-	if err != nil {
-		return nil, err
-	}
+	metaOp := putMetadataOp(path, meta)
 	return nil, commit(ctx, req.Storage, append([]*storage.Op{metaOp}, trimmed...))
 }
 
@@ -214,9 +211,9 @@ func (b *Backend) handleMetadataDelete(ctx context.Context, req *logical.Request
 	}
 	ops := make([]*storage.Op, 0, len(meta.Versions)+1)
 	ops = append(ops, deleteOp(metadataKey(path)))
-	for v, vm := range meta.Versions {
+	for _, vm := range meta.Versions {
 		if !vm.Destroyed {
-			ops = append(ops, deleteOp(versionKey(path, v)))
+			ops = append(ops, deleteOp(versionKey(path, vm.Version)))
 		}
 	}
 	return nil, commit(ctx, req.Storage, ops)

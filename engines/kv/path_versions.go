@@ -63,16 +63,13 @@ func (b *Backend) updateVersions(ctx context.Context, s logical.Storage, path st
 		return nil
 	}
 	meta.UpdatedTime = b.now()
-	metaOp, err := putOp(metadataKey(path), meta)
-	if err != nil {
-		return err
-	}
+	metaOp := putMetadataOp(path, meta)
 	return commit(ctx, s, append([]*storage.Op{metaOp}, extra...))
 }
 
 // softDelete marks a readable version deleted now.
 func (b *Backend) softDelete(meta *keyMetadata, version int) bool {
-	vm := meta.Versions[version]
+	vm := meta.version(version)
 	now := b.now()
 	if vm == nil || vm.deleted(now) {
 		return false
@@ -105,7 +102,7 @@ func (b *Backend) handleUndeleteVersions(ctx context.Context, req *logical.Reque
 	return nil, b.updateVersions(ctx, req.Storage, path, func(meta *keyMetadata) ([]*storage.Op, bool) {
 		changed := false
 		for _, v := range versions {
-			if vm := meta.Versions[v]; vm != nil && !vm.Destroyed && !vm.DeletionTime.IsZero() {
+			if vm := meta.version(v); vm != nil && !vm.Destroyed && !vm.DeletionTime.IsZero() {
 				vm.DeletionTime = time.Time{}
 				changed = true
 			}
@@ -123,7 +120,7 @@ func (b *Backend) handleDestroyVersions(ctx context.Context, req *logical.Reques
 	return nil, b.updateVersions(ctx, req.Storage, path, func(meta *keyMetadata) ([]*storage.Op, bool) {
 		var ops []*storage.Op
 		for _, v := range versions {
-			if vm := meta.Versions[v]; vm != nil && !vm.Destroyed {
+			if vm := meta.version(v); vm != nil && !vm.Destroyed {
 				vm.Destroyed = true
 				ops = append(ops, deleteOp(versionKey(path, v)))
 			}

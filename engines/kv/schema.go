@@ -1,8 +1,10 @@
 package kv
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -37,26 +39,38 @@ type mountConfig struct {
 	DeleteVersionAfter time.Duration `json:"delete_version_after,omitempty"`
 }
 
-// keyMetadata is everything about a key except its versions' data.
+// keyMetadata is everything about a key except its versions' data. It is
+// stored in the binary form of codec.go.
 type keyMetadata struct {
-	CreatedTime    time.Time `json:"created_time"`
-	UpdatedTime    time.Time `json:"updated_time"`
-	CurrentVersion int       `json:"current_version"`
+	CreatedTime    time.Time
+	UpdatedTime    time.Time
+	CurrentVersion int
 	// OldestVersion is 0 until max_versions first trims a version, then
 	// the oldest version kept (Vault's semantics).
-	OldestVersion      int                  `json:"oldest_version,omitempty"`
-	MaxVersions        int                  `json:"max_versions,omitempty"`
-	CASRequired        bool                 `json:"cas_required,omitempty"`
-	DeleteVersionAfter time.Duration        `json:"delete_version_after,omitempty"`
-	CustomMetadata     map[string]string    `json:"custom_metadata,omitempty"`
-	Versions           map[int]*versionMeta `json:"versions"`
+	OldestVersion      int
+	MaxVersions        int
+	CASRequired        bool
+	DeleteVersionAfter time.Duration
+	CustomMetadata     map[string]string
+	// Versions are the kept versions, ascending by Version.
+	Versions []versionMeta
 }
 
 // versionMeta is one version's metadata.
 type versionMeta struct {
-	CreatedTime  time.Time `json:"created_time"`
-	DeletionTime time.Time `json:"deletion_time,omitzero"`
-	Destroyed    bool      `json:"destroyed,omitempty"`
+	Version      int
+	CreatedTime  time.Time
+	DeletionTime time.Time
+	Destroyed    bool
+}
+
+// version returns the metadata of version v, or nil.
+func (m *keyMetadata) version(v int) *versionMeta {
+	i, ok := slices.BinarySearchFunc(m.Versions, v, func(vm versionMeta, v int) int { return cmp.Compare(vm.Version, v) })
+	if !ok {
+		return nil
+	}
+	return &m.Versions[i]
 }
 
 // deleted reports whether the version is unreadable at now.
@@ -98,7 +112,7 @@ func formatTime(t time.Time) string {
 // versionResponse is a version's metadata as data reads and writes
 // report it.
 func versionResponse(meta *keyMetadata, version int) map[string]any {
-	v := meta.Versions[version]
+	v := meta.version(version)
 	return map[string]any{
 		"created_time":    formatTime(v.CreatedTime),
 		"custom_metadata": meta.CustomMetadata,

@@ -106,34 +106,39 @@ func loadConfig(ctx context.Context, s logical.Storage) (*mountConfig, error) {
 
 // loadMetadata returns nil, nil for a key without metadata.
 func loadMetadata(ctx context.Context, s logical.Storage, path string) (*keyMetadata, error) {
-	meta := &keyMetadata{}
-	found, err := getJSON(ctx, s, metadataKey(path), meta)
-	if err != nil || !found {
-		return nil, err
+	key := metadataKey(path)
+	e, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("kv: read %s: %w", key, err)
 	}
-	if meta.Versions == nil {
-		meta.Versions = make(map[int]*versionMeta)
+	if e == nil {
+		return nil, nil
+	}
+	meta, err := decodeMetadata(e.Value)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, key, err)
 	}
 	return meta, nil
 }
 
-// trim drops the oldest versions beyond the effective max_versions and
-// returns the delete ops for their data.
+func putMetadataOp(path string, meta *keyMetadata) *storage.Op {
+	return &storage.Op{Kind: storage.OpPut, Entry: &storage.Entry{Key: metadataKey(path), Value: encodeMetadata(meta)}}
+}
+
+// trim drops the oldest versions beyond limit and returns the delete ops
+// for their data.
 func trim(path string, meta *keyMetadata, limit int) []*storage.Op {
-	if len(meta.Versions) <= limit {
+	excess := len(meta.Versions) - limit
+	if excess <= 0 {
 		return nil
 	}
-	versions := make([]int, 0, len(meta.Versions))
-	for v := range meta.Versions {
-		versions = append(versions, v)
+	ops := make([]*storage.Op, 0, excess)
+	for _, vm := range meta.Versions[:excess] {
+		if !vm.Destroyed {
+			ops = append(ops, deleteOp(versionKey(path, vm.Version)))
+		}
 	}
-	slices.Sort(versions)
-	drop := versions[:len(versions)-limit]
-	ops := make([]*storage.Op, 0, len(drop))
-	for _, v := range drop {
-		delete(meta.Versions, v)
-		ops = append(ops, deleteOp(versionKey(path, v)))
-	}
-	meta.OldestVersion = versions[len(drop)]
+	meta.Versions = slices.Delete(meta.Versions, 0, excess)
+	meta.OldestVersion = meta.Versions[0].Version
 	return ops
 }
