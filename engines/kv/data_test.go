@@ -276,3 +276,37 @@ func TestPatchData(t *testing.T) {
 	_, err := h.do(logical.PatchOperation, "data/k", map[string]any{"data": map[string]any{"a": "b"}})
 	wantErr(t, err, logical.ErrNotFound, "")
 }
+
+func TestSubkeys(t *testing.T) {
+	h := newHarness(t)
+	h.put("k", map[string]any{"a": "1", "b": map[string]any{"c": "2", "d": map[string]any{"e": "3"}}})
+	h.put("k", map[string]any{"only": "v2"})
+	tests := []struct {
+		name    string
+		data    map[string]any
+		want    map[string]any
+		wantErr error
+	}{
+		{"latest", nil, map[string]any{"only": nil}, nil},
+		{"all depths", map[string]any{"version": "1"}, map[string]any{"a": nil, "b": map[string]any{"c": nil, "d": map[string]any{"e": nil}}}, nil},
+		{"depth 1", map[string]any{"version": "1", "depth": "1"}, map[string]any{"a": nil, "b": nil}, nil},
+		{"depth 2", map[string]any{"version": 1, "depth": 2}, map[string]any{"a": nil, "b": map[string]any{"c": nil, "d": nil}}, nil},
+		{"negative depth", map[string]any{"depth": -1}, nil, logical.ErrInvalidRequest},
+		{"missing version", map[string]any{"version": 9}, nil, logical.ErrNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := h.do(logical.ReadOperation, "subkeys/k", tc.data)
+			if tc.wantErr != nil {
+				wantErr(t, err, tc.wantErr, "")
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(resp.Data["subkeys"], tc.want) {
+				t.Fatalf("subkeys = %#v, want %#v", resp.Data["subkeys"], tc.want)
+			}
+		})
+	}
+}

@@ -1,12 +1,14 @@
 // Package kv is the versioned key/value secret engine, compatible with
 // Vault's KV version 2 HTTP API: config, data/, metadata/, delete/,
-// undelete/ and destroy/ under the mount.
+// undelete/, destroy/ and subkeys/ under the mount.
 //
 // Versions are immutable. Each key has one metadata entry (its versions'
 // timestamps and flags, never their data) and one storage entry per
 // version, so reading a version decrypts exactly two values whatever the
 // number of versions. Every write of data and metadata is one storage
-// transaction, and writes to the same key are serialised by striped locks.
+// transaction, and writes to the same key are serialised by striped,
+// in-process locks (enough, since the cluster forwards every request to
+// the active node).
 //
 // Errors: missing keys, versions and empty lists are logical.ErrNotFound;
 // a soft-deleted or destroyed version is a *VersionDeletedError (which
@@ -102,6 +104,7 @@ func (b *Backend) paths() []*framework.Path {
 		b.pathConfig(),
 		b.pathData(),
 		b.pathMetadata(),
+		b.pathSubkeys(),
 		b.pathVersions("delete", b.handleDeleteVersions),
 		b.pathVersions("undelete", b.handleUndeleteVersions),
 		b.pathVersions("destroy", b.handleDestroyVersions),
