@@ -13,7 +13,7 @@ import (
 // schema field, or its default; a field the request does not carry and
 // that has no default is left untouched, so a pointer field stays nil
 // (use pointers to tell "absent" from "zero"). Untagged fields and
-// `json:"-"` are skipped.
+// `json:"-"` are skipped; untagged embedded structs are decoded in place.
 //
 // Go types per FieldType: string; any integer kind (range-checked);
 // bool; time.Duration; map[string]any; []string; []int;
@@ -27,11 +27,20 @@ func (d *FieldData) Decode(out any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("%w: target must be a non-nil pointer to a struct, got %T", ErrDecode, out)
 	}
-	sv := rv.Elem()
+	return d.decodeStruct(rv.Elem())
+}
+
+func (d *FieldData) decodeStruct(sv reflect.Value) error {
 	st := sv.Type()
 	for i := 0; i < st.NumField(); i++ {
 		sf := st.Field(i)
 		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "" && sf.Anonymous && sf.Type.Kind() == reflect.Struct {
+			if err := d.decodeStruct(sv.Field(i)); err != nil {
+				return err
+			}
+			continue
+		}
 		if name == "" || name == "-" || !sf.IsExported() {
 			continue
 		}

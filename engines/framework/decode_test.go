@@ -21,7 +21,12 @@ var decodeSchema = map[string]*framework.FieldSchema{
 	"blob":    {Type: framework.TypeMap},
 }
 
+type embedded struct {
+	Blob map[string]any `json:"blob"`
+}
+
 type decoded struct {
+	embedded
 	Name    string            `json:"name"`
 	Max     uint32            `json:"max"`
 	Small   int8              `json:"small,omitempty"`
@@ -29,7 +34,6 @@ type decoded struct {
 	TTL     *time.Duration    `json:"ttl"`
 	Tags    map[string]string `json:"tags"`
 	IDs     []int             `json:"ids"`
-	Blob    map[string]any    `json:"blob"`
 	Skipped string            `json:"-"`
 	Untag   string
 }
@@ -52,7 +56,7 @@ func TestDecode(t *testing.T) {
 			},
 			want: decoded{
 				Name: "n", Max: 3, Small: -2, Enabled: &yes, TTL: &hour,
-				Tags: map[string]string{"a": "b"}, IDs: []int{1}, Blob: map[string]any{"x": nil},
+				Tags: map[string]string{"a": "b"}, IDs: []int{1}, embedded: embedded{Blob: map[string]any{"x": nil}},
 			},
 		},
 		{name: "absent leaves pointers nil and applies defaults", raw: map[string]any{}, want: decoded{Max: 10}},
