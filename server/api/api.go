@@ -1,0 +1,127 @@
+// Package api is SecretumVault's front end: one implementation of the gRPC
+// services in proto/secretumvault/v1, served over two transports on one
+// listener. gRPC clients reach the services directly; REST clients reach the
+// same code through an in-process grpc-gateway mux serving Vault's HTTP API
+// under /v1/, with Vault's JSON bodies, status codes and error envelope.
+//
+// The package owns the mapping of core and engine errors to HTTP and gRPC
+// status codes (errors.go), the rendering of logical responses into Vault's
+// response envelope (envelope.go), the request size limit, token extraction
+// (X-Vault-Token, Authorization: Bearer, or x-vault-token metadata), TLS
+// listener settings and the Prometheus metrics endpoint.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/core"
+)
+
+// DefaultMaxRequestSize is the default limit on a request body or gRPC
+// message: 32 MiB, as Vault's max_request_size.
+const DefaultMaxRequestSize int64 = 32 << 20
+
+// DefaultShutdownTimeout bounds how long Serve waits for in-flight requests
+// after its context is cancelled.
+const DefaultShutdownTimeout = 10 * time.Second
+
+// Core is what the front end needs of server/core. *core.Core implements it;
+// tests may substitute their own.
+//
+// Every method must be safe for concurrent use. Errors are those of
+// engines/logical (wrapped freely): the front end maps them to status codes
+// with errors.Is/As and never shows an unrecognised error's text to clients.
+type Core interface {
+	// Initialize runs sys/init.
+	Initialize(ctx context.Context, p *core.InitParams) (*core.InitResult, error)
+	// Unseal submits one key share (already decoded from hex or base64).
+	Unseal(ctx context.Context, key []byte) (*core.SealStatus, error)
+	// UnsealReset discards the key shares submitted so far.
+	UnsealReset(ctx context.Context) (*core.SealStatus, error)
+	// SealStatus reports the seal state.
+	SealStatus(ctx context.Context) (*core.SealStatus, error)
+	// Seal seals the server; token must be a root token.
+	Seal(ctx context.Context, token string) error
+	// Health reports health before status-code mapping.
+	Health(ctx context.Context) *core.HealthStatus
+	// Leader reports the cluster leader.
+	Leader(ctx context.Context) (*core.LeaderStatus, error)
+	// HandleRequest runs one logical request; req.Path is the full path
+	// after /v1/. It may rewrite req (path, mount point, mount type).
+	HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error)
+	// MountPoint returns the mount owning path, "" if none (metric labels).
+	MountPoint(path string) string
+}
+
+var _ Core = (*core.Core)(nil)
+
+// Options configure a Server. The zero value is usable: New fills defaults.
+type Options struct {
+	// Logger receives request failures and server events; default
+	// slog.Default(). Secrets, tokens and request bodies are never logged.
+	Logger *slog.Logger
+	// MaxRequestSize limits HTTP request bodies (413 beyond it) and received
+	// gRPC messages; default DefaultMaxRequestSize.
+	MaxRequestSize int64
+	// Metrics holds the Prometheus registry served at
+	// /v1/sys/metrics?format=prometheus; default NewMetrics().
+	Metrics *Metrics
+	// ShutdownTimeout bounds graceful shutdown in Serve; default
+	// DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxRequestSize <= 0 {
+		o.MaxRequestSize = DefaultMaxRequestSize
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	return o
+}
+
+// Server serves the gRPC services and the Vault-compatible REST API. It is
+// safe for concurrent use; Handler and Serve may be called more than once.
+type Server struct {
+	core    Core
+	opts    Options
+	log     *slog.Logger
+	metrics *Metrics
+	grpc    *grpc.Server
+	gateway *runtime.ServeMux
+	handler http.Handler
+}
+
+// New builds a Server around core.
+func New(c Core, opts Options) *Server {
+	opts = opts.withDefaults()
+	s := &Server{core: c, opts: opts, log: opts.Logger, metrics: opts.Metrics}
+	svc := &service{core: c, log: opts.Logger}
+	s.grpc = newGRPCServer(svc, opts, s.metrics)
+	s.gateway = newGateway(svc, s.log)
+	s.handler = s.buildHandler()
+	return s
+}
+
+// Handler returns the combined handler: requests with a gRPC content type
+// over HTTP/2 go to the gRPC server, everything else to the REST API.
+// Serving gRPC needs HTTP/2: TLS with ALPN h2, or unencrypted HTTP/2 with
+// prior knowledge enabled on the http.Server (Serve does both).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Metrics returns the server's metrics (to register further collectors).
+func (s *Server) Metrics() *Metrics { return s.metrics }

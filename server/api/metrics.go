@@ -1,0 +1,105 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+// Metrics is the server's Prometheus registry with the request metrics
+// registered. Other packages add their collectors (raft, barrier, audit)
+// through Registry; everything in it is served at
+// /v1/sys/metrics?format=prometheus.
+type Metrics struct {
+	registry     *prometheus.Registry
+	duration     *prometheus.HistogramVec
+	authFailures prometheus.Counter
+	handler      http.Handler
+}
+
+// NewMetrics returns Metrics over a new registry holding the Go runtime and
+// process collectors, secretum_vault_request_duration_seconds (labels
+// operation, mount, status) and secretum_vault_auth_failures_total.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		registry: reg,
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "secretum_vault_request_duration_seconds",
+			Help:    "Time to answer an API request (REST or gRPC), by logical operation, mount and HTTP status.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"operation", "mount", "status"}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "secretum_vault_auth_failures_total",
+			Help: "Requests refused with 403: missing or invalid token, or permission denied.",
+		}),
+	}
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.duration,
+		m.authFailures,
+	)
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return m
+}
+
+// Registry returns the registry served by the metrics endpoint.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+func (m *Metrics) observe(operation, mount string, status int, d time.Duration) {
+	if operation == "" {
+		operation = "unknown"
+	}
+	m.duration.WithLabelValues(operation, mount, strconv.Itoa(status)).Observe(d.Seconds())
+	if status == http.StatusForbidden {
+		m.authFailures.Inc()
+	}
+}
+
+func isPrometheusScrape(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		strings.TrimSuffix(r.URL.Path, "/") == "/v1/sys/metrics" &&
+		r.URL.Query().Get("format") == "prometheus"
+}
+
+// serveMetrics answers a Prometheus scrape. As in Vault, a token is
+// required: core authorizes a read of sys/metrics (and answers sealed with
+// 503), then the registry is rendered.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, call *callInfo) {
+	call.operation, call.mount = string(logical.ReadOperation), sysMount
+	_, err := s.core.HandleRequest(r.Context(), &logical.Request{
+		ID:          newRequestID(),
+		Operation:   logical.ReadOperation,
+		Path:        "sys/metrics",
+		ClientToken: headerToken(r.Header),
+		Connection:  &logical.Connection{RemoteAddr: call.rest.remoteAddr},
+	})
+	if err != nil {
+		se := toStatusError(err)
+		if se.httpStatus == http.StatusInternalServerError {
+			s.log.ErrorContext(r.Context(), "api: metrics authorization failed", "error", err)
+		}
+		writeError(w, se)
+		return
+	}
+	s.metrics.handler.ServeHTTP(w, r)
+}
+
+// headerToken reads X-Vault-Token or an Authorization bearer token.
+func headerToken(h http.Header) string {
+	if t := strings.TrimSpace(h.Get("X-Vault-Token")); t != "" {
+		return t
+	}
+	if a := h.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:])
+	}
+	return ""
+}

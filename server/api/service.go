@@ -1,0 +1,100 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+	pb "github.com/secretumvault/secretumvault/proto/secretumvault/v1"
+)
+
+// service is the one implementation of the Sys and Logical services, called
+// by grpc-go for gRPC clients and in-process by the gateway for REST
+// clients.
+type service struct {
+	pb.UnimplementedSysServer
+	pb.UnimplementedLogicalServer
+
+	core Core
+	log  *slog.Logger
+}
+
+var (
+	_ pb.SysServer     = (*service)(nil)
+	_ pb.LogicalServer = (*service)(nil)
+)
+
+// fail turns err into the status error both transports render, records
+// the status, and logs the cause of server-side failures.
+func (s *service) fail(ctx context.Context, err error) error {
+	se := toStatusError(err)
+	if se.httpStatus == http.StatusInternalServerError || se.httpStatus == http.StatusGatewayTimeout {
+		s.log.ErrorContext(ctx, "api: request failed", "status", se.httpStatus, "error", err)
+	}
+	noteStatus(ctx, se.httpStatus)
+	setHTTPStatus(ctx, se.httpStatus)
+	return se
+}
+
+// succeed records a success status; 200 needs no header.
+func (s *service) succeed(ctx context.Context, code int) {
+	noteStatus(ctx, code)
+	if code != http.StatusOK {
+		setHTTPStatus(ctx, code)
+	}
+}
+
+// clientToken is the request's token: x-vault-token metadata (from the
+// X-Vault-Token header over REST) or an Authorization bearer token.
+func clientToken(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get(tokenKey) {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	for _, v := range md.Get("authorization") {
+		if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+			return strings.TrimSpace(v[7:])
+		}
+	}
+	return ""
+}
+
+// connection is the client's address: the HTTP peer for REST calls, the
+// gRPC peer otherwise. Client-supplied forwarding headers are not trusted.
+func connection(ctx context.Context) *logical.Connection {
+	if rc := restCallFrom(ctx); rc != nil {
+		return &logical.Connection{RemoteAddr: rc.remoteAddr}
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return &logical.Connection{RemoteAddr: remoteHost(p.Addr.String())}
+	}
+	return nil
+}
+
+// newRequestID returns a random (version 4) UUID.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand aborts the process instead)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], b[10:16])
+	return string(out[:])
+}
