@@ -1,0 +1,8 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+func newOperatorCmd(a *app) *cobra.Command {
+	return groupCommand("operator", "Initialize, unseal and seal the server", "",
+		newOperatorInitCmd(a), newOperatorUnsealCmd(a), newOperatorSealCmd(a))
+}

@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/secretumvault/secretumvault/client"
+)
+
+// statusCmd is `vaultctl status`.
+type statusCmd struct{ app *app }
+
+func newStatusCmd(a *app) *cobra.Command {
+	c := &statusCmd{app: a}
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Print the seal status of the server",
+		Long:  "Prints the seal status. Exit code 0: unsealed, 2: sealed, 1: error.",
+		Args:  noArgs,
+		RunE:  c.run,
+	}
+}
+
+func (c *statusCmd) run(cmd *cobra.Command, _ []string) error {
+	p, err := c.app.printer()
+	if err != nil {
+		return err
+	}
+	cl, err := c.app.client()
+	if err != nil {
+		return err
+	}
+	st, err := cl.Sys().SealStatus(cmd.Context())
+	if err != nil {
+		return fmt.Errorf("checking seal status: %w", err)
+	}
+	if err := p.print(sealStatusDocument(st)); err != nil {
+		return err
+	}
+	if st.Sealed {
+		return &exitError{code: ExitUsage}
+	}
+	return nil
+}
+
+// sealStatusDocument renders a seal status as `vault status` does.
+func sealStatusDocument(st *client.SealStatus) document {
+	fields := []field{
+		{"Seal Type", st.Type},
+		{"Initialized", st.Initialized},
+		{"Sealed", st.Sealed},
+		{"Total Shares", st.N},
+		{"Threshold", st.T},
+	}
+	if st.Sealed {
+		nonce := st.Nonce
+		if nonce == "" {
+			nonce = "n/a"
+		}
+		fields = append(fields, field{"Unseal Progress", fmt.Sprintf("%d/%d", st.Progress, st.T)},
+			field{"Unseal Nonce", nonce})
+	}
+	fields = append(fields, field{"Version", st.Version})
+	if st.BuildDate != "" {
+		fields = append(fields, field{"Build Date", st.BuildDate})
+	}
+	if st.StorageType != "" {
+		fields = append(fields, field{"Storage Type", st.StorageType})
+	}
+	if !st.Sealed && st.ClusterName != "" {
+		fields = append(fields, field{"Cluster Name", st.ClusterName}, field{"Cluster ID", st.ClusterID})
+	}
+	return document{Value: st, Sections: []section{keyValueSection("", fields)}}
+}
