@@ -104,12 +104,14 @@ type Server struct {
 	grpc    *grpc.Server
 	gateway *runtime.ServeMux
 	handler http.Handler
+	// sysMethods lists the methods each Sys REST path accepts.
+	sysMethods map[string]map[string]bool
 }
 
 // New builds a Server around core.
 func New(c Core, opts Options) *Server {
 	opts = opts.withDefaults()
-	s := &Server{core: c, opts: opts, log: opts.Logger, metrics: opts.Metrics}
+	s := &Server{core: c, opts: opts, log: opts.Logger, metrics: opts.Metrics, sysMethods: sysRoutes()}
 	svc := &service{core: c, log: opts.Logger}
 	s.grpc = newGRPCServer(svc, opts, s.metrics)
 	s.gateway = newGateway(svc, s.log)

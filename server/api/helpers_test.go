@@ -126,3 +126,25 @@ func (ts *testServer) mustJSON(t testing.TB, method, path, token, body string, w
 	}
 	return r
 }
+
+// topKeys returns the top-level keys of a JSON object in body order.
+func topKeys(t testing.TB, body []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("body %q is not a JSON object", body)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}

@@ -107,6 +107,10 @@ func (s *Server) restHandler() http.Handler {
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(rec, r.Body, s.opts.MaxRequestSize), flag: &call.rest.tooLarge}
 		}
+		if allowed, ok := s.sysMethods[r.URL.Path]; ok && !allowed[r.Method] {
+			writeError(rec, newStatusError(http.StatusMethodNotAllowed, nil))
+			return
+		}
 		if isPrometheusScrape(r) {
 			s.serveMetrics(rec, r, call)
 			return
