@@ -92,9 +92,9 @@ func metaReply(current int) string {
 // and legacy (not written by secrets put), and gone (latest deleted).
 func credRoutes() map[string]reply {
 	return map[string]reply{
-		"LIST /v1/secret/metadata/":         {200, `{"data":{"keys":["app/","gone","legacy","top"]}}`},
-		"LIST /v1/secret/metadata/app/":     {200, `{"data":{"keys":["db.password","web/"]}}`},
-		"LIST /v1/secret/metadata/app/web/": {200, `{"data":{"keys":["key"]}}`},
+		"LIST /v1/secret/metadata/":               {200, `{"data":{"keys":["app/","gone","legacy","top"]}}`},
+		"LIST /v1/secret/metadata/app/":           {200, `{"data":{"keys":["db.password","web/"]}}`},
+		"LIST /v1/secret/metadata/app/web/":       {200, `{"data":{"keys":["key"]}}`},
 		"GET /v1/secret/metadata/app/db.password": {200, metaReply(3)},
 		"GET /v1/secret/metadata/app/web/key":     {200, metaReply(1)},
 		"GET /v1/secret/metadata/gone":            {200, metaReply(2)},
@@ -202,7 +202,7 @@ func TestRunGeneral(t *testing.T) {
 			stdout: "Success! Vault is sealed.\n", requests: []string{"PUT /v1/sys/seal"}},
 		{name: "permission denied", args: []string{"operator", "seal"},
 			routes: map[string]reply{"PUT /v1/sys/seal": {403, `{"errors":["permission denied"]}`}},
-			code: 1, stderr: "Error: sealing: seal: client: PUT /v1/sys/seal: 403 Forbidden: permission denied\n"},
+			code:   1, stderr: "Error: sealing: seal: client: PUT /v1/sys/seal: 403 Forbidden: permission denied\n"},
 	})
 }
 
@@ -267,5 +267,24 @@ func TestRunTokenFileIsSent(t *testing.T) {
 	code := Run(context.Background(), []string{"delete", "x/y"}, nil, io.Discard, io.Discard, func(k string) string { return env[k] })
 	if code != 0 || len(srv.tokens) != 1 || srv.tokens[0] != "s.fromfile" {
 		t.Fatalf("code %d tokens %q", code, srv.tokens)
+	}
+}
+
+func TestRunAddressFlagBeatsEnv(t *testing.T) {
+	t.Parallel()
+	srv := &scripted{routes: map[string]reply{"GET /v1/sys/seal-status": {200, unsealedStatus}}}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	env := map[string]string{"VAULT_ADDR": "http://127.0.0.1:1", "VAULT_TOKEN": "s.t"}
+	var stderr bytes.Buffer
+	code := Run(context.Background(), []string{"status", "-address=" + hs.URL}, nil, io.Discard, &stderr,
+		func(k string) string { return env[k] })
+	if code != 0 || len(srv.got) != 1 {
+		t.Fatalf("code %d, requests %q, stderr %q", code, srv.got, stderr.String())
+	}
+	code = Run(context.Background(), []string{"status", "-ca-cert=/nonexistent/ca.pem", "-address=" + hs.URL}, nil,
+		io.Discard, &stderr, func(k string) string { return env[k] })
+	if code != 1 || !strings.Contains(stderr.String(), "read CA certificate") {
+		t.Fatalf("missing CA file: code %d, stderr %q", code, stderr.String())
 	}
 }

@@ -57,14 +57,19 @@ func (c *secretsGetCmd) run(cmd *cobra.Command, args []string) error {
 	return err
 }
 
-// errNoValueField marks a KV secret that was not written by "secrets put".
-var errNoValueField = errors.New(`no "value" key (not stored by "secrets put"; use "kv get")`)
+// Errors of getValue, matched by "secrets getall".
+var (
+	// errNameNotFound: no such name, or its version is deleted or destroyed.
+	errNameNotFound = errors.New("not found")
+	// errNoValueField: a KV secret that was not written by "secrets put".
+	errNoValueField = errors.New(`no "value" key (not stored by "secrets put"; use "kv get")`)
+)
 
 // getValue reads the value of a named secret.
 func getValue(cmd *cobra.Command, kv *client.KV, name string, version int) (string, error) {
 	s, err := kv.Get(cmd.Context(), name, client.WithVersion(version))
 	if errors.Is(err, client.ErrNotFound) {
-		return "", fmt.Errorf("secret %s not found in %s/", name, kv.Mount())
+		return "", fmt.Errorf("secret %s %w in %s/", name, errNameNotFound, kv.Mount())
 	}
 	if err != nil {
 		return "", fmt.Errorf("reading %s: %w", name, err)

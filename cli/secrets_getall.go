@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/secretumvault/secretumvault/client"
 )
 
 // secretsGetallCmd is `vaultctl secrets getall`.
@@ -56,7 +54,7 @@ func (c *secretsGetallCmd) run(cmd *cobra.Command, args []string) error {
 	for _, n := range names {
 		v, err := getValue(cmd, kv, n, 0)
 		switch {
-		case errors.Is(err, client.ErrNotFound):
+		case errors.Is(err, errNameNotFound):
 			continue
 		case errors.Is(err, errNoValueField):
 			fmt.Fprintf(c.app.stderr, "warning: skipping %s: %v\n", n, errNoValueField)

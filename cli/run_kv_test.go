@@ -1,0 +1,158 @@
+package cli
+
+import "testing"
+
+func TestRunKV(t *testing.T) {
+	t.Parallel()
+	runCases(t, []runCase{
+		{name: "kv put", args: []string{"kv", "put", "-cas=0", "secret/app/db", "password=hunter2"},
+			routes: map[string]reply{"PUT /v1/secret/data/app/db": {200, kvPutReply}}, golden: true,
+			requests: []string{`PUT /v1/secret/data/app/db {"data":{"password":"hunter2"},"options":{"cas":0}}`}},
+		{name: "kv put json", args: []string{"kv", "put", "-format=json", "-mount=team/kv", "app/db", "a=b"},
+			routes: map[string]reply{"PUT /v1/team/kv/data/app/db": {200, kvPutReply}}, golden: true,
+			requests: []string{`PUT /v1/team/kv/data/app/db {"data":{"a":"b"}}`}},
+		{name: "kv put cas mismatch", args: []string{"kv", "put", "-cas=1", "secret/app/db", "a=b"},
+			routes: map[string]reply{"PUT /v1/secret/data/app/db": {400, `{"errors":["check-and-set parameter did not match the current version"]}`}},
+			code:   1, stderr: "check-and-set parameter did not match"},
+		{name: "kv put no data", args: []string{"kv", "put", "secret/app/db"}, code: 2, stderr: "at least 2"},
+		{name: "kv put mount only", args: []string{"kv", "put", "secret", "a=b"}, code: 2, stderr: "no secret path"},
+		{name: "kv get", args: []string{"kv", "get", "-version=2", "secret/app/db"},
+			routes: map[string]reply{"GET /v1/secret/data/app/db": {200, kvGetReply}}, golden: true,
+			requests: []string{"GET /v1/secret/data/app/db?version=2"}},
+		{name: "kv get field", args: []string{"kv", "get", "-field=port", "secret/app/db"},
+			routes: map[string]reply{"GET /v1/secret/data/app/db": {200, kvGetReply}}, stdout: "5432\n",
+			requests: []string{"GET /v1/secret/data/app/db"}},
+		{name: "kv get yaml", args: []string{"kv", "get", "--format=yaml", "secret/app/db"},
+			routes: map[string]reply{"GET /v1/secret/data/app/db": {200, kvGetReply}}, golden: true},
+		{name: "kv get deleted", args: []string{"kv", "get", "secret/app/db"},
+			routes: map[string]reply{"GET /v1/secret/data/app/db": {404, `{"errors":[],"data":{"data":null}}`}},
+			code:   2, stderr: "No value found at secret/data/app/db\n"},
+		{name: "kv delete latest", args: []string{"kv", "delete", "secret/app/db"},
+			routes: map[string]reply{"DELETE /v1/secret/data/app/db": {204, ""}},
+			stdout: "Success! Data deleted (if it existed) at: secret/data/app/db\n"},
+		{name: "kv delete versions", args: []string{"kv", "delete", "-versions=1,2", "secret/app/db"},
+			routes:   map[string]reply{"PUT /v1/secret/delete/app/db": {204, ""}},
+			stdout:   "Success! Data deleted (if it existed) at: secret/data/app/db\n",
+			requests: []string{`PUT /v1/secret/delete/app/db {"versions":[1,2]}`}},
+		{name: "kv undelete needs versions", args: []string{"kv", "undelete", "secret/app/db"}, code: 2, stderr: "-versions is required"},
+		{name: "kv undelete", args: []string{"kv", "undelete", "-versions", "2", "secret/app/db"},
+			routes:   map[string]reply{"PUT /v1/secret/undelete/app/db": {204, ""}},
+			stdout:   "Success! Data written to: secret/undelete/app/db\n",
+			requests: []string{`PUT /v1/secret/undelete/app/db {"versions":[2]}`}},
+		{name: "kv destroy", args: []string{"kv", "destroy", "-versions=3", "secret/app/db"},
+			routes:   map[string]reply{"PUT /v1/secret/destroy/app/db": {204, ""}},
+			stdout:   "Success! Data written to: secret/destroy/app/db\n",
+			requests: []string{`PUT /v1/secret/destroy/app/db {"versions":[3]}`}},
+		{name: "kv destroy bad version", args: []string{"kv", "destroy", "-versions=x", "secret/app/db"}, code: 2, stderr: "invalid argument"},
+		{name: "kv list root", args: []string{"kv", "list", "secret"},
+			routes: map[string]reply{"LIST /v1/secret/metadata/": {200, `{"data":{"keys":["app/","top"]}}`}},
+			stdout: "Keys\n----\napp/\ntop\n"},
+		{name: "kv list empty", args: []string{"kv", "list", "secret/none"}, code: 2, stderr: "No value found at secret/metadata/none"},
+		{name: "kv metadata get", args: []string{"kv", "metadata", "get", "secret/app/db"},
+			routes: map[string]reply{"GET /v1/secret/metadata/app/db": {200, metaReply(1)}}, golden: true},
+		{name: "kv metadata get missing", args: []string{"kv", "metadata", "get", "secret/none"}, code: 2, stderr: "No value found"},
+	})
+}
+
+func TestRunSecretsEngines(t *testing.T) {
+	t.Parallel()
+	mounts := `{"request_id":"r","data":{"secret/":{"type":"kv","accessor":"kv_1","description":"kv store","options":{"version":"2"},"config":{"default_lease_ttl":0,"max_lease_ttl":0}},"sys/":{"type":"system","accessor":"sys_1","description":"system"}}}`
+	runCases(t, []runCase{
+		{name: "secrets enable kv-v2", args: []string{"secrets", "enable", "-path=secret", "kv-v2"},
+			routes:   map[string]reply{"POST /v1/sys/mounts/secret": {204, ""}},
+			stdout:   "Success! Enabled the kv secrets engine at: secret/\n",
+			requests: []string{`POST /v1/sys/mounts/secret {"config":{},"options":{"version":"2"},"type":"kv"}`}},
+		{name: "secrets enable default path", args: []string{"secrets", "enable", "-description=dbs", "-default-lease-ttl=1h", "database"},
+			routes:   map[string]reply{"POST /v1/sys/mounts/database": {204, ""}},
+			stdout:   "Success! Enabled the database secrets engine at: database/\n",
+			requests: []string{`POST /v1/sys/mounts/database {"config":{"default_lease_ttl":"1h"},"description":"dbs","type":"database"}`}},
+		{name: "secrets enable bad ttl", args: []string{"secrets", "enable", "-max-lease-ttl=soon", "kv"}, code: 2, stderr: "not a duration"},
+		{name: "secrets enable taken", args: []string{"secrets", "enable", "kv"},
+			routes: map[string]reply{"POST /v1/sys/mounts/kv": {400, `{"errors":["path is already in use at kv/"]}`}},
+			code:   1, stderr: "path is already in use"},
+		{name: "secrets disable", args: []string{"secrets", "disable", "secret/"},
+			routes: map[string]reply{"DELETE /v1/sys/mounts/secret": {204, ""}},
+			stdout: "Success! Disabled the secrets engine (if it existed) at: secret/\n"},
+		{name: "secrets list", args: []string{"secrets", "list"}, routes: map[string]reply{"GET /v1/sys/mounts": {200, mounts}}, golden: true},
+		{name: "secrets list json", args: []string{"secrets", "list", "-format=json"},
+			routes: map[string]reply{"GET /v1/sys/mounts": {200, mounts}}, golden: true},
+	})
+}
+
+func TestRunCredstash(t *testing.T) {
+	t.Parallel()
+	runCases(t, []runCase{
+		{name: "secrets put", args: []string{"secrets", "put", "app/db.password", "hunter2"},
+			routes:   map[string]reply{"PUT /v1/secret/data/app/db.password": {200, kvPutReply}},
+			stdout:   "Stored app/db.password (version 3) in secret/\n",
+			requests: []string{`PUT /v1/secret/data/app/db.password {"data":{"value":"hunter2"}}`}},
+		{name: "secrets put env mount stdin json", args: []string{"secrets", "put", "-format=json", "-cas=2", "db", "-"},
+			env: map[string]string{"VAULTCTL_MOUNT": "creds"}, stdin: "multi\nline\n",
+			routes:   map[string]reply{"PUT /v1/creds/data/db": {200, kvPutReply}},
+			stdout:   "{\n  \"name\": \"db\",\n  \"mount\": \"creds\",\n  \"version\": 3\n}\n",
+			requests: []string{`PUT /v1/creds/data/db {"data":{"value":"multi\nline\n"},"options":{"cas":2}}`}},
+		{name: "secrets put flag beats env", args: []string{"secrets", "put", "-mount=other", "db", "x"},
+			env: map[string]string{"VAULTCTL_MOUNT": "creds"}, routes: map[string]reply{"PUT /v1/other/data/db": {200, kvPutReply}},
+			stdout: "Stored db (version 3) in other/\n"},
+		{name: "secrets put bad name", args: []string{"secrets", "put", "/abs", "x"}, code: 2, stderr: "must not start or end with /"},
+		{name: "secrets get", args: []string{"secrets", "get", "app/db.password"},
+			routes: credRoutes(), stdout: "hunter2\n", requests: []string{"GET /v1/secret/data/app/db.password"}},
+		{name: "secrets get n v", args: []string{"secrets", "get", "-n", "-v", "1", "app/db.password"},
+			routes: credRoutes(), stdout: "hunter2", requests: []string{"GET /v1/secret/data/app/db.password?version=1"}},
+		{name: "secrets get missing", args: []string{"secrets", "get", "gone"}, routes: credRoutes(), code: 1,
+			stderr: "secret gone not found in secret/"},
+		{name: "secrets get not ours", args: []string{"secrets", "get", "legacy"}, routes: credRoutes(), code: 1,
+			stderr: `no "value" key`},
+		{name: "secrets ls", args: []string{"secrets", "ls"}, routes: credRoutes(), golden: true},
+		{name: "secrets ls prefix csv", args: []string{"secrets", "ls", "-format=csv", "app"}, routes: credRoutes(),
+			stdout: "Name,Version\napp/db.password,3\napp/web/key,1\n"},
+		{name: "secrets ls json", args: []string{"secrets", "ls", "-format=json", "app/web/"}, routes: credRoutes(),
+			stdout: "[\n  {\n    \"name\": \"app/web/key\",\n    \"version\": 1\n  }\n]\n"},
+		{name: "secrets ls empty mount", args: []string{"secrets", "ls"}, stdout: "Name    Version\n----    -------\n"},
+		{name: "secrets getall json", args: []string{"secrets", "getall"}, routes: credRoutes(), golden: true,
+			stderr: "warning: skipping legacy"},
+		{name: "secrets getall csv", args: []string{"secrets", "getall", "-f", "csv"}, routes: credRoutes(), golden: true,
+			stderr: "warning: skipping legacy"},
+		{name: "secrets getall yaml prefix", args: []string{"secrets", "getall", "--format=yaml", "app"}, routes: credRoutes(),
+			golden: true},
+		{name: "secrets getall bad format", args: []string{"secrets", "getall", "-f", "xml"}, code: 2, stderr: "unknown format"},
+		{name: "secrets csv refused elsewhere", args: []string{"secrets", "list", "-format=csv"}, code: 2, stderr: "only supported"},
+		{name: "secrets delete", args: []string{"secrets", "delete", "app/db.password"},
+			routes:   map[string]reply{"DELETE /v1/secret/metadata/app/db.password": {204, ""}},
+			stdout:   "Deleted app/db.password (all versions) from secret/\n",
+			requests: []string{"DELETE /v1/secret/metadata/app/db.password"}},
+	})
+}
+
+func TestRunToken(t *testing.T) {
+	t.Parallel()
+	created := `{"request_id":"r","auth":{"client_token":"s.child","accessor":"acc1","policies":["default","dev","ops"],"token_policies":["default","dev","ops"],"metadata":{"team":"x"},"lease_duration":3600,"renewable":false}}`
+	lookup := `{"data":{"accessor":"acc1","display_name":"token-ci","id":"s.other","num_uses":0,"orphan":true,"policies":["default"],"ttl":3599}}`
+	runCases(t, []runCase{
+		{name: "token create", args: []string{"token", "create", "-policy=dev", "-policy", "ops", "-ttl=1h", "-orphan",
+			"-metadata", "team=x", "-renewable=false", "-num-uses=3", "-display-name=ci"},
+			routes: map[string]reply{"POST /v1/auth/token/create": {200, created}}, golden: true,
+			requests: []string{`POST /v1/auth/token/create {"display_name":"ci","meta":{"team":"x"},"no_parent":true,"num_uses":3,"policies":["dev","ops"],"renewable":false,"ttl":"1h"}`}},
+		{name: "token create field", args: []string{"token", "create", "-field=token"},
+			routes: map[string]reply{"POST /v1/auth/token/create": {200, created}}, stdout: "s.child\n",
+			requests: []string{`POST /v1/auth/token/create {}`}},
+		{name: "token create bad ttl", args: []string{"token", "create", "-ttl=forever"}, code: 2, stderr: "not a duration"},
+		{name: "token create bad metadata", args: []string{"token", "create", "-metadata=novalue"}, code: 2, stderr: "not KEY=VALUE"},
+		{name: "token lookup self", args: []string{"token", "lookup"},
+			routes: map[string]reply{"GET /v1/auth/token/lookup-self": {200, lookup}}, golden: true},
+		{name: "token lookup other", args: []string{"token", "lookup", "-field=ttl", "s.other"},
+			routes: map[string]reply{"POST /v1/auth/token/lookup": {200, lookup}}, stdout: "3599\n",
+			requests: []string{`POST /v1/auth/token/lookup {"token":"s.other"}`}},
+		{name: "token lookup stdin", args: []string{"token", "lookup", "-field=id", "-"}, stdin: "s.other\n",
+			routes: map[string]reply{"POST /v1/auth/token/lookup": {200, lookup}}, stdout: "s.other\n",
+			requests: []string{`POST /v1/auth/token/lookup {"token":"s.other"}`}},
+		{name: "token lookup bad token", args: []string{"token", "lookup", "s.secretvalue"},
+			routes: map[string]reply{"POST /v1/auth/token/lookup": {403, `{"errors":["bad token"]}`}},
+			code:   1, stderr: "Error: looking up token: token lookup: client: POST /v1/auth/token/lookup: 403 Forbidden: bad token\n"},
+		{name: "token revoke", args: []string{"token", "revoke", "s.other"},
+			routes:   map[string]reply{"PUT /v1/auth/token/revoke": {204, ""}},
+			stdout:   "Success! Revoked token (if it existed)\n",
+			requests: []string{`PUT /v1/auth/token/revoke {"token":"s.other"}`}},
+		{name: "token revoke needs arg", args: []string{"token", "revoke"}, code: 2, stderr: "expected 1"},
+	})
+}
