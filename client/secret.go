@@ -8,15 +8,23 @@ import (
 // Secret is the Vault response envelope. Data values keep JSON numbers as
 // json.Number so integers survive intact.
 type Secret struct {
-	RequestID     string          `json:"request_id"`
-	LeaseID       string          `json:"lease_id"`
-	LeaseDuration int             `json:"lease_duration"`
-	Renewable     bool            `json:"renewable"`
-	Data          map[string]any  `json:"data"`
-	WrapInfo      *SecretWrapInfo `json:"wrap_info"`
-	Warnings      []string        `json:"warnings"`
-	Auth          *SecretAuth     `json:"auth"`
-	MountType     string          `json:"mount_type,omitempty"`
+	// RequestID identifies the request in the server's audit log.
+	RequestID string `json:"request_id"`
+	// LeaseID, LeaseDuration (seconds) and Renewable describe the lease of a
+	// dynamic secret; for static data LeaseDuration is a refresh hint.
+	LeaseID       string `json:"lease_id"`
+	LeaseDuration int    `json:"lease_duration"`
+	Renewable     bool   `json:"renewable"`
+	// Data is the answer's payload.
+	Data map[string]any `json:"data"`
+	// WrapInfo is set when the answer was response-wrapped.
+	WrapInfo *SecretWrapInfo `json:"wrap_info"`
+	// Warnings are non-fatal remarks of the server.
+	Warnings []string `json:"warnings"`
+	// Auth is set when the answer issued or describes a token.
+	Auth *SecretAuth `json:"auth"`
+	// MountType names the engine that answered, when the server says.
+	MountType string `json:"mount_type,omitempty"`
 }
 
 // SecretAuth is the "auth" block of a response that issued or describes a token.
