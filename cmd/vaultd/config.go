@@ -1,0 +1,176 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl"
+	"github.com/hashicorp/hcl/hcl/ast"
+)
+
+// Config is a vaultd configuration file (a subset of Vault's HCL).
+type Config struct {
+	Storage      StorageConfig
+	Listener     ListenerConfig
+	APIAddr      string `hcl:"api_addr"`
+	ClusterAddr  string `hcl:"cluster_addr"`
+	DisableMlock bool   `hcl:"disable_mlock"`
+	LogLevel     string `hcl:"log_level"`
+	LogFormat    string `hcl:"log_format"`
+}
+
+// StorageConfig is the storage "raft" { ... } block.
+type StorageConfig struct {
+	Type   string
+	Path   string `hcl:"path"`
+	NodeID string `hcl:"node_id"`
+}
+
+// ListenerConfig is the listener "tcp" { ... } block.
+type ListenerConfig struct {
+	Type           string
+	Address        string `hcl:"address"`
+	ClusterAddress string `hcl:"cluster_address"`
+	TLSDisable     bool   `hcl:"tls_disable"`
+	TLSCertFile    string `hcl:"tls_cert_file"`
+	TLSKeyFile     string `hcl:"tls_key_file"`
+	TLSMinVersion  string `hcl:"tls_min_version"`
+}
+
+// topLevelKeys are the keys Config understands; others are reported.
+var topLevelKeys = map[string]bool{
+	"storage": true, "listener": true, "api_addr": true, "cluster_addr": true,
+	"disable_mlock": true, "log_level": true, "log_format": true, "ui": true, "cluster_name": true,
+}
+
+// LoadConfig reads and validates a config file.
+func LoadConfig(path string) (*Config, []string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(string(raw))
+}
+
+// ParseConfig parses HCL text; it returns warnings for keys it ignores.
+func ParseConfig(text string) (*Config, []string, error) {
+	file, err := hcl.Parse(text)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse config: %w", err)
+	}
+	list, ok := file.Node.(*ast.ObjectList)
+	if !ok {
+		return nil, nil, errors.New("parse config: top level must be an object")
+	}
+	cfg := &Config{}
+	if err := hcl.DecodeObject(cfg, file.Node); err != nil {
+		return nil, nil, fmt.Errorf("parse config: %w", err)
+	}
+	var warnings []string
+	for _, item := range list.Items {
+		if k := item.Keys[0].Token.Value().(string); !topLevelKeys[k] {
+			warnings = append(warnings, fmt.Sprintf("unknown configuration key %q ignored", k))
+		}
+	}
+	if err := decodeBlock(list, "storage", &cfg.Storage.Type, &cfg.Storage); err != nil {
+		return nil, nil, err
+	}
+	if err := decodeBlock(list, "listener", &cfg.Listener.Type, &cfg.Listener); err != nil {
+		return nil, nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return cfg, warnings, nil
+}
+
+// decodeBlock decodes the single labelled block `name "label" { ... }`.
+func decodeBlock(list *ast.ObjectList, name string, label *string, into any) error {
+	items := list.Filter(name).Items
+	switch {
+	case len(items) == 0:
+		return fmt.Errorf("config: a %s block is required", name)
+	case len(items) > 1:
+		return fmt.Errorf("config: only one %s block is supported", name)
+	case len(items[0].Keys) != 1:
+		return fmt.Errorf("config: %s block needs exactly one label, e.g. %s \"...\" { }", name, name)
+	}
+	if err := hcl.DecodeObject(into, items[0].Val); err != nil {
+		return fmt.Errorf("config: %s: %w", name, err)
+	}
+	*label = items[0].Keys[0].Token.Value().(string)
+	return nil
+}
+
+// Validate reports the first invalid field by name.
+func (c *Config) Validate() error {
+	switch {
+	case c.Storage.Type != "raft":
+		return fmt.Errorf("config: storage %q is not supported (use \"raft\")", c.Storage.Type)
+	case c.Storage.Path == "":
+		return errors.New("config: storage.path is required")
+	case c.Listener.Type != "tcp":
+		return fmt.Errorf("config: listener %q is not supported (use \"tcp\")", c.Listener.Type)
+	case c.Listener.Address == "":
+		return errors.New("config: listener.address is required")
+	case !c.Listener.TLSDisable && (c.Listener.TLSCertFile == "" || c.Listener.TLSKeyFile == ""):
+		return errors.New("config: listener.tls_cert_file and tls_key_file are required unless tls_disable = true")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	switch c.LogFormat {
+	case "", "standard", "json":
+	default:
+		return fmt.Errorf("config: log_format %q is not one of standard, json", c.LogFormat)
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "trace", "debug":
+		return slog.LevelDebug, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error", "err":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("config: log_level %q is not one of trace, debug, info, warn, error", s)
+}
+
+// clusterListenAddr is where raft listens: listener.cluster_address, else
+// the host of cluster_addr, else the API port + 1 (Vault's default).
+func (c *Config) clusterListenAddr() string {
+	if c.Listener.ClusterAddress != "" {
+		return c.Listener.ClusterAddress
+	}
+	if c.ClusterAddr != "" {
+		a := c.ClusterAddr
+		if i := strings.Index(a, "://"); i >= 0 {
+			a = a[i+3:]
+		}
+		return strings.TrimSuffix(a, "/")
+	}
+	return portPlusOne(c.Listener.Address)
+}
+
+// portPlusOne returns host:port+1 for a host:port address.
+func portPlusOne(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return addr
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p+1))
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseConfig(t *testing.T) {
+	good := `
+storage "raft" {
+  path    = "/var/lib/vaultd"
+  node_id = "node1"
+}
+listener "tcp" {
+  address         = "127.0.0.1:8200"
+  cluster_address = "127.0.0.1:8201"
+  tls_disable     = true
+}
+api_addr      = "http://127.0.0.1:8200"
+cluster_addr  = "https://127.0.0.1:8201"
+disable_mlock = true
+log_level     = "debug"
+log_format    = "json"
+telemetry { foo = 1 }
+`
+	cfg, warnings, err := ParseConfig(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Storage.Type != "raft" || cfg.Storage.Path != "/var/lib/vaultd" || cfg.Storage.NodeID != "node1" {
+		t.Errorf("storage = %+v", cfg.Storage)
+	}
+	if cfg.Listener.Address != "127.0.0.1:8200" || !cfg.Listener.TLSDisable || cfg.clusterListenAddr() != "127.0.0.1:8201" {
+		t.Errorf("listener = %+v", cfg.Listener)
+	}
+	if cfg.APIAddr != "http://127.0.0.1:8200" || !cfg.DisableMlock || cfg.LogFormat != "json" {
+		t.Errorf("top level = %+v", cfg)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "telemetry") {
+		t.Errorf("warnings = %q", warnings)
+	}
+
+	bad := []struct {
+		name, text, want string
+	}{
+		{"syntax", `storage "raft" {`, "parse config"},
+		{"no storage", `listener "tcp" { address = "x:1" tls_disable = true }`, "storage block is required"},
+		{"wrong storage", `storage "consul" { path = "x" }` + "\n" + `listener "tcp" { address = "x:1" tls_disable = true }`, `storage "consul"`},
+		{"no path", `storage "raft" { node_id = "a" }` + "\n" + `listener "tcp" { address = "x:1" tls_disable = true }`, "storage.path"},
+		{"no tls files", `storage "raft" { path = "p" }` + "\n" + `listener "tcp" { address = "x:1" }`, "tls_cert_file"},
+		{"bad level", `storage "raft" { path = "p" }` + "\n" + `listener "tcp" { address = "x:1" tls_disable = true }` + "\nlog_level = \"loud\"", "log_level"},
+		{"two listeners", `storage "raft" { path = "p" }` + "\n" + `listener "tcp" { address = "x:1" tls_disable = true }` + "\n" + `listener "tcp" { address = "x:2" tls_disable = true }`, "only one listener"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := ParseConfig(tc.text)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestClusterListenAddrDefaults(t *testing.T) {
+	c := &Config{Listener: ListenerConfig{Address: "127.0.0.1:8200"}}
+	if got := c.clusterListenAddr(); got != "127.0.0.1:8201" {
+		t.Fatalf("default cluster address = %q", got)
+	}
+	c.ClusterAddr = "https://127.0.0.1:9999"
+	if got := c.clusterListenAddr(); got != "127.0.0.1:9999" {
+		t.Fatalf("cluster_addr derived = %q", got)
+	}
+}
