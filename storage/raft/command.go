@@ -116,7 +116,10 @@ type decoder struct {
 	err error
 }
 
-var errShort = errors.New("truncated")
+var (
+	errShort        = errors.New("truncated")
+	errNonCanonical = errors.New("non-minimal varint")
+)
 
 func (d *decoder) byte() byte {
 	if d.err != nil || len(d.buf) < 1 {
@@ -135,6 +138,10 @@ func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.buf)
 	if n <= 0 {
 		d.err = errShort
+		return 0
+	}
+	if n != uvarintLen(v) {
+		d.err = errNonCanonical // one command, one encoding
 		return 0
 	}
 	d.buf = d.buf[n:]

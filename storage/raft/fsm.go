@@ -49,14 +49,22 @@ type fsm struct {
 
 var _ hraft.BatchingFSM = (*fsm)(nil)
 
+// initialMmapSize is the FSM file's initial mmap size. bbolt cannot grow
+// (remap) the file while a read tx is open, and a snapshot holds one for
+// as long as it streams, so a large initial mapping (address space, not
+// memory or disk) keeps applies from stalling behind snapshots until the
+// file outgrows it.
+const initialMmapSize = 1 << 30
+
 // boltOptions are used for the FSM file. Every Update fsyncs (a write is
 // acknowledged only after it is durable in both the raft log and bbolt);
 // the freelist is rebuilt on open instead of written on every commit.
 func boltOptions() *bbolt.Options {
 	return &bbolt.Options{
-		Timeout:        time.Second,
-		NoFreelistSync: true,
-		FreelistType:   bbolt.FreelistMapType,
+		Timeout:         time.Second,
+		NoFreelistSync:  true,
+		FreelistType:    bbolt.FreelistMapType,
+		InitialMmapSize: initialMmapSize,
 	}
 }
 

@@ -14,8 +14,9 @@ import (
 // begun on the FSM goroutine, so it matches exactly the applied index it
 // records. Persist streams it while applies continue.
 //
-// Caveat: bbolt cannot grow its mmap while a read tx is open, so a write
-// that needs to grow the file waits for Persist to finish.
+// Caveat: bbolt cannot grow its mmap while a read tx is open, so once the
+// file outgrows initialMmapSize a write that needs to grow it waits for
+// Persist to finish.
 type fsmSnapshot struct {
 	tx *bbolt.Tx
 }
