@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	hraft "github.com/hashicorp/raft"
 	"go.etcd.io/bbolt"
@@ -55,8 +54,9 @@ func (s *Store) Transaction(ctx context.Context, ops []*storage.Op) error {
 	return s.propose(ctx, encodeBatch(ops))
 }
 
-// propose is the one path of every replicated write: size-check, propose,
-// wait on the result / ctx / shutdown, return the FSM's error.
+// propose is the one path of every replicated write: size-check, hand the
+// command to the proposer (group commit, proposer.go), wait on the result /
+// ctx / shutdown, return the FSM's error.
 func (s *Store) propose(ctx context.Context, cmd []byte) error {
 	if len(cmd) > s.cfg.MaxCommandSize {
 		return fmt.Errorf("raft: command of %d bytes exceeds %d: %w", len(cmd), s.cfg.MaxCommandSize, storage.ErrTooLarge)
@@ -66,14 +66,22 @@ func (s *Store) propose(ctx context.Context, cmd []byte) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	defer cancel()
-	f := s.raft.Apply(cmd, enqueueTimeout(ctx))
-	if err := s.wait(ctx, f); err != nil {
-		return s.applyError(err)
+	p := &proposal{cmd: cmd, done: make(chan error, 1)}
+	select {
+	case s.proposals <- p:
+	case <-ctx.Done():
+		return fmt.Errorf("raft: propose: %w", ctx.Err()) // not proposed
+	case <-s.closed:
+		return storage.ErrClosed
 	}
-	if err, ok := f.Response().(error); ok && err != nil {
+	select {
+	case err := <-p.done:
 		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrUnknownOutcome, ctx.Err())
+	case <-s.closed:
+		return fmt.Errorf("%w: %w", ErrUnknownOutcome, storage.ErrClosed)
 	}
-	return nil
 }
 
 // wait blocks until f resolves, ctx is done or the store closes. raft
@@ -134,14 +142,6 @@ func (s *Store) writable(ctx context.Context) error {
 		return s.notLeader()
 	}
 	return nil
-}
-
-// enqueueTimeout is how long raft.Apply may wait to queue the entry.
-func enqueueTimeout(ctx context.Context) time.Duration {
-	if d, ok := ctx.Deadline(); ok {
-		return max(time.Until(d), time.Millisecond)
-	}
-	return 0
 }
 
 // validateOps rejects a batch before it is proposed, with the same rules

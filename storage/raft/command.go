@@ -9,7 +9,8 @@ import (
 )
 
 // Command encoding. Every raft log entry of type LogCommand written by this
-// package carries exactly one command:
+// package carries one command, either a batch (one caller's Put, Delete or
+// Transaction):
 //
 //	byte    version   (commandVersion = 1)
 //	byte    type      (cmdBatch = 1)
@@ -19,15 +20,29 @@ import (
 //	  uvarint keyLen, keyLen bytes of key
 //	  uvarint valLen, valLen bytes of value   (OpPut only)
 //
-// A batch is applied all-or-nothing by the FSM. Decoders reject unknown
-// versions and types, so a node never half-understands a newer command; a
-// future version adds a new type (e.g. membership metadata) or bumps the
-// version byte, and nodes are upgraded before it is proposed. The encoding
-// is deterministic and allocation-light: one buffer sized up front.
+// or a group of batches from concurrent callers (group commit, see
+// proposer.go), whose FSM response is one error per batch:
+//
+//	byte    version   (commandVersion = 1)
+//	byte    type      (cmdMulti = 2)
+//	uvarint n         number of batches
+//	n times: uvarint len, len bytes of a complete cmdBatch command
+//
+// Each batch is applied all-or-nothing, independently of the others in its
+// group. Varints must be minimal, so a command has exactly one encoding.
+// Decoders reject unknown versions and types, so a node never
+// half-understands a newer command; a future version adds a type (e.g.
+// membership metadata) or bumps the version byte, and nodes are upgraded
+// before it is proposed.
 const (
 	commandVersion byte = 1
 	cmdBatch       byte = 1
+	cmdMulti       byte = 2
 )
+
+// multiOverhead bounds the bytes cmdMulti adds per batch (a length varint)
+// and once (version, type, count).
+const multiOverhead = binary.MaxVarintLen64
 
 // errBadCommand marks a log entry the FSM cannot decode.
 var errBadCommand = errors.New("raft: malformed command")
@@ -60,6 +75,53 @@ func encodeBatch(ops []*storage.Op) []byte {
 		}
 	}
 	return buf
+}
+
+// encodeMulti groups complete cmdBatch commands into one cmdMulti command.
+func encodeMulti(cmds [][]byte) []byte {
+	n := 2 + uvarintLen(uint64(len(cmds)))
+	for _, c := range cmds {
+		n += uvarintLen(uint64(len(c))) + len(c)
+	}
+	buf := make([]byte, 0, n)
+	buf = append(buf, commandVersion, cmdMulti)
+	buf = binary.AppendUvarint(buf, uint64(len(cmds)))
+	for _, c := range cmds {
+		buf = binary.AppendUvarint(buf, uint64(len(c)))
+		buf = append(buf, c...)
+	}
+	return buf
+}
+
+// decodeEntry decodes a log entry's command into its batches; multi says
+// whether it was a cmdMulti (whose response is one error per batch). An
+// undecodable sub-batch fails alone: its slot in batchErrs is set.
+func decodeEntry(data []byte) (batches [][]decodedOp, batchErrs []error, multi bool, err error) {
+	if len(data) >= 2 && data[0] == commandVersion && data[1] == cmdMulti {
+		d := decoder{buf: data[2:]}
+		n := d.uvarint()
+		if d.err != nil || n > uint64(len(d.buf)) {
+			return nil, nil, true, fmt.Errorf("%w: bad batch count", errBadCommand)
+		}
+		subs := make([][]byte, 0, n)
+		for i := uint64(0); i < n; i++ {
+			subs = append(subs, d.bytes())
+		}
+		if d.err != nil || len(d.buf) != 0 {
+			return nil, nil, true, fmt.Errorf("%w: bad group framing", errBadCommand)
+		}
+		batches = make([][]decodedOp, len(subs))
+		batchErrs = make([]error, len(subs))
+		for i, sub := range subs {
+			batches[i], batchErrs[i] = decodeBatch(sub)
+		}
+		return batches, batchErrs, true, nil
+	}
+	ops, err := decodeBatch(data)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return [][]decodedOp{ops}, []error{nil}, false, nil
 }
 
 // decodedOp is one op of a decoded batch. key and value alias the log

@@ -76,7 +76,11 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(encodeBatch([]*storage.Op{{Kind: storage.OpPut, Entry: &storage.Entry{Key: "k", Value: []byte("v")}}}))
 	f.Add(encodeBatch([]*storage.Op{{Kind: storage.OpDelete, Entry: &storage.Entry{Key: "k"}}}))
 	f.Add([]byte{commandVersion, cmdBatch, 0})
+	f.Add(encodeMulti([][]byte{{commandVersion, cmdBatch, 0}, {1}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if batches, errs, _, err := decodeEntry(data); err == nil && len(batches) != len(errs) {
+			t.Fatalf("decodeEntry: %d batches, %d errors", len(batches), len(errs))
+		}
 		ops, err := decodeBatch(data)
 		if err != nil {
 			return

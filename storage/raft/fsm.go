@@ -109,14 +109,14 @@ func (f *fsm) Apply(l *hraft.Log) any {
 }
 
 // ApplyBatch implements raft.BatchingFSM: all entries of the batch are
-// applied in one bbolt Update tx (one fsync). Each command is validated as
-// a whole first, so a bad command fails alone, with no effect, and the
-// others still apply. The response for a command is nil or an error.
+// applied in one bbolt Update tx (one fsync). Each write batch is validated
+// as a whole first, so a bad one fails alone, with no effect, and the
+// others still apply. The response for a cmdBatch entry is nil or an
+// error; for a cmdMulti entry, an []error with one slot per batch.
 func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 	resps := make([]any, len(logs))
 	if err := f.failure(); err != nil {
-		fill(resps, err)
-		return resps
+		return fill(resps, err)
 	}
 	applied := f.applied.Load()
 	var work [][]decodedOp
@@ -129,26 +129,43 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 		if l.Type != hraft.LogCommand {
 			continue
 		}
-		ops, err := decodeBatch(l.Data)
-		if err == nil {
-			err = validateDecoded(ops)
-		}
-		if err != nil {
-			resps[i] = err
-			continue
-		}
-		work = append(work, ops)
+		var ok [][]decodedOp
+		resps[i], ok = prepare(l.Data)
+		work = append(work, ok...)
 	}
 	if last == nil {
 		return resps
 	}
 	if err := f.commit(work, last); err != nil {
 		f.fail(err)
-		fill(resps, f.failure())
-		return resps
+		return fill(resps, f.failure())
 	}
 	f.applied.Store(last.Index)
 	return resps
+}
+
+// prepare decodes and validates one entry. It returns the entry's response
+// (as if every valid batch commits) and the valid batches to apply.
+func prepare(data []byte) (resp any, valid [][]decodedOp) {
+	batches, errs, multi, err := decodeEntry(data)
+	if err != nil {
+		return err, nil
+	}
+	for i, ops := range batches {
+		if errs[i] == nil {
+			errs[i] = validateDecoded(ops)
+		}
+		if errs[i] == nil {
+			valid = append(valid, ops)
+		}
+	}
+	if multi {
+		return errs, valid
+	}
+	if errs[0] != nil {
+		return errs[0], valid
+	}
+	return nil, valid
 }
 
 // commit applies work and records last as the applied entry, in one tx.
@@ -292,12 +309,12 @@ func (f *fsm) close() error {
 	return nil
 }
 
-func fill(resps []any, err error) {
+// fill sets every response to err: nothing in the batch was applied.
+func fill(resps []any, err error) []any {
 	for i := range resps {
-		if resps[i] == nil {
-			resps[i] = err
-		}
+		resps[i] = err
 	}
+	return resps
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }

@@ -86,6 +86,31 @@ func TestFSMApplyBatch(t *testing.T) {
 	}
 }
 
+func TestFSMApplyMulti(t *testing.T) {
+	f := newTestFSM(t)
+	good := encodeBatch([]*storage.Op{{Kind: storage.OpPut, Entry: &storage.Entry{Key: "m1", Value: []byte("1")}}})
+	bad := encodeBatch([]*storage.Op{
+		{Kind: storage.OpPut, Entry: &storage.Entry{Key: "m2", Value: []byte("2")}},
+		{Kind: storage.OpDelete, Entry: &storage.Entry{Key: "bad\x00key"}},
+	})
+	data := encodeMulti([][]byte{good, bad, {commandVersion, 42}})
+	resp := f.Apply(&hraft.Log{Index: 1, Term: 1, Type: hraft.LogCommand, Data: data})
+	errs, ok := resp.([]error)
+	if !ok || len(errs) != 3 {
+		t.Fatalf("multi response = %#v", resp)
+	}
+	if errs[0] != nil || !errors.Is(errs[1], storage.ErrInvalidKey) || !errors.Is(errs[2], errBadCommand) {
+		t.Fatalf("multi errors = %v", errs)
+	}
+	if mustGet(t, f, "m1") != "1" || mustGet(t, f, "m2") != "<missing>" {
+		t.Fatalf("m1=%s m2=%s", mustGet(t, f, "m1"), mustGet(t, f, "m2"))
+	}
+	// A broken group frame fails the whole entry.
+	if resp := f.Apply(&hraft.Log{Index: 2, Term: 1, Type: hraft.LogCommand, Data: data[:len(data)-1]}); !errors.Is(resp.(error), errBadCommand) {
+		t.Fatalf("truncated multi = %v", resp)
+	}
+}
+
 func TestFSMAppliedIndexSurvivesReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), fsmFile)
 	f, err := openFSM(path, slog.New(slog.DiscardHandler))

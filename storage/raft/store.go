@@ -60,6 +60,10 @@ type Store struct {
 	snaps *hraft.FileSnapshotStore
 	trans *hraft.NetworkTransport
 
+	proposals chan *proposal // to runProposer
+	inflight  chan struct{}  // semaphore of raft entries in flight
+	wg        sync.WaitGroup // runProposer and its result waiters
+
 	closeOnce sync.Once
 	closeErr  error
 	closed    chan struct{}
@@ -78,11 +82,19 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{cfg: cfg, logger: logger, closed: make(chan struct{})}
+	s := &Store{
+		cfg:       cfg,
+		logger:    logger,
+		closed:    make(chan struct{}),
+		proposals: make(chan *proposal, proposalQueue),
+		inflight:  make(chan struct{}, maxInflight),
+	}
 	if err := s.open(ctx); err != nil {
-		s.closeParts()
+		_ = s.closeParts()
 		return nil, err
 	}
+	s.wg.Add(1)
+	go s.runProposer()
 	return s, nil
 }
 
@@ -252,6 +264,7 @@ func (s *Store) closeParts() error {
 			errs = append(errs, fmt.Errorf("raft: shutdown: %w", err))
 		}
 	}
+	s.wg.Wait() // shutdown resolved every future, so the waiters are done
 	if s.trans != nil {
 		if err := s.trans.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("raft: close transport: %w", err))
