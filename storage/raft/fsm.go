@@ -3,7 +3,6 @@ package raft
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -326,5 +325,3 @@ func readUint64(b *bbolt.Bucket, key []byte) uint64 {
 	}
 	return binary.BigEndian.Uint64(v)
 }
-
-var errNoBuckets = errors.New("missing buckets")

@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -110,6 +111,8 @@ func writeFileSync(path string, r io.Reader) error {
 	}
 	return out.Close()
 }
+
+var errNoBuckets = errors.New("missing buckets")
 
 // checkFSMFile opens path read-only and checks it holds our buckets.
 func checkFSMFile(path string) error {
