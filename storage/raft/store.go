@@ -105,7 +105,13 @@ func (s *Store) open(ctx context.Context) error {
 	if err := os.MkdirAll(walPath, 0o700); err != nil {
 		return fmt.Errorf("raft: create %s: %w", walPath, err)
 	}
+	// The FSM file first: its lock times out (boltOptions) where raft-wal's
+	// meta file would wait forever, so a second process on the same
+	// DataDir fails fast here.
 	var err error
+	if s.fsm, err = openFSM(filepath.Join(cfg.DataDir, fsmFile), s.logger); err != nil {
+		return err
+	}
 	s.meta = &metadb.BoltMetaDB{}
 	s.wal, err = wal.Open(walPath, wal.WithMetaStore(s.meta), wal.WithLogger(newHCLogger(cfg.Logger, "raft-wal")))
 	if err != nil {
@@ -115,9 +121,6 @@ func (s *Store) open(ctx context.Context) error {
 	s.snaps, err = hraft.NewFileSnapshotStoreWithLogger(snapBase, cfg.RetainSnapshots, newHCLogger(cfg.Logger, "raft-snapshot"))
 	if err != nil {
 		return fmt.Errorf("raft: open snapshot store %s: %w", snapBase, err)
-	}
-	if s.fsm, err = openFSM(filepath.Join(cfg.DataDir, fsmFile), s.logger); err != nil {
-		return err
 	}
 	if err := s.recoverFromSnapshot(); err != nil {
 		return err

@@ -299,6 +299,21 @@ func TestClosed(t *testing.T) {
 	}
 }
 
+func TestDataDirInUse(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	openStore(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s2, err := raft.New(ctx, cfg)
+	if err == nil {
+		_ = s2.Close()
+		t.Fatal("second store opened the same DataDir")
+	}
+	if !strings.Contains(err.Error(), "vault.db") {
+		t.Fatalf("New on a DataDir in use = %v, want the FSM file lock error", err)
+	}
+}
+
 func TestRestartPersists(t *testing.T) {
 	ctx := context.Background()
 	cfg := testConfig(t.TempDir())
