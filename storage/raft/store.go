@@ -5,13 +5,15 @@
 // Writes (Put, Delete, Transaction) are encoded as one command (command.go),
 // proposed through raft and acknowledged only after the entry is fsynced in
 // the raft log and applied (and fsynced) in bbolt. Concurrent writes are
-// group-committed: raft writes many queued entries with one log fsync and
-// the FSM applies a run of committed entries in one bbolt transaction.
+// group-committed: a proposer goroutine packs writes that queue while
+// earlier entries are in flight into one raft entry (proposer.go), and the
+// FSM applies each run of committed entries in one bbolt transaction.
 // Writes on a follower fail with ErrNotLeader. Reads (Get, List) are served
 // from the local bbolt file and so may lag the leader on a follower.
 //
-// The public API lives in this file and backend.go; the state machine in
-// fsm.go and snapshot.go; the wire format in command.go.
+// The public API lives in this file, backend.go and membership.go; the
+// state machine in fsm.go and snapshot.go; the wire format in command.go;
+// the on-disk layout in schema.go.
 package raft
 
 import (
