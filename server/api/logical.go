@@ -21,8 +21,10 @@ func (s *service) Handle(ctx context.Context, in *pb.LogicalRequest) (*httpbody.
 		return nil, s.fail(ctx, err)
 	}
 	path, op := req.Path, req.Operation
-	noteCall(ctx, string(op), s.core.MountPoint(path))
+	mount := s.core.MountPoint(path)
+	noteCall(ctx, string(op), mount)
 	resp, err := s.core.HandleRequest(ctx, req)
+	noteCall(ctx, string(req.Operation), mount) // core may have turned update into create
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
