@@ -85,9 +85,8 @@ func forwardHTTPStatus(ctx context.Context, w http.ResponseWriter, _ proto.Messa
 // gatewayErrorHandler renders every REST failure as {"errors":[...]}.
 func gatewayErrorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 	return func(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-		var se *statusError
-		fromService := asStatusError(err, &se)
-		se = toStatusError(err)
+		_, fromService := err.(*statusError) // the service already logged it
+		se := toStatusError(err)
 		if call := restCallFrom(r.Context()); call != nil && call.tooLarge.Load() {
 			se = newStatusError(http.StatusRequestEntityTooLarge, err, msgTooLarge)
 		}
@@ -96,14 +95,6 @@ func gatewayErrorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 		}
 		writeError(w, se)
 	}
-}
-
-func asStatusError(err error, target **statusError) bool {
-	se, ok := err.(*statusError)
-	if ok {
-		*target = se
-	}
-	return ok
 }
 
 // routingErrorHandler answers unknown paths (404) and methods (405) as

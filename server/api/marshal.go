@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/api/httpbody"
@@ -112,16 +113,16 @@ func decodeJSONObject(data []byte) (map[string]any, error) {
 		return nil, nil
 	}
 	if data[0] != '{' {
-		return nil, newStatusError(400, errBadJSON, msgBadJSON)
+		return nil, newStatusError(http.StatusBadRequest, errBadJSON, msgBadJSON)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var out map[string]any
 	if err := dec.Decode(&out); err != nil {
-		return nil, newStatusError(400, errBadJSON, msgBadJSON)
+		return nil, newStatusError(http.StatusBadRequest, errBadJSON, msgBadJSON)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, newStatusError(400, errBadJSON, msgBadJSON)
+		return nil, newStatusError(http.StatusBadRequest, errBadJSON, msgBadJSON)
 	}
 	return out, nil
 }
