@@ -148,3 +148,8 @@ func topKeys(t testing.TB, body []byte) []string {
 	}
 	return keys
 }
+
+// quietLogger logs into the test server's buffer.
+func quietLogger(ts *testServer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(ts.logs, nil))
+}
