@@ -19,6 +19,7 @@ var (
 	// ErrInvalidRequest: the input is malformed or out of range (400).
 	ErrInvalidRequest = errors.New("invalid request")
 	// ErrSealed: the server is sealed (503).
+	//lint:ignore ST1005 Vault's exact wording, which clients match on.
 	ErrSealed = errors.New("Vault is sealed")
 	// ErrRequestTooLarge: the body exceeds the size limit (413).
 	ErrRequestTooLarge = errors.New("request body too large")

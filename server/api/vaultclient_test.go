@@ -62,7 +62,7 @@ func TestVaultClient(t *testing.T) {
 	if err != nil || mounts["secret/"] == nil || mounts["secret/"].Options["version"] != "2" {
 		t.Fatalf("mounts = %v, %v", mounts, err)
 	}
-	if err := sys.TuneMountWithContext(ctx, "secret", vault.MountConfigInput{Description: ptr("app secrets")}); err != nil {
+	if err := sys.TuneMountAllowNilWithContext(ctx, "secret", vault.TuneMountConfigInput{Description: ptr("app secrets")}); err != nil {
 		t.Fatal(err)
 	}
 
