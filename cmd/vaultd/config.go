@@ -26,9 +26,17 @@ type Config struct {
 
 // StorageConfig is the storage "raft" { ... } block.
 type StorageConfig struct {
-	Type   string
-	Path   string `hcl:"path"`
-	NodeID string `hcl:"node_id"`
+	Type      string
+	Path      string      `hcl:"path"`
+	NodeID    string      `hcl:"node_id"`
+	RetryJoin []RetryJoin // decoded block by block: see decodeRetryJoin
+}
+
+// RetryJoin is a retry_join { ... } block inside storage "raft": an
+// uninitialised node keeps asking these leaders to let it join.
+type RetryJoin struct {
+	LeaderAPIAddr string `hcl:"leader_api_addr"`
+	LeaderCACert  string `hcl:"leader_ca_cert"`
 }
 
 // ListenerConfig is the listener "tcp" { ... } block.
@@ -77,7 +85,12 @@ func ParseConfig(text string) (*Config, []string, error) {
 			warnings = append(warnings, fmt.Sprintf("unknown configuration key %q ignored", k))
 		}
 	}
+	// The generic decode above may have half-filled the labelled blocks.
+	cfg.Storage, cfg.Listener = StorageConfig{}, ListenerConfig{}
 	if err := decodeBlock(list, "storage", &cfg.Storage.Type, &cfg.Storage); err != nil {
+		return nil, nil, err
+	}
+	if err := decodeRetryJoin(list, &cfg.Storage); err != nil {
 		return nil, nil, err
 	}
 	if err := decodeBlock(list, "listener", &cfg.Listener.Type, &cfg.Listener); err != nil {
@@ -107,6 +120,23 @@ func decodeBlock(list *ast.ObjectList, name string, label *string, into any) err
 	return nil
 }
 
+// decodeRetryJoin decodes each retry_join block of the storage block on
+// its own: hcl v1 splits multi-key blocks when decoding a slice of structs.
+func decodeRetryJoin(list *ast.ObjectList, into *StorageConfig) error {
+	obj, ok := list.Filter("storage").Items[0].Val.(*ast.ObjectType)
+	if !ok {
+		return nil
+	}
+	for _, item := range obj.List.Filter("retry_join").Items {
+		var rj RetryJoin
+		if err := hcl.DecodeObject(&rj, item.Val); err != nil {
+			return fmt.Errorf("config: storage.retry_join: %w", err)
+		}
+		into.RetryJoin = append(into.RetryJoin, rj)
+	}
+	return nil
+}
+
 // Validate reports the first invalid field by name.
 func (c *Config) Validate() error {
 	switch {
@@ -116,6 +146,8 @@ func (c *Config) Validate() error {
 		return errors.New("config: storage.path is required")
 	case c.Listener.Type != "tcp":
 		return fmt.Errorf("config: listener %q is not supported (use \"tcp\")", c.Listener.Type)
+	case hasEmptyJoin(c.Storage.RetryJoin):
+		return errors.New("config: storage.retry_join.leader_api_addr is required")
 	case c.Listener.Address == "":
 		return errors.New("config: listener.address is required")
 	case !c.Listener.TLSDisable && (c.Listener.TLSCertFile == "" || c.Listener.TLSKeyFile == ""):
@@ -173,4 +205,13 @@ func portPlusOne(addr string) string {
 		return addr
 	}
 	return net.JoinHostPort(host, strconv.Itoa(p+1))
+}
+
+func hasEmptyJoin(joins []RetryJoin) bool {
+	for _, j := range joins {
+		if j.LeaderAPIAddr == "" {
+			return true
+		}
+	}
+	return false
 }

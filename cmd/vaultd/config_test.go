@@ -10,6 +10,13 @@ func TestParseConfig(t *testing.T) {
 storage "raft" {
   path    = "/var/lib/vaultd"
   node_id = "node1"
+  retry_join {
+    leader_api_addr = "http://127.0.0.1:8210"
+  }
+  retry_join {
+    leader_api_addr = "https://127.0.0.1:8220"
+    leader_ca_cert  = "PEM"
+  }
 }
 listener "tcp" {
   address         = "127.0.0.1:8200"
@@ -30,6 +37,9 @@ telemetry { foo = 1 }
 	if cfg.Storage.Type != "raft" || cfg.Storage.Path != "/var/lib/vaultd" || cfg.Storage.NodeID != "node1" {
 		t.Errorf("storage = %+v", cfg.Storage)
 	}
+	if len(cfg.Storage.RetryJoin) != 2 || cfg.Storage.RetryJoin[1].LeaderAPIAddr != "https://127.0.0.1:8220" || cfg.Storage.RetryJoin[1].LeaderCACert != "PEM" {
+		t.Errorf("retry_join = %+v", cfg.Storage.RetryJoin)
+	}
 	if cfg.Listener.Address != "127.0.0.1:8200" || !cfg.Listener.TLSDisable || cfg.clusterListenAddr() != "127.0.0.1:8201" {
 		t.Errorf("listener = %+v", cfg.Listener)
 	}
@@ -49,6 +59,10 @@ telemetry { foo = 1 }
 		{"no path", `storage "raft" { node_id = "a" }` + "\n" + `listener "tcp" { address = "x:1" tls_disable = true }`, "storage.path"},
 		{"no tls files", `storage "raft" { path = "p" }` + "\n" + `listener "tcp" { address = "x:1" }`, "tls_cert_file"},
 		{"bad level", `storage "raft" { path = "p" }` + "\n" + `listener "tcp" { address = "x:1" tls_disable = true }` + "\nlog_level = \"loud\"", "log_level"},
+		{"empty retry_join", `storage "raft" {
+  path = "p"
+  retry_join { }
+}` + "\n" + `listener "tcp" { address = "x:1" tls_disable = true }`, "retry_join.leader_api_addr"},
 		{"two listeners", `storage "raft" { path = "p" }` + "\n" + `listener "tcp" { address = "x:1" tls_disable = true }` + "\n" + `listener "tcp" { address = "x:2" tls_disable = true }`, "only one listener"},
 	}
 	for _, tc := range bad {
