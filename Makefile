@@ -25,6 +25,10 @@ GOOGLE_PROTO_FILES_VERSION := 6.0.1
 
 PROTO_ROOT  := proto
 PROTO_FILES := $(sort $(wildcard $(PROTO_ROOT)/secretumvault/v1/*.proto))
+# Services served only on the cluster port (mutual TLS between nodes): Go
+# and gRPC code, but no REST gateway and no place in the public OpenAPI.
+CLUSTER_PROTO_FILES := $(PROTO_ROOT)/secretumvault/v1/forwarding.proto
+API_PROTO_FILES := $(filter-out $(CLUSTER_PROTO_FILES),$(PROTO_FILES))
 OPENAPI_DIR := $(PROTO_ROOT)/openapi
 GOOGLE_API_PROTOS := google/api/annotations.proto google/api/http.proto google/api/httpbody.proto
 
@@ -88,7 +92,13 @@ generate: check-protoc plugins googleapis
 		--grpc-gateway_out=$(PROTO_ROOT) --grpc-gateway_opt=paths=source_relative \
 		--openapiv2_out=$(OPENAPI_DIR) \
 		--openapiv2_opt=allow_merge=true,merge_file_name=secretumvault,json_names_for_fields=false,disable_default_errors=true \
-		$(PROTO_FILES)
+		$(API_PROTO_FILES)
+	$(PROTOC) -I $(PROTO_ROOT) \
+		--plugin=protoc-gen-go=$(BIN)/protoc-gen-go \
+		--plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc \
+		--go_out=$(PROTO_ROOT) --go_opt=paths=source_relative \
+		--go-grpc_out=$(PROTO_ROOT) --go-grpc_opt=paths=source_relative \
+		$(CLUSTER_PROTO_FILES)
 
 check-generate: generate
 	git diff --exit-code -- $(PROTO_ROOT)
