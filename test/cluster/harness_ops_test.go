@@ -282,3 +282,22 @@ func (c *Cluster) Others(except ...int) []int {
 	}
 	return out
 }
+
+// Recover undoes every fault: heals the network, resumes paused nodes and
+// restarts (and unseals) stopped ones.
+func (c *Cluster) Recover() error {
+	c.Heal()
+	var errs []error
+	for i, n := range c.Nodes {
+		n.mu.Lock()
+		state := n.state
+		n.mu.Unlock()
+		switch state {
+		case statePaused:
+			errs = append(errs, c.Resume(i))
+		case stateStopped:
+			errs = append(errs, c.Restart(i))
+		}
+	}
+	return errors.Join(errs...)
+}

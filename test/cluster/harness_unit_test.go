@@ -110,6 +110,23 @@ func TestHarnessSingleNode(t *testing.T) {
 	if err := put("one"); err != nil {
 		t.Fatalf("put: %v", err)
 	}
+	kc, err := newKVClient(c, 0, c.RootToken(), "secret", 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("workload client reads", func(t *testing.T) {
+		if out, err := kc.get(ctx, "k"); err != nil || out != (kvOutput{Value: "one", Exists: true}) {
+			t.Fatalf("get k = %+v, %v", out, err)
+		}
+		if out, err := kc.get(ctx, "missing"); err != nil || out.Exists {
+			t.Fatalf("get of a missing key = %+v, %v; want absent", out, err)
+		}
+		other := *kc
+		other.mount = "not-mounted"
+		if out, err := other.get(ctx, "k"); err == nil {
+			t.Fatalf("get on an unmounted path = %+v, want an error, not absent", out)
+		}
+	})
 
 	t.Run("pause and resume", func(t *testing.T) {
 		if err := c.Pause(0); err != nil {
@@ -120,6 +137,11 @@ func TestHarnessSingleNode(t *testing.T) {
 		if _, err := short.Sys().Health(); err == nil {
 			t.Fatal("a paused node answered")
 		}
+		tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		if err := kc.put(tctx, "k", "lost"); err == nil || definitelyFailed(err) {
+			t.Fatalf("put to a paused node: %v, want an error of unknown outcome", err)
+		}
 		if _, err := c.FindLeader(time.Second); !errors.Is(err, ErrNoLeader) {
 			t.Fatalf("FindLeader with the only node paused: %v", err)
 		}
@@ -129,8 +151,11 @@ func TestHarnessSingleNode(t *testing.T) {
 		if err := c.Resume(0); err != nil {
 			t.Fatal(err)
 		}
-		if v, err := get(); err != nil || v != "one" {
+		if v, err := get(); err != nil || (v != "one" && v != "lost") {
 			t.Fatalf("after resume: %v, %v", v, err)
+		}
+		if err := put("one"); err != nil {
+			t.Fatal(err)
 		}
 	})
 
@@ -140,6 +165,9 @@ func TestHarnessSingleNode(t *testing.T) {
 		}
 		if _, err := get(); err == nil {
 			t.Fatal("a killed node answered")
+		}
+		if err := kc.put(ctx, "k", "never"); !definitelyFailed(err) {
+			t.Fatalf("put to a killed node: %v, want a definite failure (connection refused)", err)
 		}
 		if err := c.Resume(0); !errors.Is(err, ErrNodeState) {
 			t.Fatalf("Resume of a killed node: %v", err)
