@@ -138,6 +138,9 @@ func (s *Store) writable(ctx context.Context) error {
 	if err := s.fsm.failure(); err != nil {
 		return err
 	}
+	if !s.Started() {
+		return ErrNotStarted
+	}
 	if !s.IsLeader() {
 		return s.notLeader()
 	}

@@ -14,8 +14,8 @@ import (
 const DefaultMaxCommandSize = 64 << 20
 
 // Config configures a Store. Build one with DefaultConfig, set DataDir,
-// NodeID and BindAddr (or StreamLayer), then pass it to New, which calls
-// Validate.
+// NodeID and BindAddr (or StreamLayer, or pass a stream layer to Start),
+// then pass it to New, which calls Validate.
 type Config struct {
 	// DataDir holds the FSM file, the raft log and the snapshots. Created
 	// (0700) if missing.
@@ -25,15 +25,15 @@ type Config struct {
 	NodeID string
 	// BindAddr is the cluster address raft listens on, e.g.
 	// "127.0.0.1:8201". Port 0 picks a free port (tests). Ignored when
-	// StreamLayer is set.
+	// a stream layer is used; may be empty if Start always gets one.
 	BindAddr string
 	// AdvertiseAddr is the address peers dial to reach this node; empty
 	// means the listener's address. Required when BindAddr is a wildcard
 	// such as 0.0.0.0. Ignored when StreamLayer is set.
 	AdvertiseAddr string
 	// StreamLayer, when set, carries raft traffic instead of plain TCP
-	// (e.g. a mutual-TLS listener/dialer). Its Addr() is the advertised
-	// address. The Store closes it on Close.
+	// (e.g. a mutual-TLS listener/dialer) when Start gets none. Its Addr()
+	// is the advertised address. The Store closes it on Close.
 	StreamLayer hraft.StreamLayer
 	// Logger receives raft, raft-wal and store logs. nil discards them.
 	Logger *slog.Logger
@@ -64,6 +64,13 @@ type Config struct {
 	// MaxAppendEntries caps how many log entries raft groups into one
 	// disk write / AppendEntries RPC (group commit width), at most 1024.
 	MaxAppendEntries int
+	// ReadLeaseDuration is how long after a quorum acknowledged it the
+	// leader serves VerifyRead without a round trip (lease.go). It must be
+	// shorter than HeartbeatTimeout and ElectionTimeout; the margin covers
+	// clock-rate drift between nodes. 0 means half the smaller of the two;
+	// negative disables the lease (every VerifyRead is a round trip). All
+	// nodes of a cluster must use the same timing settings.
+	ReadLeaseDuration time.Duration
 }
 
 // DefaultConfig returns a Config with production defaults; DataDir, NodeID
@@ -91,8 +98,6 @@ func (c *Config) Validate() error {
 		return errors.New("raft: config: DataDir is required")
 	case c.NodeID == "":
 		return errors.New("raft: config: NodeID is required")
-	case c.StreamLayer == nil && c.BindAddr == "":
-		return errors.New("raft: config: BindAddr is required (or set StreamLayer)")
 	case c.SnapshotThreshold == 0:
 		return errors.New("raft: config: SnapshotThreshold must be > 0")
 	case c.SnapshotInterval < 5*time.Millisecond:
@@ -106,7 +111,10 @@ func (c *Config) Validate() error {
 	case c.MaxAppendEntries < 1 || c.MaxAppendEntries > 1024:
 		return errors.New("raft: config: MaxAppendEntries must be in [1, 1024]")
 	}
-	if c.StreamLayer == nil {
+	if c.ReadLeaseDuration > 0 && c.ReadLeaseDuration >= min(c.HeartbeatTimeout, c.ElectionTimeout) {
+		return errors.New("raft: config: ReadLeaseDuration must be shorter than HeartbeatTimeout and ElectionTimeout")
+	}
+	if c.StreamLayer == nil && c.BindAddr != "" {
 		if _, _, err := net.SplitHostPort(c.BindAddr); err != nil {
 			return fmt.Errorf("raft: config: BindAddr %q: %w", c.BindAddr, err)
 		}
@@ -121,6 +129,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("raft: config: timeouts: %w", err)
 	}
 	return nil
+}
+
+// defaultReadLease is half the shortest time after which a follower that
+// stopped hearing from its leader may vote for another.
+func (c *Config) defaultReadLease() time.Duration {
+	return min(c.HeartbeatTimeout, c.ElectionTimeout) / 2
 }
 
 // raftConfig maps Config onto hashicorp/raft's config.

@@ -44,6 +44,9 @@ type fsm struct {
 
 	applied atomic.Uint64         // mirrors keyAppliedIndex
 	failed  atomic.Pointer[error] // latched fatal error, see type doc
+
+	waitMu sync.Mutex
+	waitCh chan struct{} // closed and replaced when applied changes
 }
 
 var _ hraft.BatchingFSM = (*fsm)(nil)
@@ -98,8 +101,30 @@ func (f *fsm) open() error {
 		return fmt.Errorf("raft: init fsm %s: %w", f.path, err)
 	}
 	f.db = db
-	f.applied.Store(applied)
+	f.setApplied(applied)
 	return nil
+}
+
+// setApplied records the applied index and wakes WaitApplied callers.
+func (f *fsm) setApplied(index uint64) {
+	f.applied.Store(index)
+	f.waitMu.Lock()
+	if f.waitCh != nil {
+		close(f.waitCh)
+		f.waitCh = nil
+	}
+	f.waitMu.Unlock()
+}
+
+// appliedChanged returns a channel closed at the next setApplied (or
+// failure). Read appliedIndex after taking it.
+func (f *fsm) appliedChanged() <-chan struct{} {
+	f.waitMu.Lock()
+	defer f.waitMu.Unlock()
+	if f.waitCh == nil {
+		f.waitCh = make(chan struct{})
+	}
+	return f.waitCh
 }
 
 // Apply implements raft.FSM.
@@ -139,7 +164,7 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 		f.fail(err)
 		return fill(resps, f.failure())
 	}
-	f.applied.Store(last.Index)
+	f.setApplied(last.Index)
 	return resps
 }
 
@@ -283,6 +308,7 @@ func (f *fsm) fail(err error) {
 	wrapped := fmt.Errorf("%w: %w", ErrFSMFailed, err)
 	if f.failed.CompareAndSwap(nil, &wrapped) {
 		f.logger.Error("raft: fsm failed; restart the node to replay the log", "error", err)
+		f.setApplied(f.applied.Load()) // wake WaitApplied to see the failure
 	}
 }
 

@@ -88,7 +88,15 @@ func (s *Store) submit(group []*proposal) {
 		}
 		entry = encodeMulti(cmds)
 	}
-	f := s.raft.Apply(entry, s.cfg.ApplyTimeout)
+	n := s.node.Load()
+	if n == nil { // propose checks writable first; kept for safety
+		<-s.inflight
+		for _, p := range group {
+			p.done <- ErrNotStarted
+		}
+		return
+	}
+	f := n.raft.Apply(entry, s.cfg.ApplyTimeout)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

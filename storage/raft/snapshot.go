@@ -57,9 +57,10 @@ func (s *fsmSnapshot) Release() { _ = s.tx.Rollback() }
 
 // Restore implements raft.FSM: it replaces the bbolt file with the
 // snapshot atomically. The stream is written to a temp file and fsynced,
-// checked to be a valid FSM file, then renamed over the live file (the
-// directory is fsynced too) and reopened. A crash at any point leaves
-// either the old or the new file in place.
+// checked to be a valid FSM file, stamped with the snapshot's raft index
+// and term when rc comes from snapshotStore (see there), then renamed over
+// the live file (the directory is fsynced too) and reopened. A crash at
+// any point leaves either the old or the new file in place.
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	tmp := filepath.Join(filepath.Dir(f.path), fsmRestoreFile)
@@ -67,7 +68,11 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("raft: restore: %w", err)
 	}
-	if err := checkFSMFile(tmp); err != nil {
+	var pos *metaReader
+	if mr, ok := rc.(*metaReader); ok {
+		pos = mr
+	}
+	if err := prepareFSMFile(tmp, pos); err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("raft: restore: %w", err)
 	}
@@ -91,7 +96,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		f.fail(err)
 		return fmt.Errorf("raft: restore: %w", err)
 	}
-	f.logger.Info("raft: fsm restored from snapshot", "applied_index", f.applied.Load())
+	f.logger.Info("raft: fsm restored from snapshot", "applied_index", f.appliedIndex())
 	return nil
 }
 
@@ -114,21 +119,32 @@ func writeFileSync(path string, r io.Reader) error {
 
 var errNoBuckets = errors.New("missing buckets")
 
-// checkFSMFile opens path read-only and checks it holds our buckets.
-func checkFSMFile(path string) error {
+// prepareFSMFile opens path, checks it holds our buckets and, when pos is
+// set, records pos as the applied raft position.
+func prepareFSMFile(path string, pos *metaReader) error {
 	opts := boltOptions()
-	opts.ReadOnly = true
+	opts.InitialMmapSize = 0
 	db, err := bbolt.Open(path, 0o600, opts)
 	if err != nil {
 		return fmt.Errorf("snapshot is not a bbolt file: %w", err)
 	}
-	defer db.Close()
-	return db.View(func(tx *bbolt.Tx) error {
-		if tx.Bucket(bucketData) == nil || tx.Bucket(bucketMeta) == nil {
+	err = db.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if tx.Bucket(bucketData) == nil || meta == nil {
 			return fmt.Errorf("snapshot: %w", errNoBuckets)
 		}
-		return nil
+		if pos == nil {
+			return nil
+		}
+		if err := meta.Put(keyAppliedIndex, u64(pos.index)); err != nil {
+			return err
+		}
+		return meta.Put(keyAppliedTerm, u64(pos.term))
 	})
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", path, cerr)
+	}
+	return err
 }
 
 func syncDir(dir string) error {

@@ -9,11 +9,15 @@
 // earlier entries are in flight into one raft entry (proposer.go), and the
 // FSM applies each run of committed entries in one bbolt transaction.
 // Writes on a follower fail with ErrNotLeader. Reads (Get, List) are served
-// from the local bbolt file and so may lag the leader on a follower.
+// from the local bbolt file and so may lag the leader on a follower; the
+// leader confirms a read is linearizable with VerifyRead (leader lease,
+// lease.go and docs/adr/0003-read-consistency.md).
 //
-// The public API lives in this file, backend.go and membership.go; the
-// state machine in fsm.go and snapshot.go; the wire format in command.go;
-// the on-disk layout in schema.go.
+// New opens only local state; Start brings up raft and its network (see
+// Store). The public API lives in this file, backend.go, status.go,
+// membership.go, leader.go (Observe) and usersnapshot.go; the state
+// machine in fsm.go and snapshot.go; the wire format in command.go; the
+// on-disk layout in schema.go.
 package raft
 
 import (
@@ -25,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	hraft "github.com/hashicorp/raft"
@@ -40,6 +45,12 @@ var (
 	// leader. The error text names the known leader, if any; Leader returns
 	// it for forwarding.
 	ErrNotLeader = errors.New("raft: not the leader")
+	// ErrNotStarted is returned by writes, membership changes and other
+	// cluster operations before Start: a Store opened by New serves only
+	// local reads until its network starts.
+	ErrNotStarted = errors.New("raft: not started")
+	// ErrAlreadyStarted is returned by a second Start.
+	ErrAlreadyStarted = errors.New("raft: already started")
 	// ErrUnknownOutcome is returned when a write was proposed but its
 	// result could not be observed (ctx done, timeout, leadership lost):
 	// it may or may not have been committed.
@@ -47,38 +58,73 @@ var (
 	// ErrFSMFailed is returned after the state machine failed to write its
 	// bbolt file; the node must be restarted (the log is replayed).
 	ErrFSMFailed = errors.New("raft: state machine failed")
+	// ErrBadSnapshot is returned by RestoreSnapshot for a snapshot that is
+	// truncated, corrupted (checksum mismatch) or not in this package's
+	// format. Nothing was changed.
+	ErrBadSnapshot = errors.New("raft: invalid snapshot")
+	// ErrClusterMismatch is returned by RestoreSnapshot without force for
+	// a snapshot taken from a different cluster.
+	ErrClusterMismatch = errors.New("raft: snapshot is from a different cluster")
 )
 
 // Store is a raft-replicated, transactional storage.Backend. All methods
 // are safe for concurrent use.
+//
+// Life cycle: New opens the local state only (the bbolt FSM, the raft log
+// and the snapshots), so Get, List, AppliedIndex and SaveSnapshot work
+// while the node is sealed or not yet part of a cluster; writes fail with
+// ErrNotStarted. Start brings up the network transport and the raft
+// instance (and Bootstrap starts it with the configured transport if
+// needed). Close stops everything.
 type Store struct {
 	cfg    Config
 	logger *slog.Logger
+	epoch  time.Time // monotonic base of the lease clock (lease.go)
 
-	raft  *hraft.Raft
 	fsm   *fsm
 	wal   *wal.WAL
 	meta  *metadb.BoltMetaDB // raft-wal's meta store; WAL.Close leaves it open
-	snaps *hraft.FileSnapshotStore
-	trans *hraft.NetworkTransport
+	snaps *snapshotStore
+
+	startMu sync.Mutex           // serializes Start and Close
+	node    atomic.Pointer[node] // nil until Start
+	leader  leaderWatch          // Observe callbacks (leader.go)
+
+	// Read lease (lease.go).
+	lease        atomic.Pointer[lease] // current read lease, nil if none
+	leaseMu      sync.Mutex            // orders lease grants with dropLease
+	readyTerm    atomic.Uint64         // term whose barrier has applied
+	transferTerm atomic.Uint64         // term in which a transfer started
+	leaseWake    chan struct{}         // leadership changed
 
 	proposals chan *proposal // to runProposer
 	inflight  chan struct{}  // semaphore of raft entries in flight
-	wg        sync.WaitGroup // runProposer and its result waiters
+	wg        sync.WaitGroup // background goroutines
 
 	closeOnce sync.Once
 	closeErr  error
 	closed    chan struct{}
 }
 
+// node is what Start creates: the raft instance and its transport.
+type node struct {
+	raft  *hraft.Raft
+	trans *leaseTransport
+	acks  *ackTracker
+}
+
 var _ storage.Transactional = (*Store)(nil)
 
-// New opens (or creates) the node's state under cfg.DataDir and starts
-// raft. A fresh node has no cluster until Bootstrap (or, later, a join);
-// a restarted node resumes its cluster. ctx bounds only the opening.
+// New opens (or creates) the node's local state under cfg.DataDir: the
+// FSM file, the raft log and the snapshot store. It does not touch the
+// network; call Start (or Bootstrap) for that. ctx bounds only the
+// opening.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.ReadLeaseDuration == 0 {
+		cfg.ReadLeaseDuration = cfg.defaultReadLease()
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -87,7 +133,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{
 		cfg:       cfg,
 		logger:    logger,
+		epoch:     time.Now(),
 		closed:    make(chan struct{}),
+		leaseWake: make(chan struct{}, 1),
 		proposals: make(chan *proposal, proposalQueue),
 		inflight:  make(chan struct{}, maxInflight),
 	}
@@ -100,7 +148,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// open creates the data directories and opens every part in order.
+// open creates the data directories and opens the local parts in order.
 func (s *Store) open(ctx context.Context) error {
 	cfg := &s.cfg
 	walPath := filepath.Join(cfg.DataDir, raftDir, walDir)
@@ -120,24 +168,88 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("raft: open wal %s: %w", walPath, err)
 	}
 	snapBase := filepath.Join(cfg.DataDir, raftDir)
-	s.snaps, err = hraft.NewFileSnapshotStoreWithLogger(snapBase, cfg.RetainSnapshots, newHCLogger(cfg.Logger, "raft-snapshot"))
+	files, err := hraft.NewFileSnapshotStoreWithLogger(snapBase, cfg.RetainSnapshots, newHCLogger(cfg.Logger, "raft-snapshot"))
 	if err != nil {
 		return fmt.Errorf("raft: open snapshot store %s: %w", snapBase, err)
 	}
+	s.snaps = &snapshotStore{FileSnapshotStore: files}
 	if err := s.recoverFromSnapshot(); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	return ctx.Err()
+}
+
+// Start creates the network transport over sl and starts raft. With a nil
+// sl it uses cfg.StreamLayer, or plain TCP on cfg.BindAddr. The Store owns
+// sl from this call on (it is closed on Close, or at once if Start fails).
+// A restarted node resumes its cluster: raft replays the log, and the FSM
+// skips the entries it already applied. A fresh node has no cluster until
+// Bootstrap or until a leader adds it. ctx bounds only the start.
+func (s *Store) Start(ctx context.Context, sl hraft.StreamLayer) error {
+	s.startMu.Lock()
+	defer s.startMu.Unlock()
+	if sl == nil {
+		sl = s.cfg.StreamLayer
+	}
+	fail := func(err error) error {
+		if sl != nil && sl != s.cfg.StreamLayer {
+			_ = sl.Close()
+		}
 		return err
 	}
-	if s.trans, err = newTransport(cfg); err != nil {
-		return err
+	select {
+	case <-s.closed:
+		return fail(storage.ErrClosed)
+	default:
 	}
-	s.raft, err = hraft.NewRaft(cfg.raftConfig(cfg.Logger), s.fsm, s.wal, s.wal, s.snaps, s.trans)
+	if s.node.Load() != nil {
+		return fail(ErrAlreadyStarted)
+	}
+	if err := s.waitVoteSafe(ctx); err != nil {
+		return fail(err)
+	}
+	n, err := s.startNode(sl)
 	if err != nil {
-		return fmt.Errorf("raft: start: %w", err)
+		return err
 	}
+	s.node.Store(n)
+	s.wg.Add(2)
+	go s.watchLeadership(n)
+	go s.runLease(n)
 	return nil
+}
+
+// startNode creates the transport and the raft instance.
+func (s *Store) startNode(sl hraft.StreamLayer) (*node, error) {
+	trans, err := newTransport(&s.cfg, sl)
+	if err != nil {
+		return nil, err
+	}
+	acks := newAckTracker(s.epoch)
+	n := &node{trans: &leaseTransport{NetworkTransport: trans, acks: acks}, acks: acks}
+	n.raft, err = hraft.NewRaft(s.cfg.raftConfig(s.cfg.Logger), s.fsm, s.wal, s.wal, s.snaps, n.trans)
+	if err != nil {
+		_ = trans.Close()
+		return nil, fmt.Errorf("raft: start: %w", err)
+	}
+	return n, nil
+}
+
+// Started reports whether Start has run successfully.
+func (s *Store) Started() bool { return s.node.Load() != nil }
+
+// started returns the running node or ErrNotStarted / storage.ErrClosed.
+func (s *Store) started() (*node, error) {
+	select {
+	case <-s.closed:
+		return nil, storage.ErrClosed
+	default:
+	}
+	n := s.node.Load()
+	if n == nil {
+		return nil, ErrNotStarted
+	}
+	return n, nil
 }
 
 // recoverFromSnapshot restores the FSM from the newest snapshot when the
@@ -162,14 +274,17 @@ func (s *Store) recoverFromSnapshot() error {
 	return s.fsm.Restore(rc)
 }
 
-// newTransport returns the network transport: cfg.StreamLayer if set,
-// plain TCP otherwise.
-func newTransport(cfg *Config) (*hraft.NetworkTransport, error) {
+// newTransport returns the network transport over sl if set, plain TCP
+// on cfg.BindAddr otherwise.
+func newTransport(cfg *Config, sl hraft.StreamLayer) (*hraft.NetworkTransport, error) {
 	logger := newHCLogger(cfg.Logger, "raft-net")
-	if cfg.StreamLayer != nil {
+	if sl != nil {
 		return hraft.NewNetworkTransportWithConfig(&hraft.NetworkTransportConfig{
-			Stream: cfg.StreamLayer, MaxPool: 3, Timeout: 10 * time.Second, Logger: logger,
+			Stream: sl, MaxPool: 3, Timeout: 10 * time.Second, Logger: logger,
 		}), nil
+	}
+	if cfg.BindAddr == "" {
+		return nil, errors.New("raft: start: no stream layer and no BindAddr")
 	}
 	var advertise net.Addr
 	if cfg.AdvertiseAddr != "" {
@@ -186,10 +301,20 @@ func newTransport(cfg *Config) (*hraft.NetworkTransport, error) {
 	return t, nil
 }
 
-// Bootstrap makes this node the single voter of a new cluster. It is a
-// no-op when the node already has raft state (a restart, or a node that
-// joined a cluster), so it is safe to call on every start.
+// Bootstrap makes this node the single voter of a new cluster, starting
+// the store first (with the configured transport) if Start has not run.
+// It is a no-op when the node already has raft state (a restart, or a
+// node that joined a cluster), so it is safe to call on every start.
 func (s *Store) Bootstrap(ctx context.Context) error {
+	if !s.Started() {
+		if err := s.Start(ctx, nil); err != nil && !errors.Is(err, ErrAlreadyStarted) {
+			return fmt.Errorf("raft: bootstrap: %w", err)
+		}
+	}
+	n, err := s.started()
+	if err != nil {
+		return fmt.Errorf("raft: bootstrap: %w", err)
+	}
 	has, err := hraft.HasExistingState(s.wal, s.wal, s.snaps)
 	if err != nil {
 		return fmt.Errorf("raft: bootstrap: %w", err)
@@ -200,82 +325,43 @@ func (s *Store) Bootstrap(ctx context.Context) error {
 	conf := hraft.Configuration{Servers: []hraft.Server{{
 		Suffrage: hraft.Voter,
 		ID:       hraft.ServerID(s.cfg.NodeID),
-		Address:  s.trans.LocalAddr(),
+		Address:  n.trans.LocalAddr(),
 	}}}
-	err = s.wait(ctx, s.raft.BootstrapCluster(conf))
+	err = s.wait(ctx, n.raft.BootstrapCluster(conf))
 	if err != nil && !errors.Is(err, hraft.ErrCantBootstrap) {
 		return fmt.Errorf("raft: bootstrap: %w", err)
 	}
 	return nil
 }
 
-// WaitLeader blocks until the cluster has a leader. When this node is the
-// leader it also waits until every committed entry is applied locally
-// (a raft barrier), so reads see all acknowledged writes.
-func (s *Store) WaitLeader(ctx context.Context) error {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if _, id := s.raft.LeaderWithID(); id != "" {
-			if !s.IsLeader() {
-				return nil
-			}
-			if err := s.wait(ctx, s.raft.Barrier(s.cfg.ApplyTimeout)); err != nil {
-				return fmt.Errorf("raft: wait leader: barrier: %w", err)
-			}
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("raft: wait leader: %w", ctx.Err())
-		case <-s.closed:
-			return storage.ErrClosed
-		case <-tick.C:
-		}
-	}
-}
-
-// IsLeader reports whether this node is the raft leader.
-func (s *Store) IsLeader() bool { return s.raft.State() == hraft.Leader }
-
-// Leader returns the current leader's cluster address and node ID, or
-// empty strings when no leader is known.
-func (s *Store) Leader() (addr, id string) {
-	a, i := s.raft.LeaderWithID()
-	return string(a), string(i)
-}
-
-// NodeID returns this node's raft server ID.
-func (s *Store) NodeID() string { return s.cfg.NodeID }
-
-// Addr returns this node's advertised cluster address.
-func (s *Store) Addr() string { return string(s.trans.LocalAddr()) }
-
 // Close stops raft, then closes the transport, the log and the FSM file.
 // Writes in flight fail; later calls return storage.ErrClosed.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.startMu.Lock()
+		defer s.startMu.Unlock()
 		close(s.closed)
 		s.closeErr = s.closeParts()
 	})
 	return s.closeErr
 }
 
-// closeParts closes whatever open managed to start, in reverse order.
+// closeParts closes whatever New and Start opened, in reverse order.
 func (s *Store) closeParts() error {
 	var errs []error
-	if s.raft != nil {
-		if err := s.raft.Shutdown().Error(); err != nil {
+	n := s.node.Load()
+	if n != nil {
+		if err := n.raft.Shutdown().Error(); err != nil {
 			errs = append(errs, fmt.Errorf("raft: shutdown: %w", err))
 		}
 	}
 	s.wg.Wait() // shutdown resolved every future, so the waiters are done
-	if s.trans != nil {
-		if err := s.trans.Close(); err != nil {
+	if n != nil {
+		if err := n.trans.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("raft: close transport: %w", err))
 		}
 	} else if s.cfg.StreamLayer != nil {
-		_ = s.cfg.StreamLayer.Close() // New failed before the transport owned it
+		_ = s.cfg.StreamLayer.Close() // never handed to a transport
 	}
 	if s.wal != nil {
 		if err := s.wal.Close(); err != nil {

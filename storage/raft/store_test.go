@@ -29,7 +29,7 @@ func TestConfigValidate(t *testing.T) {
 		{"valid", func(*raft.Config) {}, ""},
 		{"no data dir", func(c *raft.Config) { c.DataDir = "" }, "DataDir"},
 		{"no node id", func(c *raft.Config) { c.NodeID = "" }, "NodeID"},
-		{"no bind addr", func(c *raft.Config) { c.BindAddr = "" }, "BindAddr"},
+		{"no bind addr: network given to Start", func(c *raft.Config) { c.BindAddr = "" }, ""},
 		{"bad bind addr", func(c *raft.Config) { c.BindAddr = "nonsense" }, "BindAddr"},
 		{"bad advertise", func(c *raft.Config) { c.AdvertiseAddr = "x:y:z" }, "AdvertiseAddr"},
 		{"zero threshold", func(c *raft.Config) { c.SnapshotThreshold = 0 }, "SnapshotThreshold"},
@@ -39,6 +39,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no max size", func(c *raft.Config) { c.MaxCommandSize = 0 }, "MaxCommandSize"},
 		{"huge append", func(c *raft.Config) { c.MaxAppendEntries = 5000 }, "MaxAppendEntries"},
 		{"lease > heartbeat", func(c *raft.Config) { c.LeaderLeaseTimeout = time.Second }, "timeouts"},
+		{"read lease = heartbeat", func(c *raft.Config) { c.ReadLeaseDuration = c.HeartbeatTimeout }, "ReadLeaseDuration"},
+		{"read lease disabled", func(c *raft.Config) { c.ReadLeaseDuration = -1 }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,6 +268,12 @@ func TestNotLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if err := s.Put(ctx, &storage.Entry{Key: "k", Value: []byte("v")}); !errors.Is(err, raft.ErrNotStarted) {
+		t.Fatalf("Put before Start = %v, want ErrNotStarted", err)
+	}
+	if err := s.Start(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
 	if s.IsLeader() {
 		t.Fatal("unbootstrapped node claims leadership")
 	}

@@ -1,0 +1,255 @@
+package raft
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	hraft "github.com/hashicorp/raft"
+)
+
+// Leader lease for local reads (docs/adr/0003-read-consistency.md).
+//
+// A lease is held for one raft term and expires at S + d, where d is
+// Config.ReadLeaseDuration (shorter than the heartbeat timeout) and S is
+// the send time of the AppendEntries that the quorum-th most recent voter
+// acknowledged in that term (the leader itself counting as "now"). Every
+// voter that acknowledged at or after S processed that message at or
+// after S, so it neither starts an election nor votes for another
+// candidate before S + HeartbeatTimeout; any new leader needs a vote from
+// one of them, so none exists before S + d. All times are monotonic-clock
+// readings, so a paused process (SIGSTOP) finds its lease expired on
+// resume.
+
+// lease is an immutable read lease; Store.lease holds the current one.
+type lease struct {
+	term   uint64
+	expiry int64 // nanoseconds since Store.epoch
+}
+
+// now returns the lease clock: monotonic nanoseconds since s.epoch.
+func (s *Store) now() int64 { return int64(time.Since(s.epoch)) }
+
+// VerifyRead returns nil when a read served from this node's local state
+// right now is linearizable: this node is the leader, it has applied every
+// entry committed before its term began, and it holds a leader lease or
+// has just confirmed leadership with a quorum (a round trip, which also
+// renews the lease). It returns an error wrapping ErrNotLeader on a
+// follower or when leadership is lost, ErrNotStarted before Start.
+func (s *Store) VerifyRead(ctx context.Context) error {
+	n, err := s.started()
+	if err != nil {
+		return err
+	}
+	if n.raft.State() != hraft.Leader {
+		return s.notLeader()
+	}
+	if l := s.lease.Load(); l != nil && l.term == n.raft.CurrentTerm() && s.now() < l.expiry {
+		return nil
+	}
+	return s.refreshLease(ctx, n)
+}
+
+// refreshLease confirms leadership with a quorum (raft VerifyLeader) and
+// renews the lease from the acknowledgements that produced.
+func (s *Store) refreshLease(ctx context.Context, n *node) error {
+	term := n.raft.CurrentTerm()
+	if s.readyTerm.Load() != term {
+		// A new leader has every committed entry in its log but not yet in
+		// its FSM: a barrier in this term applies them all.
+		if err := s.wait(ctx, n.raft.Barrier(s.cfg.ApplyTimeout)); err != nil {
+			return fmt.Errorf("raft: verify read: barrier: %w", s.applyError(err))
+		}
+		s.readyTerm.Store(term)
+	}
+	start := s.now()
+	if err := s.wait(ctx, n.raft.VerifyLeader()); err != nil {
+		return fmt.Errorf("raft: verify read: %w", s.applyError(err))
+	}
+	if n.raft.CurrentTerm() != term || s.readyTerm.Load() != term {
+		return fmt.Errorf("raft: verify read: term changed: %w", s.notLeader())
+	}
+	s.grantLease(ctx, n, term, start)
+	return nil
+}
+
+// grantLease installs the lease that the recorded acknowledgements of term
+// support, unless a leadership transfer started in term.
+func (s *Store) grantLease(ctx context.Context, n *node, term uint64, now int64) {
+	if s.cfg.ReadLeaseDuration <= 0 {
+		return
+	}
+	f := n.raft.GetConfiguration()
+	if err := s.wait(ctx, f); err != nil {
+		return
+	}
+	var voters []hraft.ServerID
+	for _, srv := range f.Configuration().Servers {
+		if srv.Suffrage == hraft.Voter {
+			voters = append(voters, srv.ID)
+		}
+	}
+	start, ok := n.acks.quorumStart(hraft.ServerID(s.cfg.NodeID), voters, term, now)
+	if !ok {
+		return
+	}
+	l := &lease{term: term, expiry: start + int64(s.cfg.ReadLeaseDuration)}
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	if s.transferTerm.Load() == term {
+		return
+	}
+	if old := s.lease.Load(); old != nil && old.term == term && old.expiry >= l.expiry {
+		return
+	}
+	s.lease.Store(l)
+}
+
+// dropLease forgets the lease and refuses new ones for term (a leadership
+// transfer lets another node win an election at once).
+func (s *Store) dropLease(term uint64) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	s.transferTerm.Store(term)
+	s.lease.Store(nil)
+}
+
+// leadershipChanged runs on the watcher goroutine for each LeaderCh value.
+func (s *Store) leadershipChanged(isLeader bool) {
+	if !isLeader {
+		s.leaseMu.Lock()
+		s.lease.Store(nil)
+		s.leaseMu.Unlock()
+	}
+	select {
+	case s.leaseWake <- struct{}{}:
+	default:
+	}
+}
+
+// runLease renews the lease every ReadLeaseDuration/3 while this node
+// leads, so that VerifyRead rarely needs a round trip.
+func (s *Store) runLease(n *node) {
+	defer s.wg.Done()
+	d := s.cfg.ReadLeaseDuration
+	if d <= 0 {
+		return
+	}
+	tick := time.NewTicker(d / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.closed:
+			return
+		case <-tick.C:
+		case <-s.leaseWake:
+		}
+		if n.raft.State() != hraft.Leader {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ApplyTimeout)
+		if err := s.refreshLease(ctx, n); err != nil {
+			s.logger.Debug("raft: lease refresh failed", "error", err)
+		}
+		cancel()
+	}
+}
+
+// waitVoteSafe delays Start of a node that has raft state until a lease
+// duration has passed since New. A restarted process forgets the leader
+// it acknowledged and would vote at once; waiting keeps it from helping
+// elect a new leader while a lease it supported may still be held.
+func (s *Store) waitVoteSafe(ctx context.Context) error {
+	d := s.cfg.ReadLeaseDuration
+	if d <= 0 {
+		return nil
+	}
+	has, err := hraft.HasExistingState(s.wal, s.wal, s.snaps)
+	if err != nil {
+		return fmt.Errorf("raft: start: %w", err)
+	}
+	wait := time.Duration(int64(d) - s.now())
+	if !has || wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("raft: start: %w", ctx.Err())
+	}
+}
+
+// ackTracker records, per peer, the send time of the latest AppendEntries
+// (heartbeats included) that the peer acknowledged as from its leader.
+type ackTracker struct {
+	epoch time.Time
+	mu    sync.Mutex
+	acks  map[hraft.ServerID]ack
+}
+
+type ack struct {
+	term uint64
+	sent int64 // nanoseconds since epoch
+}
+
+func newAckTracker(epoch time.Time) *ackTracker {
+	return &ackTracker{epoch: epoch, acks: make(map[hraft.ServerID]ack)}
+}
+
+func (t *ackTracker) now() int64 { return int64(time.Since(t.epoch)) }
+
+func (t *ackTracker) record(id hraft.ServerID, term uint64, sent int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if a := t.acks[id]; a.term < term || (a.term == term && a.sent < sent) {
+		t.acks[id] = ack{term: term, sent: sent}
+	}
+}
+
+// quorumStart returns the quorum-th most recent acknowledgement send time
+// of term among voters, counting self (the leader) as now; ok is false
+// when fewer than a quorum acknowledged in term.
+func (t *ackTracker) quorumStart(self hraft.ServerID, voters []hraft.ServerID, term uint64, now int64) (int64, bool) {
+	if len(voters) == 0 {
+		return 0, false
+	}
+	times := make([]int64, 0, len(voters))
+	t.mu.Lock()
+	for _, id := range voters {
+		if id == self {
+			times = append(times, now)
+		} else if a, ok := t.acks[id]; ok && a.term == term {
+			times = append(times, a.sent)
+		}
+	}
+	t.mu.Unlock()
+	quorum := len(voters)/2 + 1
+	if len(times) < quorum {
+		return 0, false
+	}
+	slices.Sort(times)
+	slices.Reverse(times)
+	return times[quorum-1], true
+}
+
+// leaseTransport is raft's network transport, recording successful
+// AppendEntries for the lease (raft sends heartbeats this way).
+type leaseTransport struct {
+	*hraft.NetworkTransport
+	acks *ackTracker
+}
+
+// AppendEntries implements raft.Transport.
+func (t *leaseTransport) AppendEntries(id hraft.ServerID, target hraft.ServerAddress, args *hraft.AppendEntriesRequest, resp *hraft.AppendEntriesResponse) error {
+	sent := t.acks.now()
+	err := t.NetworkTransport.AppendEntries(id, target, args, resp)
+	if err == nil && resp.Success && resp.Term == args.Term {
+		t.acks.record(id, args.Term, sent)
+	}
+	return err
+}
