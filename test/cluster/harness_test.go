@@ -109,9 +109,16 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 		ipToNode[clusterIP(i)] = nodeID(i)
 	}
 	c.Net = NewNetwork(ipToNode)
+	// Make the data directories before registering cleanup: cleanups run
+	// last-in first-out, and the processes must stop before t.TempDir's
+	// cleanup removes their directories.
+	dirs := make([]string, n)
+	for i := range dirs {
+		dirs[i] = t.TempDir()
+	}
 	t.Cleanup(c.cleanup)
 	for i := range n {
-		node, err := c.newNode(t, i)
+		node, err := c.newNode(dirs[i], i)
 		if err != nil {
 			t.Fatalf("cluster: %v", err)
 		}
@@ -126,8 +133,18 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 			t.Fatalf("cluster: write config of %s: %v", node.ID, err)
 		}
 	}
-	for _, node := range c.Nodes {
-		if err := node.start(c.opts.StartTimeout); err != nil {
+	// Launch every process first: a joining node may need node0 up to
+	// finish starting.
+	exits := make([]<-chan struct{}, n)
+	for i, node := range c.Nodes {
+		exited, err := node.launch()
+		if err != nil {
+			t.Fatalf("cluster: %v", err)
+		}
+		exits[i] = exited
+	}
+	for i, node := range c.Nodes {
+		if err := node.waitAPI(exits[i], c.opts.StartTimeout); err != nil {
 			t.Fatalf("cluster: %v", err)
 		}
 	}
@@ -151,7 +168,7 @@ func freeAddr(ip string) (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func (c *Cluster) newNode(t testing.TB, i int) (*Node, error) {
+func (c *Cluster) newNode(dir string, i int) (*Node, error) {
 	api, err := freeAddr("127.0.0.1")
 	if err != nil {
 		return nil, err
@@ -164,7 +181,6 @@ func (c *Cluster) newNode(t testing.TB, i int) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := t.TempDir()
 	return &Node{
 		Index: i, ID: nodeID(i), APIAddr: api, ClusterListen: clusterListen, Proxy: proxy,
 		dataDir: filepath.Join(dir, "data"), config: filepath.Join(dir, nodeID(i)+".hcl"),

@@ -201,3 +201,53 @@ func TestHarnessSingleNode(t *testing.T) {
 		t.Fatal("Kill of a node that does not exist succeeded")
 	}
 }
+
+// TestHarnessStartsThreeProcesses checks what the harness can check of a
+// 3-node cluster before vaultd can join: three processes, each answering
+// its own API and listening on its own cluster IP, with its own proxy.
+func TestHarnessStartsThreeProcesses(t *testing.T) {
+	c := Start(t, 3, Options{LogLevel: "info"})
+	seen := map[string]bool{}
+	for i, n := range c.Nodes {
+		if want := clusterIP(i) + ":"; !strings.HasPrefix(n.ClusterListen, want) {
+			t.Fatalf("%s cluster listener %s, want %s*", n.ID, n.ClusterListen, want)
+		}
+		conn, err := net.DialTimeout("tcp", n.ClusterListen, time.Second)
+		if err != nil {
+			t.Fatalf("%s does not listen on %s: %v", n.ID, n.ClusterListen, err)
+		}
+		conn.Close()
+		if _, err := c.Client(i, "").Sys().SealStatus(); err != nil {
+			t.Fatalf("%s API: %v", n.ID, err)
+		}
+		for _, a := range []string{n.APIAddr, n.ClusterListen, n.Proxy.Addr()} {
+			if seen[a] {
+				t.Fatalf("address %s used twice", a)
+			}
+			seen[a] = true
+		}
+	}
+	if err := c.Pause(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Kill(1); err != nil {
+		t.Fatalf("kill of a paused node: %v", err)
+	}
+	if c.Nodes[1].Running() {
+		t.Fatal("killed node reported running")
+	}
+	if got := c.Others(1); len(got) != 2 || got[0] != 0 || got[1] != 2 {
+		t.Fatalf("Others(1) = %v", got)
+	}
+	c.Partition([]int{0}, c.Others(0))
+	want := "node0->node1 node0->node2 node1->node0 node2->node0"
+	if got := strings.Join(c.Net.Blocked(), " "); got != want {
+		t.Fatalf("blocked after Partition = %q, want %q", got, want)
+	}
+	if err := c.Recover(); err != nil {
+		t.Fatalf("recover: %v", err)
+	}
+	if len(c.Net.Blocked()) != 0 || !c.Nodes[1].Running() {
+		t.Fatalf("after Recover: blocked %v, node1 running %v", c.Net.Blocked(), c.Nodes[1].Running())
+	}
+}

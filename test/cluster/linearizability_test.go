@@ -64,7 +64,8 @@ type linRun struct {
 func (r *linRun) run(t *testing.T) (*Recorder, map[string][]kvOutput) {
 	t.Helper()
 	token := r.c.RootToken()
-	if err := r.c.Client(0, token).Sys().Mount(r.w.Mount, &vault.MountInput{Type: "kv-v2"}); err != nil {
+	leader := r.c.WaitLeader(time.Minute)
+	if err := r.c.Client(leader, token).Sys().Mount(r.w.Mount, &vault.MountInput{Type: "kv-v2"}); err != nil {
 		t.Fatalf("mount %s: %v", r.w.Mount, err)
 	}
 	rec := NewRecorder()
@@ -88,7 +89,7 @@ func (r *linRun) run(t *testing.T) (*Recorder, map[string][]kvOutput) {
 	if err := r.c.Recover(); err != nil {
 		t.Fatalf("recover after faults: %v", err)
 	}
-	leader := r.c.WaitLeader(time.Minute)
+	leader = r.c.WaitLeader(time.Minute)
 	t.Logf("nemesis: %d faults injected; leader after recovery: node%d; network %+v",
 		r.nemesis.rounds, leader, r.c.Net.Stats())
 	final, err := r.w.finalReads(r.c, token, rec, time.Minute)

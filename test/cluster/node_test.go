@@ -76,10 +76,20 @@ func (n *Node) Running() bool {
 
 // start launches the process and waits until its API answers.
 func (n *Node) start(timeout time.Duration) error {
+	exited, err := n.launch()
+	if err != nil {
+		return err
+	}
+	return n.waitAPI(exited, timeout)
+}
+
+// launch starts the process without waiting; the returned channel closes
+// when it exits.
+func (n *Node) launch() (<-chan struct{}, error) {
 	n.mu.Lock()
 	if n.state != stateStopped {
 		n.mu.Unlock()
-		return fmt.Errorf("start %s: %w", n.ID, ErrNodeState)
+		return nil, fmt.Errorf("start %s: %w", n.ID, ErrNodeState)
 	}
 	n.starts++
 	fmt.Fprintf(n.log, "=== harness: start #%d of %s at %s ===\n", n.starts, n.ID, time.Now().Format(time.RFC3339Nano))
@@ -88,13 +98,13 @@ func (n *Node) start(timeout time.Duration) error {
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		n.mu.Unlock()
-		return fmt.Errorf("start %s: %w", n.ID, err)
+		return nil, fmt.Errorf("start %s: %w", n.ID, err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	n.cmd, n.exited, n.state = cmd, exited, stateRunning
 	n.mu.Unlock()
-	return n.waitAPI(exited, timeout)
+	return exited, nil
 }
 
 // waitAPI polls sys/seal-status until the API answers, the process exits or
