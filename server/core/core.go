@@ -34,14 +34,6 @@ var (
 	ErrMissingToken = fmt.Errorf("%w: missing client token", logical.ErrPermissionDenied)
 )
 
-// HA is an optional power of the physical backend (found by assertion):
-// a replicated backend tells core whether this node is the active one.
-type HA interface {
-	IsLeader() bool
-	// Leader returns the leader's address and id ("" when unknown).
-	Leader() (addr, id string)
-}
-
 // Config configures a Core.
 type Config struct {
 	// Physical is the storage backend the barrier encrypts into.
@@ -58,6 +50,9 @@ type Config struct {
 	Factories map[string]logical.Factory
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Cluster is the replication layer of a clustered node; nil means a
+	// single node whose physical backend needs no network (tests, inmem).
+	Cluster Cluster
 }
 
 // DefaultConfig returns a Config with the built-in engines.
@@ -95,6 +90,13 @@ type Core struct {
 
 	// mountsLock serialises mount table changes.
 	mountsLock sync.Mutex
+	// transitionLock serialises active/standby transitions.
+	transitionLock sync.Mutex
+	observeOnce    sync.Once
+	// join is the pending raft join of a node that has no state yet.
+	join *pendingJoin
+	// challenges are the join challenges this active node handed out.
+	challenges challenges
 }
 
 // activeState is what exists only while unsealed.
@@ -141,19 +143,14 @@ func (c *Core) newUnsealer() *seal.Unsealer { return c.shamir.NewUnsealer() }
 // Sealed reports whether the node is sealed.
 func (c *Core) Sealed() bool { return c.sealed.Load() }
 
-// isActive reports whether this node is the active (leader) node.
-func (c *Core) isActive() bool {
-	if ha, ok := c.physical.(HA); ok {
-		return ha.IsLeader()
-	}
-	return true
-}
-
 // state returns the unsealed state or ErrSealed.
 func (c *Core) state() (*activeState, error) {
-	st := c.active.Load()
-	if st == nil || c.sealed.Load() {
+	if c.sealed.Load() {
 		return nil, logical.ErrSealed
+	}
+	st := c.active.Load()
+	if st == nil {
+		return nil, ErrStandby
 	}
 	return st, nil
 }

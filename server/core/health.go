@@ -1,6 +1,10 @@
 package core
 
-import "context"
+import (
+	"context"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
 
 // Health answers sys/health; server/api maps it to Vault's status codes.
 func (c *Core) Health(ctx context.Context) *HealthStatus {
@@ -14,35 +18,45 @@ func (c *Core) Health(ctx context.Context) *HealthStatus {
 	if ok, err := c.Initialized(ctx); err == nil {
 		h.Initialized = ok
 	}
-	if st := c.active.Load(); st != nil && !h.Sealed {
-		h.ClusterName, h.ClusterID = st.cluster.Name, st.cluster.ID
-		h.Standby = !c.isActive()
+	if h.Sealed {
+		return h
+	}
+	h.Standby, _ = c.Standby()
+	if ci, err := loadClusterInfo(ctx, c.barrier); err == nil {
+		h.ClusterName, h.ClusterID = ci.Name, ci.ID
 	}
 	return h
 }
 
 // Leader answers sys/leader.
 func (c *Core) Leader(ctx context.Context) (*LeaderStatus, error) {
-	if _, err := c.state(); err != nil {
-		return nil, err
+	if c.sealed.Load() {
+		return nil, logical.ErrSealed
 	}
 	ls := &LeaderStatus{
-		HAEnabled:            false,
 		IsSelf:               c.isActive(),
 		LeaderAddress:        c.cfg.APIAddr,
 		LeaderClusterAddress: c.cfg.ClusterAddr,
 	}
-	if ha, ok := c.physical.(HA); ok {
-		ls.HAEnabled = true
-		addr, _ := ha.Leader()
-		if !ls.IsSelf {
-			ls.LeaderAddress, ls.LeaderClusterAddress = "", addr
-		}
-	}
-	if ls.IsSelf {
+	if c.cfg.Cluster == nil {
 		c.stateLock.RLock()
 		ls.ActiveTime = c.activeAt
 		c.stateLock.RUnlock()
+		return ls, nil
+	}
+	ls.HAEnabled = true
+	rec, err := c.readActiveNode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, leaderID := c.cfg.Cluster.Leader()
+	switch {
+	case rec != nil && rec.NodeID == leaderID:
+		ls.LeaderAddress, ls.LeaderClusterAddress, ls.ActiveTime = rec.APIAddr, rec.ClusterAddr, rec.Since
+	case ls.IsSelf:
+		ls.ActiveTime = c.activeAt
+	default:
+		ls.LeaderAddress, ls.LeaderClusterAddress = "", ""
 	}
 	return ls, nil
 }

@@ -14,7 +14,7 @@ import (
 
 // Initialized reports whether sys/init has run.
 func (c *Core) Initialized(ctx context.Context) (bool, error) {
-	cfg, err := c.shamir.Config(ctx)
+	cfg, err := c.sealConfig(ctx)
 	if err != nil {
 		return false, fmt.Errorf("core: read seal config: %w", err)
 	}
@@ -35,6 +35,10 @@ func (c *Core) Initialize(ctx context.Context, p *InitParams) (*InitResult, erro
 	} else if ok {
 		return nil, ErrAlreadyInitialized
 	}
+	ca, err := c.startClusterForInit(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rootKey, shares, err := c.shamir.Init(ctx, seal.Config{
 		Type: "shamir", SecretShares: p.SecretShares, SecretThreshold: p.SecretThreshold,
 	})
@@ -49,6 +53,9 @@ func (c *Core) Initialize(ctx context.Context, p *InitParams) (*InitResult, erro
 	}
 	defer c.barrier.Seal()
 	clear(rootKey)
+	if err := saveCA(ctx, c.barrier, ca); err != nil {
+		return nil, err
+	}
 	rootToken, err := c.initialState(ctx)
 	if err != nil {
 		return nil, err
@@ -116,7 +123,11 @@ func (c *Core) Unseal(ctx context.Context, key []byte) (*SealStatus, error) {
 		return nil, fmt.Errorf("%w: %v", logical.ErrInvalidRequest, err)
 	}
 	if rootKey != nil {
-		err := c.unsealWithKey(ctx, rootKey)
+		unseal := c.unsealWithKey
+		if c.join != nil {
+			unseal = c.completeJoin
+		}
+		err := unseal(ctx, rootKey)
 		clear(rootKey)
 		if err != nil {
 			return nil, err
@@ -187,7 +198,7 @@ func (c *Core) SealStatus(ctx context.Context) (*SealStatus, error) {
 }
 
 func (c *Core) sealStatusLocked(ctx context.Context) (*SealStatus, error) {
-	cfg, err := c.shamir.Config(ctx)
+	cfg, err := c.sealConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("core: read seal config: %w", err)
 	}
@@ -207,4 +218,13 @@ func (c *Core) sealStatusLocked(ctx context.Context) (*SealStatus, error) {
 		s.ClusterName, s.ClusterID = st.cluster.Name, st.cluster.ID
 	}
 	return s, nil
+}
+
+// sealConfig is the seal configuration: the pending join's while a join
+// waits for its keys, else the one in local storage.
+func (c *Core) sealConfig(ctx context.Context) (*seal.Config, error) {
+	if c.join != nil {
+		return c.join.shamir.Config(ctx)
+	}
+	return c.shamir.Config(ctx)
 }

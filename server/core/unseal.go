@@ -76,28 +76,55 @@ func (c *Core) newTokenStore() *token.Store {
 	})
 }
 
-// postUnseal builds the unsealed state from storage: cluster info, token
-// store, mount table and router. On a new active node after failover the
-// same function rebuilds everything only the active node holds.
-func (c *Core) postUnseal(ctx context.Context) error {
+// buildActiveState reads what only the active node holds from storage.
+func (c *Core) buildActiveState(ctx context.Context) (*activeState, error) {
 	ci, err := loadClusterInfo(ctx, c.barrier)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ts := c.newTokenStore()
 	if err := ts.Setup(ctx); err != nil {
-		return fmt.Errorf("core: token store setup: %w", err)
+		return nil, fmt.Errorf("core: token store setup: %w", err)
 	}
 	mt, err := loadMountTable(ctx, c.barrier)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r, err := c.buildRouter(ctx, mt)
 	if err != nil {
+		return nil, err
+	}
+	return &activeState{tokens: ts, mounts: mt, router: r, cluster: ci}, nil
+}
+
+// postUnseal runs once the barrier is unsealed. A single node becomes
+// active at once; a clustered node starts its network, waits briefly for a
+// leader and becomes active if it leads, standby otherwise (leadership
+// changes later move it between the two).
+func (c *Core) postUnseal(ctx context.Context) error {
+	if c.cfg.Cluster == nil {
+		st, err := c.buildActiveState(ctx)
+		if err != nil {
+			return err
+		}
+		c.active.Store(st)
+		c.activeAt = c.cfg.Now()
+		c.sealed.Store(false)
+		return nil
+	}
+	if err := c.startClusterAfterUnseal(ctx); err != nil {
 		return err
 	}
-	c.active.Store(&activeState{tokens: ts, mounts: mt, router: r, cluster: ci})
-	c.activeAt = c.cfg.Now()
 	c.sealed.Store(false)
+	c.observeLeadership()
+	wctx, cancel := context.WithTimeout(ctx, leaderWaitTime)
+	defer cancel()
+	if err := c.cfg.Cluster.WaitLeader(wctx); err != nil {
+		c.logger.Warn("core: unsealed without a known leader; standing by", "error", err)
+		return nil
+	}
+	c.transitionLock.Lock()
+	defer c.transitionLock.Unlock()
+	c.reconcileLeadership(wctx)
 	return nil
 }

@@ -1,0 +1,136 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/storage/barrier"
+)
+
+// challengeTTL bounds how long a join challenge may be answered.
+const challengeTTL = 10 * time.Minute
+
+// challenges holds the outstanding join challenges of the active node.
+type challenges struct {
+	mu      sync.Mutex
+	pending map[string]pendingChallenge
+}
+
+type pendingChallenge struct {
+	answer  []byte
+	expires time.Time
+}
+
+// RaftChallenge answers sys/storage/raft/bootstrap/challenge on the active
+// node: a random challenge encrypted with the barrier, the keyring as
+// stored (encrypted with the root key) and the seal configuration. Only a
+// node given the key shares can open them.
+func (c *Core) RaftChallenge(ctx context.Context, serverID string) (map[string]any, error) {
+	if serverID == "" {
+		return nil, logical.InvalidRequest("server_id", "is required")
+	}
+	if _, err := c.activeCluster(); err != nil {
+		return nil, err
+	}
+	answer := make([]byte, 32)
+	if _, err := rand.Read(answer); err != nil {
+		return nil, err
+	}
+	ct, err := c.barrier.Encrypt(challengeAAD+serverID, answer)
+	if err != nil {
+		return nil, fmt.Errorf("core: encrypt challenge: %w", err)
+	}
+	kr, err := c.physical.Get(ctx, barrier.KeyringPath)
+	if err != nil || kr == nil {
+		return nil, fmt.Errorf("core: read keyring: %v", err)
+	}
+	cfg, err := c.shamir.Config(ctx)
+	if err != nil || cfg == nil {
+		return nil, fmt.Errorf("core: read seal config: %v", err)
+	}
+	c.challenges.mu.Lock()
+	if c.challenges.pending == nil {
+		c.challenges.pending = map[string]pendingChallenge{}
+	}
+	c.challenges.pending[serverID] = pendingChallenge{answer: answer, expires: c.cfg.Now().Add(challengeTTL)}
+	c.challenges.mu.Unlock()
+	return map[string]any{
+		"challenge":   base64.StdEncoding.EncodeToString(ct),
+		"keyring":     base64.StdEncoding.EncodeToString(kr.Value),
+		"seal_config": cfg,
+	}, nil
+}
+
+// RaftAnswerParams is the body of sys/storage/raft/bootstrap/answer.
+type RaftAnswerParams struct {
+	ServerID    string
+	Answer      []byte
+	ClusterAddr string
+	PublicKey   []byte // PKIX DER
+	NonVoter    bool
+}
+
+// RaftAnswer checks a join answer in constant time, adds the node to the
+// raft configuration and issues its cluster certificate.
+func (c *Core) RaftAnswer(ctx context.Context, p *RaftAnswerParams) (map[string]any, error) {
+	cl, err := c.activeCluster()
+	if err != nil {
+		return nil, err
+	}
+	if p.ServerID == "" || p.ClusterAddr == "" {
+		return nil, logical.InvalidRequest("server_id", "server_id and cluster_addr are required")
+	}
+	c.challenges.mu.Lock()
+	pc, ok := c.challenges.pending[p.ServerID]
+	if ok {
+		delete(c.challenges.pending, p.ServerID)
+	}
+	c.challenges.mu.Unlock()
+	if !ok || c.cfg.Now().After(pc.expires) || subtle.ConstantTimeCompare(pc.answer, p.Answer) != 1 {
+		return nil, fmt.Errorf("%w: invalid or expired join answer", logical.ErrPermissionDenied)
+	}
+	pub, err := x509.ParsePKIXPublicKey(p.PublicKey)
+	if err != nil {
+		return nil, logical.InvalidRequest("public_key", "not a PKIX public key: %v", err)
+	}
+	ca, err := c.loadCA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	der, err := ca.Issue(p.ServerID, pub, nodeCertTTL)
+	if err != nil {
+		return nil, fmt.Errorf("core: issue node certificate: %w", err)
+	}
+	if err := cl.AddPeer(ctx, p.ServerID, p.ClusterAddr, !p.NonVoter); err != nil {
+		return nil, fmt.Errorf("core: add raft peer %s: %w", p.ServerID, err)
+	}
+	peers, err := cl.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.logger.Info("core: raft peer joined", "node_id", p.ServerID, "address", p.ClusterAddr, "voter", !p.NonVoter)
+	return map[string]any{
+		"ca_cert":   string(ca.CertPEM()),
+		"node_cert": base64.StdEncoding.EncodeToString(der),
+		"peers":     peers,
+	}, nil
+}
+
+// activeCluster returns the cluster when this node is the unsealed
+// active node of a cluster.
+func (c *Core) activeCluster() (Cluster, error) {
+	if c.cfg.Cluster == nil {
+		return nil, logical.InvalidRequest("", "this node does not use raft storage")
+	}
+	if _, err := c.state(); err != nil {
+		return nil, err
+	}
+	return c.cfg.Cluster, nil
+}

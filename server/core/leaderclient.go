@@ -1,0 +1,71 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+// leaderClient calls another node's Vault-compatible API during a join.
+type leaderClient struct {
+	addr string
+	http *http.Client
+}
+
+func newLeaderClient(addr, caPEM string) (*leaderClient, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if caPEM != "" {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(caPEM)) {
+			return nil, logical.InvalidRequest("leader_ca_cert", "no PEM certificate found")
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &leaderClient{addr: strings.TrimSuffix(addr, "/"), http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}, nil
+}
+
+// call PUTs body as JSON to /v1/path and decodes the response's "data"
+// (or the whole body when there is no envelope) into out.
+func (l *leaderClient) call(ctx context.Context, path string, body, out any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, l.addr+"/v1/"+path, bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := l.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Errors []string `json:"errors"`
+		}
+		_ = json.Unmarshal(data, &e)
+		return fmt.Errorf("%s answered %d: %s", path, resp.StatusCode, strings.Join(e.Errors, "; "))
+	}
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(data, &env); err != nil || len(env.Data) == 0 {
+		return fmt.Errorf("%s: malformed answer", path)
+	}
+	return json.Unmarshal(env.Data, out)
+}
