@@ -48,6 +48,11 @@ type Config struct {
 	TrailingLogs uint64
 	// RetainSnapshots is how many snapshot files are kept on disk.
 	RetainSnapshots int
+	// WALSegmentSize is the size of one raft-wal segment file; 0 means
+	// raft-wal's default (64 MiB). Compaction deletes whole segments only,
+	// and entries below the compaction point that are still in a live
+	// segment go on being served to lagging followers.
+	WALSegmentSize int
 
 	// ApplyTimeout bounds one write (proposal to FSM result) and the
 	// barrier issued by WaitLeader, on top of the caller's ctx.
@@ -102,6 +107,8 @@ func (c *Config) Validate() error {
 		return errors.New("raft: config: SnapshotThreshold must be > 0")
 	case c.SnapshotInterval < 5*time.Millisecond:
 		return errors.New("raft: config: SnapshotInterval must be >= 5ms")
+	case c.WALSegmentSize < 0:
+		return errors.New("raft: config: WALSegmentSize must be >= 0")
 	case c.RetainSnapshots < 1:
 		return errors.New("raft: config: RetainSnapshots must be >= 1")
 	case c.ApplyTimeout <= 0:

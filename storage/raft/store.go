@@ -163,7 +163,12 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	s.meta = &metadb.BoltMetaDB{}
-	s.wal, err = wal.Open(walPath, wal.WithMetaStore(s.meta), wal.WithLogger(newHCLogger(cfg.Logger, "raft-wal")))
+	segSize := cfg.WALSegmentSize
+	if segSize == 0 {
+		segSize = wal.DefaultSegmentSize
+	}
+	s.wal, err = wal.Open(walPath, wal.WithMetaStore(s.meta), wal.WithSegmentSize(segSize),
+		wal.WithLogger(newHCLogger(cfg.Logger, "raft-wal")))
 	if err != nil {
 		return fmt.Errorf("raft: open wal %s: %w", walPath, err)
 	}
