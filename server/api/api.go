@@ -9,11 +9,16 @@
 // response envelope (envelope.go), the request size limit, token extraction
 // (X-Vault-Token, Authorization: Bearer, or x-vault-token metadata), TLS
 // listener settings and the Prometheus metrics endpoint.
+//
+// In a cluster, a standby node forwards every request that is not about the
+// node itself to the active node over the cluster port (forward.go); the
+// active node serves those forwarded requests with ForwardingServer.
 package api
 
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -76,6 +81,25 @@ type Options struct {
 	// ShutdownTimeout bounds graceful shutdown in Serve; default
 	// DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// Cluster tells whether this node is a standby and where the active
+	// node is; nil means a single node, which is never a standby.
+	Cluster ClusterRole
+	// ForwardDial opens a connection to the active node's cluster address
+	// (as returned by Cluster). The connection must already be
+	// authenticated both ways (vaultd passes server/cluster's mutual-TLS
+	// dialer with ALPN "sv-forward/1"): forwarding speaks plaintext gRPC on
+	// top of it. Without it a standby answers 503 instead of forwarding.
+	ForwardDial func(ctx context.Context, addr string) (net.Conn, error)
+}
+
+// ClusterRole is the node's place in the cluster as forwarding needs it.
+// *core.Core implements it.
+type ClusterRole interface {
+	// Standby reports whether this node is an unsealed standby, and if so
+	// the cluster address of the active node ("" while none is known). A
+	// sealed node must report false: it answers 503 sealed itself. Called
+	// on every request: it must be cheap and safe for concurrent use.
+	Standby() (standby bool, activeClusterAddr string)
 }
 
 func (o Options) withDefaults() Options {
@@ -104,18 +128,31 @@ type Server struct {
 	grpc    *grpc.Server
 	gateway *runtime.ServeMux
 	handler http.Handler
+	// rest is the REST stack without the gRPC dispatch; forwarded requests
+	// enter here on the active node.
+	rest http.Handler
 	// sysMethods lists the methods each Sys REST path accepts.
 	sysMethods map[string]map[string]bool
+	// fwd holds the connection to the active node (standby side);
+	// fwdServer serves forwarded requests (active side).
+	fwd       *forwarder
+	fwdServer *grpc.Server
 }
 
 // New builds a Server around core.
 func New(c Core, opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{core: c, opts: opts, log: opts.Logger, metrics: opts.Metrics, sysMethods: sysRoutes()}
+	if opts.Cluster != nil && opts.ForwardDial == nil {
+		s.log.Warn("api: cluster role without ForwardDial: a standby will answer 503 instead of forwarding")
+	}
+	s.fwd = newForwarder(opts)
 	svc := &service{core: c, log: opts.Logger}
-	s.grpc = newGRPCServer(svc, opts, s.metrics)
+	s.grpc = newGRPCServer(svc, opts, s.metrics, s.proxyInterceptor())
 	s.gateway = newGateway(svc, s.log)
+	s.rest = s.restHandler()
 	s.handler = s.buildHandler()
+	s.fwdServer = s.newForwardingServer(svc)
 	return s
 }
 
@@ -127,3 +164,18 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Metrics returns the server's metrics (to register further collectors).
 func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// ForwardingServer returns the gRPC server that answers standbys on the
+// cluster port: the Forwarding service (REST requests) and the Sys and
+// Logical services (gRPC calls proxied method for method). Serve it only
+// on a listener whose connections are mutually authenticated with the
+// cluster CA (vaultd: server/cluster's mux for ALPN "sv-forward/1"): it
+// trusts the request id and client address that callers send. It has no
+// transport credentials of its own, since the listener's connections
+// already are TLS. The caller serves and stops it (Serve, GracefulStop).
+func (s *Server) ForwardingServer() *grpc.Server { return s.fwdServer }
+
+// Close releases the connection to the active node. The server keeps
+// working: a later forwarded request dials again. Safe to call more than
+// once and concurrently with requests.
+func (s *Server) Close() error { return s.fwd.close() }

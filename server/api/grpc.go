@@ -13,11 +13,13 @@ import (
 )
 
 // newGRPCServer registers the services and server reflection (so grpcurl
-// can list and call them) on a gRPC server served through Handler.
-func newGRPCServer(svc *service, opts Options, m *Metrics) *grpc.Server {
+// can list and call them) on a gRPC server served through Handler. proxy
+// runs after the metrics interceptor: it sends a standby's calls to the
+// active node.
+func newGRPCServer(svc *service, opts Options, m *Metrics, proxy grpc.UnaryServerInterceptor) *grpc.Server {
 	srv := grpc.NewServer(
 		grpc.MaxRecvMsgSize(int(opts.MaxRequestSize)),
-		grpc.ChainUnaryInterceptor(unaryInterceptor(opts.Logger, m)),
+		grpc.ChainUnaryInterceptor(unaryInterceptor(opts.Logger, m), proxy),
 	)
 	pb.RegisterSysServer(srv, svc)
 	pb.RegisterLogicalServer(srv, svc)

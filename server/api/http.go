@@ -75,13 +75,17 @@ func (s *Server) buildHandler() http.Handler {
 }
 
 // restHandler wraps the gateway with what it cannot do itself: the LIST
-// method, the body size limit, request facts for the service, the metrics
-// endpoint, panic recovery and request metrics.
+// method, the body size limit, request facts for the service, forwarding
+// from a standby, the metrics endpoint, panic recovery and request
+// metrics.
 func (s *Server) restHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, head: r.Method == http.MethodHead}
 		call := &callInfo{rest: &restCall{remoteAddr: remoteHost(r.RemoteAddr)}}
+		if f := forwardedFrom(r.Context()); f != nil {
+			call.rest.remoteAddr = f.remoteAddr
+		}
 		r = r.WithContext(withCall(r.Context(), call))
 		defer func() {
 			if p := recover(); p != nil {
@@ -109,6 +113,9 @@ func (s *Server) restHandler() http.Handler {
 		}
 		if allowed, ok := s.sysMethods[r.URL.Path]; ok && !allowed[r.Method] {
 			writeError(rec, newStatusError(http.StatusMethodNotAllowed, nil))
+			return
+		}
+		if s.forwardREST(rec, r, call) {
 			return
 		}
 		if isPrometheusScrape(r) {

@@ -45,7 +45,7 @@ func (s *service) Handle(ctx context.Context, in *pb.LogicalRequest) (*httpbody.
 // over gRPC from the message.
 func buildLogicalRequest(ctx context.Context, in *pb.LogicalRequest) (*logical.Request, error) {
 	req := &logical.Request{
-		ID:          newRequestID(),
+		ID:          requestIDFor(ctx),
 		Path:        strings.TrimPrefix(in.GetPath(), "/"),
 		ClientToken: clientToken(ctx),
 		Connection:  connection(ctx),

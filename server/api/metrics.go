@@ -21,12 +21,14 @@ type Metrics struct {
 	registry     *prometheus.Registry
 	duration     *prometheus.HistogramVec
 	authFailures prometheus.Counter
+	forwards     *prometheus.CounterVec
 	handler      http.Handler
 }
 
 // NewMetrics returns Metrics over a new registry holding the Go runtime and
 // process collectors, secretum_vault_request_duration_seconds (labels
-// operation, mount, status) and secretum_vault_auth_failures_total.
+// operation, mount, status), secretum_vault_auth_failures_total and
+// secretum_vault_forwarded_requests_total (labels transport, status).
 func NewMetrics() *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
@@ -40,12 +42,17 @@ func NewMetrics() *Metrics {
 			Name: "secretum_vault_auth_failures_total",
 			Help: "Requests refused with 403: missing or invalid token, or permission denied.",
 		}),
+		forwards: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "secretum_vault_forwarded_requests_total",
+			Help: "Requests this standby forwarded to the active node, by transport (http, grpc) and the status returned to the client (aborted: the answer broke off midway).",
+		}, []string{"transport", "status"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.duration,
 		m.authFailures,
+		m.forwards,
 	)
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return m
@@ -64,6 +71,11 @@ func (m *Metrics) observe(operation, mount string, status int, d time.Duration) 
 	}
 }
 
+// forwarded counts one request forwarded to the active node.
+func (m *Metrics) forwarded(transport, status string) {
+	m.forwards.WithLabelValues(transport, status).Inc()
+}
+
 func isPrometheusScrape(r *http.Request) bool {
 	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
 		strings.TrimSuffix(r.URL.Path, "/") == "/v1/sys/metrics" &&
@@ -76,7 +88,7 @@ func isPrometheusScrape(r *http.Request) bool {
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, call *callInfo) {
 	call.operation, call.mount = string(logical.ReadOperation), sysMount
 	_, err := s.core.HandleRequest(r.Context(), &logical.Request{
-		ID:          newRequestID(),
+		ID:          requestIDFor(r.Context()),
 		Operation:   logical.ReadOperation,
 		Path:        "sys/metrics",
 		ClientToken: headerToken(r.Header),

@@ -102,7 +102,7 @@ func (s *service) mountCall(ctx context.Context, op logical.Operation, path, suf
 func (s *service) sysRequest(ctx context.Context, op logical.Operation, path string, data map[string]any) (*logical.Response, error) {
 	noteCall(ctx, string(op), sysMount)
 	return s.core.HandleRequest(ctx, &logical.Request{
-		ID:          newRequestID(),
+		ID:          requestIDFor(ctx),
 		Operation:   op,
 		Path:        path,
 		Data:        data,

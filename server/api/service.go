@@ -68,9 +68,14 @@ func clientToken(ctx context.Context) string {
 	return ""
 }
 
-// connection is the client's address: the HTTP peer for REST calls, the
-// gRPC peer otherwise. Client-supplied forwarding headers are not trusted.
+// connection is the client's address: for a request forwarded by a
+// standby, the address the standby saw (set only on the cluster port);
+// otherwise the HTTP peer for REST calls, the gRPC peer for gRPC calls.
+// Client-supplied forwarding headers are never trusted.
 func connection(ctx context.Context) *logical.Connection {
+	if f := forwardedFrom(ctx); f != nil && f.remoteAddr != "" {
+		return &logical.Connection{RemoteAddr: f.remoteAddr}
+	}
 	if rc := restCallFrom(ctx); rc != nil {
 		return &logical.Connection{RemoteAddr: rc.remoteAddr}
 	}
