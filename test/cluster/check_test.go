@@ -96,3 +96,31 @@ func requireLinearizable(t *testing.T, rec *Recorder, final map[string][]kvOutpu
 		t.Fatalf("porcupine could not decide within its timeout (%v), so linearizability is not proven; visualization: %s", res, html)
 	}
 }
+
+// requireStaleReadDetected appends one stale read to the recorded history
+// (a get after everything that returns an acknowledged value the final
+// reads show was overwritten) and fails t unless porcupine rejects it: the
+// check that passed on the real history is able to fail on it.
+func requireStaleReadDetected(t *testing.T, rec *Recorder, final map[string][]kvOutput) {
+	t.Helper()
+	events := rec.Events()
+	for _, op := range rec.snapshot() {
+		fin := final[op.in.Key]
+		if op.in.Op != opPut || op.outcome != returned || len(fin) == 0 || fin[0].Value == op.in.Value {
+			continue
+		}
+		id := len(events) + 1_000_000
+		events = append(events,
+			porcupine.Event{Kind: porcupine.CallEvent, Id: id, Value: kvInput{Op: opGet, Key: op.in.Key}},
+			porcupine.Event{Kind: porcupine.ReturnEvent, Id: id, Value: kvOutput{Value: op.in.Value, Exists: true}})
+		res, html, err := checkHistory(events, time.Minute, "")
+		if html != "" {
+			os.Remove(html)
+		}
+		if err != nil || res != porcupine.Illegal {
+			t.Fatalf("a stale read of %s = %q appended to the history was not caught: %v, %v", op.in.Key, op.in.Value, res, err)
+		}
+		return
+	}
+	t.Fatal("no overwritten acknowledged value to build a stale read from")
+}

@@ -116,6 +116,7 @@ func TestLinearizableSingleNode(t *testing.T) {
 	rec, final := r.run(t)
 	requireProgress(t, rec, r.nemesis, 1)
 	requireLinearizable(t, rec, final)
+	requireStaleReadDetected(t, rec, final)
 }
 
 // TestLinearizableUnderFaults runs concurrent clients on every node of a

@@ -106,13 +106,17 @@ func TestModelCatchesViolations(t *testing.T) {
 func TestRecorderEvents(t *testing.T) {
 	// put x=1 (op 0) ends unknown, get x (op 1) returns absent, put x=2
 	// (op 2) is refused, get x (op 3) is still pending.
-	rec := replay([]step{put("x", "1"), get("x"), put("x", "2"), lost(0), refused(2), absent(1), get("x")})
+	rec := replay([]step{put("x", "1"), get("x"), put("x", "2"), lost(0), refused(2), absent(1), get("x"),
+		get("x"), saw(4, "1"), // someone saw the unknown put's value: it stays
+		put("x", "3"), lost(5), // an unknown put nobody saw: left out
+	})
 	type ev struct {
 		kind porcupine.EventKind
 		id   int
 	}
 	want := []ev{
 		{porcupine.CallEvent, 0}, {porcupine.CallEvent, 1}, {porcupine.ReturnEvent, 1},
+		{porcupine.CallEvent, 4}, {porcupine.ReturnEvent, 4},
 		{porcupine.ReturnEvent, 0}, // the unknown put's return comes after everything
 	}
 	var got []ev
@@ -127,7 +131,7 @@ func TestRecorderEvents(t *testing.T) {
 			t.Fatalf("events = %v, want %v", got, want)
 		}
 	}
-	if st := rec.Stats(); st.UnknownPuts != 1 || st.FailedPuts != 1 || st.OkGets != 1 || st.FailedGets != 1 {
+	if st := rec.Stats(); st.UnknownPuts != 2 || st.UnknownSeen != 1 || st.FailedPuts != 1 || st.OkGets != 2 || st.FailedGets != 1 {
 		t.Fatalf("stats = %+v", st)
 	}
 }

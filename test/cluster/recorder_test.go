@@ -103,13 +103,22 @@ func (r *Recorder) finish(id int, o outcome, out kvOutput) {
 // the return events of the puts whose outcome is unknown or still pending,
 // which makes their intervals open: they may take effect at any point after
 // their call, or never be observed.
+//
+// An open put whose value no get returned is left out: with no deletes, a
+// history is linearizable with it if and only if it is without it (put it
+// last, or drop it: nothing could observe it in between). Leaving these out
+// keeps porcupine's search small when many requests time out.
 func (r *Recorder) Events() []porcupine.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	read := r.valuesRead()
+	open := func(op *recOp) bool {
+		return op.in.Op == opPut && (op.outcome == unknown || op.outcome == pending)
+	}
 	var out []porcupine.Event
 	for _, e := range r.log {
 		op := r.ops[e.op]
-		if op.outcome == dropped || (op.outcome == pending && op.in.Op == opGet) {
+		if op.outcome == dropped || (op.outcome == pending && op.in.Op == opGet) || (open(op) && !read[op.in.Value]) {
 			continue
 		}
 		ev := porcupine.Event{ClientId: op.client, Kind: e.kind, Id: e.op, Value: op.in}
@@ -120,7 +129,7 @@ func (r *Recorder) Events() []porcupine.Event {
 		out = append(out, ev)
 	}
 	for id, op := range r.ops {
-		if op.in.Op == opPut && (op.outcome == unknown || op.outcome == pending) {
+		if open(op) && read[op.in.Value] {
 			out = append(out, porcupine.Event{ClientId: op.client, Kind: porcupine.ReturnEvent, Id: id, Metadata: r.describe(op)})
 		}
 	}
@@ -148,12 +157,7 @@ func (r *Recorder) Stats() RecorderStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var s RecorderStats
-	read := map[string]bool{}
-	for _, op := range r.ops {
-		if op.in.Op == opGet && op.outcome == returned && op.out.Exists {
-			read[op.out.Value] = true
-		}
-	}
+	read := r.valuesRead()
 	for _, op := range r.ops {
 		if op.in.Op == opPut && op.outcome == unknown && read[op.in.Value] {
 			s.UnknownSeen++
@@ -172,6 +176,17 @@ func (r *Recorder) Stats() RecorderStats {
 		}
 	}
 	return s
+}
+
+// valuesRead is the set of values some get returned. The caller holds r.mu.
+func (r *Recorder) valuesRead() map[string]bool {
+	read := map[string]bool{}
+	for _, op := range r.ops {
+		if op.in.Op == opGet && op.outcome == returned && op.out.Exists {
+			read[op.out.Value] = true
+		}
+	}
+	return read
 }
 
 // snapshot copies the operations (for checks that need their times).
