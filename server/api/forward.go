@@ -208,12 +208,13 @@ func (s *Server) forwardFailure(ctx context.Context, addr string, err error) *st
 	if status.Code(err) == codes.ResourceExhausted {
 		return newStatusError(http.StatusRequestEntityTooLarge, err, msgTooLarge)
 	}
+	if addr == "" {
+		// Normal during an election: not worth a log line per request.
+		return newStatusError(http.StatusServiceUnavailable, err, "no active node: the cluster has no leader")
+	}
 	s.log.WarnContext(ctx, "api: forwarding to the active node failed", "active", addr, "error", err)
 	reason := "cannot reach the active node at " + addr
-	switch {
-	case addr == "":
-		reason = "the cluster has no leader"
-	case errors.Is(err, errForwardDisabled):
+	if errors.Is(err, errForwardDisabled) {
 		reason = "request forwarding is not configured"
 	}
 	return newStatusError(http.StatusServiceUnavailable, err, "no active node: "+reason)
