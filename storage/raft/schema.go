@@ -5,11 +5,13 @@ package raft
 //	DataDir/vault.db            bbolt file holding the FSM state (fsmFile)
 //	DataDir/raft/wal/           raft-wal segments + meta (LogStore, StableStore)
 //	DataDir/raft/snapshots/     raft.FileSnapshotStore
+//	DataDir/raft/user-restore-* a user snapshot being verified (RestoreSnapshot)
 const (
-	fsmFile        = "vault.db"
-	fsmRestoreFile = "vault.db.restore"
-	raftDir        = "raft"
-	walDir         = "wal"
+	fsmFile            = "vault.db"
+	fsmRestoreFile     = "vault.db.restore"
+	raftDir            = "raft"
+	walDir             = "wal"
+	userRestorePattern = "user-restore-*"
 )
 
 // bbolt bucket and key names inside the FSM file.

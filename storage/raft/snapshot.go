@@ -56,21 +56,26 @@ func (s *fsmSnapshot) Persist(sink hraft.SnapshotSink) error {
 func (s *fsmSnapshot) Release() { _ = s.tx.Rollback() }
 
 // Restore implements raft.FSM: it replaces the bbolt file with the
-// snapshot atomically. The stream is written to a temp file and fsynced,
+// snapshot atomically. The stream (from snapshotStore.Open: a position
+// header, then the bbolt file) is written to a temp file and fsynced,
 // checked to be a valid FSM file, stamped with the snapshot's raft index
-// and term when rc comes from snapshotStore (see there), then renamed over
-// the live file (the directory is fsynced too) and reopened. A crash at
-// any point leaves either the old or the new file in place.
+// and term as the applied position, then renamed over the live file (the
+// directory is fsynced too) and reopened. A crash at any point leaves
+// either the old or the new file in place.
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	index, term, hasPos, data, err := readPos(rc)
+	if err != nil {
+		return fmt.Errorf("raft: restore: %w", err)
+	}
 	tmp := filepath.Join(filepath.Dir(f.path), fsmRestoreFile)
-	if err := writeFileSync(tmp, rc); err != nil {
+	if err := writeFileSync(tmp, data); err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("raft: restore: %w", err)
 	}
-	var pos *metaReader
-	if mr, ok := rc.(*metaReader); ok {
-		pos = mr
+	var pos *position
+	if hasPos {
+		pos = &position{index: index, term: term}
 	}
 	if err := prepareFSMFile(tmp, pos); err != nil {
 		_ = os.Remove(tmp)
@@ -119,9 +124,14 @@ func writeFileSync(path string, r io.Reader) error {
 
 var errNoBuckets = errors.New("missing buckets")
 
+// position is a raft log position.
+type position struct {
+	index, term uint64
+}
+
 // prepareFSMFile opens path, checks it holds our buckets and, when pos is
 // set, records pos as the applied raft position.
-func prepareFSMFile(path string, pos *metaReader) error {
+func prepareFSMFile(path string, pos *position) error {
 	opts := boltOptions()
 	opts.InitialMmapSize = 0
 	db, err := bbolt.Open(path, 0o600, opts)

@@ -90,6 +90,8 @@ type Store struct {
 	node    atomic.Pointer[node] // nil until Start
 	leader  leaderWatch          // Observe callbacks (leader.go)
 
+	clusterID atomic.Pointer[string] // see SetClusterID
+
 	// Read lease (lease.go).
 	lease        atomic.Pointer[lease] // current read lease, nil if none
 	leaseMu      sync.Mutex            // orders lease grants with dropLease
@@ -178,6 +180,11 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("raft: open snapshot store %s: %w", snapBase, err)
 	}
 	s.snaps = &snapshotStore{FileSnapshotStore: files}
+	// A restore interrupted by a crash leaves its spool file behind.
+	stale, _ := filepath.Glob(filepath.Join(snapBase, userRestorePattern))
+	for _, p := range stale {
+		_ = os.Remove(p)
+	}
 	if err := s.recoverFromSnapshot(); err != nil {
 		return err
 	}
