@@ -24,6 +24,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/server/core"
@@ -90,6 +91,14 @@ type Options struct {
 	// dialer with ALPN "sv-forward/1"): forwarding speaks plaintext gRPC on
 	// top of it. Without it a standby answers 503 instead of forwarding.
 	ForwardDial func(ctx context.Context, addr string) (net.Conn, error)
+	// ForwardCredentials are the gRPC transport credentials of both ends
+	// of forwarding: the standby's connection and ForwardingServer. nil
+	// means no gRPC-level security (insecure credentials), which is right
+	// only because the connections are already mutual TLS: ForwardDial's
+	// on one side, the cluster mux's on the other. vaultd passes
+	// server/cluster's TransportCredentials, which in addition refuse any
+	// connection that is not a completed mutual-TLS one.
+	ForwardCredentials credentials.TransportCredentials
 }
 
 // ClusterRole is the node's place in the cluster as forwarding needs it.
@@ -170,9 +179,10 @@ func (s *Server) Metrics() *Metrics { return s.metrics }
 // Logical services (gRPC calls proxied method for method). Serve it only
 // on a listener whose connections are mutually authenticated with the
 // cluster CA (vaultd: server/cluster's mux for ALPN "sv-forward/1"): it
-// trusts the request id and client address that callers send. It has no
-// transport credentials of its own, since the listener's connections
-// already are TLS. The caller serves and stops it (Serve, GracefulStop).
+// trusts the request id and client address that callers send. Its
+// transport credentials are Options.ForwardCredentials (none by default:
+// the listener's connections already are TLS). The caller serves and
+// stops it (Serve, GracefulStop).
 func (s *Server) ForwardingServer() *grpc.Server { return s.fwdServer }
 
 // Close releases the connection to the active node. The server keeps

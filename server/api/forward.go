@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
@@ -133,6 +134,7 @@ var errForwardDisabled = errors.New("api: request forwarding is not configured (
 // the active node's address changes. Safe for concurrent use.
 type forwarder struct {
 	dial    func(ctx context.Context, addr string) (net.Conn, error)
+	creds   credentials.TransportCredentials
 	maxSend int
 
 	mu   sync.Mutex
@@ -141,7 +143,13 @@ type forwarder struct {
 }
 
 func newForwarder(opts Options) *forwarder {
-	return &forwarder{dial: opts.ForwardDial, maxSend: int(opts.MaxRequestSize) + forwardOverhead}
+	creds := opts.ForwardCredentials
+	if creds == nil {
+		// ForwardDial's connections are already mutually authenticated
+		// TLS with the cluster CA: gRPC adds no second layer.
+		creds = insecure.NewCredentials()
+	}
+	return &forwarder{dial: opts.ForwardDial, creds: creds, maxSend: int(opts.MaxRequestSize) + forwardOverhead}
 }
 
 // client returns the connection to addr, creating it (and closing the one
@@ -158,9 +166,7 @@ func (f *forwarder) client(addr string) (*grpc.ClientConn, error) {
 		return conn, nil
 	}
 	conn, err := grpc.NewClient("passthrough:///"+addr,
-		// The connection ForwardDial returns is already mutually
-		// authenticated TLS with the cluster CA: gRPC adds no second layer.
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(f.creds),
 		grpc.WithContextDialer(f.dial),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},

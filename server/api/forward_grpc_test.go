@@ -75,6 +75,10 @@ func TestForwardGRPC(t *testing.T) {
 		if st := status.Convert(err); st.Code() != codes.PermissionDenied || st.Message() != "permission denied" {
 			t.Errorf("err = %v, want PermissionDenied", err)
 		}
+		// The standby read the active node's HTTP status (403) from the answer.
+		if got := counter(t, standby.api.Metrics(), "secretum_vault_forwarded_requests_total", map[string]string{"transport": "grpc", "status": "403"}); got != 1 {
+			t.Errorf("forwarded 403s = %v, want 1", got)
+		}
 	})
 	t.Run("typed sys call proxied", func(t *testing.T) {
 		mounts, err := sys.ListMounts(root, &pb.ListMountsRequest{})

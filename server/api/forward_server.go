@@ -26,12 +26,16 @@ import (
 // (clusterInterceptor takes their forwarded request id and address; no
 // proxy interceptor, so nothing that arrives here is forwarded again).
 func (s *Server) newForwardingServer(svc *service) *grpc.Server {
-	srv := grpc.NewServer(
-		grpc.MaxRecvMsgSize(int(s.opts.MaxRequestSize)+forwardOverhead),
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(int(s.opts.MaxRequestSize) + forwardOverhead),
 		// Standbys ping every 10 s (forwarder); allow it.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.ChainUnaryInterceptor(clusterInterceptor, unaryInterceptor(s.log, s.metrics)),
-	)
+	}
+	if s.opts.ForwardCredentials != nil {
+		opts = append(opts, grpc.Creds(s.opts.ForwardCredentials))
+	}
+	srv := grpc.NewServer(opts...)
 	pb.RegisterForwardingServer(srv, &forwardingService{server: s})
 	pb.RegisterSysServer(srv, svc)
 	pb.RegisterLogicalServer(srv, svc)

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -101,3 +104,46 @@ func TestForwardingServer(t *testing.T) {
 		}
 	})
 }
+
+// TestForwardCredentials checks that Options.ForwardCredentials secure both
+// ends of forwarding: a server whose credentials refuse the connection
+// leaves the standby without an active node.
+func TestForwardCredentials(t *testing.T) {
+	var clientHS, serverHS atomic.Int32
+	active := startNode(t, api.Options{ForwardCredentials: &handshakeCreds{TransportCredentials: insecure.NewCredentials(), count: &serverHS}}, 1, 1, true)
+	standby := startStandby(t, newRole(true, active.clusterAddr),
+		api.Options{ForwardCredentials: &handshakeCreds{TransportCredentials: insecure.NewCredentials(), count: &clientHS}})
+	standby.mustJSON(t, "PUT", "/v1/secret/data/c", active.root, `{"data":{"k":"v"}}`, 200, nil)
+	if clientHS.Load() == 0 || serverHS.Load() == 0 {
+		t.Errorf("handshakes: standby %d, active %d; want both used", clientHS.Load(), serverHS.Load())
+	}
+
+	refusing := startNode(t, api.Options{ForwardCredentials: &handshakeCreds{TransportCredentials: insecure.NewCredentials(), count: &serverHS, refuse: true}}, 1, 1, true)
+	other := startStandby(t, newRole(true, refusing.clusterAddr), api.Options{})
+	if r := other.do(t, "GET", "/v1/secret/data/c", refusing.root, ""); r.status != 503 {
+		t.Errorf("refused connection: %d %s, want 503", r.status, r.body)
+	}
+}
+
+// handshakeCreds counts handshakes of insecure credentials and can refuse
+// the server side.
+type handshakeCreds struct {
+	credentials.TransportCredentials
+	count  *atomic.Int32
+	refuse bool
+}
+
+func (c *handshakeCreds) ClientHandshake(ctx context.Context, authority string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	c.count.Add(1)
+	return c.TransportCredentials.ClientHandshake(ctx, authority, conn)
+}
+
+func (c *handshakeCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	c.count.Add(1)
+	if c.refuse {
+		return nil, nil, errors.New("not a cluster connection")
+	}
+	return c.TransportCredentials.ServerHandshake(conn)
+}
+
+func (c *handshakeCreds) Clone() credentials.TransportCredentials { return c }
