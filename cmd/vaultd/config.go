@@ -184,14 +184,20 @@ func (c *Config) clusterListenAddr() string {
 	if c.Listener.ClusterAddress != "" {
 		return c.Listener.ClusterAddress
 	}
-	if c.ClusterAddr != "" {
-		a := c.ClusterAddr
-		if i := strings.Index(a, "://"); i >= 0 {
-			a = a[i+3:]
-		}
-		return strings.TrimSuffix(a, "/")
-	}
 	return portPlusOne(c.Listener.Address)
+}
+
+// clusterAdvertiseAddr is the cluster address peers dial: the host:port
+// of cluster_addr, else the cluster listen address.
+func (c *Config) clusterAdvertiseAddr() string {
+	if c.ClusterAddr == "" {
+		return c.clusterListenAddr()
+	}
+	a := c.ClusterAddr
+	if i := strings.Index(a, "://"); i >= 0 {
+		a = a[i+3:]
+	}
+	return strings.TrimSuffix(a, "/")
 }
 
 // portPlusOne returns host:port+1 for a host:port address.

@@ -80,8 +80,11 @@ func TestClusterListenAddrDefaults(t *testing.T) {
 	if got := c.clusterListenAddr(); got != "127.0.0.1:8201" {
 		t.Fatalf("default cluster address = %q", got)
 	}
+	if got := c.clusterAdvertiseAddr(); got != "127.0.0.1:8201" {
+		t.Fatalf("default advertised cluster address = %q", got)
+	}
 	c.ClusterAddr = "https://127.0.0.1:9999"
-	if got := c.clusterListenAddr(); got != "127.0.0.1:9999" {
-		t.Fatalf("cluster_addr derived = %q", got)
+	if got := c.clusterAdvertiseAddr(); got != "127.0.0.1:9999" {
+		t.Fatalf("cluster_addr advertised = %q", got)
 	}
 }

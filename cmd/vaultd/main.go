@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/secretumvault/secretumvault/server/api"
+	"github.com/secretumvault/secretumvault/server/cluster"
 	"github.com/secretumvault/secretumvault/server/core"
 	raftstore "github.com/secretumvault/secretumvault/storage/raft"
 )
@@ -29,6 +30,7 @@ type flags struct {
 	dev              bool
 	devRootTokenID   string
 	devListenAddress string
+	devCluster       int
 }
 
 func main() {
@@ -42,7 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.configPath, "config", "", "path to the HCL configuration file")
 	fs.BoolVar(&f.dev, "dev", false, "start one in-process dev node: temporary raft storage, initialized, unsealed, kv-v2 at secret/")
 	fs.StringVar(&f.devRootTokenID, "dev-root-token-id", "", "root token id to use in -dev mode")
-	fs.StringVar(&f.devListenAddress, "dev-listen-address", "127.0.0.1:8200", "listen address in -dev mode")
+	fs.StringVar(&f.devListenAddress, "dev-listen-address", "127.0.0.1:8200", "listen address in -dev mode (first node's in -dev-cluster mode)")
+	fs.IntVar(&f.devCluster, "dev-cluster", 0, "start N (>= 3) vaultd processes on consecutive loopback ports as one dev cluster")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -50,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	var err error
 	switch {
+	case f.devCluster != 0:
+		err = runDevCluster(ctx, &f, stdout, stderr)
 	case f.dev:
 		err = runDev(ctx, &f, stdout, stderr)
 	case f.configPath != "":
@@ -96,10 +101,11 @@ func newLogger(cfg *Config, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, opts)), nil
 }
 
-// node is a running vaultd: storage, core and API server.
+// node is a running vaultd: storage, cluster port, core and API server.
 type node struct {
 	logger *slog.Logger
 	store  *raftstore.Store
+	mux    *cluster.Mux
 	core   *core.Core
 	served chan error
 }
@@ -113,51 +119,88 @@ func startNode(ctx context.Context, cfg *Config, logger *slog.Logger) (*node, er
 		rc.NodeID = host
 	}
 	rc.BindAddr = cfg.clusterListenAddr()
-	rc.AdvertiseAddr = rc.BindAddr
+	rc.AdvertiseAddr = cfg.clusterAdvertiseAddr()
 	rc.Logger = logger.With(slog.String("component", "raft"))
 	store, err := raftstore.New(ctx, rc)
 	if err != nil {
 		return nil, fmt.Errorf("open raft storage: %w", err)
 	}
-	if err := bootstrap(ctx, store); err != nil {
-		store.Close()
+	n := &node{logger: logger, store: store, served: make(chan error, 1)}
+	if err := n.start(ctx, cfg, rc); err != nil {
+		n.close()
 		return nil, err
 	}
-	c, err := core.New(core.Config{
-		Physical: store, Logger: logger.With(slog.String("component", "core")),
-		StorageType: "raft", APIAddr: cfg.APIAddr, ClusterAddr: cfg.ClusterAddr,
-	})
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	tlsCfg, err := listenerTLS(&cfg.Listener)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", cfg.Listener.Address)
-	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Listener.Address, err)
-	}
-	srv := api.New(c, api.Options{Logger: logger.With(slog.String("component", "api"))})
-	n := &node{logger: logger, store: store, core: c, served: make(chan error, 1)}
-	go func() { n.served <- srv.Serve(ctx, ln, tlsCfg) }()
-	logger.Info("vaultd: listening", "address", ln.Addr().String(), "tls", tlsCfg != nil, "cluster_address", rc.BindAddr)
 	return n, nil
 }
 
-func bootstrap(ctx context.Context, store *raftstore.Store) error {
-	if err := store.Bootstrap(ctx); err != nil {
-		return fmt.Errorf("bootstrap raft: %w", err)
+func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) error {
+	mux, err := cluster.Listen(rc.BindAddr, nil, cluster.ProtoRaft, cluster.ProtoForward)
+	if err != nil {
+		return fmt.Errorf("cluster listener on %s: %w", rc.BindAddr, err)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := store.WaitLeader(wctx); err != nil {
-		return fmt.Errorf("wait for raft leader: %w", err)
+	n.mux = mux
+	dialer, err := cluster.NewDialer(rc.BindAddr, mux.Identity)
+	if err != nil {
+		return err
+	}
+	c, err := core.New(core.Config{
+		Physical: n.store, Logger: n.logger.With(slog.String("component", "core")),
+		StorageType: "raft", APIAddr: cfg.APIAddr, ClusterAddr: cfg.ClusterAddr,
+		Cluster: core.NewRaftCluster(n.store, mux, dialer, rc.AdvertiseAddr),
+	})
+	if err != nil {
+		return err
+	}
+	n.core = c
+	tlsCfg, err := listenerTLS(&cfg.Listener)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listener.Address)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listener.Address, err)
+	}
+	srv := api.New(c, api.Options{
+		Logger:             n.logger.With(slog.String("component", "api")),
+		Cluster:            c,
+		ForwardDial:        dialer.GRPCDialer(cluster.ProtoForward),
+		ForwardCredentials: cluster.TransportCredentials(),
+	})
+	fwd := srv.ForwardingServer()
+	go func() { _ = fwd.Serve(mux.Listener(cluster.ProtoForward)) }()
+	go func() {
+		<-ctx.Done()
+		fwd.Stop()
+		_ = srv.Close()
+	}()
+	go func() { n.served <- srv.Serve(ctx, ln, tlsCfg) }()
+	n.logger.Info("vaultd: listening", "address", ln.Addr().String(), "tls", tlsCfg != nil,
+		"cluster_address", rc.BindAddr, "cluster_addr", rc.AdvertiseAddr, "node_id", rc.NodeID)
+	if len(cfg.Storage.RetryJoin) > 0 {
+		go n.retryJoin(ctx, cfg.Storage.RetryJoin)
 	}
 	return nil
+}
+
+// retryJoin keeps asking the configured leaders to let this node join
+// until it has cluster state (joined, initialized or restarted).
+func (n *node) retryJoin(ctx context.Context, leaders []RetryJoin) {
+	for i := 0; ; i++ {
+		if ok, err := n.core.Initialized(ctx); err == nil && ok {
+			return
+		}
+		l := leaders[i%len(leaders)]
+		err := n.core.Join(ctx, &core.JoinParams{LeaderAPIAddr: l.LeaderAPIAddr, LeaderCACert: l.LeaderCACert})
+		if err == nil {
+			return
+		}
+		n.logger.Debug("vaultd: retry_join attempt failed", "leader", l.LeaderAPIAddr, "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 func listenerTLS(l *ListenerConfig) (*tls.Config, error) {
@@ -167,13 +210,21 @@ func listenerTLS(l *ListenerConfig) (*tls.Config, error) {
 	return api.TLSConfig(l.TLSCertFile, l.TLSKeyFile, l.TLSMinVersion)
 }
 
+// close releases storage and the cluster port.
+func (n *node) close() {
+	if n.mux != nil {
+		_ = n.mux.Close()
+	}
+	if err := n.store.Close(); err != nil {
+		n.logger.Error("vaultd: close storage", "error", err)
+	}
+}
+
 // wait blocks until the server stops (ctx cancelled by a signal), then
 // closes storage.
 func (n *node) wait(ctx context.Context) error {
 	err := <-n.served
-	if cerr := n.store.Close(); cerr != nil {
-		n.logger.Error("vaultd: close storage", "error", cerr)
-	}
+	n.close()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

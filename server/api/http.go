@@ -118,6 +118,9 @@ func (s *Server) restHandler() http.Handler {
 		if s.forwardREST(rec, r, call) {
 			return
 		}
+		if s.serveRaft(rec, r) {
+			return
+		}
 		if isPrometheusScrape(r) {
 			s.serveMetrics(rec, r, call)
 			return

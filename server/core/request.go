@@ -8,6 +8,7 @@ import (
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/server/core/token"
+	raftstore "github.com/secretumvault/secretumvault/storage/raft"
 )
 
 // HandleRequest runs one request through the pipeline: authenticate the
@@ -33,6 +34,15 @@ func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logica
 	if err := authorize(te, req); err != nil {
 		return nil, err
 	}
+	if err := c.verifyRead(ctx, req.Operation); err != nil {
+		return nil, err
+	}
+	resp, err := c.dispatch(ctx, st, te, req)
+	return resp, unavailableIfDeposed(err)
+}
+
+// dispatch routes to sys, the token store or a mounted engine.
+func (c *Core) dispatch(ctx context.Context, st *activeState, te *token.Entry, req *logical.Request) (*logical.Response, error) {
 	switch {
 	case strings.HasPrefix(req.Path, "sys/"):
 		return c.handleSystem(ctx, st, req)
@@ -42,6 +52,31 @@ func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logica
 		return st.tokens.HandleRequest(ctx, req, te)
 	}
 	return c.route(ctx, st, req)
+}
+
+// verifyRead makes reads on the active node linearizable: local state is
+// served only while the raft leader lease holds (or leadership is
+// re-verified); see docs/adr/0003-read-consistency.md.
+func (c *Core) verifyRead(ctx context.Context, op logical.Operation) error {
+	if c.cfg.Cluster == nil || (op != logical.ReadOperation && op != logical.ListOperation) {
+		return nil
+	}
+	if err := c.cfg.Cluster.VerifyRead(ctx); err != nil {
+		return fmt.Errorf("%w: cannot confirm leadership for a consistent read: %v", logical.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// unavailableIfDeposed turns storage errors of a node that lost
+// leadership mid-request into 503s a client can retry.
+func unavailableIfDeposed(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, raftstore.ErrNotLeader) || errors.Is(err, raftstore.ErrNotStarted) || errors.Is(err, raftstore.ErrUnknownOutcome) {
+		return fmt.Errorf("%w: %v", logical.ErrUnavailable, err)
+	}
+	return err
 }
 
 // route dispatches to the mounted engine owning req.Path.

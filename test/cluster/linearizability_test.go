@@ -11,18 +11,6 @@ import (
 	vault "github.com/openbao/openbao/api/v2"
 )
 
-// requireClusterSupport is THE GATE of TestLinearizableUnderFaults: it
-// skips until vaultd can form a cluster (retry_join, forwarding, cluster
-// TLS). The integrator who lands clustering deletes this function and its
-// one call below, so that the test runs in every suite.
-func requireClusterSupport(t *testing.T) {
-	t.Helper()
-	if os.Getenv("SECRETUM_CLUSTER_READY") != "1" {
-		t.Skip("vaultd clustering (retry_join, forwarding) has not landed yet: set SECRETUM_CLUSTER_READY=1 to run, " +
-			"or remove requireClusterSupport in test/cluster/linearizability_test.go")
-	}
-}
-
 // envDuration reads a Go duration from the environment, else def.
 func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 	t.Helper()
@@ -124,7 +112,6 @@ func TestLinearizableSingleNode(t *testing.T) {
 // partitions the leader from the majority, for
 // $SECRETUM_LINEARIZABILITY_DURATION (default 20s; CI sets 60s).
 func TestLinearizableUnderFaults(t *testing.T) {
-	requireClusterSupport(t)
 	duration := envDuration(t, "SECRETUM_LINEARIZABILITY_DURATION", 20*time.Second)
 	c := Start(t, 3, Options{LogLevel: "info"})
 	c.InitUnseal()
