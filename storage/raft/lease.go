@@ -2,6 +2,7 @@ package raft
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -38,52 +39,111 @@ func (s *Store) now() int64 { return int64(time.Since(s.epoch)) }
 // has just confirmed leadership with a quorum (a round trip, which also
 // renews the lease). It returns an error wrapping ErrNotLeader on a
 // follower or when leadership is lost, ErrNotStarted before Start.
+//
+// "Right now" is the catch: if the process stalls between VerifyRead and
+// the read for longer than the lease has left (SIGSTOP, a long GC or
+// swap pause), the read may see entries a newer leader committed that
+// this cluster's later reads may not see yet. LinearizableRead closes that
+// window by confirming again after the read.
 func (s *Store) VerifyRead(ctx context.Context) error {
-	n, err := s.started()
+	_, err := s.verifyRead(ctx)
+	return err
+}
+
+// LinearizableRead runs read, which must only read this node's local
+// state (Get, List), such that what it read is linearizable: VerifyRead
+// before, and after it the lease must still cover the moment read
+// returned, or a quorum must confirm this node's leadership with messages
+// sent after that moment. Errors are read's own or those of VerifyRead;
+// on an error other than read's, the caller must discard what read read.
+func (s *Store) LinearizableRead(ctx context.Context, read func() error) error {
+	term, err := s.verifyRead(ctx)
 	if err != nil {
 		return err
 	}
-	if n.raft.State() != hraft.Leader {
-		return s.notLeader()
+	if err := read(); err != nil {
+		return err
 	}
-	if l := s.lease.Load(); l != nil && l.term == n.raft.CurrentTerm() && s.now() < l.expiry {
+	n := s.node.Load()
+	done := s.now()
+	if s.leaseValid(n, term) {
 		return nil
 	}
-	return s.refreshLease(ctx, n)
+	return s.confirmSince(ctx, n, term, done)
 }
 
-// refreshLease confirms leadership with a quorum (raft VerifyLeader) and
-// renews the lease from the acknowledgements that produced.
-func (s *Store) refreshLease(ctx context.Context, n *node) error {
+// verifyRead is VerifyRead, returning the term it verified.
+func (s *Store) verifyRead(ctx context.Context) (uint64, error) {
+	n, err := s.started()
+	if err != nil {
+		return 0, err
+	}
+	if n.raft.State() != hraft.Leader {
+		return 0, s.notLeader()
+	}
 	term := n.raft.CurrentTerm()
+	if s.leaseValid(n, term) {
+		return term, nil
+	}
+	return term, s.refreshLease(ctx, n, term)
+}
+
+// leaseValid reports whether this node leads term and holds its lease.
+func (s *Store) leaseValid(n *node, term uint64) bool {
+	l := s.lease.Load()
+	return l != nil && l.term == term && s.now() < l.expiry &&
+		n.raft.State() == hraft.Leader && n.raft.CurrentTerm() == term
+}
+
+// refreshLease makes sure this leader has applied every entry of earlier
+// terms, then confirms its leadership of term with a quorum (renewing the
+// lease).
+func (s *Store) refreshLease(ctx context.Context, n *node, term uint64) error {
 	if s.readyTerm.Load() != term {
 		// A new leader has every committed entry in its log but not yet in
 		// its FSM: a barrier in this term applies them all.
 		if err := s.wait(ctx, n.raft.Barrier(s.cfg.ApplyTimeout)); err != nil {
 			return fmt.Errorf("raft: verify read: barrier: %w", s.applyError(err))
 		}
+		if n.raft.CurrentTerm() != term {
+			return fmt.Errorf("raft: verify read: term changed: %w", s.notLeader())
+		}
 		s.readyTerm.Store(term)
 	}
-	start := s.now()
+	return s.confirmSince(ctx, n, term, s.now())
+}
+
+// confirmSince repeats confirm until it succeeds or fails for good. Each
+// round triggers fresh heartbeats, so the second one normally succeeds.
+func (s *Store) confirmSince(ctx context.Context, n *node, term uint64, since int64) error {
+	for {
+		err := s.confirm(ctx, n, term, since)
+		if !errors.Is(err, errUnconfirmed) {
+			return err
+		}
+	}
+}
+
+// errUnconfirmed: VerifyLeader succeeded on acknowledgements older than
+// wanted (raft also counts replies to messages already in flight); the
+// caller asks again, which sends fresh heartbeats.
+var errUnconfirmed = errors.New("raft: leadership not confirmed by fresh acknowledgements")
+
+// confirm asks raft to verify leadership (raft VerifyLeader, heartbeats to
+// every peer) and then checks, from the acknowledgements the transport
+// recorded, that a quorum acknowledged this node as leader of term with
+// messages sent at or after since: no other leader can then have been
+// elected before since. It renews the lease from the same figures.
+func (s *Store) confirm(ctx context.Context, n *node, term uint64, since int64) error {
 	if err := s.wait(ctx, n.raft.VerifyLeader()); err != nil {
 		return fmt.Errorf("raft: verify read: %w", s.applyError(err))
 	}
-	if n.raft.CurrentTerm() != term || s.readyTerm.Load() != term {
+	if n.raft.CurrentTerm() != term {
 		return fmt.Errorf("raft: verify read: term changed: %w", s.notLeader())
-	}
-	s.grantLease(ctx, n, term, start)
-	return nil
-}
-
-// grantLease installs the lease that the recorded acknowledgements of term
-// support, unless a leadership transfer started in term.
-func (s *Store) grantLease(ctx context.Context, n *node, term uint64, now int64) {
-	if s.cfg.ReadLeaseDuration <= 0 {
-		return
 	}
 	f := n.raft.GetConfiguration()
 	if err := s.wait(ctx, f); err != nil {
-		return
+		return fmt.Errorf("raft: verify read: %w", s.applyError(err))
 	}
 	var voters []hraft.ServerID
 	for _, srv := range f.Configuration().Servers {
@@ -91,8 +151,21 @@ func (s *Store) grantLease(ctx context.Context, n *node, term uint64, now int64)
 			voters = append(voters, srv.ID)
 		}
 	}
-	start, ok := n.acks.quorumStart(hraft.ServerID(s.cfg.NodeID), voters, term, now)
-	if !ok {
+	start, ok := n.acks.quorumStart(hraft.ServerID(s.cfg.NodeID), voters, term, s.now())
+	if !ok || start < since {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("raft: verify read: %w", err)
+		}
+		return errUnconfirmed
+	}
+	s.grantLease(term, start)
+	return nil
+}
+
+// grantLease installs a lease for term from a quorum acknowledgement time,
+// unless leases are disabled or a leadership transfer started in term.
+func (s *Store) grantLease(term uint64, start int64) {
+	if s.cfg.ReadLeaseDuration <= 0 {
 		return
 	}
 	l := &lease{term: term, expiry: start + int64(s.cfg.ReadLeaseDuration)}
@@ -150,7 +223,7 @@ func (s *Store) runLease(n *node) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ApplyTimeout)
-		if err := s.refreshLease(ctx, n); err != nil {
+		if err := s.refreshLease(ctx, n, n.raft.CurrentTerm()); err != nil {
 			s.logger.Debug("raft: lease refresh failed", "error", err)
 		}
 		cancel()
