@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +19,7 @@ import (
 type Config struct {
 	Storage      StorageConfig
 	Listener     ListenerConfig
+	Seal         *SealConfig
 	APIAddr      string `hcl:"api_addr"`
 	ClusterAddr  string `hcl:"cluster_addr"`
 	DisableMlock bool   `hcl:"disable_mlock"`
@@ -39,6 +42,13 @@ type RetryJoin struct {
 	LeaderCACert  string `hcl:"leader_ca_cert"`
 }
 
+// SealConfig is the optional seal "static" { key_file } block: a 32-byte
+// key (raw, hex or base64 in the file) that unseals the node unattended.
+type SealConfig struct {
+	Type    string
+	KeyFile string `hcl:"key_file"`
+}
+
 // ListenerConfig is the listener "tcp" { ... } block.
 type ListenerConfig struct {
 	Type           string
@@ -53,7 +63,7 @@ type ListenerConfig struct {
 // topLevelKeys are the keys Config understands; others are reported.
 var topLevelKeys = map[string]bool{
 	"storage": true, "listener": true, "api_addr": true, "cluster_addr": true,
-	"disable_mlock": true, "log_level": true, "log_format": true, "ui": true, "cluster_name": true,
+	"disable_mlock": true, "log_level": true, "seal": true, "log_format": true, "ui": true, "cluster_name": true,
 }
 
 // LoadConfig reads and validates a config file.
@@ -95,6 +105,12 @@ func ParseConfig(text string) (*Config, []string, error) {
 	}
 	if err := decodeBlock(list, "listener", &cfg.Listener.Type, &cfg.Listener); err != nil {
 		return nil, nil, err
+	}
+	if len(list.Filter("seal").Items) > 0 {
+		cfg.Seal = &SealConfig{}
+		if err := decodeBlock(list, "seal", &cfg.Seal.Type, cfg.Seal); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
@@ -152,6 +168,9 @@ func (c *Config) Validate() error {
 		return errors.New("config: listener.address is required")
 	case !c.Listener.TLSDisable && (c.Listener.TLSCertFile == "" || c.Listener.TLSKeyFile == ""):
 		return errors.New("config: listener.tls_cert_file and tls_key_file are required unless tls_disable = true")
+	}
+	if c.Seal != nil && (c.Seal.Type != "static" || c.Seal.KeyFile == "") {
+		return fmt.Errorf("config: seal %q: only seal \"static\" { key_file = \"...\" } is supported", c.Seal.Type)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
@@ -220,4 +239,24 @@ func hasEmptyJoin(joins []RetryJoin) bool {
 		}
 	}
 	return false
+}
+
+// staticSealKey reads the static seal key file: 32 raw bytes, or 64 hex
+// characters, or base64 of 32 bytes.
+func (s *SealConfig) staticSealKey() ([]byte, error) {
+	raw, err := os.ReadFile(s.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("seal static: %w", err)
+	}
+	if len(raw) == 32 {
+		return raw, nil
+	}
+	text := strings.TrimSpace(string(raw))
+	if k, err := hex.DecodeString(text); err == nil && len(k) == 32 {
+		return k, nil
+	}
+	if k, err := base64.StdEncoding.DecodeString(text); err == nil && len(k) == 32 {
+		return k, nil
+	}
+	return nil, fmt.Errorf("seal static: %s must hold a 32-byte key (raw, hex or base64)", s.KeyFile)
 }

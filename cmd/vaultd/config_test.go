@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -86,5 +87,31 @@ func TestClusterListenAddrDefaults(t *testing.T) {
 	c.ClusterAddr = "https://127.0.0.1:9999"
 	if got := c.clusterAdvertiseAddr(); got != "127.0.0.1:9999" {
 		t.Fatalf("cluster_addr advertised = %q", got)
+	}
+}
+
+func TestParseStaticSeal(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := dir + "/k"
+	if err := os.WriteFile(keyFile, []byte(strings.Repeat("ab", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := `storage "raft" { path = "p" }` + "\n" + `listener "tcp" { address = "x:1" tls_disable = true }` + "\n"
+	cfg, _, err := ParseConfig(base + `seal "static" { key_file = "` + keyFile + `" }`)
+	if err != nil || cfg.Seal == nil || cfg.Seal.Type != "static" {
+		t.Fatalf("seal = %+v, %v", cfg, err)
+	}
+	key, err := cfg.Seal.staticSealKey()
+	if err != nil || len(key) != 32 || key[0] != 0xab {
+		t.Fatalf("key = %x, %v", key, err)
+	}
+	if _, _, err := ParseConfig(base + `seal "awskms" { key_id = "x" }`); err == nil {
+		t.Fatal("unsupported seal accepted")
+	}
+	if err := os.WriteFile(keyFile, []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Seal.staticSealKey(); err == nil {
+		t.Fatal("short key accepted")
 	}
 }

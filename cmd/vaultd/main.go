@@ -143,11 +143,17 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 	if err != nil {
 		return err
 	}
-	c, err := core.New(core.Config{
+	cc := core.Config{
 		Physical: n.store, Logger: n.logger.With(slog.String("component", "core")),
 		StorageType: "raft", APIAddr: cfg.APIAddr, ClusterAddr: cfg.ClusterAddr,
 		Cluster: core.NewRaftCluster(n.store, mux, dialer, rc.AdvertiseAddr),
-	})
+	}
+	if cfg.Seal != nil {
+		if cc.StaticSealKey, err = cfg.Seal.staticSealKey(); err != nil {
+			return err
+		}
+	}
+	c, err := core.New(cc)
 	if err != nil {
 		return err
 	}
@@ -179,7 +185,23 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 	if len(cfg.Storage.RetryJoin) > 0 {
 		go n.retryJoin(ctx, cfg.Storage.RetryJoin)
 	}
+	if cfg.Seal != nil {
+		go n.autoUnseal(ctx)
+	}
 	return nil
+}
+
+// autoUnseal unseals an initialised node with the static seal key at
+// start-up (unattended restarts).
+func (n *node) autoUnseal(ctx context.Context) {
+	if ok, err := n.core.Initialized(ctx); err != nil || !ok {
+		return
+	}
+	if err := n.core.AutoUnseal(ctx); err != nil {
+		n.logger.Error("vaultd: static seal could not unseal this node", "error", err)
+		return
+	}
+	n.logger.Info("vaultd: unsealed with the static seal key")
 }
 
 // retryJoin keeps asking the configured leaders to let this node join

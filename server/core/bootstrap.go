@@ -61,11 +61,17 @@ func (c *Core) RaftChallenge(ctx context.Context, serverID string) (map[string]a
 	}
 	c.challenges.pending[serverID] = pendingChallenge{answer: answer, expires: c.cfg.Now().Add(challengeTTL)}
 	c.challenges.mu.Unlock()
-	return map[string]any{
+	out := map[string]any{
 		"challenge":   base64.StdEncoding.EncodeToString(ct),
 		"keyring":     base64.StdEncoding.EncodeToString(kr.Value),
 		"seal_config": cfg,
-	}, nil
+	}
+	// The root key wrapped with the static seal key: useless without that
+	// key, and it lets a node configured with it join unattended.
+	if ss, err := c.physical.Get(ctx, staticSealKey); err == nil && ss != nil {
+		out["static_seal"] = base64.StdEncoding.EncodeToString(ss.Value)
+	}
+	return out, nil
 }
 
 // RaftAnswerParams is the body of sys/storage/raft/bootstrap/answer.

@@ -53,6 +53,11 @@ type Config struct {
 	// Cluster is the replication layer of a clustered node; nil means a
 	// single node whose physical backend needs no network (tests, inmem).
 	Cluster Cluster
+	// StaticSealKey, when set (32 bytes), lets the node unseal itself:
+	// init stores the root key wrapped with it, AutoUnseal opens it, and a
+	// joining node answers the join challenge with it. Anyone holding the
+	// key and the data directory can read the data (ADR 0005).
+	StaticSealKey []byte
 }
 
 // DefaultConfig returns a Config with the built-in engines.

@@ -43,6 +43,7 @@ type challengeResponse struct {
 	Challenge  string      `json:"challenge"`
 	Keyring    string      `json:"keyring"`
 	SealConfig seal.Config `json:"seal_config"`
+	StaticSeal string      `json:"static_seal"`
 }
 
 // answerRequest is what a joining node sends to bootstrap/answer.
@@ -92,6 +93,9 @@ func (c *Core) Join(ctx context.Context, p *JoinParams) error {
 	}
 	c.join = pj
 	c.unsealer = pj.shamir.NewUnsealer()
+	if c.cfg.StaticSealKey != nil && ch.StaticSeal != "" {
+		return c.joinWithStaticSeal(ctx, ch.StaticSeal)
+	}
 	c.logger.Info("core: join challenge received; unseal this node with the cluster's keys to join", "leader", p.LeaderAPIAddr)
 	return nil
 }
@@ -182,4 +186,25 @@ func (c *Core) startJoinedCluster(ctx context.Context, key *ecdsa.PrivateKey, ar
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// joinWithStaticSeal completes a join at once with the root key that the
+// static seal key opens. Callers hold stateLock.
+func (c *Core) joinWithStaticSeal(ctx context.Context, blob64 string) error {
+	blob, err := base64.StdEncoding.DecodeString(blob64)
+	if err != nil {
+		return fmt.Errorf("core: malformed static seal in join challenge: %w", err)
+	}
+	rootKey, err := unwrapRootKey(c.cfg.StaticSealKey, blob)
+	if err != nil {
+		c.join, c.unsealer = nil, c.newUnsealer()
+		return fmt.Errorf("%w: %v", logical.ErrInvalidRequest, err)
+	}
+	defer clear(rootKey)
+	if err := c.completeJoin(ctx, rootKey); err != nil {
+		// Forget the challenge so that retry_join starts over.
+		c.join, c.unsealer = nil, c.newUnsealer()
+		return err
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/cluster"
 	"github.com/secretumvault/secretumvault/storage/barrier"
 	"github.com/secretumvault/secretumvault/storage/seal"
 )
@@ -48,15 +49,15 @@ func (c *Core) Initialize(ctx context.Context, p *InitParams) (*InitResult, erro
 	if err := c.barrier.Initialize(ctx, rootKey); err != nil {
 		return nil, fmt.Errorf("core: init barrier: %w", err)
 	}
+	if err := c.storeStaticSeal(ctx, rootKey); err != nil {
+		return nil, err
+	}
 	if err := c.barrier.Unseal(ctx, rootKey); err != nil {
 		return nil, fmt.Errorf("core: unseal new barrier: %w", err)
 	}
-	defer c.barrier.Seal()
 	clear(rootKey)
-	if err := saveCA(ctx, c.barrier, ca); err != nil {
-		return nil, err
-	}
-	rootToken, err := c.initialState(ctx)
+	rootToken, err := c.initialStateWithCA(ctx, ca)
+	c.barrier.Seal()
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +69,20 @@ func (c *Core) Initialize(ctx context.Context, p *InitParams) (*InitResult, erro
 	}
 	c.unsealer = c.newUnsealer()
 	c.logger.Info("core: initialized", "shares", p.SecretShares, "threshold", p.SecretThreshold)
+	if c.cfg.StaticSealKey != nil {
+		// As with Vault's auto-unseal, a static seal leaves the node unsealed.
+		if err := c.autoUnsealLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
+}
+
+func (c *Core) initialStateWithCA(ctx context.Context, ca *cluster.CA) (string, error) {
+	if err := saveCA(ctx, c.barrier, ca); err != nil {
+		return "", err
+	}
+	return c.initialState(ctx)
 }
 
 func validateInit(p *InitParams) error {

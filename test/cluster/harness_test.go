@@ -57,6 +57,9 @@ type Options struct {
 	// StartTimeout bounds the wait for a started process to answer its API
 	// (default 30s).
 	StartTimeout time.Duration
+	// ExtraHCL is appended to every node's configuration (e.g. a seal
+	// block).
+	ExtraHCL string
 }
 
 func (o Options) withDefaults() Options {
@@ -202,6 +205,7 @@ func (n *Node) hcl(opts Options, leaderAPI string) string {
 	fmt.Fprintf(&b, "api_addr      = %q\n", n.APIURL())
 	fmt.Fprintf(&b, "cluster_addr  = %q\n", "https://"+n.Proxy.Addr())
 	fmt.Fprintf(&b, "disable_mlock = true\nlog_level     = %q\nlog_format    = \"json\"\n", opts.LogLevel)
+	b.WriteString(opts.ExtraHCL)
 	return b.String()
 }
 

@@ -12,11 +12,10 @@ import (
 // step is one action on a Recorder in a hand-built history: call op `op`
 // (its index among the calls), or end it.
 type step struct {
-	call  *kvInput  // call a new operation
-	end   int       // else: end the operation with this index...
-	how   outcome   // ...this way
-	out   *kvOutput // ...with this output (returned only)
-	label string
+	call *kvInput  // call a new operation
+	end  int       // else: end the operation with this index...
+	how  outcome   // ...this way
+	out  *kvOutput // ...with this output (returned only)
 }
 
 func put(k, v string) step { return step{call: &kvInput{Op: opPut, Key: k, Value: v}} }

@@ -24,10 +24,9 @@ import (
 type Recorder struct {
 	start time.Time
 
-	mu     sync.Mutex
-	log    []recEvent
-	ops    []*recOp
-	closed bool
+	mu  sync.Mutex
+	log []recEvent
+	ops []*recOp
 }
 
 // recEvent is one logged call or return, pointing at its operation.
