@@ -24,6 +24,10 @@ var (
 	ErrInvalidArgument = errors.New("client: invalid argument")
 	// ErrResponseTooLarge: the response body exceeded the client's limit.
 	ErrResponseTooLarge = errors.New("client: response too large")
+	// ErrIncompleteStream: a streamed answer (a raft snapshot) ended before
+	// it was complete, e.g. the server aborted the connection mid-way. What
+	// was received must be discarded.
+	ErrIncompleteStream = errors.New("client: incomplete stream")
 )
 
 // ResponseError is returned for every HTTP status >= 400. Errors holds the

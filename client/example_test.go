@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 	"time"
 
 	"github.com/secretumvault/secretumvault/client"
@@ -106,4 +107,42 @@ func ExampleClient_Read() {
 		log.Fatal(err)
 	}
 	fmt.Println(s.Data)
+}
+
+func ExampleRaft_SaveSnapshot() {
+	ctx := context.Background()
+	c, err := client.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Write to a temporary file and keep it only if the whole snapshot
+	// arrived: an aborted stream is an error, never a short file.
+	f, err := os.CreateTemp(".", "backup-*.snap")
+	if err != nil {
+		log.Fatal(err)
+	}
+	n, err := c.Raft().SaveSnapshot(ctx, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		log.Fatal(err)
+	}
+	fmt.Printf("saved %d bytes to %s\n", n, f.Name())
+}
+
+func ExampleRaft_Peers() {
+	ctx := context.Background()
+	c, err := client.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	peers, err := c.Raft().Peers(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range peers {
+		fmt.Println(p.NodeID, p.Address, p.Leader, p.Voter)
+	}
 }
