@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl"
 	"github.com/hashicorp/hcl/hcl/ast"
@@ -33,6 +34,14 @@ type StorageConfig struct {
 	Path      string      `hcl:"path"`
 	NodeID    string      `hcl:"node_id"`
 	RetryJoin []RetryJoin // decoded block by block: see decodeRetryJoin
+	// SnapshotThreshold and TrailingLogs tune log compaction as Vault's
+	// raft storage options of the same names (0: the defaults).
+	SnapshotThreshold int    `hcl:"snapshot_threshold"`
+	TrailingLogs      int    `hcl:"trailing_logs"`
+	SnapshotInterval  string `hcl:"snapshot_interval"`
+	// WALSegmentSize is the raft log segment size in bytes (compaction
+	// frees whole segments); 0 keeps raft-wal's default.
+	WALSegmentSize int `hcl:"wal_segment_size"`
 }
 
 // RetryJoin is a retry_join { ... } block inside storage "raft": an
@@ -168,6 +177,11 @@ func (c *Config) Validate() error {
 		return errors.New("config: listener.address is required")
 	case !c.Listener.TLSDisable && (c.Listener.TLSCertFile == "" || c.Listener.TLSKeyFile == ""):
 		return errors.New("config: listener.tls_cert_file and tls_key_file are required unless tls_disable = true")
+	}
+	if c.Storage.SnapshotInterval != "" {
+		if _, err := time.ParseDuration(c.Storage.SnapshotInterval); err != nil {
+			return fmt.Errorf("config: storage.snapshot_interval: %w", err)
+		}
 	}
 	if c.Seal != nil && (c.Seal.Type != "static" || c.Seal.KeyFile == "") {
 		return fmt.Errorf("config: seal %q: only seal \"static\" { key_file = \"...\" } is supported", c.Seal.Type)

@@ -121,6 +121,16 @@ func startNode(ctx context.Context, cfg *Config, logger *slog.Logger) (*node, er
 	rc.BindAddr = cfg.clusterListenAddr()
 	rc.AdvertiseAddr = cfg.clusterAdvertiseAddr()
 	rc.Logger = logger.With(slog.String("component", "raft"))
+	if cfg.Storage.SnapshotThreshold > 0 {
+		rc.SnapshotThreshold = uint64(cfg.Storage.SnapshotThreshold)
+	}
+	if cfg.Storage.TrailingLogs > 0 {
+		rc.TrailingLogs = uint64(cfg.Storage.TrailingLogs)
+	}
+	rc.WALSegmentSize = cfg.Storage.WALSegmentSize
+	if d, err := time.ParseDuration(cfg.Storage.SnapshotInterval); err == nil && d > 0 {
+		rc.SnapshotInterval = d
+	}
 	store, err := raftstore.New(ctx, rc)
 	if err != nil {
 		return nil, fmt.Errorf("open raft storage: %w", err)

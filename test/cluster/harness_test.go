@@ -57,6 +57,9 @@ type Options struct {
 	// StartTimeout bounds the wait for a started process to answer its API
 	// (default 30s).
 	StartTimeout time.Duration
+	// StorageHCL is inserted into every node's storage "raft" block (e.g.
+	// snapshot_threshold = 64).
+	StorageHCL string
 	// ExtraHCL is appended to every node's configuration (e.g. a seal
 	// block).
 	ExtraHCL string
@@ -199,6 +202,7 @@ func (n *Node) hcl(opts Options, leaderAPI string) string {
 	if leaderAPI != "" {
 		fmt.Fprintf(&b, "  retry_join {\n    leader_api_addr = %q\n  }\n", leaderAPI)
 	}
+	b.WriteString(opts.StorageHCL)
 	b.WriteString("}\n")
 	fmt.Fprintf(&b, "listener \"tcp\" {\n  address         = %q\n  cluster_address = %q\n  tls_disable     = true\n}\n",
 		n.APIAddr, n.ClusterListen)
