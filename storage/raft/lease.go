@@ -20,18 +20,18 @@ import (
 // voter that acknowledged at or after S processed that message at or
 // after S, so it neither starts an election nor votes for another
 // candidate before S + HeartbeatTimeout; any new leader needs a vote from
-// one of them, so none exists before S + d. All times are monotonic-clock
-// readings, so a paused process (SIGSTOP) finds its lease expired on
-// resume.
+// one of them, so none exists before S + d. All times are leaseClock
+// readings (monotonic, counting suspend), so a paused process (SIGSTOP)
+// or a host that slept finds its lease expired on resume.
 
 // lease is an immutable read lease; Store.lease holds the current one.
 type lease struct {
 	term   uint64
-	expiry int64 // nanoseconds since Store.epoch
+	expiry int64 // leaseClock nanoseconds
 }
 
-// now returns the lease clock: monotonic nanoseconds since s.epoch.
-func (s *Store) now() int64 { return int64(time.Since(s.epoch)) }
+// now returns the lease clock (clock.go).
+func (s *Store) now() int64 { return leaseClock() }
 
 // VerifyRead returns nil when a read served from this node's local state
 // right now is linearizable: this node is the leader, it has applied every
@@ -243,7 +243,7 @@ func (s *Store) waitVoteSafe(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("raft: start: %w", err)
 	}
-	wait := time.Duration(int64(d) - s.now())
+	wait := time.Duration(s.openedAt + int64(d) - s.now())
 	if !has || wait <= 0 {
 		return nil
 	}
@@ -260,21 +260,18 @@ func (s *Store) waitVoteSafe(ctx context.Context) error {
 // ackTracker records, per peer, the send time of the latest AppendEntries
 // (heartbeats included) that the peer acknowledged as from its leader.
 type ackTracker struct {
-	epoch time.Time
-	mu    sync.Mutex
-	acks  map[hraft.ServerID]ack
+	mu   sync.Mutex
+	acks map[hraft.ServerID]ack
 }
 
 type ack struct {
 	term uint64
-	sent int64 // nanoseconds since epoch
+	sent int64 // leaseClock nanoseconds
 }
 
-func newAckTracker(epoch time.Time) *ackTracker {
-	return &ackTracker{epoch: epoch, acks: make(map[hraft.ServerID]ack)}
+func newAckTracker() *ackTracker {
+	return &ackTracker{acks: make(map[hraft.ServerID]ack)}
 }
-
-func (t *ackTracker) now() int64 { return int64(time.Since(t.epoch)) }
 
 func (t *ackTracker) record(id hraft.ServerID, term uint64, sent int64) {
 	t.mu.Lock()
@@ -319,7 +316,7 @@ type leaseTransport struct {
 
 // AppendEntries implements raft.Transport.
 func (t *leaseTransport) AppendEntries(id hraft.ServerID, target hraft.ServerAddress, args *hraft.AppendEntriesRequest, resp *hraft.AppendEntriesResponse) error {
-	sent := t.acks.now()
+	sent := leaseClock()
 	err := t.NetworkTransport.AppendEntries(id, target, args, resp)
 	if err == nil && resp.Success && resp.Term == args.Term {
 		t.acks.record(id, args.Term, sent)

@@ -2,13 +2,12 @@ package raft
 
 import (
 	"testing"
-	"time"
 
 	hraft "github.com/hashicorp/raft"
 )
 
 func TestQuorumStart(t *testing.T) {
-	tr := newAckTracker(time.Now())
+	tr := newAckTracker()
 	tr.record("b", 5, 100)
 	tr.record("c", 5, 300)
 	tr.record("d", 4, 900) // an older term: no use in term 5

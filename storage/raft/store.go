@@ -77,9 +77,9 @@ var (
 // instance (and Bootstrap starts it with the configured transport if
 // needed). Close stops everything.
 type Store struct {
-	cfg    Config
-	logger *slog.Logger
-	epoch  time.Time // monotonic base of the lease clock (lease.go)
+	cfg      Config
+	logger   *slog.Logger
+	openedAt int64 // leaseClock at New (lease.go, waitVoteSafe)
 
 	fsm   *fsm
 	wal   *wal.WAL
@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{
 		cfg:       cfg,
 		logger:    logger,
-		epoch:     time.Now(),
+		openedAt:  leaseClock(),
 		closed:    make(chan struct{}),
 		leaseWake: make(chan struct{}, 1),
 		proposals: make(chan *proposal, proposalQueue),
@@ -237,7 +237,7 @@ func (s *Store) startNode(sl hraft.StreamLayer) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	acks := newAckTracker(s.epoch)
+	acks := newAckTracker()
 	n := &node{trans: &leaseTransport{NetworkTransport: trans, acks: acks}, acks: acks}
 	n.raft, err = hraft.NewRaft(s.cfg.raftConfig(s.cfg.Logger), s.fsm, s.wal, s.wal, s.snaps, n.trans)
 	if err != nil {

@@ -75,7 +75,7 @@ func (s *Store) SaveSnapshot(ctx context.Context, w io.Writer) error {
 	if err := s.readable(ctx); err != nil {
 		return err
 	}
-	hdr := SnapshotHeader{Format: snapshotFormat, ClusterID: s.getClusterID(), NodeID: s.cfg.NodeID, Created: time.Now().UTC()}
+	hdr := SnapshotHeader{Format: snapshotFormat, ClusterID: s.getClusterID(), NodeID: s.cfg.NodeID, Created: time.Now().UTC().Truncate(time.Second)}
 	if n := s.node.Load(); n != nil {
 		if servers, err := s.Configuration(ctx); err == nil {
 			hdr.Configuration = servers
