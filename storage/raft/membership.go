@@ -9,10 +9,10 @@ import (
 
 // Server is one member of the raft configuration.
 type Server struct {
-	ID      string
-	Address string
-	Voter   bool
-	Leader  bool
+	ID      string `json:"id"`      // raft server ID (node ID)
+	Address string `json:"address"` // advertised cluster address
+	Voter   bool   `json:"voter"`   // false for a non-voter
+	Leader  bool   `json:"leader"`  // the leader as this node knows it
 }
 
 // AddVoter adds a voting member, or updates the address of an existing

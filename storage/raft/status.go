@@ -23,8 +23,12 @@ func (s *Store) WaitLeader(ctx context.Context) error {
 				if n.raft.State() != hraft.Leader {
 					return nil
 				}
+				term := n.raft.CurrentTerm()
 				if err := s.wait(ctx, n.raft.Barrier(s.cfg.ApplyTimeout)); err != nil {
 					return fmt.Errorf("raft: wait leader: barrier: %w", s.applyError(err))
+				}
+				if n.raft.CurrentTerm() == term {
+					s.readyTerm.Store(term) // VerifyRead need not repeat it
 				}
 				return nil
 			}

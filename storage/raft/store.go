@@ -192,8 +192,10 @@ func (s *Store) open(ctx context.Context) error {
 }
 
 // Start creates the network transport over sl and starts raft. With a nil
-// sl it uses cfg.StreamLayer, or plain TCP on cfg.BindAddr. The Store owns
-// sl from this call on (it is closed on Close, or at once if Start fails).
+// sl it uses cfg.StreamLayer, or plain TCP on cfg.BindAddr. sl.Addr() is
+// the address advertised to peers (Bootstrap records it in the cluster
+// configuration). The Store owns sl from this call on (it is closed on
+// Close, or at once if Start fails).
 // A restarted node resumes its cluster: raft replays the log, and the FSM
 // skips the entries it already applied. A fresh node has no cluster until
 // Bootstrap or until a leader adds it. ctx bounds only the start.
