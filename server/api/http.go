@@ -104,11 +104,13 @@ func (s *Server) restHandler() http.Handler {
 		}
 		call.rest.method, call.rest.query = r.Method, r.URL.Query()
 		call.operation = operationOfMethod(r.Method, call.rest.query)
-		if r.ContentLength > s.opts.MaxRequestSize {
+		// Snapshots are spooled to disk and checksummed, not decoded: they
+		// may be larger than any JSON body.
+		if !isSnapshotUpload(r) && r.ContentLength > s.opts.MaxRequestSize {
 			writeError(rec, newStatusError(http.StatusRequestEntityTooLarge, nil, msgTooLarge))
 			return
 		}
-		if r.Body != nil && r.Body != http.NoBody {
+		if r.Body != nil && r.Body != http.NoBody && !isSnapshotUpload(r) {
 			r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(rec, r.Body, s.opts.MaxRequestSize), flag: &call.rest.tooLarge}
 		}
 		if allowed, ok := s.sysMethods[r.URL.Path]; ok && !allowed[r.Method] {

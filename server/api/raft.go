@@ -209,3 +209,9 @@ func (sw *snapshotWriter) Write(p []byte) (int, error) {
 	}
 	return sw.w.Write(p)
 }
+
+// isSnapshotUpload reports a snapshot restore, whose body is exempt from
+// the JSON body size limit.
+func isSnapshotUpload(r *http.Request) bool {
+	return r.Method != http.MethodGet && (r.URL.Path == raftPrefix+"snapshot" || r.URL.Path == raftPrefix+"snapshot-force")
+}

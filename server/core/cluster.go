@@ -36,9 +36,10 @@ type Cluster interface {
 	// WaitLeader blocks until a leader is known; when this node leads it
 	// also waits until every committed entry is applied locally.
 	WaitLeader(ctx context.Context) error
-	// VerifyRead returns nil when a read served from local state now is
-	// linearizable (leader lease held or leadership verified).
-	VerifyRead(ctx context.Context) error
+	// LinearizableRead runs read against local state and returns nil only
+	// if the result is linearizable: the leader lease held (or leadership
+	// was verified) before and after the read (ADR 0003).
+	LinearizableRead(ctx context.Context, read func() error) error
 	// Observe registers fn, called (never concurrently, never blocking
 	// raft) on every leadership change of this node.
 	Observe(fn func(isLeader bool))

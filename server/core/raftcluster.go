@@ -71,8 +71,10 @@ func (r *RaftCluster) Leader() (string, string) { return r.store.Leader() }
 // WaitLeader implements Cluster.
 func (r *RaftCluster) WaitLeader(ctx context.Context) error { return r.store.WaitLeader(ctx) }
 
-// VerifyRead implements Cluster.
-func (r *RaftCluster) VerifyRead(ctx context.Context) error { return r.store.VerifyRead(ctx) }
+// LinearizableRead implements Cluster.
+func (r *RaftCluster) LinearizableRead(ctx context.Context, read func() error) error {
+	return r.store.LinearizableRead(ctx, read)
+}
 
 // Observe implements Cluster.
 func (r *RaftCluster) Observe(fn func(bool)) { r.store.Observe(fn) }

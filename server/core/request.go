@@ -34,10 +34,9 @@ func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logica
 	if err := authorize(te, req); err != nil {
 		return nil, err
 	}
-	if err := c.verifyRead(ctx, req.Operation); err != nil {
-		return nil, err
-	}
-	resp, err := c.dispatch(ctx, st, te, req)
+	resp, err := c.linearizable(ctx, req.Operation, func() (*logical.Response, error) {
+		return c.dispatch(ctx, st, te, req)
+	})
 	return resp, unavailableIfDeposed(err)
 }
 
@@ -54,17 +53,24 @@ func (c *Core) dispatch(ctx context.Context, st *activeState, te *token.Entry, r
 	return c.route(ctx, st, req)
 }
 
-// verifyRead makes reads on the active node linearizable: local state is
-// served only while the raft leader lease holds (or leadership is
-// re-verified); see docs/adr/0003-read-consistency.md.
-func (c *Core) verifyRead(ctx context.Context, op logical.Operation) error {
+// linearizable runs a read on the active node under the raft leader lease
+// (checked before and after the read), so a deposed or paused leader never
+// answers from stale local state; see docs/adr/0003-read-consistency.md.
+// Writes go through raft and need no lease.
+func (c *Core) linearizable(ctx context.Context, op logical.Operation, do func() (*logical.Response, error)) (*logical.Response, error) {
 	if c.cfg.Cluster == nil || (op != logical.ReadOperation && op != logical.ListOperation) {
+		return do()
+	}
+	var resp *logical.Response
+	var err error
+	lerr := c.cfg.Cluster.LinearizableRead(ctx, func() error {
+		resp, err = do()
 		return nil
+	})
+	if lerr != nil {
+		return nil, fmt.Errorf("%w: cannot confirm leadership for a consistent read: %v", logical.ErrUnavailable, lerr)
 	}
-	if err := c.cfg.Cluster.VerifyRead(ctx); err != nil {
-		return fmt.Errorf("%w: cannot confirm leadership for a consistent read: %v", logical.ErrUnavailable, err)
-	}
-	return nil
+	return resp, err
 }
 
 // unavailableIfDeposed turns storage errors of a node that lost

@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
@@ -67,41 +66,3 @@ func (c *Core) RaftRemovePeer(ctx context.Context, token, serverID string) error
 	return logical.InvalidRequest("server_id", "no raft peer %q", serverID)
 }
 
-// RaftSnapshotSave streams a snapshot (barrier ciphertext, checksummed).
-func (c *Core) RaftSnapshotSave(ctx context.Context, token string, w io.Writer) error {
-	cl, err := c.activeCluster()
-	if err != nil {
-		return err
-	}
-	if err := c.requireRoot(ctx, token); err != nil {
-		return err
-	}
-	return cl.SaveSnapshot(ctx, w)
-}
-
-// RaftSnapshotRestore installs a snapshot cluster-wide, then reloads the
-// keyring. A snapshot of another cluster (force) carries that cluster's
-// keyring: this node then seals and must be unsealed with that cluster's
-// keys, as in Vault.
-func (c *Core) RaftSnapshotRestore(ctx context.Context, token string, r io.Reader, force bool) error {
-	cl, err := c.activeCluster()
-	if err != nil {
-		return err
-	}
-	if err := c.requireRoot(ctx, token); err != nil {
-		return err
-	}
-	if err := cl.RestoreSnapshot(ctx, r, force); err != nil {
-		return fmt.Errorf("%w: restore snapshot: %v", logical.ErrInvalidRequest, err)
-	}
-	c.transitionLock.Lock()
-	defer c.transitionLock.Unlock()
-	c.active.Store(nil)
-	if err := c.becomeActive(ctx); err != nil {
-		c.logger.Warn("core: restored state does not open with this node's keys; sealing", "error", err)
-		c.stateLock.Lock()
-		c.sealLocked()
-		c.stateLock.Unlock()
-	}
-	return nil
-}

@@ -1,0 +1,200 @@
+package core
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+// Snapshot archives are laid out as Vault's: a gzipped tar holding
+// meta.json, state.bin (the raft store's framed, checksummed snapshot of
+// barrier ciphertext), SHA256SUMS and SHA256SUMS.sealed (the sums
+// encrypted by the barrier, which ties the archive to this cluster's
+// keyring). Vault clients check that SHA256SUMS.sealed is present to catch
+// truncated downloads.
+const (
+	snapStateFile   = "state.bin"
+	snapSumsFile    = "SHA256SUMS"
+	snapSealedFile  = "SHA256SUMS.sealed"
+	snapMetaFile    = "meta.json"
+	snapSumsContext = "core/raft/snapshot-sums"
+)
+
+// ErrSnapshotIntegrity: a snapshot archive whose checksums do not match.
+var ErrSnapshotIntegrity = fmt.Errorf("%w: snapshot integrity check failed", logical.ErrInvalidRequest)
+
+// RaftSnapshotSave writes a snapshot archive of the whole store to w.
+func (c *Core) RaftSnapshotSave(ctx context.Context, token string, w io.Writer) error {
+	cl, err := c.activeCluster()
+	if err != nil {
+		return err
+	}
+	if err := c.requireRoot(ctx, token); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp("", "secretum-snapshot-")
+	if err != nil {
+		return fmt.Errorf("core: snapshot spool: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	h := sha256.New()
+	bw := bufio.NewWriter(io.MultiWriter(tmp, h))
+	if err := cl.SaveSnapshot(ctx, bw); err != nil {
+		return fmt.Errorf("core: save snapshot: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("core: snapshot spool: %w", err)
+	}
+	sums := []byte(hex.EncodeToString(h.Sum(nil)) + "  " + snapStateFile + "\n")
+	sealed, err := c.barrier.Encrypt(snapSumsContext, sums)
+	if err != nil {
+		return fmt.Errorf("core: seal snapshot sums: %w", err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	return writeArchive(w, tmp, sums, sealed)
+}
+
+func writeArchive(w io.Writer, state *os.File, sums, sealed []byte) error {
+	st, err := state.Stat()
+	if err != nil {
+		return err
+	}
+	gz := gzip.NewWriter(w)
+	tw := tar.NewWriter(gz)
+	meta, _ := json.Marshal(map[string]any{"format": "secretumvault-raft", "version": 1})
+	add := func(name string, size int64, r io.Reader) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: size}); err != nil {
+			return err
+		}
+		_, err := io.Copy(tw, r)
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		size int64
+		r    io.Reader
+	}{
+		{snapMetaFile, int64(len(meta)), strings.NewReader(string(meta))},
+		{snapStateFile, st.Size(), state},
+		{snapSumsFile, int64(len(sums)), strings.NewReader(string(sums))},
+		{snapSealedFile, int64(len(sealed)), strings.NewReader(string(sealed))},
+	} {
+		if err := add(f.name, f.size, f.r); err != nil {
+			return fmt.Errorf("core: write snapshot archive: %w", err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return gz.Close()
+}
+
+// RaftSnapshotRestore verifies a snapshot archive and installs it
+// cluster-wide (keeping the current raft membership, so the cluster can
+// still elect). Without force the archive must come from this cluster (its
+// sealed sums must open with this keyring). A snapshot of another cluster
+// carries that cluster's keyring: this node then seals and must be unsealed
+// with that cluster's keys, as in Vault.
+func (c *Core) RaftSnapshotRestore(ctx context.Context, token string, r io.Reader, force bool) error {
+	cl, err := c.activeCluster()
+	if err != nil {
+		return err
+	}
+	if err := c.requireRoot(ctx, token); err != nil {
+		return err
+	}
+	state, err := c.readArchive(r, force)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(state.Name())
+	defer state.Close()
+	if err := cl.RestoreSnapshot(ctx, state, force); err != nil {
+		return fmt.Errorf("%w: restore snapshot: %v", logical.ErrInvalidRequest, err)
+	}
+	c.transitionLock.Lock()
+	defer c.transitionLock.Unlock()
+	c.active.Store(nil)
+	if err := c.becomeActive(ctx); err != nil {
+		c.logger.Warn("core: restored state does not open with this node's keys; sealing", "error", err)
+		c.stateLock.Lock()
+		c.sealLocked()
+		c.stateLock.Unlock()
+	}
+	return nil
+}
+
+// readArchive spools state.bin to a temporary file and checks it against
+// SHA256SUMS (and, without force, SHA256SUMS.sealed against the keyring).
+func (c *Core) readArchive(r io.Reader, force bool) (*os.File, error) {
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a snapshot archive: %v", ErrSnapshotIntegrity, err)
+	}
+	tmp, err := os.CreateTemp("", "secretum-restore-")
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	var sums, sealed []byte
+	tr := tar.NewReader(gz)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrSnapshotIntegrity, err)
+		}
+		switch hdr.Name {
+		case snapStateFile:
+			if _, err := io.Copy(io.MultiWriter(tmp, h), tr); err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrSnapshotIntegrity, err)
+			}
+		case snapSumsFile:
+			sums, err = io.ReadAll(io.LimitReader(tr, 4096))
+		case snapSealedFile:
+			sealed, err = io.ReadAll(io.LimitReader(tr, 4096))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrSnapshotIntegrity, err)
+		}
+	}
+	want := []byte(hex.EncodeToString(h.Sum(nil)) + "  " + snapStateFile + "\n")
+	if subtle.ConstantTimeCompare(want, sums) != 1 {
+		return nil, fmt.Errorf("%w: state.bin does not match SHA256SUMS (truncated or altered)", ErrSnapshotIntegrity)
+	}
+	if !force {
+		opened, err := c.barrier.Decrypt(snapSumsContext, sealed)
+		if err != nil || subtle.ConstantTimeCompare(opened, sums) != 1 {
+			return nil, fmt.Errorf("%w: the snapshot was not taken by this cluster (use snapshot-force to restore it anyway)", logical.ErrInvalidRequest)
+		}
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	ok = true
+	return tmp, nil
+}
