@@ -65,4 +65,3 @@ func (c *Core) RaftRemovePeer(ctx context.Context, token, serverID string) error
 	}
 	return logical.InvalidRequest("server_id", "no raft peer %q", serverID)
 }
-
