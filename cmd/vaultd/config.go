@@ -14,6 +14,8 @@ import (
 
 	"github.com/hashicorp/hcl"
 	"github.com/hashicorp/hcl/hcl/ast"
+
+	"github.com/secretumvault/secretumvault/server/core"
 )
 
 // Config is a vaultd configuration file (a subset of Vault's HCL).
@@ -49,6 +51,29 @@ type StorageConfig struct {
 type RetryJoin struct {
 	LeaderAPIAddr string `hcl:"leader_api_addr"`
 	LeaderCACert  string `hcl:"leader_ca_cert"`
+	// The *_file forms name PEM files, as in Vault.
+	LeaderCACertFile     string `hcl:"leader_ca_cert_file"`
+	LeaderClientCertFile string `hcl:"leader_client_cert_file"`
+	LeaderClientKeyFile  string `hcl:"leader_client_key_file"`
+}
+
+// joinParams reads the PEM files of a retry_join block.
+func (j RetryJoin) joinParams() (*core.JoinParams, error) {
+	p := &core.JoinParams{LeaderAPIAddr: j.LeaderAPIAddr, LeaderCACert: j.LeaderCACert}
+	for _, f := range []struct {
+		path string
+		into *string
+	}{{j.LeaderCACertFile, &p.LeaderCACert}, {j.LeaderClientCertFile, &p.LeaderClientCert}, {j.LeaderClientKeyFile, &p.LeaderClientKey}} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return nil, fmt.Errorf("retry_join: %w", err)
+		}
+		*f.into = string(b)
+	}
+	return p, nil
 }
 
 // SealConfig is the optional seal "static" { key_file } block: a 32-byte

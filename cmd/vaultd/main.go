@@ -222,9 +222,11 @@ func (n *node) retryJoin(ctx context.Context, leaders []RetryJoin) {
 			return
 		}
 		l := leaders[i%len(leaders)]
-		err := n.core.Join(ctx, &core.JoinParams{LeaderAPIAddr: l.LeaderAPIAddr, LeaderCACert: l.LeaderCACert})
+		p, err := l.joinParams()
 		if err == nil {
-			return
+			if err = n.core.Join(ctx, p); err == nil {
+				return
+			}
 		}
 		n.logger.Debug("vaultd: retry_join attempt failed", "leader", l.LeaderAPIAddr, "error", err)
 		select {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -25,12 +26,12 @@ func (s *service) Handle(ctx context.Context, in *pb.LogicalRequest) (*httpbody.
 	noteCall(ctx, string(op), mount)
 	resp, err := s.core.HandleRequest(ctx, req)
 	noteCall(ctx, string(req.Operation), mount) // core may have turned update into create
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
 	mountType := req.MountType
 	if mountType == "" && strings.HasPrefix(path, "sys/") {
 		mountType = "system"
+	}
+	if err != nil {
+		return s.notFoundWithData(ctx, req.ID, op, mountType, err)
 	}
 	body, code, err := renderLogical(req.ID, op, mountType, resp)
 	if err != nil {
@@ -139,4 +140,20 @@ func cloneValues(q url.Values) url.Values {
 		out[k] = append([]string(nil), v...)
 	}
 	return out
+}
+
+// notFoundWithData renders Vault's 404 that still carries data (KV v2's
+// soft-deleted or destroyed version: data null plus its metadata); every
+// other error goes through the one error mapping.
+func (s *service) notFoundWithData(ctx context.Context, id string, op logical.Operation, mountType string, err error) (*httpbody.HttpBody, error) {
+	var rd interface{ ResponseData() map[string]any }
+	if !errors.Is(err, logical.ErrNotFound) || !errors.As(err, &rd) {
+		return nil, s.fail(ctx, err)
+	}
+	body, _, rerr := renderLogical(id, op, mountType, &logical.Response{Data: rd.ResponseData()})
+	if rerr != nil {
+		return nil, s.fail(ctx, err)
+	}
+	s.succeed(ctx, http.StatusNotFound)
+	return &httpbody.HttpBody{ContentType: "application/json", Data: body}, nil
 }

@@ -23,6 +23,9 @@ type JoinParams struct {
 	LeaderAPIAddr string
 	// LeaderCACert is a PEM CA to verify the leader's API TLS certificate.
 	LeaderCACert string
+	// LeaderClientCert and LeaderClientKey (PEM) authenticate this node to
+	// a leader whose API listener requires client certificates.
+	LeaderClientCert, LeaderClientKey string
 	// NonVoter joins as a non-voting member.
 	NonVoter bool
 }
@@ -79,7 +82,7 @@ func (c *Core) Join(ctx context.Context, p *JoinParams) error {
 	} else if ok != nil || c.cfg.Cluster.Started() {
 		return logical.InvalidRequest("", "node is already initialized or part of a cluster")
 	}
-	lc, err := newLeaderClient(p.LeaderAPIAddr, p.LeaderCACert)
+	lc, err := newLeaderClient(p)
 	if err != nil {
 		return err
 	}

@@ -21,16 +21,25 @@ type leaderClient struct {
 	http *http.Client
 }
 
-func newLeaderClient(addr, caPEM string) (*leaderClient, error) {
+func newLeaderClient(p *JoinParams) (*leaderClient, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if caPEM != "" {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if p.LeaderCACert != "" {
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM([]byte(caPEM)) {
+		if !pool.AppendCertsFromPEM([]byte(p.LeaderCACert)) {
 			return nil, logical.InvalidRequest("leader_ca_cert", "no PEM certificate found")
 		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		tc.RootCAs = pool
 	}
-	return &leaderClient{addr: strings.TrimSuffix(addr, "/"), http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}, nil
+	if p.LeaderClientCert != "" || p.LeaderClientKey != "" {
+		cert, err := tls.X509KeyPair([]byte(p.LeaderClientCert), []byte(p.LeaderClientKey))
+		if err != nil {
+			return nil, logical.InvalidRequest("leader_client_cert", "invalid client certificate or key: %v", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	tr.TLSClientConfig = tc
+	return &leaderClient{addr: strings.TrimSuffix(p.LeaderAPIAddr, "/"), http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}, nil
 }
 
 // call PUTs body as JSON to /v1/path and decodes the response's "data"

@@ -68,8 +68,13 @@ func TestEndToEnd(t *testing.T) {
 	if err := kv.Delete(ctx, "app/db"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kv.Get(ctx, "app/db"); err == nil {
-		t.Fatal("read of a deleted version succeeded")
+	// As Vault: a soft-deleted version reads as 404 with data null and its
+	// metadata (deletion_time set), which the client returns as such.
+	if del, err := kv.Get(ctx, "app/db"); err != nil || del.Data != nil || del.VersionMetadata == nil || del.VersionMetadata.DeletionTime.IsZero() {
+		t.Fatalf("read of a deleted version: %+v, %v", del, err)
+	}
+	if raw, err := c.Logical().Read("secret/data/app/db"); err != nil || raw == nil || raw.Data["data"] != nil || raw.Data["metadata"] == nil {
+		t.Fatalf("raw read of a deleted version: %+v, %v", raw, err)
 	}
 	if err := kv.Undelete(ctx, "app/db", []int{2}); err != nil {
 		t.Fatal(err)
@@ -80,8 +85,8 @@ func TestEndToEnd(t *testing.T) {
 	if err := kv.Destroy(ctx, "app/db", []int{1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kv.GetVersion(ctx, "app/db", 1); err == nil {
-		t.Fatal("destroyed version readable")
+	if d, err := kv.GetVersion(ctx, "app/db", 1); err != nil || d.Data != nil || !d.VersionMetadata.Destroyed {
+		t.Fatalf("destroyed version: %+v, %v", d, err)
 	}
 	meta, err := kv.GetMetadata(ctx, "app/db")
 	if err != nil || meta.CurrentVersion != 2 || meta.MaxVersions != 10 || !meta.Versions["1"].Destroyed {
