@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -225,7 +227,31 @@ func (c *Cluster) Pause(i int) error {
 	if err != nil {
 		return err
 	}
-	return n.signal(syscall.SIGSTOP, statePaused, stateRunning)
+	if err := n.signal(syscall.SIGSTOP, statePaused, stateRunning); err != nil {
+		return err
+	}
+	// Signal delivery is asynchronous: wait until the kernel reports the
+	// process stopped, so the caller's next request meets a paused node.
+	return waitStopped(n.cmd.Process.Pid, 2*time.Second)
+}
+
+// waitStopped polls /proc/PID/stat until the process state is T (stopped).
+// Where /proc is missing it returns at once.
+func waitStopped(pid int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return nil
+		}
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) && b[i+2] == 'T' {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("process %d did not stop within %v", pid, timeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Resume continues a paused node i with SIGCONT.
