@@ -148,7 +148,10 @@ func (c *cluster) put(key, value string) uint64 {
 		if err == nil {
 			return l.AppliedIndex()
 		}
-		if !errors.Is(err, raft.ErrNotLeader) || time.Now().After(deadline) {
+		// Puts are idempotent: retry across leadership changes (the outcome of
+		// an interrupted one is unknown, so write it again).
+		retry := errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrUnknownOutcome)
+		if !retry || time.Now().After(deadline) {
 			c.tb.Fatalf("put %s: %v", key, err)
 		}
 		time.Sleep(20 * time.Millisecond)
