@@ -70,6 +70,10 @@ var raftRoutes = map[string]raftRoute{
 	"remove-peer":         {put, serveRemovePeer},
 	"snapshot":            {getOrPut, serveSnapshot},
 	"snapshot-force":      {put, serveSnapshot},
+	// raft_autopilot.go
+	"autopilot/configuration": {getOrPut, serveAutopilotConfig},
+	"autopilot/state":         {get, serveAutopilotState},
+	"autopilot/echo":          {put, serveAutopilotEcho},
 }
 
 func decodeJSONBody(r *http.Request, into any) error {

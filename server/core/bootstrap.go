@@ -114,14 +114,14 @@ func (c *Core) RaftAnswer(ctx context.Context, p *RaftAnswerParams) (map[string]
 	if err != nil {
 		return nil, fmt.Errorf("core: issue node certificate: %w", err)
 	}
-	if err := cl.AddPeer(ctx, p.ServerID, p.ClusterAddr, !p.NonVoter); err != nil {
+	if err := c.addJoinedPeer(ctx, cl, p.ServerID, p.ClusterAddr, p.NonVoter); err != nil {
 		return nil, fmt.Errorf("core: add raft peer %s: %w", p.ServerID, err)
 	}
 	peers, err := cl.Peers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.logger.Info("core: raft peer joined", "node_id", p.ServerID, "address", p.ClusterAddr, "voter", !p.NonVoter)
+	c.logger.Info("core: raft peer joined as non-voter", "node_id", p.ServerID, "address", p.ClusterAddr, "promote", !p.NonVoter)
 	return map[string]any{
 		"ca_cert":   string(ca.CertPEM()),
 		"node_cert": base64.StdEncoding.EncodeToString(der),

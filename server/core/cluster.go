@@ -55,6 +55,28 @@ type Cluster interface {
 	SaveSnapshot(ctx context.Context, w io.Writer) error
 	// RestoreSnapshot verifies and installs a snapshot cluster-wide.
 	RestoreSnapshot(ctx context.Context, r io.Reader, force bool) error
+	// Stats returns this node's raft position and, on the leader, when
+	// each peer last acknowledged it (autopilot's view of health).
+	Stats() ClusterStats
+}
+
+// ClusterStats is a node's raft position and, on the leader, its view of
+// the other servers.
+type ClusterStats struct {
+	// Term is the current raft term; LastIndex the last index of the local
+	// log.
+	Term      uint64
+	LastIndex uint64
+	// Contacts maps a peer id to its latest acknowledgement of this node as
+	// leader (empty on a node that never led).
+	Contacts map[string]PeerContact
+}
+
+// PeerContact is when a peer last acknowledged the leader, and in which
+// term.
+type PeerContact struct {
+	Term uint64
+	Age  time.Duration
 }
 
 // Peer is one server of the raft configuration.
@@ -179,6 +201,7 @@ func (c *Core) startClusterAfterUnseal(ctx context.Context) error {
 func (c *Core) observeLeadership() {
 	c.observeOnce.Do(func() {
 		c.cfg.Cluster.Observe(func(bool) { c.leadershipChanged() })
+		c.startEcho()
 	})
 }
 
@@ -213,6 +236,7 @@ func (c *Core) reconcileLeadership(ctx context.Context) {
 			}
 		}
 	case !leader && c.active.Load() != nil:
+		c.stopAutopilot()
 		c.active.Store(nil)
 		c.logger.Info("core: lost leadership, now standby")
 	}
@@ -245,6 +269,7 @@ func (c *Core) becomeActive(ctx context.Context) error {
 	}
 	c.activeAt = c.cfg.Now()
 	c.active.Store(st)
+	c.startAutopilot(ctx, st)
 	c.logger.Info("core: active", "node_id", cl.NodeID())
 	return nil
 }

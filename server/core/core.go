@@ -102,6 +102,8 @@ type Core struct {
 	join *pendingJoin
 	// challenges are the join challenges this active node handed out.
 	challenges challenges
+	// autopilot runs on the active node; echo on standbys.
+	autopilot autopilotHolder
 }
 
 // activeState is what exists only while unsealed.

@@ -135,3 +135,13 @@ func (r *RaftCluster) RestoreSnapshot(ctx context.Context, rd io.Reader, force b
 	}
 	return s.RestoreSnapshot(ctx, rd, force)
 }
+
+// Stats implements Cluster.
+func (r *RaftCluster) Stats() ClusterStats {
+	pc := r.store.PeerContacts()
+	contacts := make(map[string]PeerContact, len(pc))
+	for id, c := range pc {
+		contacts[id] = PeerContact{Term: c.Term, Age: c.Age}
+	}
+	return ClusterStats{Term: r.store.CurrentTerm(), LastIndex: r.store.LastIndex(), Contacts: contacts}
+}

@@ -58,7 +58,8 @@ func newClient(n *Node, token string) (*vault.Client, error) {
 // InitUnseal initializes node0 with the cluster's Shamir parameters and
 // unseals every node with the same keys (joined nodes need the cluster's
 // keys, as in Vault). It waits up to a minute for joining nodes to report
-// initialized. Call it on the test goroutine.
+// initialized, then until autopilot has promoted every node to voter.
+// Call it on the test goroutine.
 func (c *Cluster) InitUnseal() *vault.InitResponse {
 	c.t.Helper()
 	cl := c.Client(0, "")
@@ -73,6 +74,10 @@ func (c *Cluster) InitUnseal() *vault.InitResponse {
 		if err := c.Unseal(i, time.Minute); err != nil {
 			c.t.Fatal(err)
 		}
+	}
+	// Joined nodes are non-voters until autopilot promotes them.
+	if err := c.WaitVoters(0, len(c.Nodes), 2*time.Minute); err != nil {
+		c.t.Fatal(err)
 	}
 	return init
 }
