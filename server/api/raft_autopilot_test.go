@@ -32,7 +32,9 @@ func TestDecodeAutopilotUpdate(t *testing.T) {
 				c.LastContactThreshold, c.DeadServerLastContactThreshold, c.ServerStabilizationTime = 2*time.Second, 90*time.Second, 500*time.Millisecond
 			}, ""},
 		{"durations as seconds", `{"last_contact_threshold":3,"dead_server_last_contact_threshold":"20"}`,
-			func(c *core.AutopilotConfig) { c.LastContactThreshold, c.DeadServerLastContactThreshold = 3*time.Second, 20*time.Second }, ""},
+			func(c *core.AutopilotConfig) {
+				c.LastContactThreshold, c.DeadServerLastContactThreshold = 3*time.Second, 20*time.Second
+			}, ""},
 		{"counts and bools", `{"cleanup_dead_servers":true,"min_quorum":3,"max_trailing_logs":"250"}`,
 			func(c *core.AutopilotConfig) { c.CleanupDeadServers, c.MinQuorum, c.MaxTrailingLogs = true, 3, 250 }, ""},
 		{"bool as string", `{"cleanup_dead_servers":"false"}`, func(*core.AutopilotConfig) {}, ""},
