@@ -22,7 +22,7 @@ import (
 //
 // Only raft's view decides that a server is dead, so a server whose API is
 // unreachable but whose raft traffic flows is never removed; it is merely
-// unhealthy, and not promoted.
+// unhealthy, and not promoted. See docs/adr/0007-autopilot.md.
 
 // Autopilot server statuses and node states, in Vault's words.
 const (
@@ -114,6 +114,9 @@ type autopilot struct {
 	self    string
 	version string
 	started time.Time
+	// noEcho: this node advertises no API address, so standbys cannot
+	// report to it; followers are then judged on raft's view alone.
+	noEcho bool
 
 	mu     sync.Mutex
 	cfg    AutopilotConfig
@@ -241,9 +244,10 @@ func (a *autopilot) judgeFollower(s *AutopilotServer, in *apInput) {
 			trailing = e.leaderIndex - e.report.LastIndex
 		}
 	}
+	freshReport := reported && in.now.Sub(e.received) <= cfg.LastContactThreshold
 	s.Healthy = s.LastContact <= cfg.LastContactThreshold &&
 		s.LastTerm == in.stats.Term &&
-		reported && in.now.Sub(e.received) <= cfg.LastContactThreshold &&
+		(freshReport || a.noEcho) &&
 		trailing <= cfg.MaxTrailingLogs
 }
 

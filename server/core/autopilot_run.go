@@ -43,8 +43,13 @@ func (c *Core) startAutopilot(ctx context.Context, st *activeState) {
 	if err != nil {
 		c.logger.Warn("core: autopilot starts with the default configuration", "error", err)
 	}
+	ap := newAutopilot(cl.NodeID(), Version, cfg, c.cfg.Now())
+	if c.cfg.APIAddr == "" {
+		ap.noEcho = true
+		c.logger.Warn("core: api_addr is not set: standbys cannot report their log position to autopilot, which judges them on raft contact alone")
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	r := &apRun{ap: newAutopilot(cl.NodeID(), Version, cfg, c.cfg.Now()), cancel: cancel, done: make(chan struct{})}
+	r := &apRun{ap: ap, cancel: cancel, done: make(chan struct{})}
 	if old := c.autopilot.run.Swap(r); old != nil {
 		old.cancel()
 	}
