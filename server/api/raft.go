@@ -94,14 +94,18 @@ func writeData(w http.ResponseWriter, data any) {
 
 func serveJoin(_ *Server, rc RaftCore, w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		LeaderAPIAddr string `json:"leader_api_addr"`
-		LeaderCACert  string `json:"leader_ca_cert"`
-		NonVoter      bool   `json:"non_voter"`
+		LeaderAPIAddr    string `json:"leader_api_addr"`
+		LeaderCACert     string `json:"leader_ca_cert"`
+		LeaderClientCert string `json:"leader_client_cert"`
+		LeaderClientKey  string `json:"leader_client_key"`
+		NonVoter         bool   `json:"non_voter"`
 	}
 	if err := decodeJSONBody(r, &in); err != nil {
 		return err
 	}
-	if err := rc.Join(r.Context(), &core.JoinParams{LeaderAPIAddr: in.LeaderAPIAddr, LeaderCACert: in.LeaderCACert, NonVoter: in.NonVoter}); err != nil {
+	p := &core.JoinParams{LeaderAPIAddr: in.LeaderAPIAddr, LeaderCACert: in.LeaderCACert,
+		LeaderClientCert: in.LeaderClientCert, LeaderClientKey: in.LeaderClientKey, NonVoter: in.NonVoter}
+	if err := rc.Join(r.Context(), p); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
