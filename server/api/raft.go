@@ -99,12 +99,13 @@ func serveJoin(_ *Server, rc RaftCore, w http.ResponseWriter, r *http.Request) e
 		LeaderClientCert string `json:"leader_client_cert"`
 		LeaderClientKey  string `json:"leader_client_key"`
 		NonVoter         bool   `json:"non_voter"`
+		Retry            bool   `json:"retry"`
 	}
 	if err := decodeJSONBody(r, &in); err != nil {
 		return err
 	}
 	p := &core.JoinParams{LeaderAPIAddr: in.LeaderAPIAddr, LeaderCACert: in.LeaderCACert,
-		LeaderClientCert: in.LeaderClientCert, LeaderClientKey: in.LeaderClientKey, NonVoter: in.NonVoter}
+		LeaderClientCert: in.LeaderClientCert, LeaderClientKey: in.LeaderClientKey, NonVoter: in.NonVoter, Retry: in.Retry}
 	if err := rc.Join(r.Context(), p); err != nil {
 		return err
 	}

@@ -36,8 +36,18 @@ func (c *Core) RaftChallenge(ctx context.Context, serverID string) (map[string]a
 	if serverID == "" {
 		return nil, logical.InvalidRequest("server_id", "is required")
 	}
-	if _, err := c.activeCluster(); err != nil {
+	cl, err := c.activeCluster()
+	if err != nil {
 		return nil, err
+	}
+	peers, err := cl.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range peers {
+		if p.ID == serverID {
+			return nil, logical.InvalidRequest("server_id", "node id %q is already a member of this cluster: remove it first or give the joining node another node_id", serverID)
+		}
 	}
 	answer := make([]byte, 32)
 	if _, err := rand.Read(answer); err != nil {

@@ -28,6 +28,9 @@ type JoinParams struct {
 	LeaderClientCert, LeaderClientKey string
 	// NonVoter joins as a non-voting member.
 	NonVoter bool
+	// Retry keeps trying in the background (every 2 s, for up to an hour)
+	// until the join challenge is obtained; Join then returns at once.
+	Retry bool
 }
 
 // pendingJoin is a node that obtained a join challenge and waits for the
@@ -74,6 +77,12 @@ func (c *Core) Join(ctx context.Context, p *JoinParams) error {
 	}
 	if p.LeaderAPIAddr == "" {
 		return logical.InvalidRequest("leader_api_addr", "is required")
+	}
+	if p.Retry {
+		once := *p
+		once.Retry = false
+		go c.retryJoin(&once)
+		return nil
 	}
 	c.stateLock.Lock()
 	defer c.stateLock.Unlock()
@@ -210,4 +219,27 @@ func (c *Core) joinWithStaticSeal(ctx context.Context, blob64 string) error {
 		return err
 	}
 	return nil
+}
+
+// retryJoin repeats Join until it succeeds, the node gains state some other
+// way, or an hour passes.
+func (c *Core) retryJoin(p *JoinParams) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	for {
+		if ok, err := c.Initialized(ctx); err == nil && ok {
+			return
+		}
+		err := c.Join(ctx, p)
+		if err == nil {
+			return
+		}
+		c.logger.Debug("core: join attempt failed; retrying", "leader", p.LeaderAPIAddr, "error", err)
+		select {
+		case <-ctx.Done():
+			c.logger.Warn("core: giving up joining", "leader", p.LeaderAPIAddr)
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
