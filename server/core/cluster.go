@@ -11,6 +11,7 @@ import (
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/server/cluster"
 	"github.com/secretumvault/secretumvault/storage"
+	"github.com/secretumvault/secretumvault/storage/barrier"
 )
 
 // Cluster is the replication layer of a clustered node: raft plus the
@@ -94,7 +95,13 @@ const (
 	challengeAAD   = "core/raft/challenge/"
 	nodeCertTTL    = 10 * 365 * 24 * time.Hour
 	leaderWaitTime = 15 * time.Second
+	// sealedTransferEvery rate-limits leadership hand-offs by a sealed leader.
+	sealedTransferEvery = 10 * time.Second
 )
+
+// errKeyringMismatch: the stored keyring does not open with this node's
+// root key (after a restore of another cluster's snapshot).
+var errKeyringMismatch = errors.New("core: stored keyring does not match this node's root key")
 
 // ErrStandby is returned for requests that reach a standby's core (the
 // API layer forwards them to the active node before that happens).
@@ -224,13 +231,27 @@ func (c *Core) reconcileLeadership(ctx context.Context) {
 	leader := cl.IsLeader()
 	switch {
 	case leader && c.sealed.Load():
-		// A sealed node cannot serve: hand leadership to an unsealed one.
+		// A sealed node cannot serve: hand leadership on, at most once per
+		// sealedTransferEvery so that an all-sealed cluster does not spin.
+		now := time.Now().UnixNano()
+		if last := c.sealedTransferAt.Load(); now-last < int64(sealedTransferEvery) {
+			return
+		}
+		c.sealedTransferAt.Store(now)
 		if err := cl.TransferLeadership(); err != nil {
 			c.logger.Warn("core: sealed leader could not transfer leadership", "error", err)
 		}
 	case leader && c.active.Load() == nil:
 		if err := c.becomeActive(ctx); err != nil {
 			c.logger.Error("core: could not become active", "error", err)
+			if errors.Is(err, errKeyringMismatch) {
+				// The replicated keyring (a restored snapshot of another
+				// cluster) does not open with our root key: seal, so the
+				// operator can unseal with the right keys.
+				c.stateLock.Lock()
+				c.sealLocked()
+				c.stateLock.Unlock()
+			}
 			if err := cl.TransferLeadership(); err != nil {
 				c.logger.Warn("core: leadership transfer failed", "error", err)
 			}
@@ -251,6 +272,9 @@ func (c *Core) becomeActive(ctx context.Context) error {
 		return fmt.Errorf("core: wait for applied log: %w", err)
 	}
 	if err := c.barrier.ReloadKeyring(ctx); err != nil {
+		if errors.Is(err, barrier.ErrBadRootKey) {
+			return fmt.Errorf("%w: %v", errKeyringMismatch, err)
+		}
 		return fmt.Errorf("core: reload keyring: %w", err)
 	}
 	st, err := c.buildActiveState(ctx)

@@ -202,6 +202,14 @@ func (c *Core) sealLocked() {
 	c.barrier.Seal()
 	c.unsealer = c.newUnsealer()
 	c.logger.Info("core: sealed")
+	if cl := c.cfg.Cluster; cl != nil && cl.Started() && cl.IsLeader() {
+		// A sealed node cannot serve: let an unsealed standby take over.
+		go func() {
+			if err := cl.TransferLeadership(); err != nil {
+				c.logger.Warn("core: sealed leader could not transfer leadership", "error", err)
+			}
+		}()
+	}
 }
 
 // SealStatus answers sys/seal-status.

@@ -185,7 +185,8 @@ func (c *Cluster) probeHealth(hc *http.Client) (int, string) {
 		switch {
 		case code == http.StatusOK && active < 0:
 			active = i
-		case code == http.StatusTooManyRequests:
+		case code == http.StatusTooManyRequests, code == http.StatusServiceUnavailable:
+			// standby, or sealed (a sealed node never serves)
 		default:
 			unsettled = true
 		}
