@@ -98,6 +98,8 @@ type Core struct {
 	// transitionLock serialises active/standby transitions.
 	transitionLock sync.Mutex
 	observeOnce    sync.Once
+	// clusterInfo is the cluster's name and id, cached at unseal.
+	clusterInfo atomic.Pointer[clusterInfo]
 	// sealedTransferAt is when a sealed leader last handed leadership on.
 	sealedTransferAt atomic.Int64
 	// join is the pending raft join of a node that has no state yet.

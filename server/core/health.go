@@ -22,7 +22,7 @@ func (c *Core) Health(ctx context.Context) *HealthStatus {
 		return h
 	}
 	h.Standby, _ = c.Standby()
-	if ci, err := loadClusterInfo(ctx, c.barrier); err == nil {
+	if ci := c.clusterInfo.Load(); ci != nil {
 		h.ClusterName, h.ClusterID = ci.Name, ci.ID
 	}
 	return h

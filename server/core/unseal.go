@@ -102,6 +102,13 @@ func (c *Core) buildActiveState(ctx context.Context) (*activeState, error) {
 // leader and becomes active if it leads, standby otherwise (leadership
 // changes later move it between the two).
 func (c *Core) postUnseal(ctx context.Context) error {
+	// Cluster identity, read once per unseal so health checks never touch
+	// the barrier.
+	ci, err := loadClusterInfo(ctx, c.barrier)
+	if err != nil {
+		return err
+	}
+	c.clusterInfo.Store(&ci)
 	if c.cfg.Cluster == nil {
 		st, err := c.buildActiveState(ctx)
 		if err != nil {
