@@ -193,7 +193,15 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 	n.logger.Info("vaultd: listening", "address", ln.Addr().String(), "tls", tlsCfg != nil,
 		"cluster_address", rc.BindAddr, "cluster_addr", rc.AdvertiseAddr, "node_id", rc.NodeID)
 	if len(cfg.Storage.RetryJoin) > 0 {
-		go n.retryJoin(ctx, cfg.Storage.RetryJoin)
+		leaders := make([]*core.JoinParams, 0, len(cfg.Storage.RetryJoin))
+		for _, rj := range cfg.Storage.RetryJoin {
+			p, err := rj.joinParams()
+			if err != nil {
+				return err
+			}
+			leaders = append(leaders, p)
+		}
+		go c.RetryJoin(ctx, leaders)
 	}
 	if cfg.Seal != nil {
 		go n.autoUnseal(ctx)
@@ -212,29 +220,6 @@ func (n *node) autoUnseal(ctx context.Context) {
 		return
 	}
 	n.logger.Info("vaultd: unsealed with the static seal key")
-}
-
-// retryJoin keeps asking the configured leaders to let this node join
-// until it has cluster state (joined, initialized or restarted).
-func (n *node) retryJoin(ctx context.Context, leaders []RetryJoin) {
-	for i := 0; ; i++ {
-		if ok, err := n.core.Initialized(ctx); err == nil && ok {
-			return
-		}
-		l := leaders[i%len(leaders)]
-		p, err := l.joinParams()
-		if err == nil {
-			if err = n.core.Join(ctx, p); err == nil {
-				return
-			}
-		}
-		n.logger.Debug("vaultd: retry_join attempt failed", "leader", l.LeaderAPIAddr, "error", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(2 * time.Second):
-		}
-	}
 }
 
 func listenerTLS(l *ListenerConfig) (*tls.Config, error) {

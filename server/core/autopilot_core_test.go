@@ -80,8 +80,13 @@ func (f *fakeCluster) Peers(context.Context) ([]Peer, error) {
 	defer f.mu.Unlock()
 	return slices.Clone(f.peers), nil
 }
-func (f *fakeCluster) SaveSnapshot(context.Context, io.Writer) error          { return errNoSnapshots }
-func (f *fakeCluster) RestoreSnapshot(context.Context, io.Reader, bool) error { return errNoSnapshots }
+func (f *fakeCluster) SaveSnapshot(context.Context, io.Writer) error { return errFakeNoSnapshots }
+func (f *fakeCluster) RestoreSnapshot(context.Context, io.Reader, bool) error {
+	return errFakeNoSnapshots
+}
+
+var errFakeNoSnapshots = errors.New("fake cluster: no snapshots")
+
 func (f *fakeCluster) Stats() ClusterStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()

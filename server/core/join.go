@@ -81,7 +81,7 @@ func (c *Core) Join(ctx context.Context, p *JoinParams) error {
 	if p.Retry {
 		once := *p
 		once.Retry = false
-		go c.retryJoin(&once)
+		go c.RetryJoin(context.Background(), []*JoinParams{&once})
 		return nil
 	}
 	c.stateLock.Lock()
@@ -221,15 +221,21 @@ func (c *Core) joinWithStaticSeal(ctx context.Context, blob64 string) error {
 	return nil
 }
 
-// retryJoin repeats Join until it succeeds, the node gains state some other
-// way, or an hour passes.
-func (c *Core) retryJoin(p *JoinParams) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+// RetryJoin asks each leader in turn (every 2 s, for at most an hour or
+// until ctx ends) until a join challenge is obtained or the node gains
+// state some other way. vaultd runs it for retry_join blocks; the join
+// API's retry=true runs it for one leader.
+func (c *Core) RetryJoin(ctx context.Context, leaders []*JoinParams) {
+	if len(leaders) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
-	for {
+	for i := 0; ; i++ {
 		if ok, err := c.Initialized(ctx); err == nil && ok {
 			return
 		}
+		p := leaders[i%len(leaders)]
 		err := c.Join(ctx, p)
 		if err == nil {
 			return
@@ -237,7 +243,7 @@ func (c *Core) retryJoin(p *JoinParams) {
 		c.logger.Debug("core: join attempt failed; retrying", "leader", p.LeaderAPIAddr, "error", err)
 		select {
 		case <-ctx.Done():
-			c.logger.Warn("core: giving up joining", "leader", p.LeaderAPIAddr)
+			c.logger.Warn("core: gave up joining", "leaders", len(leaders))
 			return
 		case <-time.After(2 * time.Second):
 		}

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -110,30 +109,14 @@ func (r *RaftCluster) Peers(ctx context.Context) ([]Peer, error) {
 	return out, nil
 }
 
-// snapshotter is the snapshot power of the raft store.
-type snapshotter interface {
-	SaveSnapshot(ctx context.Context, w io.Writer) error
-	RestoreSnapshot(ctx context.Context, r io.Reader, force bool) error
-}
-
-var errNoSnapshots = errors.New("core: this storage cannot save or restore snapshots")
-
 // SaveSnapshot implements Cluster.
 func (r *RaftCluster) SaveSnapshot(ctx context.Context, w io.Writer) error {
-	s, ok := any(r.store).(snapshotter)
-	if !ok {
-		return errNoSnapshots
-	}
-	return s.SaveSnapshot(ctx, w)
+	return r.store.SaveSnapshot(ctx, w)
 }
 
 // RestoreSnapshot implements Cluster.
 func (r *RaftCluster) RestoreSnapshot(ctx context.Context, rd io.Reader, force bool) error {
-	s, ok := any(r.store).(snapshotter)
-	if !ok {
-		return errNoSnapshots
-	}
-	return s.RestoreSnapshot(ctx, rd, force)
+	return r.store.RestoreSnapshot(ctx, rd, force)
 }
 
 // Stats implements Cluster.
