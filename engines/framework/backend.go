@@ -43,7 +43,10 @@ type Backend struct {
 	initErr  error
 }
 
-var _ logical.Backend = (*Backend)(nil)
+var (
+	_ logical.Backend        = (*Backend)(nil)
+	_ logical.RouteDescriber = (*Backend)(nil)
+)
 
 type compiledPath struct {
 	path *Path
@@ -137,6 +140,31 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 		return nil, err
 	}
 	return h(ctx, req, d)
+}
+
+// PathPatterns lists the Paths' patterns in priority order (for tests and
+// documentation that enumerate an engine's routes).
+func (b *Backend) PathPatterns() []string {
+	out := make([]string, len(b.Paths))
+	for i, p := range b.Paths {
+		out[i] = p.Pattern
+	}
+	return out
+}
+
+// RouteInfo implements logical.RouteDescriber: the declared route data of
+// the first Path matching path (ok=false when none does or a pattern is
+// bad, which HandleRequest then reports).
+func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInfo, bool) {
+	if b.Init() != nil {
+		return logical.RouteInfo{}, false
+	}
+	for i := range b.compiled {
+		if b.compiled[i].re.MatchString(path) {
+			return b.compiled[i].path.routeInfo(op), true
+		}
+	}
+	return logical.RouteInfo{}, false
 }
 
 // ExistenceCheck implements logical.Backend. A path without a check

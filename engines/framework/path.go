@@ -107,6 +107,21 @@ type Path struct {
 	ExistenceCheck ExistenceFunc
 	// HelpSynopsis is a one-line description of the path.
 	HelpSynopsis string
+
+	// Unauthenticated, Sudo and Local are the path's logical.RouteInfo:
+	// whether it runs without a token, needs sudo, and is answered by the
+	// receiving node whatever its state.
+	Unauthenticated bool
+	Sudo            bool
+	Local           bool
+	// Actions names the authorization action of an operation when it is
+	// not the operation itself.
+	Actions map[logical.Operation]string
+}
+
+// routeInfo is the path's declared RouteInfo for op.
+func (p *Path) routeInfo(op logical.Operation) logical.RouteInfo {
+	return logical.RouteInfo{Unauthenticated: p.Unauthenticated, Sudo: p.Sudo, Local: p.Local, Action: p.Actions[op]}
 }
 
 // handler returns the handler for op, applying the create/update fallback.

@@ -92,6 +92,15 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 	return b.router.HandleRequest(ctx, req)
 }
 
+// RouteInfo implements logical.RouteDescriber with the routes' declared
+// data.
+func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInfo, bool) {
+	return b.router.RouteInfo(path, op)
+}
+
+// PathPatterns lists the engine's route patterns, most specific first.
+func (b *Backend) PathPatterns() []string { return b.router.PathPatterns() }
+
 // ExistenceCheck implements logical.Backend: data/<path> and
 // metadata/<path> exist when the key has metadata.
 func (b *Backend) ExistenceCheck(ctx context.Context, req *logical.Request) (exists, ok bool, err error) {

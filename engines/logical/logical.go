@@ -6,6 +6,7 @@ package logical
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/secretumvault/secretumvault/storage"
@@ -55,6 +56,41 @@ type Request struct {
 	ClientToken string
 	// Connection is the client connection; may be nil.
 	Connection *Connection
+	// Body, when set, is the raw request body of a binary endpoint (a
+	// snapshot upload), streamed rather than decoded into Data. The
+	// pipeline has already applied the size limit that fits the route.
+	Body io.Reader
+	// ResponseWriter, when set, receives the raw response of a binary
+	// endpoint (a snapshot download); the handler writes to it and
+	// returns (nil, nil). A handler that has written must not fail
+	// silently: an error after the first byte aborts the transport.
+	ResponseWriter io.Writer
+}
+
+// RouteInfo is what the pipeline must know about a request before the
+// backend runs it, declared by the backend's route table as data.
+type RouteInfo struct {
+	// Unauthenticated routes run without a client token (sys/init,
+	// sys/unseal, sys/seal-status, sys/health, the join handshake).
+	Unauthenticated bool
+	// Sudo routes need the root token (a sudo capability once policies
+	// exist): sys/ writes, acting on other tokens, raft operations.
+	Sudo bool
+	// Local routes describe or change the node that received them: they
+	// are answered on that node whatever its state (sealed, standby),
+	// and their handlers take the seal-state locks they need themselves.
+	Local bool
+	// Action is the authorization action when it is not the operation
+	// itself (e.g. "generate" for a credential read); "" means Operation.
+	Action string
+}
+
+// RouteDescriber is the optional power of a Backend that declares its
+// routes' RouteInfo. The pipeline asks it before authenticating; a backend
+// without it gets the zero RouteInfo (authenticated, no sudo, not local).
+// ok=false means no route matches the path.
+type RouteDescriber interface {
+	RouteInfo(path string, op Operation) (info RouteInfo, ok bool)
 }
 
 // Secret describes a leased secret returned by an engine.

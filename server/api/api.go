@@ -45,22 +45,9 @@ const DefaultShutdownTimeout = 10 * time.Second
 // engines/logical (wrapped freely): the front end maps them to status codes
 // with errors.Is/As and never shows an unrecognised error's text to clients.
 type Core interface {
-	// Initialize runs sys/init.
-	Initialize(ctx context.Context, p *core.InitParams) (*core.InitResult, error)
-	// Unseal submits one key share (already decoded from hex or base64).
-	Unseal(ctx context.Context, key []byte) (*core.SealStatus, error)
-	// UnsealReset discards the key shares submitted so far.
-	UnsealReset(ctx context.Context) (*core.SealStatus, error)
-	// SealStatus reports the seal state.
-	SealStatus(ctx context.Context) (*core.SealStatus, error)
-	// Seal seals the server; token must be a root token.
-	Seal(ctx context.Context, token string) error
-	// Health reports health before status-code mapping.
-	Health(ctx context.Context) *core.HealthStatus
-	// Leader reports the cluster leader.
-	Leader(ctx context.Context) (*core.LeaderStatus, error)
-	// HandleRequest runs one logical request; req.Path is the full path
-	// after /v1/. It may rewrite req (path, mount point, mount type).
+	// HandleRequest runs one request through core's pipeline; req.Path is
+	// the full path after /v1/. It may rewrite req (path, mount point,
+	// mount type, operation).
 	HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error)
 	// MountPoint returns the mount owning path, "" if none (metric labels).
 	MountPoint(path string) string

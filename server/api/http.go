@@ -120,7 +120,7 @@ func (s *Server) restHandler() http.Handler {
 		if s.forwardREST(rec, r, call) {
 			return
 		}
-		if s.serveRaft(rec, r) {
+		if s.serveSnapshot(rec, r, call) {
 			return
 		}
 		if isPrometheusScrape(r) {

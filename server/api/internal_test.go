@@ -115,27 +115,27 @@ func TestMarshalVaultJSON(t *testing.T) {
 
 func TestHealthCode(t *testing.T) {
 	i := func(v int32) *int32 { return &v }
-	active := &core.HealthStatus{Initialized: true}
+	active := &pb.HealthResponse{Initialized: true}
 	tests := []struct {
 		name string
-		h    *core.HealthStatus
+		h    *pb.HealthResponse
 		req  *pb.HealthRequest
 		want int
 		err  bool
 	}{
 		{"active", active, &pb.HealthRequest{}, 200, false},
 		{"active override", active, &pb.HealthRequest{Activecode: i(204)}, 204, false},
-		{"uninitialised", &core.HealthStatus{Sealed: true}, &pb.HealthRequest{}, 501, false},
-		{"uninitialised wins over sealed", &core.HealthStatus{Sealed: true}, &pb.HealthRequest{Sealedcode: i(299)}, 501, false},
-		{"sealed", &core.HealthStatus{Initialized: true, Sealed: true}, &pb.HealthRequest{}, 503, false},
-		{"sealed override", &core.HealthStatus{Initialized: true, Sealed: true}, &pb.HealthRequest{Sealedcode: i(200)}, 200, false},
-		{"standby", &core.HealthStatus{Initialized: true, Standby: true}, &pb.HealthRequest{}, 429, false},
-		{"standbyok", &core.HealthStatus{Initialized: true, Standby: true}, &pb.HealthRequest{Standbyok: true}, 200, false},
-		{"standbyok uses activecode", &core.HealthStatus{Initialized: true, Standby: true}, &pb.HealthRequest{Standbyok: true, Activecode: i(201)}, 201, false},
-		{"standbycode", &core.HealthStatus{Initialized: true, Standby: true}, &pb.HealthRequest{Standbycode: i(200)}, 200, false},
-		{"perf standby", &core.HealthStatus{Initialized: true, Standby: true, PerformanceStandby: true}, &pb.HealthRequest{}, 473, false},
-		{"perfstandbyok", &core.HealthStatus{Initialized: true, Standby: true, PerformanceStandby: true}, &pb.HealthRequest{Perfstandbyok: true}, 200, false},
-		{"perf standby ignores standbyok", &core.HealthStatus{Initialized: true, Standby: true, PerformanceStandby: true}, &pb.HealthRequest{Standbyok: true}, 473, false},
+		{"uninitialised", &pb.HealthResponse{Sealed: true}, &pb.HealthRequest{}, 501, false},
+		{"uninitialised wins over sealed", &pb.HealthResponse{Sealed: true}, &pb.HealthRequest{Sealedcode: i(299)}, 501, false},
+		{"sealed", &pb.HealthResponse{Initialized: true, Sealed: true}, &pb.HealthRequest{}, 503, false},
+		{"sealed override", &pb.HealthResponse{Initialized: true, Sealed: true}, &pb.HealthRequest{Sealedcode: i(200)}, 200, false},
+		{"standby", &pb.HealthResponse{Initialized: true, Standby: true}, &pb.HealthRequest{}, 429, false},
+		{"standbyok", &pb.HealthResponse{Initialized: true, Standby: true}, &pb.HealthRequest{Standbyok: true}, 200, false},
+		{"standbyok uses activecode", &pb.HealthResponse{Initialized: true, Standby: true}, &pb.HealthRequest{Standbyok: true, Activecode: i(201)}, 201, false},
+		{"standbycode", &pb.HealthResponse{Initialized: true, Standby: true}, &pb.HealthRequest{Standbycode: i(200)}, 200, false},
+		{"perf standby", &pb.HealthResponse{Initialized: true, Standby: true, PerformanceStandby: true}, &pb.HealthRequest{}, 473, false},
+		{"perfstandbyok", &pb.HealthResponse{Initialized: true, Standby: true, PerformanceStandby: true}, &pb.HealthRequest{Perfstandbyok: true}, 200, false},
+		{"perf standby ignores standbyok", &pb.HealthResponse{Initialized: true, Standby: true, PerformanceStandby: true}, &pb.HealthRequest{Standbyok: true}, 473, false},
 		{"code too small", active, &pb.HealthRequest{Standbycode: i(99)}, 0, true},
 		{"code too large", active, &pb.HealthRequest{Activecode: i(600)}, 0, true},
 	}

@@ -1,175 +1,133 @@
 package api
 
 import (
+	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/http"
-	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 	pb "github.com/secretumvault/secretumvault/proto/secretumvault/v1"
-	"github.com/secretumvault/secretumvault/server/core"
 )
 
 const sysMount = "sys/"
 
-// InitStatus implements pb.SysServer (GET sys/init).
-func (s *service) InitStatus(ctx context.Context, _ *pb.InitStatusRequest) (*pb.InitStatusResponse, error) {
-	noteCall(ctx, string(logical.ReadOperation), sysMount)
-	st, err := s.core.SealStatus(ctx)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	s.succeed(ctx, http.StatusOK)
-	return &pb.InitStatusResponse{Initialized: st.Initialized}, nil
-}
-
-// Init implements pb.SysServer (PUT/POST sys/init).
-func (s *service) Init(ctx context.Context, in *pb.InitRequest) (*pb.InitResponse, error) {
-	noteCall(ctx, string(logical.UpdateOperation), sysMount)
-	if in.GetRecoveryThreshold() != 0 || len(in.GetRecoveryPgpKeys()) > 0 {
-		return nil, s.fail(ctx, logical.InvalidRequest("recovery_threshold", "recovery keys are only used with auto-unseal, which is not supported"))
-	}
-	res, err := s.core.Initialize(ctx, &core.InitParams{
-		SecretShares:    int(in.GetSecretShares()),
-		SecretThreshold: int(in.GetSecretThreshold()),
-		PGPKeys:         in.GetPgpKeys(),
-		RootTokenPGPKey: in.GetRootTokenPgpKey(),
-		StoredShares:    int(in.GetStoredShares()),
-		RecoveryShares:  int(in.GetRecoveryShares()),
-	})
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	s.succeed(ctx, http.StatusOK)
-	return &pb.InitResponse{Keys: res.Keys, KeysBase64: res.KeysB64, RootToken: res.RootToken}, nil
-}
-
-// Unseal implements pb.SysServer (PUT/POST sys/unseal).
-func (s *service) Unseal(ctx context.Context, in *pb.UnsealRequest) (*pb.SealStatusResponse, error) {
-	noteCall(ctx, string(logical.UpdateOperation), sysMount)
-	var (
-		st  *core.SealStatus
-		err error
-	)
-	switch {
-	case in.GetMigrate():
-		err = logical.InvalidRequest("migrate", "seal migration is not supported")
-	case in.GetReset_():
-		st, err = s.core.UnsealReset(ctx)
-	case in.GetKey() == "":
-		err = logical.InvalidRequest("", "'key' must be specified in request body as JSON, or 'reset' set to true")
-	default:
-		var key []byte
-		if key, err = decodeUnsealKey(in.GetKey()); err == nil {
-			st, err = s.core.Unseal(ctx, key)
-		}
-	}
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	s.succeed(ctx, http.StatusOK)
-	return sealStatusProto(st), nil
-}
-
-// decodeUnsealKey accepts a key share in hex or base64, as Vault does.
-func decodeUnsealKey(k string) ([]byte, error) {
-	if key, err := hex.DecodeString(k); err == nil {
-		return key, nil
-	}
-	if key, err := base64.StdEncoding.DecodeString(k); err == nil {
-		return key, nil
-	}
-	return nil, logical.InvalidRequest("", "'key' must be a valid hex or base64 string")
-}
-
-// SealStatus implements pb.SysServer (GET sys/seal-status).
-func (s *service) SealStatus(ctx context.Context, _ *pb.SealStatusRequest) (*pb.SealStatusResponse, error) {
-	noteCall(ctx, string(logical.ReadOperation), sysMount)
-	st, err := s.core.SealStatus(ctx)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	s.succeed(ctx, http.StatusOK)
-	return sealStatusProto(st), nil
-}
-
-func sealStatusProto(st *core.SealStatus) *pb.SealStatusResponse {
-	out := &pb.SealStatusResponse{
-		Type:         st.Type,
-		Initialized:  st.Initialized,
-		Sealed:       st.Sealed,
-		T:            int32(st.T),
-		N:            int32(st.N),
-		Progress:     int32(st.Progress),
-		Nonce:        st.Nonce,
-		Version:      st.Version,
-		BuildDate:    st.BuildDate,
-		Migration:    st.Migration,
-		RecoverySeal: st.RecoverySeal,
-		ClusterName:  optionalString(st.ClusterName),
-		ClusterId:    optionalString(st.ClusterID),
-		StorageType:  optionalString(st.StorageType),
+// decodeDataObject decodes a JSON object with numbers kept as json.Number.
+func decodeDataObject(raw []byte) map[string]any {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var out map[string]any
+	if err := dec.Decode(&out); err != nil {
+		return nil
 	}
 	return out
 }
 
+// The typed Sys RPCs are adapters over the logical sys/ paths: each builds
+// the request, runs it through core's one pipeline (which authenticates,
+// authorizes and audits it) and reads the answer's data into its message.
+
+// InitStatus implements pb.SysServer (GET sys/init).
+func (s *service) InitStatus(ctx context.Context, _ *pb.InitStatusRequest) (*pb.InitStatusResponse, error) {
+	out := &pb.InitStatusResponse{}
+	return out, s.sysCall(ctx, logical.ReadOperation, "sys/init", nil, out, http.StatusOK)
+}
+
+// Init implements pb.SysServer (PUT/POST sys/init).
+func (s *service) Init(ctx context.Context, in *pb.InitRequest) (*pb.InitResponse, error) {
+	out := &pb.InitResponse{}
+	return out, s.sysCall(ctx, logical.UpdateOperation, "sys/init", protoData(in), out, http.StatusOK)
+}
+
+// Unseal implements pb.SysServer (PUT/POST sys/unseal).
+func (s *service) Unseal(ctx context.Context, in *pb.UnsealRequest) (*pb.SealStatusResponse, error) {
+	out := &pb.SealStatusResponse{}
+	return out, s.sysCall(ctx, logical.UpdateOperation, "sys/unseal", protoData(in), out, http.StatusOK)
+}
+
+// SealStatus implements pb.SysServer (GET sys/seal-status).
+func (s *service) SealStatus(ctx context.Context, _ *pb.SealStatusRequest) (*pb.SealStatusResponse, error) {
+	out := &pb.SealStatusResponse{}
+	return out, s.sysCall(ctx, logical.ReadOperation, "sys/seal-status", nil, out, http.StatusOK)
+}
+
 // Seal implements pb.SysServer (PUT/POST sys/seal, 204).
 func (s *service) Seal(ctx context.Context, _ *pb.SealRequest) (*pb.SealResponse, error) {
-	noteCall(ctx, string(logical.UpdateOperation), sysMount)
-	if err := s.core.Seal(ctx, clientToken(ctx)); err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	s.succeed(ctx, http.StatusNoContent)
-	return &pb.SealResponse{}, nil
+	return &pb.SealResponse{}, s.sysCall(ctx, logical.UpdateOperation, "sys/seal", nil, nil, http.StatusNoContent)
 }
 
 // Leader implements pb.SysServer (GET sys/leader).
 func (s *service) Leader(ctx context.Context, _ *pb.LeaderRequest) (*pb.LeaderResponse, error) {
-	noteCall(ctx, string(logical.ReadOperation), sysMount)
-	ls, err := s.core.Leader(ctx)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	s.succeed(ctx, http.StatusOK)
-	return &pb.LeaderResponse{
-		HaEnabled:            ls.HAEnabled,
-		IsSelf:               ls.IsSelf,
-		ActiveTime:           ls.ActiveTime.UTC().Format(time.RFC3339Nano),
-		LeaderAddress:        ls.LeaderAddress,
-		LeaderClusterAddress: ls.LeaderClusterAddress,
-	}, nil
+	out := &pb.LeaderResponse{}
+	return out, s.sysCall(ctx, logical.ReadOperation, "sys/leader", nil, out, http.StatusOK)
 }
 
 // Health implements pb.SysServer (GET/HEAD sys/health). The body is always
 // the health report; the status code follows Vault's rules.
 func (s *service) Health(ctx context.Context, in *pb.HealthRequest) (*pb.HealthResponse, error) {
-	noteCall(ctx, string(logical.ReadOperation), sysMount)
-	h := s.core.Health(ctx)
-	code, err := healthCode(h, in)
+	resp, err := s.sysRequest(ctx, logical.ReadOperation, "sys/health", nil)
+	out := &pb.HealthResponse{}
+	if err == nil {
+		err = dataInto(resp, out)
+	}
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	code, err := healthCode(out, in)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	s.succeed(ctx, code)
-	return &pb.HealthResponse{
-		Initialized:                h.Initialized,
-		Sealed:                     h.Sealed,
-		Standby:                    h.Standby,
-		PerformanceStandby:         h.PerformanceStandby,
-		ReplicationPerformanceMode: h.ReplicationPerformanceMode,
-		ReplicationDrMode:          h.ReplicationDRMode,
-		ServerTimeUtc:              h.ServerTimeUTC,
-		Version:                    h.Version,
-		ClusterName:                optionalString(h.ClusterName),
-		ClusterId:                  optionalString(h.ClusterID),
-	}, nil
+	return out, nil
+}
+
+// sysCall runs one sys request and reads its data into out (nil: no
+// answer body), recording code on success.
+func (s *service) sysCall(ctx context.Context, op logical.Operation, path string, data map[string]any, out proto.Message, code int) error {
+	resp, err := s.sysRequest(ctx, op, path, data)
+	if err == nil && out != nil {
+		err = dataInto(resp, out)
+	}
+	if err != nil {
+		return s.fail(ctx, err)
+	}
+	s.succeed(ctx, code)
+	return nil
+}
+
+// protoData turns a request message into request data with Vault's field
+// names, as a JSON body would have carried it.
+func protoData(m proto.Message) map[string]any {
+	raw, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	return decodeDataObject(raw)
+}
+
+// dataInto reads a response's data into a message by Vault's field names.
+func dataInto(resp *logical.Response, out proto.Message) error {
+	if resp == nil {
+		return nil
+	}
+	raw, err := json.Marshal(resp.Data)
+	if err != nil {
+		return fmt.Errorf("api: encode %T: %w", out, err)
+	}
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("api: decode %T: %w", out, err)
+	}
+	return nil
 }
 
 // healthCode is Vault's sys/health status: uninitialised 501, sealed 503,
 // performance standby 473, standby 429, active 200, each overridable by a
 // query parameter; standbyok and perfstandbyok turn standbys into active.
-func healthCode(h *core.HealthStatus, in *pb.HealthRequest) (int, error) {
+func healthCode(h *pb.HealthResponse, in *pb.HealthRequest) (int, error) {
 	pick := func(name string, v *int32, def int) (int, error) {
 		if v == nil {
 			return def, nil
@@ -202,21 +160,14 @@ func healthCode(h *core.HealthStatus, in *pb.HealthRequest) (int, error) {
 		}
 	}
 	switch {
-	case !h.Initialized:
+	case !h.GetInitialized():
 		return codes["uninitcode"], nil
-	case h.Sealed:
+	case h.GetSealed():
 		return codes["sealedcode"], nil
-	case h.PerformanceStandby && !in.GetPerfstandbyok():
+	case h.GetPerformanceStandby() && !in.GetPerfstandbyok():
 		return codes["performancestandbycode"], nil
-	case h.Standby && !h.PerformanceStandby && !in.GetStandbyok():
+	case h.GetStandby() && !h.GetPerformanceStandby() && !in.GetStandbyok():
 		return codes["standbycode"], nil
 	}
 	return code, nil
-}
-
-func optionalString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

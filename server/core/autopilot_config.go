@@ -12,7 +12,6 @@ import (
 
 // autopilotConfigKey holds the autopilot configuration behind the barrier
 // (Vault's path).
-const autopilotConfigKey = "core/raft/autopilot/configuration"
 
 // MinDeadServerThreshold is the shortest dead_server_last_contact_threshold
 // accepted while cleanup_dead_servers is on: far above raft's election
@@ -144,11 +143,8 @@ func saveAutopilotConfig(ctx context.Context, b storage.Backend, cfg *AutopilotC
 
 // RaftAutopilotConfiguration answers GET sys/storage/raft/autopilot/
 // configuration.
-func (c *Core) RaftAutopilotConfiguration(ctx context.Context, token string) (*AutopilotConfig, error) {
+func (c *Core) RaftAutopilotConfiguration(ctx context.Context) (*AutopilotConfig, error) {
 	if _, err := c.activeCluster(); err != nil {
-		return nil, err
-	}
-	if err := c.requireRoot(ctx, token); err != nil {
 		return nil, err
 	}
 	cfg, err := loadAutopilotConfig(ctx, c.barrier)
@@ -162,11 +158,8 @@ func (c *Core) RaftAutopilotConfiguration(ctx context.Context, token string) (*A
 // configuration: it merges u into the stored configuration, validates the
 // result, stores it behind the barrier and hands it to the running
 // autopilot.
-func (c *Core) RaftSetAutopilotConfiguration(ctx context.Context, token string, u *AutopilotConfigUpdate) error {
+func (c *Core) RaftSetAutopilotConfiguration(ctx context.Context, u *AutopilotConfigUpdate) error {
 	if _, err := c.activeCluster(); err != nil {
-		return err
-	}
-	if err := c.requireRoot(ctx, token); err != nil {
 		return err
 	}
 	c.autopilot.cfgMu.Lock()

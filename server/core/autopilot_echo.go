@@ -32,7 +32,6 @@ import (
 const (
 	echoInterval = time.Second
 	echoTimeout  = 2 * time.Second
-	echoAAD      = "core/raft/autopilot/echo/"
 	echoPath     = "/v1/sys/storage/raft/autopilot/echo"
 )
 

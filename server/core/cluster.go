@@ -90,9 +90,6 @@ type Peer struct {
 
 // Storage keys of cluster state behind the barrier.
 const (
-	clusterCAKey   = "core/cluster/ca"
-	activeNodeKey  = "core/cluster/active"
-	challengeAAD   = "core/raft/challenge/"
 	nodeCertTTL    = 10 * 365 * 24 * time.Hour
 	leaderWaitTime = 15 * time.Second
 	// sealedTransferEvery rate-limits leadership hand-offs by a sealed leader.
@@ -257,8 +254,7 @@ func (c *Core) reconcileLeadership(ctx context.Context) {
 			}
 		}
 	case !leader && c.active.Load() != nil:
-		c.stopAutopilot()
-		c.active.Store(nil)
+		c.clearActive()
 		c.logger.Info("core: lost leadership, now standby")
 	}
 }
@@ -291,9 +287,7 @@ func (c *Core) becomeActive(ctx context.Context) error {
 	if !cl.IsLeader() || c.sealed.Load() {
 		return errors.New("core: leadership lost while becoming active")
 	}
-	c.activeAt = c.cfg.Now()
-	c.active.Store(st)
-	c.startAutopilot(ctx, st)
+	c.setActive(ctx, st)
 	c.logger.Info("core: active", "node_id", cl.NodeID())
 	return nil
 }

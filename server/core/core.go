@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/secretumvault/secretumvault/audit"
+	"github.com/secretumvault/secretumvault/authz"
 	"github.com/secretumvault/secretumvault/engines/kv"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/server/core/token"
@@ -48,6 +50,14 @@ type Config struct {
 	ClusterAddr string
 	// Factories maps engine types to constructors; nil means the built-ins.
 	Factories map[string]logical.Factory
+	// AuthFactories maps auth method types to constructors (the token
+	// store is built in and always mounted at auth/token/).
+	AuthFactories map[string]logical.Factory
+	// Authorizer decides every authenticated request; nil means
+	// authz.Interim.
+	Authorizer authz.Authorizer
+	// Audit records every request and response; nil means audit.Nop.
+	Audit audit.Broker
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Cluster is the replication layer of a clustered node; nil means a
@@ -108,14 +118,40 @@ type Core struct {
 	challenges challenges
 	// autopilot runs on the active node; echo on standbys.
 	autopilot autopilotHolder
+
+	// sys is the backend mounted at sys/; authorizer and audit are the
+	// pipeline's authorize and audit stages.
+	sys        *systemBackend
+	authorizer authz.Authorizer
+	audit      audit.Broker
+	// services run only while this node is active.
+	services *activeServices
 }
 
 // activeState is what exists only while unsealed.
 type activeState struct {
 	tokens  *token.Store
-	mounts  *mountTable
+	mounts  *mountTable // secrets engines
+	auths   *mountTable // auth methods other than the token store
 	router  *router
 	cluster clusterInfo
+}
+
+// table returns the state's mount table of kind.
+func (st *activeState) table(kind mountKind) *mountTable {
+	if kind == authMounts {
+		return st.auths
+	}
+	return st.mounts
+}
+
+// setTable installs a new mount table of kind.
+func (st *activeState) setTable(kind mountKind, mt *mountTable) {
+	if kind == authMounts {
+		st.auths = mt
+		return
+	}
+	st.mounts = mt
 }
 
 // New builds a sealed Core over cfg.Physical.
@@ -130,6 +166,12 @@ func New(cfg Config) (*Core, error) {
 	if cfg.StorageType == "" {
 		cfg.StorageType = def.StorageType
 	}
+	if cfg.Authorizer == nil {
+		cfg.Authorizer = authz.Interim{}
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = audit.Nop{}
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -143,7 +185,13 @@ func New(cfg Config) (*Core, error) {
 		physical: cfg.Physical,
 		barrier:  barrier.New(cfg.Physical),
 		shamir:   seal.New(cfg.Physical),
+
+		authorizer: cfg.Authorizer,
+		audit:      cfg.Audit,
 	}
+	c.sys = newSystemBackend(c)
+	c.services = newActiveServices(logger)
+	c.services.add(&autopilotService{core: c})
 	c.unsealer = c.newUnsealer()
 	c.sealed.Store(true)
 	return c, nil

@@ -29,16 +29,68 @@ type mountEntry struct {
 	SealWrap    bool              `json:"seal_wrap"`
 }
 
-// mountTable is the persisted list of secret-engine mounts.
+// mountTable is the persisted list of one kind of mounts.
 type mountTable struct {
 	Entries []*mountEntry `json:"entries"`
 }
 
+// mountKind tells the two mount tables apart: secrets engines (mounted
+// at their path) and auth methods (mounted under auth/).
+type mountKind int
+
+const (
+	secretMounts mountKind = iota
+	authMounts
+)
+
+// prefix is what precedes an entry's path in request paths.
+func (k mountKind) prefix() string {
+	if k == authMounts {
+		return authPrefix
+	}
+	return ""
+}
+
+// storagePrefix is where the mounts' storage views live behind the barrier.
+func (k mountKind) storagePrefix() string {
+	if k == authMounts {
+		return authStoragePrefix
+	}
+	return logicalPrefix
+}
+
+// tableKey is the storage key of the kind's table.
+func (k mountKind) tableKey() string {
+	if k == authMounts {
+		return authTableKey
+	}
+	return mountTableKey
+}
+
+// noun names the kind in messages.
+func (k mountKind) noun() string {
+	if k == authMounts {
+		return "auth method"
+	}
+	return "secrets engine"
+}
+
+func (c *Core) factories(k mountKind) map[string]logical.Factory {
+	if k == authMounts {
+		return c.cfg.AuthFactories
+	}
+	return c.cfg.Factories
+}
+
+// tokenMount is the token store's row of the auth table: always mounted,
+// never persisted, never disabled.
+var tokenMount = &mountEntry{Path: "token/", Type: "token", Description: "token based credentials", Accessor: "auth_token_00000000", UUID: "00000000-0000-0000-0000-000000000001"}
+
 // reservedMounts cannot be mounted over: they are served by core itself.
 var reservedMounts = []string{"sys/", "auth/", "cubbyhole/", "identity/"}
 
-func loadMountTable(ctx context.Context, b storage.Backend) (*mountTable, error) {
-	e, err := b.Get(ctx, mountTableKey)
+func loadMountTable(ctx context.Context, b storage.Backend, key string) (*mountTable, error) {
+	e, err := b.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("core: read mount table: %w", err)
 	}
@@ -52,12 +104,12 @@ func loadMountTable(ctx context.Context, b storage.Backend) (*mountTable, error)
 	return mt, nil
 }
 
-func saveMountTable(ctx context.Context, b storage.Backend, mt *mountTable) error {
+func saveMountTable(ctx context.Context, b storage.Backend, key string, mt *mountTable) error {
 	raw, err := json.Marshal(mt)
 	if err != nil {
 		return fmt.Errorf("core: encode mount table: %w", err)
 	}
-	if err := b.Put(ctx, &storage.Entry{Key: mountTableKey, Value: raw}); err != nil {
+	if err := b.Put(ctx, &storage.Entry{Key: key, Value: raw}); err != nil {
 		return fmt.Errorf("core: store mount table: %w", err)
 	}
 	return nil
@@ -92,14 +144,18 @@ func normalizeMountPath(p string) string {
 }
 
 // checkMountPath rejects empty, reserved and overlapping mount paths.
-func (mt *mountTable) checkMountPath(path string) error {
+func (mt *mountTable) checkMountPath(kind mountKind, path string) error {
 	if path == "" {
 		return logical.InvalidRequest("path", "mount path is required")
 	}
 	if strings.Contains(path, "..") || strings.ContainsAny(path, "*+?\\") {
 		return logical.InvalidRequest("path", "invalid mount path %q", path)
 	}
-	for _, r := range reservedMounts {
+	reserved := reservedMounts
+	if kind == authMounts {
+		reserved = []string{tokenMount.Path}
+	}
+	for _, r := range reserved {
 		if strings.HasPrefix(path, r) || strings.HasPrefix(r, path) {
 			return logical.InvalidRequest("path", "cannot mount at %q: reserved by %q", path, r)
 		}

@@ -105,8 +105,10 @@ func (c *Core) initialState(ctx context.Context) (string, error) {
 	if _, err := newClusterInfo(ctx, c.barrier); err != nil {
 		return "", err
 	}
-	if err := saveMountTable(ctx, c.barrier, &mountTable{}); err != nil {
-		return "", err
+	for _, key := range []string{mountTableKey, authTableKey} {
+		if err := saveMountTable(ctx, c.barrier, key, &mountTable{}); err != nil {
+			return "", err
+		}
 	}
 	ts := c.newTokenStore()
 	if err := ts.Setup(ctx); err != nil {
@@ -175,30 +177,18 @@ func (c *Core) UnsealReset(ctx context.Context) (*SealStatus, error) {
 	return c.sealStatusLocked(ctx)
 }
 
-// Seal seals the node; only a root token may.
+// Seal seals the node with the caller's token, through the pipeline
+// (sys/seal: the token must be allowed sudo).
 func (c *Core) Seal(ctx context.Context, rawToken string) error {
-	st, err := c.state()
-	if err != nil {
-		return err
-	}
-	te, err := c.authenticate(ctx, st, rawToken)
-	if err != nil {
-		return err
-	}
-	if !te.IsRoot() {
-		return logical.ErrPermissionDenied
-	}
-	c.stateLock.Lock()
-	defer c.stateLock.Unlock()
-	c.sealLocked()
-	return nil
+	_, err := c.HandleRequest(ctx, &logical.Request{Operation: logical.UpdateOperation, Path: "sys/seal", ClientToken: rawToken})
+	return err
 }
 
 func (c *Core) sealLocked() {
 	if c.sealed.Swap(true) {
 		return
 	}
-	c.active.Store(nil)
+	c.clearActive()
 	c.barrier.Seal()
 	c.unsealer = c.newUnsealer()
 	c.logger.Info("core: sealed")

@@ -25,23 +25,19 @@ import (
 // keyring). Vault clients check that SHA256SUMS.sealed is present to catch
 // truncated downloads.
 const (
-	snapStateFile   = "state.bin"
-	snapSumsFile    = "SHA256SUMS"
-	snapSealedFile  = "SHA256SUMS.sealed"
-	snapMetaFile    = "meta.json"
-	snapSumsContext = "core/raft/snapshot-sums"
+	snapStateFile  = "state.bin"
+	snapSumsFile   = "SHA256SUMS"
+	snapSealedFile = "SHA256SUMS.sealed"
+	snapMetaFile   = "meta.json"
 )
 
 // ErrSnapshotIntegrity: a snapshot archive whose checksums do not match.
 var ErrSnapshotIntegrity = fmt.Errorf("%w: snapshot integrity check failed", logical.ErrInvalidRequest)
 
 // RaftSnapshotSave writes a snapshot archive of the whole store to w.
-func (c *Core) RaftSnapshotSave(ctx context.Context, token string, w io.Writer) error {
+func (c *Core) RaftSnapshotSave(ctx context.Context, w io.Writer) error {
 	cl, err := c.activeCluster()
 	if err != nil {
-		return err
-	}
-	if err := c.requireRoot(ctx, token); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp("", "secretum-snapshot-")
@@ -110,12 +106,9 @@ func writeArchive(w io.Writer, state *os.File, sums, sealed []byte) error {
 // sealed sums must open with this keyring). A snapshot of another cluster
 // carries that cluster's keyring: this node then seals and must be unsealed
 // with that cluster's keys, as in Vault.
-func (c *Core) RaftSnapshotRestore(ctx context.Context, token string, r io.Reader, force bool) error {
+func (c *Core) RaftSnapshotRestore(ctx context.Context, r io.Reader, force bool) error {
 	cl, err := c.activeCluster()
 	if err != nil {
-		return err
-	}
-	if err := c.requireRoot(ctx, token); err != nil {
 		return err
 	}
 	state, err := c.readArchive(r, force)
@@ -129,7 +122,7 @@ func (c *Core) RaftSnapshotRestore(ctx context.Context, token string, r io.Reade
 	}
 	c.transitionLock.Lock()
 	defer c.transitionLock.Unlock()
-	c.active.Store(nil)
+	c.clearActive()
 	if err := c.becomeActive(ctx); err != nil {
 		c.logger.Warn("core: restored state does not open with this node's keys; sealing", "error", err)
 		c.stateLock.Lock()

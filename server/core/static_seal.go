@@ -13,7 +13,6 @@ import (
 
 // staticSealKey is where the root key, wrapped with the static seal key,
 // is stored in the physical backend (it is ciphertext; see ADR 0005).
-const staticSealKey = "core/static-seal"
 
 // ErrNoStaticSeal: AutoUnseal on a node without a static seal key.
 var ErrNoStaticSeal = errors.New("core: no static seal configured")

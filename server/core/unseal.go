@@ -12,14 +12,6 @@ import (
 	"github.com/secretumvault/secretumvault/storage"
 )
 
-// Storage keys behind the barrier, defined once.
-const (
-	clusterInfoKey = "core/cluster-info"
-	mountTableKey  = "core/mounts"
-	tokenPrefix    = "sys/token/"
-	logicalPrefix  = "logical/"
-)
-
 // clusterInfo names the cluster; created at init.
 type clusterInfo struct {
 	Name string `json:"name"`
@@ -86,15 +78,19 @@ func (c *Core) buildActiveState(ctx context.Context) (*activeState, error) {
 	if err := ts.Setup(ctx); err != nil {
 		return nil, fmt.Errorf("core: token store setup: %w", err)
 	}
-	mt, err := loadMountTable(ctx, c.barrier)
+	mt, err := loadMountTable(ctx, c.barrier, mountTableKey)
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.buildRouter(ctx, mt)
+	at, err := loadMountTable(ctx, c.barrier, authTableKey)
 	if err != nil {
 		return nil, err
 	}
-	return &activeState{tokens: ts, mounts: mt, router: r, cluster: ci}, nil
+	r, err := c.buildRouter(ctx, mt, at, ts)
+	if err != nil {
+		return nil, err
+	}
+	return &activeState{tokens: ts, mounts: mt, auths: at, router: r, cluster: ci}, nil
 }
 
 // postUnseal runs once the barrier is unsealed. A single node becomes
@@ -114,8 +110,7 @@ func (c *Core) postUnseal(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		c.active.Store(st)
-		c.activeAt = c.cfg.Now()
+		c.setActive(ctx, st)
 		c.sealed.Store(false)
 		return nil
 	}

@@ -1,0 +1,325 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/secretumvault/secretumvault/audit"
+	"github.com/secretumvault/secretumvault/authz"
+	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/core/token"
+	raftstore "github.com/secretumvault/secretumvault/storage/raft"
+)
+
+// The request pipeline. HandleRequest is the one entry point for every
+// request a node serves, REST or gRPC, sys/ or mounted; its stages run in
+// this order and nowhere else:
+//
+//  0. resolve      the mount owning the path and the route's declared
+//                  RouteInfo (unauthenticated? sudo? local?)
+//  1. authenticate token -> token entry (skipped for unauthenticated routes)
+//  2. authorize    Authorizer.Authorize (skipped for unauthenticated routes)
+//  3. audit        Broker.LogRequest; a request no device recorded is refused
+//  4. route        the backend's HandleRequest (reads under the raft leader
+//                  lease, ADR 0003)
+//  5. lease        (registration of leases, once dynamic secrets exist)
+//  6. audit        Broker.LogResponse
+//
+// Local routes (init, unseal, seal, seal-status, health, leader, join,
+// snapshots) run stages 4-6 outside the seal-state lock, because their
+// handlers change or report the seal state themselves.
+
+// ErrAuditFailed is returned when no audit device recorded a request: the
+// request is not served (fail closed).
+var ErrAuditFailed = errors.New("core: audit: the request could not be recorded")
+
+// HandleRequest runs one request through the pipeline. req.Path is the full
+// path after /v1/; the pipeline rewrites it to the mount-relative path and
+// fills MountPoint, MountType and Storage before the backend sees it.
+func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
+	req.Path = strings.TrimPrefix(req.Path, "/")
+	if req.ID == "" {
+		id, err := uuid()
+		if err != nil {
+			return nil, err
+		}
+		req.ID = id
+	}
+	call := &pipelineCall{full: req.Path, start: c.cfg.Now()}
+	if tgt, ok := c.localTarget(req); ok {
+		return c.serveLocal(ctx, call, tgt, req)
+	}
+	c.stateLock.RLock()
+	defer c.stateLock.RUnlock()
+	st, err := c.state()
+	if err != nil {
+		return nil, err
+	}
+	tgt, err := c.resolve(st, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.admit(ctx, st, call, tgt, req); err != nil {
+		return nil, err
+	}
+	resp, err := c.linearizable(ctx, req.Operation, func() (*logical.Response, error) {
+		return c.dispatch(ctx, call, tgt, req)
+	})
+	return resp, unavailableIfDeposed(err)
+}
+
+// pipelineCall is what the stages of one request tell each other.
+type pipelineCall struct {
+	full     string
+	start    time.Time
+	caller   *token.Entry
+	decision authz.Decision
+}
+
+// target is where a request goes and what its route declares.
+type target struct {
+	backend logical.Backend
+	mount   string // full mount prefix: "sys/", "auth/token/", "secret/"
+	typ     string
+	view    logical.Storage
+	info    logical.RouteInfo
+}
+
+// localTarget reports a sys/ route declared Local.
+func (c *Core) localTarget(req *logical.Request) (*target, bool) {
+	rel, ok := sysRelative(req.Path)
+	if !ok {
+		return nil, false
+	}
+	info, ok := c.sys.RouteInfo(rel, req.Operation)
+	if !ok || !info.Local {
+		return nil, false
+	}
+	return &target{backend: c.sys, mount: sysMountPath, typ: sysMountType, info: info}, true
+}
+
+// serveLocal runs a Local route: authentication and authorization under
+// the state lock when the route needs a token, the rest without it.
+func (c *Core) serveLocal(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) (*logical.Response, error) {
+	if !tgt.info.Unauthenticated {
+		c.stateLock.RLock()
+		st, err := c.state()
+		if err == nil {
+			err = c.admit(ctx, st, call, tgt, req)
+		}
+		c.stateLock.RUnlock()
+		if err != nil {
+			return nil, err
+		}
+	} else if err := c.auditRequest(ctx, call, tgt, req); err != nil {
+		return nil, err
+	}
+	resp, err := c.dispatch(ctx, call, tgt, req)
+	return resp, unavailableIfDeposed(err)
+}
+
+// resolve finds the backend owning req.Path and its route's RouteInfo.
+func (c *Core) resolve(st *activeState, req *logical.Request) (*target, error) {
+	if rel, ok := sysRelative(req.Path); ok {
+		info, found := c.sys.RouteInfo(rel, req.Operation)
+		if !found {
+			return nil, fmt.Errorf("%w: sys/%s", logical.ErrUnsupportedPath, rel)
+		}
+		return &target{backend: c.sys, mount: sysMountPath, typ: sysMountType, info: info}, nil
+	}
+	rt := st.router.match(req.Path)
+	if rt == nil {
+		return nil, fmt.Errorf("%w: no handler for route %q", logical.ErrUnsupportedPath, req.Path)
+	}
+	tgt := &target{backend: rt.backend, mount: rt.prefix, typ: rt.entry.Type, view: rt.view}
+	if rd, ok := rt.backend.(logical.RouteDescriber); ok {
+		tgt.info, _ = rd.RouteInfo(strings.TrimPrefix(req.Path, rt.prefix), req.Operation)
+	}
+	return tgt, nil
+}
+
+// admit runs stages 1-3: authenticate, authorize, audit the request. A
+// request refused by authentication or authorization is audited too, with
+// its error, before the refusal is returned.
+func (c *Core) admit(ctx context.Context, st *activeState, call *pipelineCall, tgt *target, req *logical.Request) error {
+	if !tgt.info.Unauthenticated {
+		if err := c.authenticateAndAuthorize(ctx, st, call, tgt, req); err != nil {
+			return c.auditRefusal(ctx, call, tgt, req, err)
+		}
+	}
+	return c.auditRequest(ctx, call, tgt, req)
+}
+
+func (c *Core) authenticateAndAuthorize(ctx context.Context, st *activeState, call *pipelineCall, tgt *target, req *logical.Request) error {
+	te, err := c.authenticate(ctx, st, req.ClientToken)
+	if err != nil {
+		return err
+	}
+	call.caller = te
+	return c.authorize(ctx, call, tgt, req)
+}
+
+// auditRefusal records a refused request and its error; it returns the
+// refusal, or ErrAuditFailed when the refusal could not be recorded.
+func (c *Core) auditRefusal(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request, refusal error) error {
+	if err := c.auditRequest(ctx, call, tgt, req); err != nil {
+		return err
+	}
+	e := c.auditEntry(call, tgt, req)
+	e.Error = refusal.Error()
+	if err := c.audit.LogResponse(ctx, e); err != nil {
+		c.logger.Error("core: audit response failed", "request_id", req.ID, "error", err)
+		return fmt.Errorf("%w: %v", ErrAuditFailed, err)
+	}
+	return refusal
+}
+
+// authenticate resolves a raw token to its entry.
+func (c *Core) authenticate(ctx context.Context, st *activeState, raw string) (*token.Entry, error) {
+	if raw == "" {
+		return nil, ErrMissingToken
+	}
+	te, err := st.tokens.Authenticate(ctx, raw)
+	if err != nil {
+		if errors.Is(err, logical.ErrPermissionDenied) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("core: authenticate: %w", err)
+	}
+	return te, nil
+}
+
+// authorize asks the Authorizer; a denial is a 403 with its reason.
+func (c *Core) authorize(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) error {
+	te := call.caller
+	areq := &authz.Request{
+		Principal: authz.Principal{Root: te.IsRoot(), Accessor: te.Accessor, EntityID: te.EntityID, DisplayName: te.DisplayName, Policies: te.Policies},
+		Operation: string(req.Operation),
+		Action:    tgt.info.Action,
+		Path:      call.full,
+		MountType: tgt.typ,
+		Sudo:      tgt.info.Sudo,
+		Time:      call.start,
+	}
+	if req.Connection != nil {
+		areq.RemoteAddr = req.Connection.RemoteAddr
+	}
+	d, err := c.authorizer.Authorize(ctx, areq)
+	if err != nil {
+		return fmt.Errorf("core: authorize: %w", err)
+	}
+	call.decision = d
+	if !d.Allowed {
+		return fmt.Errorf("%w: %s", logical.ErrPermissionDenied, d.Reason)
+	}
+	return nil
+}
+
+// auditEntry describes the request for the audit broker.
+func (c *Core) auditEntry(call *pipelineCall, tgt *target, req *logical.Request) *audit.Entry {
+	e := &audit.Entry{
+		Time: call.start, RequestID: req.ID, Operation: string(req.Operation), Path: call.full,
+		MountType: tgt.typ, Unauthenticated: tgt.info.Unauthenticated, RequestData: req.Data,
+		Decision: audit.Decision{Allowed: call.decision.Allowed, PolicyIDs: call.decision.PolicyIDs},
+	}
+	if req.Connection != nil {
+		e.RemoteAddr = req.Connection.RemoteAddr
+	}
+	if te := call.caller; te != nil {
+		e.Auth = audit.Auth{Accessor: te.Accessor, EntityID: te.EntityID, DisplayName: te.DisplayName, Policies: te.Policies}
+	}
+	return e
+}
+
+func (c *Core) auditRequest(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) error {
+	if err := c.audit.LogRequest(ctx, c.auditEntry(call, tgt, req)); err != nil {
+		c.logger.Error("core: audit request failed; refusing the request", "request_id", req.ID, "error", err)
+		return fmt.Errorf("%w: %v", ErrAuditFailed, err)
+	}
+	return nil
+}
+
+// dispatch runs stages 4-6: route to the backend, (leases), audit the
+// response.
+func (c *Core) dispatch(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) (*logical.Response, error) {
+	full := req.Path
+	req.Path = strings.TrimPrefix(strings.TrimPrefix(req.Path, tgt.mount), "/")
+	if full+"/" == tgt.mount {
+		req.Path = ""
+	}
+	req.MountPoint, req.MountType, req.Storage = tgt.mount, tgt.typ, tgt.view
+	if call.caller != nil {
+		ctx = token.ContextWithCaller(ctx, call.caller)
+	}
+	resp, err := c.route(ctx, tgt, req)
+	e := c.auditEntry(call, tgt, req)
+	if resp != nil {
+		e.ResponseData = resp.Data
+	}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	if aerr := c.audit.LogResponse(ctx, e); aerr != nil {
+		c.logger.Error("core: audit response failed; withholding the response", "request_id", req.ID, "error", aerr)
+		return nil, fmt.Errorf("%w: %v", ErrAuditFailed, aerr)
+	}
+	return resp, err
+}
+
+// route hands the request to its backend, telling create from update for
+// backends with an existence check.
+func (c *Core) route(ctx context.Context, tgt *target, req *logical.Request) (*logical.Response, error) {
+	if req.Operation == logical.UpdateOperation {
+		exists, ok, err := tgt.backend.ExistenceCheck(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		if ok && !exists {
+			req.Operation = logical.CreateOperation
+		}
+	}
+	return tgt.backend.HandleRequest(ctx, req)
+}
+
+// linearizable runs a read on the active node under the raft leader lease
+// (checked before and after the read), so a deposed or paused leader never
+// answers from stale local state; see docs/adr/0003-read-consistency.md.
+// Writes go through raft and need no lease.
+func (c *Core) linearizable(ctx context.Context, op logical.Operation, do func() (*logical.Response, error)) (*logical.Response, error) {
+	if c.cfg.Cluster == nil || (op != logical.ReadOperation && op != logical.ListOperation) {
+		return do()
+	}
+	var resp *logical.Response
+	var err error
+	lerr := c.cfg.Cluster.LinearizableRead(ctx, func() error {
+		resp, err = do()
+		return nil
+	})
+	if lerr != nil {
+		return nil, fmt.Errorf("%w: cannot confirm leadership for a consistent read: %v", logical.ErrUnavailable, lerr)
+	}
+	return resp, err
+}
+
+// unavailableIfDeposed turns storage errors of a node that lost
+// leadership mid-request into 503s a client can retry.
+func unavailableIfDeposed(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, raftstore.ErrNotLeader) || errors.Is(err, raftstore.ErrNotStarted) || errors.Is(err, raftstore.ErrUnknownOutcome) {
+		return fmt.Errorf("%w: %v", logical.ErrUnavailable, err)
+	}
+	return err
+}
+
+// sysRelative reports whether path is under sys/ and returns the rest.
+func sysRelative(path string) (string, bool) {
+	if path == "sys" {
+		return "", true
+	}
+	return strings.CutPrefix(path, "sys/")
+}

@@ -1,0 +1,106 @@
+package core
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+)
+
+// activeService is work that runs only on the active node: autopilot
+// today; the expiration manager, the rotation scheduler and the audit
+// devices as they arrive. The core starts every registered service when
+// the node becomes active (after it has rebuilt its active state from
+// storage) and stops them all when it stops being active (step-down,
+// seal, restore of a foreign snapshot), always from setActive and
+// clearActive, never from anywhere else.
+//
+// start must not block for long (start a goroutine for loops); an error is
+// logged and the node stays active without that service. stop must return
+// promptly and must not take the core's state or transition locks: it is
+// called with them held.
+type activeService interface {
+	name() string
+	start(ctx context.Context, st *activeState) error
+	stop()
+}
+
+// activeServices is the ordered set of active-only services.
+type activeServices struct {
+	logger  *slog.Logger
+	mu      sync.Mutex
+	list    []activeService
+	running bool
+}
+
+func newActiveServices(logger *slog.Logger) *activeServices {
+	return &activeServices{logger: logger}
+}
+
+// add registers s; call before the node first becomes active.
+func (a *activeServices) add(s activeService) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.list = append(a.list, s)
+}
+
+// startAll starts every service for the active period st, stopping those
+// of a previous period first.
+func (a *activeServices) startAll(ctx context.Context, st *activeState) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.running {
+		a.stopLocked()
+	}
+	for _, s := range a.list {
+		if err := s.start(ctx, st); err != nil {
+			a.logger.Error("core: active service did not start", "service", s.name(), "error", err)
+		}
+	}
+	a.running = true
+}
+
+// stopAll stops every service, in reverse order of start.
+func (a *activeServices) stopAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.running {
+		a.stopLocked()
+	}
+}
+
+func (a *activeServices) stopLocked() {
+	for i := len(a.list) - 1; i >= 0; i-- {
+		a.list[i].stop()
+	}
+	a.running = false
+}
+
+// setActive makes st the node's active state and starts the active-only
+// services for it.
+func (c *Core) setActive(ctx context.Context, st *activeState) {
+	c.activeAt = c.cfg.Now()
+	c.active.Store(st)
+	c.services.startAll(ctx, st)
+}
+
+// clearActive ends the node's active period: services stop, requests see
+// a standby (or sealed) node.
+func (c *Core) clearActive() {
+	c.services.stopAll()
+	c.active.Store(nil)
+}
+
+// autopilotService runs autopilot on the active node of a cluster.
+type autopilotService struct{ core *Core }
+
+func (s *autopilotService) name() string { return "autopilot" }
+
+func (s *autopilotService) start(ctx context.Context, st *activeState) error {
+	if s.core.cfg.Cluster == nil {
+		return nil
+	}
+	s.core.startAutopilot(ctx, st)
+	return nil
+}
+
+func (s *autopilotService) stop() { s.core.stopAutopilot() }

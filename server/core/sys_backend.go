@@ -1,0 +1,69 @@
+package core
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/secretumvault/secretumvault/engines/framework"
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+const (
+	// sysMountPath and sysMountType describe the system backend's mount.
+	sysMountPath = "sys/"
+	sysMountType = "system"
+	// authPrefix precedes every auth method's mount path.
+	authPrefix = "auth/"
+)
+
+// systemBackend is the backend mounted at sys/: one framework table of
+// every sys path, its fields, operations and route data. Its handlers are
+// the core's own operations (seal, mounts, raft membership, keys).
+type systemBackend struct {
+	framework.Backend
+}
+
+var (
+	_ logical.Backend        = (*systemBackend)(nil)
+	_ logical.RouteDescriber = (*systemBackend)(nil)
+)
+
+func newSystemBackend(c *Core) *systemBackend {
+	b := &systemBackend{}
+	b.Help = "system endpoints used for control, policy and debugging"
+	b.Paths = slices.Concat(c.sealPaths(), c.mountPaths(), c.authPaths(), c.keyPaths(), c.raftPaths(), c.autopilotPaths())
+	if err := b.Init(); err != nil {
+		// A bad pattern is a programming error caught by every test.
+		panic(fmt.Sprintf("core: system backend: %v", err))
+	}
+	return b
+}
+
+// RouteInfo implements logical.RouteDescriber: as declared, and every
+// authenticated write under sys/ needs sudo.
+func (b *systemBackend) RouteInfo(path string, op logical.Operation) (logical.RouteInfo, bool) {
+	info, ok := b.Backend.RouteInfo(path, op)
+	if ok && !info.Unauthenticated && isWrite(op) {
+		info.Sudo = true
+	}
+	return info, ok
+}
+
+// isWrite reports operations that change state.
+func isWrite(op logical.Operation) bool {
+	switch op {
+	case logical.CreateOperation, logical.UpdateOperation, logical.PatchOperation, logical.DeleteOperation:
+		return true
+	}
+	return false
+}
+
+// ops builds an Operations map serving the write operations (update and
+// create) with one handler.
+func writeOp(h framework.OperationHandler) map[logical.Operation]framework.OperationHandler {
+	return map[logical.Operation]framework.OperationHandler{logical.UpdateOperation: h}
+}
+
+func readOp(h framework.OperationHandler) map[logical.Operation]framework.OperationHandler {
+	return map[logical.Operation]framework.OperationHandler{logical.ReadOperation: h}
+}

@@ -1,0 +1,181 @@
+package core
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/secretumvault/secretumvault/engines/framework"
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+// raftPaths are the sys/storage/raft/ endpoints: join and its handshake
+// (unauthenticated: a joining node has no token), and the operator's
+// membership and snapshot operations (sudo).
+func (c *Core) raftPaths() []*framework.Path {
+	str := func() *framework.FieldSchema { return &framework.FieldSchema{Type: framework.TypeString} }
+	boolean := func() *framework.FieldSchema { return &framework.FieldSchema{Type: framework.TypeBool} }
+	return []*framework.Path{
+		{
+			Pattern: "storage/raft/join", Unauthenticated: true, Local: true,
+			Fields: map[string]*framework.FieldSchema{
+				"leader_api_addr": str(), "leader_ca_cert": str(), "leader_client_cert": str(), "leader_client_key": str(),
+				"non_voter": boolean(), "retry": boolean(),
+			},
+			Operations: writeOp(c.handleRaftJoin), HelpSynopsis: "Join this node to a raft cluster.",
+		},
+		{
+			Pattern: "storage/raft/bootstrap/challenge", Unauthenticated: true,
+			Fields:     map[string]*framework.FieldSchema{"server_id": str()},
+			Operations: writeOp(c.handleRaftChallenge), HelpSynopsis: "Hand a joining node its challenge.",
+		},
+		{
+			Pattern: "storage/raft/bootstrap/answer", Unauthenticated: true,
+			Fields: map[string]*framework.FieldSchema{
+				"server_id": str(), "answer": str(), "cluster_addr": str(), "public_key": str(), "non_voter": boolean(),
+			},
+			Operations: writeOp(c.handleRaftAnswer), HelpSynopsis: "Admit a joining node that answered its challenge.",
+		},
+		{
+			Pattern: "storage/raft/configuration", Sudo: true,
+			Operations: readOp(c.handleRaftConfiguration), HelpSynopsis: "The raft configuration.",
+		},
+		{
+			Pattern: "storage/raft/remove-peer", Sudo: true,
+			Fields:     map[string]*framework.FieldSchema{"server_id": str()},
+			Operations: writeOp(c.handleRaftRemovePeer), HelpSynopsis: "Remove a server from the raft configuration.",
+		},
+		{
+			Pattern: "storage/raft/snapshot", Sudo: true, Local: true,
+			Operations: map[logical.Operation]framework.OperationHandler{
+				logical.ReadOperation: c.handleSnapshotSave, logical.UpdateOperation: c.handleSnapshotRestore(false),
+			},
+			HelpSynopsis: "Save (GET) or restore (POST) a snapshot of the whole store.",
+		},
+		{
+			Pattern: "storage/raft/snapshot-force", Sudo: true, Local: true,
+			Operations:   writeOp(c.handleSnapshotRestore(true)),
+			HelpSynopsis: "Restore a snapshot, even of another cluster.",
+		},
+	}
+}
+
+type joinInput struct {
+	LeaderAPIAddr    string `json:"leader_api_addr"`
+	LeaderCACert     string `json:"leader_ca_cert"`
+	LeaderClientCert string `json:"leader_client_cert"`
+	LeaderClientKey  string `json:"leader_client_key"`
+	NonVoter         bool   `json:"non_voter"`
+	Retry            bool   `json:"retry"`
+}
+
+func (c *Core) handleRaftJoin(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	var in joinInput
+	if err := d.Decode(&in); err != nil {
+		return nil, err
+	}
+	p := JoinParams(in)
+	if err := c.Join(ctx, &p); err != nil {
+		return nil, err
+	}
+	return &logical.Response{Raw: map[string]any{"joined": true}}, nil
+}
+
+func (c *Core) handleRaftChallenge(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	out, err := c.RaftChallenge(ctx, d.String("server_id"))
+	if err != nil {
+		return nil, err
+	}
+	return &logical.Response{Data: out}, nil
+}
+
+type answerInput struct {
+	ServerID    string `json:"server_id"`
+	Answer      string `json:"answer"`
+	ClusterAddr string `json:"cluster_addr"`
+	PublicKey   string `json:"public_key"`
+	NonVoter    bool   `json:"non_voter"`
+}
+
+func (c *Core) handleRaftAnswer(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	var in answerInput
+	if err := d.Decode(&in); err != nil {
+		return nil, err
+	}
+	answer, err := base64.StdEncoding.DecodeString(in.Answer)
+	if err != nil {
+		return nil, logical.InvalidRequest("answer", "must be base64")
+	}
+	pub, err := base64.StdEncoding.DecodeString(in.PublicKey)
+	if err != nil {
+		return nil, logical.InvalidRequest("public_key", "must be base64")
+	}
+	out, err := c.RaftAnswer(ctx, &RaftAnswerParams{ServerID: in.ServerID, Answer: answer, ClusterAddr: in.ClusterAddr, PublicKey: pub, NonVoter: in.NonVoter})
+	if err != nil {
+		return nil, err
+	}
+	return &logical.Response{Data: out}, nil
+}
+
+func (c *Core) handleRaftConfiguration(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	cl, err := c.activeCluster()
+	if err != nil {
+		return nil, err
+	}
+	peers, err := cl.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	servers := make([]map[string]any, len(peers))
+	for i, p := range peers {
+		servers[i] = map[string]any{"node_id": p.ID, "address": p.Address, "leader": p.Leader, "voter": p.Voter, "protocol_version": "3"}
+	}
+	return &logical.Response{Data: map[string]any{"config": map[string]any{"servers": servers}}}, nil
+}
+
+func (c *Core) handleRaftRemovePeer(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	return nil, c.RaftRemovePeer(ctx, d.String("server_id"))
+}
+
+// RaftRemovePeer removes serverID from the raft configuration.
+func (c *Core) RaftRemovePeer(ctx context.Context, serverID string) error {
+	cl, err := c.activeCluster()
+	if err != nil {
+		return err
+	}
+	if serverID == "" {
+		return logical.InvalidRequest("server_id", "is required")
+	}
+	peers, err := cl.Peers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range peers {
+		if p.ID == serverID {
+			if err := cl.RemovePeer(ctx, serverID); err != nil {
+				return fmt.Errorf("core: remove peer %s: %w", serverID, err)
+			}
+			c.logger.Info("core: raft peer removed", "node_id", serverID)
+			return nil
+		}
+	}
+	return logical.InvalidRequest("server_id", "no raft peer %q", serverID)
+}
+
+// handleSnapshotSave streams the snapshot archive to req.ResponseWriter.
+func (c *Core) handleSnapshotSave(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	if req.ResponseWriter == nil {
+		return nil, logical.InvalidRequest("", "a snapshot is binary: download it over HTTP")
+	}
+	return nil, c.RaftSnapshotSave(ctx, req.ResponseWriter)
+}
+
+// handleSnapshotRestore installs the archive streamed in req.Body.
+func (c *Core) handleSnapshotRestore(force bool) framework.OperationHandler {
+	return func(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+		if req.Body == nil {
+			return nil, logical.InvalidRequest("", "a snapshot restore needs the archive as the request body")
+		}
+		return nil, c.RaftSnapshotRestore(ctx, req.Body, force)
+	}
+}

@@ -1,0 +1,74 @@
+package token
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+// MountType is the type of the token auth method, mounted at auth/token/.
+const MountType = "token"
+
+type callerKey struct{}
+
+// ContextWithCaller returns ctx carrying the authenticated entry of the
+// request's token; the pipeline sets it before the token backend runs.
+func ContextWithCaller(ctx context.Context, e *Entry) context.Context {
+	return context.WithValue(ctx, callerKey{}, e)
+}
+
+// CallerFromContext returns the entry ContextWithCaller stored, or nil.
+func CallerFromContext(ctx context.Context) *Entry {
+	e, _ := ctx.Value(callerKey{}).(*Entry)
+	return e
+}
+
+// selfPaths act on the caller's own token or mint a child of it; every
+// other path acts on other tokens and is privileged (Vault's default
+// policy grants exactly these).
+var selfPaths = map[string]bool{
+	"lookup-self": true, "renew-self": true, "revoke-self": true, "create": true,
+}
+
+// Backend is the store as the auth method mounted at auth/token/: a
+// logical.Backend whose caller is the entry in the request context.
+type Backend struct {
+	store *Store
+}
+
+var (
+	_ logical.Backend        = (*Backend)(nil)
+	_ logical.RouteDescriber = (*Backend)(nil)
+)
+
+// NewBackend returns the auth/token/ backend of s.
+func NewBackend(s *Store) *Backend { return &Backend{store: s} }
+
+// HandleRequest implements logical.Backend. req.Path is relative to
+// auth/token/.
+func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
+	return b.store.HandleRequest(ctx, req, CallerFromContext(ctx))
+}
+
+// ExistenceCheck implements logical.Backend: token paths have none.
+func (b *Backend) ExistenceCheck(context.Context, *logical.Request) (bool, bool, error) {
+	return false, false, nil
+}
+
+// Paths lists the paths the backend serves, relative to auth/token/.
+func Paths() []string {
+	return slices.Sorted(maps.Keys(routes))
+}
+
+// RouteInfo implements logical.RouteDescriber: every known path needs a
+// token; those not acting on the caller's own token need sudo.
+func (b *Backend) RouteInfo(path string, _ logical.Operation) (logical.RouteInfo, bool) {
+	p := strings.TrimSuffix(path, "/")
+	if _, ok := routes[p]; !ok {
+		return logical.RouteInfo{}, false
+	}
+	return logical.RouteInfo{Sudo: !selfPaths[p]}, true
+}
