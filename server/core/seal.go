@@ -226,8 +226,10 @@ func (c *Core) sealStatusLocked(ctx context.Context) (*SealStatus, error) {
 	if c.unsealer != nil && s.Sealed {
 		s.Progress, s.Nonce = c.unsealer.Progress(), c.unsealer.Nonce()
 	}
-	if st := c.active.Load(); st != nil && !s.Sealed {
-		s.ClusterName, s.ClusterID = st.cluster.Name, st.cluster.ID
+	// The identity cached at unseal: a standby reports it as the active
+	// node does.
+	if ci := c.clusterInfo.Load(); ci != nil && !s.Sealed {
+		s.ClusterName, s.ClusterID = ci.Name, ci.ID
 	}
 	return s, nil
 }
