@@ -8,6 +8,27 @@ import (
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
 
+// DecodeData validates data against schema and decodes it into the struct
+// out points to: what a Backend and FieldData.Decode do for a Path's
+// handler, for code that holds a raw map and a schema but no Path (sys/
+// handlers, the token store). Validation covers every schema field, not
+// only those out has: a present field that does not parse, or a Required
+// one that is absent, is a *logical.InvalidRequestError naming it (the
+// first in name order); then out is filled as FieldData.Decode describes.
+// A nil or untyped schema entry, or a target Decode refuses, is ErrDecode.
+// Keys of data that the schema does not declare are ignored, as Vault
+// ignores them.
+func DecodeData(data map[string]any, schema map[string]*FieldSchema, out any) error {
+	if name, bad := invalidField(schema); bad {
+		return fmt.Errorf("%w: schema field %q has no valid type", ErrDecode, name)
+	}
+	d := &FieldData{Raw: data, Schema: schema}
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	return d.Decode(out)
+}
+
 // Decode fills the struct out points to from the request data. Each
 // struct field with a `json:"name"` tag takes the parsed value of that
 // schema field, or its default; a field the request does not carry and
