@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/server/core"
 )
@@ -201,25 +202,10 @@ func parseBoolField(name string, v any) (bool, error) {
 	return false, fmt.Errorf("%s: %v is not a boolean", name, printable(v))
 }
 
-// parseDurationField accepts a duration string or whole seconds; negative
-// durations are refused.
+// parseDurationField accepts Vault's duration forms (framework.ParseDuration:
+// whole seconds, a Go duration string, days); negative durations are refused.
 func parseDurationField(name string, v any) (time.Duration, error) {
-	var d time.Duration
-	var err error
-	switch t := v.(type) {
-	case json.Number:
-		var n int64
-		n, err = t.Int64()
-		d = time.Duration(n) * time.Second
-	case string:
-		if n, perr := strconv.ParseInt(t, 10, 64); perr == nil {
-			d = time.Duration(n) * time.Second
-		} else {
-			d, err = time.ParseDuration(t)
-		}
-	default:
-		err = errors.New("wrong type")
-	}
+	d, err := framework.ParseDuration(v)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %v is not a duration (use e.g. \"10s\" or a number of seconds)", name, printable(v))
 	}

@@ -35,6 +35,8 @@ func TestDecodeAutopilotUpdate(t *testing.T) {
 			func(c *core.AutopilotConfig) {
 				c.LastContactThreshold, c.DeadServerLastContactThreshold = 3*time.Second, 20*time.Second
 			}, ""},
+		{"durations in days, empty and null keep the default", `{"dead_server_last_contact_threshold":"1d","last_contact_threshold":"","server_stabilization_time":null}`,
+			func(c *core.AutopilotConfig) { c.DeadServerLastContactThreshold = 24 * time.Hour }, ""},
 		{"counts and bools", `{"cleanup_dead_servers":true,"min_quorum":3,"max_trailing_logs":"250"}`,
 			func(c *core.AutopilotConfig) { c.CleanupDeadServers, c.MinQuorum, c.MaxTrailingLogs = true, 3, 250 }, ""},
 		{"bool as string", `{"cleanup_dead_servers":"false"}`, func(*core.AutopilotConfig) {}, ""},
