@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
@@ -37,7 +38,7 @@ func DecodeData(data map[string]any, schema map[string]*FieldSchema, out any) er
 // `json:"-"` are skipped; untagged embedded structs are decoded in place.
 //
 // Go types per FieldType: string; any integer kind (range-checked);
-// bool; time.Duration; map[string]any; []string; []int;
+// bool; time.Duration or Duration; map[string]any; []string; []int;
 // map[string]string — or a pointer to one of those.
 //
 // A raw value that does not parse is a *logical.InvalidRequestError
@@ -102,6 +103,8 @@ func (d *FieldData) value(name string, s *FieldSchema) (any, bool, error) {
 	return v, true, nil
 }
 
+var durationType = reflect.TypeFor[Duration]()
+
 // assign stores the canonical parsed value v into dst.
 func assign(dst reflect.Value, v any, name string) error {
 	if dst.Kind() == reflect.Pointer {
@@ -123,6 +126,10 @@ func assign(dst reflect.Value, v any, name string) error {
 	}
 	if n, ok := v.(int); ok {
 		return assignInt(dst, n, name)
+	}
+	if d, ok := v.(time.Duration); ok && dst.Type() == durationType {
+		dst.Set(reflect.ValueOf(Duration(d)))
+		return nil
 	}
 	return fmt.Errorf("%w: field %q: cannot store %T in %s", ErrDecode, name, v, dst.Type())
 }

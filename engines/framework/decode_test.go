@@ -115,14 +115,17 @@ func TestDecodeProgrammerErrors(t *testing.T) {
 }
 
 func TestDecodeData(t *testing.T) {
+	ninety := framework.Duration(90 * time.Second)
 	schema := map[string]*framework.FieldSchema{
-		"name":  {Type: framework.TypeString, Required: true},
-		"ttl":   {Type: framework.TypeDuration, Default: "1h"},
-		"other": {Type: framework.TypeInt},
+		"name":    {Type: framework.TypeString, Required: true},
+		"ttl":     {Type: framework.TypeDuration, Default: "1h"},
+		"other":   {Type: framework.TypeInt},
+		"ttl_too": {Type: framework.TypeDuration},
 	}
 	type target struct {
-		Name string        `json:"name"`
-		TTL  time.Duration `json:"ttl"`
+		Name string              `json:"name"`
+		TTL  time.Duration       `json:"ttl"`
+		Also *framework.Duration `json:"ttl_too"`
 	}
 	tests := []struct {
 		name      string
@@ -132,6 +135,7 @@ func TestDecodeData(t *testing.T) {
 	}{
 		{name: "decodes and applies defaults", raw: map[string]any{"name": "n", "unknown": true}, want: target{Name: "n", TTL: time.Hour}},
 		{name: "parses durations", raw: map[string]any{"name": "n", "ttl": "7d"}, want: target{Name: "n", TTL: 7 * 24 * time.Hour}},
+		{name: "into a Duration", raw: map[string]any{"name": "n", "ttl_too": "90"}, want: target{Name: "n", TTL: time.Hour, Also: &ninety}},
 		{name: "required field", raw: map[string]any{"ttl": "1h"}, wantField: "name"},
 		{name: "null required field", raw: map[string]any{"name": nil}, wantField: "name"},
 		{name: "bad duration", raw: map[string]any{"name": "n", "ttl": "soon"}, wantField: "ttl"},
@@ -149,7 +153,7 @@ func TestDecodeData(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != tc.want {
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("DecodeData() = %+v, %v; want %+v", got, err, tc.want)
 			}
 		})

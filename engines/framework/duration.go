@@ -32,10 +32,15 @@ import (
 // Negative durations are returned, not refused: whether one makes sense
 // is the caller's decision.
 //
-// A duration beyond time.Duration's range (about ±292 years) is an error
-// where parseutil's answer would depend on the platform's float and
-// unsigned conversions; for every other input the result equals
-// parseutil's, and so does the success or failure (the messages differ).
+// Where ParseDuration departs from parseutil it is on Go-typed values no
+// request or config decoder produces: int8, int16, uint8 and uint16 are
+// seconds like the other integer kinds (parseutil refuses them); an
+// unsigned value above math.MaxInt64 seconds is out of range (parseutil
+// wraps it around, so the largest uint64 becomes -1s); NaN is an error
+// (parseutil's answer depends on the platform's float conversion). On
+// every other input the result equals parseutil's, success or failure
+// alike; only the error messages differ. A duration beyond
+// time.Duration's range (about ±292 years) is an error, as in parseutil.
 // Every error wraps ErrInvalidDuration and quotes at most the first 64
 // bytes of a string input.
 func ParseDuration(v any) (time.Duration, error) {
@@ -154,7 +159,8 @@ func quoteInput(s string) string {
 // string of seconds, a Go duration string or days ("90", "1h30m", "7d"),
 // and "" for 0. JSON null leaves the value unchanged (use *Duration to
 // tell "absent or null" from "0"). It encodes as whole seconds, truncated
-// toward zero, the way Vault reports TTLs.
+// toward zero, the way Vault reports TTLs. FieldData.Decode and DecodeData
+// fill a Duration field from a TypeDuration schema field as well.
 type Duration time.Duration
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -190,8 +196,8 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return strconv.AppendInt(nil, int64(time.Duration(d)/time.Second), 10), nil
 }
 
-// Std returns d as a time.Duration.
-func (d Duration) Std() time.Duration { return time.Duration(d) }
+// Duration returns d as a time.Duration.
+func (d Duration) Duration() time.Duration { return time.Duration(d) }
 
 // String formats d as time.Duration does ("1h30m0s").
 func (d Duration) String() string { return time.Duration(d).String() }

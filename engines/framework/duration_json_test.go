@@ -43,7 +43,7 @@ func TestDurationUnmarshalJSON(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || v.D.Std() != tc.want {
+			if err != nil || v.D.Duration() != tc.want {
 				t.Fatalf("Unmarshal(%s) = %v, %v; want %v", tc.json, v.D, err, tc.want)
 			}
 		})
@@ -75,7 +75,7 @@ func TestDurationOptionalField(t *testing.T) {
 			if err := json.Unmarshal([]byte(tc.json), &c); err != nil {
 				t.Fatal(err)
 			}
-			if (c.TTL == nil) != tc.wantNil || (c.TTL != nil && c.TTL.Std() != tc.want) {
+			if (c.TTL == nil) != tc.wantNil || (c.TTL != nil && c.TTL.Duration() != tc.want) {
 				t.Fatalf("Unmarshal(%s) = %v, want nil=%v %v", tc.json, c.TTL, tc.wantNil, tc.want)
 			}
 		})
@@ -84,7 +84,7 @@ func TestDurationOptionalField(t *testing.T) {
 	v := struct {
 		D framework.Duration `json:"d"`
 	}{D: framework.Duration(time.Hour)}
-	if err := json.Unmarshal([]byte(`{"d":null}`), &v); err != nil || v.D.Std() != time.Hour {
+	if err := json.Unmarshal([]byte(`{"d":null}`), &v); err != nil || v.D.Duration() != time.Hour {
 		t.Fatalf("null into a set value: %v, %v", v.D, err)
 	}
 }
@@ -103,7 +103,7 @@ func TestDurationFromRequestData(t *testing.T) {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		t.Fatal(err)
 	}
-	if v.A.Std() != 30*time.Second || v.B.Std() != time.Hour || v.C.Std() != 45*time.Second {
+	if v.A.Duration() != 30*time.Second || v.B.Duration() != time.Hour || v.C.Duration() != 45*time.Second {
 		t.Fatalf("decoded %v %v %v", v.A, v.B, v.C)
 	}
 }
@@ -127,7 +127,7 @@ func TestDurationMarshalJSON(t *testing.T) {
 				t.Fatalf("Marshal(%v) = %s, %v; want %s", tc.in, b, err, tc.want)
 			}
 			var back framework.Duration
-			if err := json.Unmarshal(b, &back); err != nil || back.Std() != tc.in.Truncate(time.Second) {
+			if err := json.Unmarshal(b, &back); err != nil || back.Duration() != tc.in.Truncate(time.Second) {
 				t.Fatalf("round trip of %v = %v, %v", tc.in, back, err)
 			}
 		})
