@@ -29,7 +29,8 @@ type createRequest struct {
 	Metadata        map[string]string `json:"metadata"`
 }
 
-// createFields is the schema of create and create-orphan, as Vault's.
+// createFields is the schema of create and create-orphan: the fields of
+// Vault's auth/token/create that the store implements.
 var createFields = map[string]*framework.FieldSchema{
 	"id":                {Type: framework.TypeString, Description: "Value of the token (root only); generated when empty."},
 	"policies":          {Type: framework.TypeStringSlice, Description: "Policies of the token; the parent's when empty."},
