@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -104,16 +103,11 @@ func (c *secretsEnableCmd) input(typ string) (*client.MountInput, string, error)
 	return in, path, nil
 }
 
-// checkDuration accepts "" , seconds ("3600") or a Go duration ("1h").
+// checkDuration accepts what the server accepts (client.ParseDuration):
+// "", seconds ("3600"), a Go duration ("1h") or days ("7d").
 func checkDuration(s string) error {
-	if s == "" {
-		return nil
-	}
-	if _, err := strconv.Atoi(s); err == nil {
-		return nil
-	}
-	if _, err := time.ParseDuration(s); err != nil {
-		return usagef("%q is not a duration (e.g. 1h, 30m, 3600)", s)
+	if _, err := client.ParseDuration(s); err != nil {
+		return usagef("%q is not a duration (e.g. 1h, 30m, 3600, 7d)", s)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ func newTokenCreateCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create [flags]",
 		Short: "Create a child token (or an orphan with -orphan)",
-		Long: `Creates a token. TTLs are durations (1h, 30m) or seconds. -policy and
+		Long: `Creates a token. TTLs are durations (1h, 30m, 7d) or seconds. -policy and
 -metadata KEY=VALUE may be repeated. -field=token prints only the new token.`,
 		Args: noArgs,
 		RunE: c.run,

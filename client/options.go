@@ -1,7 +1,6 @@
 package client
 
 import (
-	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -10,6 +9,9 @@ import (
 )
 
 // Environment variables read by New, as the Vault CLI and SDK read them.
+// EnvClientTimeout is read with ParseDuration ("60", "90s", "5m"),
+// surrounding spaces ignored; as with WithTimeout, 0 means no limit (Vault's
+// SDK treats 0 as "keep the 60s default") and a negative value is refused.
 const (
 	EnvAddress       = "VAULT_ADDR"
 	EnvToken         = "VAULT_TOKEN"
@@ -138,24 +140,12 @@ func (s *settings) fromEnv() error {
 	if !s.timeoutSet {
 		s.timeout = DefaultTimeout
 		if v := env(EnvClientTimeout); v != "" {
-			d, err := parseDuration(v)
+			d, err := ParseDuration(v)
 			if err != nil {
-				return invalidArg("%s=%q: %v", EnvClientTimeout, v, err)
+				return invalidArg("%s=%q is not a duration (e.g. 60, 90s or 5m)", EnvClientTimeout, v)
 			}
 			s.timeout = d
 		}
 	}
 	return nil
-}
-
-// parseDuration accepts Go durations ("90s") and bare seconds ("90").
-func parseDuration(v string) (time.Duration, error) {
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Duration(n) * time.Second, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("not a duration: %w", err)
-	}
-	return d, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl"
 	"github.com/hashicorp/hcl/hcl/ast"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/server/core"
 )
 
@@ -40,10 +41,26 @@ type StorageConfig struct {
 	// raft storage options of the same names (0: the defaults).
 	SnapshotThreshold int    `hcl:"snapshot_threshold"`
 	TrailingLogs      int    `hcl:"trailing_logs"`
-	SnapshotInterval  string `hcl:"snapshot_interval"`
+	SnapshotInterval  string `hcl:"snapshot_interval"` // see snapshotInterval
 	// WALSegmentSize is the raft log segment size in bytes (compaction
 	// frees whole segments); 0 keeps raft-wal's default.
 	WALSegmentSize int `hcl:"wal_segment_size"`
+}
+
+// snapshotInterval parses snapshot_interval (how often raft checks whether
+// to snapshot) as Vault's raft storage does, with
+// parseutil.ParseDurationSecond semantics (framework.ParseDuration): "2m",
+// "120s" or 120 seconds; 0 when unset (raft's default). A negative interval
+// is refused.
+func (s *StorageConfig) snapshotInterval() (time.Duration, error) {
+	d, err := framework.ParseDuration(s.SnapshotInterval)
+	if err != nil {
+		return 0, fmt.Errorf("config: storage.snapshot_interval: %w", err)
+	}
+	if d < 0 {
+		return 0, errors.New("config: storage.snapshot_interval: must not be negative")
+	}
+	return d, nil
 }
 
 // RetryJoin is a retry_join { ... } block inside storage "raft": an
@@ -203,10 +220,8 @@ func (c *Config) Validate() error {
 	case !c.Listener.TLSDisable && (c.Listener.TLSCertFile == "" || c.Listener.TLSKeyFile == ""):
 		return errors.New("config: listener.tls_cert_file and tls_key_file are required unless tls_disable = true")
 	}
-	if c.Storage.SnapshotInterval != "" {
-		if _, err := time.ParseDuration(c.Storage.SnapshotInterval); err != nil {
-			return fmt.Errorf("config: storage.snapshot_interval: %w", err)
-		}
+	if _, err := c.Storage.snapshotInterval(); err != nil {
+		return err
 	}
 	if c.Seal != nil && (c.Seal.Type != "static" || c.Seal.KeyFile == "") {
 		return fmt.Errorf("config: seal %q: only seal \"static\" { key_file = \"...\" } is supported", c.Seal.Type)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -113,5 +114,44 @@ func TestParseStaticSeal(t *testing.T) {
 	}
 	if _, err := cfg.Seal.staticSealKey(); err == nil {
 		t.Fatal("short key accepted")
+	}
+}
+
+func TestSnapshotInterval(t *testing.T) {
+	const rest = `
+listener "tcp" {
+  address     = "127.0.0.1:8200"
+  tls_disable = true
+}`
+	tests := []struct {
+		name    string
+		setting string // the snapshot_interval line, "" for none
+		want    time.Duration
+		wantErr string
+	}{
+		{name: "unset", want: 0},
+		{name: "Go duration", setting: `snapshot_interval = "2m"`, want: 2 * time.Minute},
+		{name: "seconds as a string", setting: `snapshot_interval = "120"`, want: 120 * time.Second},
+		{name: "seconds as a number", setting: `snapshot_interval = 90`, want: 90 * time.Second},
+		{name: "days", setting: `snapshot_interval = "1d"`, want: 24 * time.Hour},
+		{name: "garbage", setting: `snapshot_interval = "soon"`, wantErr: `storage.snapshot_interval: invalid duration "soon"`},
+		{name: "negative", setting: `snapshot_interval = "-5s"`, wantErr: "storage.snapshot_interval: must not be negative"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, _, err := ParseConfig("storage \"raft\" {\n  path = \"p\"\n  " + tc.setting + "\n}\n" + rest)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := cfg.Storage.snapshotInterval(); err != nil || got != tc.want {
+				t.Fatalf("snapshotInterval() = %v, %v; want %v", got, err, tc.want)
+			}
+		})
 	}
 }

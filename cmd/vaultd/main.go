@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/secretumvault/secretumvault/server/api"
 	"github.com/secretumvault/secretumvault/server/cluster"
@@ -128,7 +127,7 @@ func startNode(ctx context.Context, cfg *Config, logger *slog.Logger) (*node, er
 		rc.TrailingLogs = uint64(cfg.Storage.TrailingLogs)
 	}
 	rc.WALSegmentSize = cfg.Storage.WALSegmentSize
-	if d, err := time.ParseDuration(cfg.Storage.SnapshotInterval); err == nil && d > 0 {
+	if d, err := cfg.Storage.snapshotInterval(); err == nil && d > 0 {
 		rc.SnapshotInterval = d
 	}
 	store, err := raftstore.New(ctx, rc)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -19,9 +20,15 @@ var (
 	// ErrBadPattern is returned when a Path's Pattern does not compile; it
 	// is a programming error in the engine, reported on every request.
 	ErrBadPattern = errors.New("framework: bad path pattern")
-	// ErrDecode is returned by FieldData.Decode when the target is not a
-	// pointer to a struct or a struct field cannot hold the parsed value.
+	// ErrDecode is returned by FieldData.Decode and DecodeData when the
+	// target is not a pointer to a struct, a struct field cannot hold the
+	// parsed value, or a schema is malformed: a bug in the caller.
 	ErrDecode = errors.New("framework: decode")
+	// ErrInvalidDuration is wrapped by every ParseDuration and
+	// Duration.UnmarshalJSON error. Unlike the sentinels above it reaches
+	// clients (inside a logical.InvalidRequestError naming the field), so
+	// it carries no package prefix: `ttl: invalid duration "soon"`.
+	ErrInvalidDuration = errors.New("invalid duration")
 )
 
 // Backend is a logical.Backend built from declared Paths. Set Paths before
@@ -89,14 +96,23 @@ func compile(paths []*Path) ([]compiledPath, error) {
 				fields[name] = &FieldSchema{Type: TypeString}
 			}
 		}
-		for name, s := range fields {
-			if s == nil || s.Type < TypeString || s.Type > TypeStringMap {
-				return nil, fmt.Errorf("%w: %q: field %q has no valid type", ErrBadPattern, p.Pattern, name)
-			}
+		if name, bad := invalidField(fields); bad {
+			return nil, fmt.Errorf("%w: %q: field %q has no valid type", ErrBadPattern, p.Pattern, name)
 		}
 		out = append(out, compiledPath{path: p, re: re, fields: fields})
 	}
 	return out, nil
+}
+
+// invalidField returns the first field (in name order) whose schema is
+// nil or has no valid Type.
+func invalidField(fields map[string]*FieldSchema) (string, bool) {
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		if s := fields[name]; s == nil || s.Type < TypeString || s.Type > TypeStringMap {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 // route finds the Path for reqPath and builds its FieldData from data and

@@ -4,9 +4,31 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
+
+// DecodeData validates data against schema and decodes it into the struct
+// out points to: what a Backend and FieldData.Decode do for a Path's
+// handler, for code that holds a raw map and a schema but no Path (sys/
+// handlers, the token store). Validation covers every schema field, not
+// only those out has: a present field that does not parse, or a Required
+// one that is absent, is a *logical.InvalidRequestError naming it (the
+// first in name order); then out is filled as FieldData.Decode describes.
+// A nil or untyped schema entry, or a target Decode refuses, is ErrDecode.
+// Keys of data that the schema does not declare are ignored, as Vault
+// ignores them.
+func DecodeData(data map[string]any, schema map[string]*FieldSchema, out any) error {
+	if name, bad := invalidField(schema); bad {
+		return fmt.Errorf("%w: schema field %q has no valid type", ErrDecode, name)
+	}
+	d := &FieldData{Raw: data, Schema: schema}
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	return d.Decode(out)
+}
 
 // Decode fills the struct out points to from the request data. Each
 // struct field with a `json:"name"` tag takes the parsed value of that
@@ -16,7 +38,7 @@ import (
 // `json:"-"` are skipped; untagged embedded structs are decoded in place.
 //
 // Go types per FieldType: string; any integer kind (range-checked);
-// bool; time.Duration; map[string]any; []string; []int;
+// bool; time.Duration or Duration; map[string]any; []string; []int;
 // map[string]string — or a pointer to one of those.
 //
 // A raw value that does not parse is a *logical.InvalidRequestError
@@ -81,6 +103,8 @@ func (d *FieldData) value(name string, s *FieldSchema) (any, bool, error) {
 	return v, true, nil
 }
 
+var durationType = reflect.TypeFor[Duration]()
+
 // assign stores the canonical parsed value v into dst.
 func assign(dst reflect.Value, v any, name string) error {
 	if dst.Kind() == reflect.Pointer {
@@ -102,6 +126,10 @@ func assign(dst reflect.Value, v any, name string) error {
 	}
 	if n, ok := v.(int); ok {
 		return assignInt(dst, n, name)
+	}
+	if d, ok := v.(time.Duration); ok && dst.Type() == durationType {
+		dst.Set(reflect.ValueOf(Duration(d)))
+		return nil
 	}
 	return fmt.Errorf("%w: field %q: cannot store %T in %s", ErrDecode, name, v, dst.Type())
 }

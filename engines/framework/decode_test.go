@@ -113,3 +113,83 @@ func TestDecodeProgrammerErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeData(t *testing.T) {
+	ninety := framework.Duration(90 * time.Second)
+	schema := map[string]*framework.FieldSchema{
+		"name":    {Type: framework.TypeString, Required: true},
+		"ttl":     {Type: framework.TypeDuration, Default: "1h"},
+		"other":   {Type: framework.TypeInt},
+		"ttl_too": {Type: framework.TypeDuration},
+	}
+	type target struct {
+		Name string              `json:"name"`
+		TTL  time.Duration       `json:"ttl"`
+		Also *framework.Duration `json:"ttl_too"`
+	}
+	tests := []struct {
+		name      string
+		raw       map[string]any
+		want      target
+		wantField string // non-empty: expect InvalidRequestError on this field
+	}{
+		{name: "decodes and applies defaults", raw: map[string]any{"name": "n", "unknown": true}, want: target{Name: "n", TTL: time.Hour}},
+		{name: "parses durations", raw: map[string]any{"name": "n", "ttl": "7d"}, want: target{Name: "n", TTL: 7 * 24 * time.Hour}},
+		{name: "into a Duration", raw: map[string]any{"name": "n", "ttl_too": "90"}, want: target{Name: "n", TTL: time.Hour, Also: &ninety}},
+		{name: "required field", raw: map[string]any{"ttl": "1h"}, wantField: "name"},
+		{name: "null required field", raw: map[string]any{"name": nil}, wantField: "name"},
+		{name: "bad duration", raw: map[string]any{"name": "n", "ttl": "soon"}, wantField: "ttl"},
+		{name: "schema field the struct lacks is validated too", raw: map[string]any{"name": "n", "other": "x"}, wantField: "other"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got target
+			err := framework.DecodeData(tc.raw, schema, &got)
+			if tc.wantField != "" {
+				var ire *logical.InvalidRequestError
+				if !errors.As(err, &ire) || ire.Field != tc.wantField || !errors.Is(err, logical.ErrInvalidRequest) {
+					t.Fatalf("DecodeData() = %v, want InvalidRequestError on %q", err, tc.wantField)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("DecodeData() = %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeDataErrorText(t *testing.T) {
+	schema := map[string]*framework.FieldSchema{"ttl": {Type: framework.TypeDuration}}
+	var out struct {
+		TTL time.Duration `json:"ttl"`
+	}
+	err := framework.DecodeData(map[string]any{"ttl": "soon"}, schema, &out)
+	if want := `ttl: invalid duration "soon"`; err == nil || err.Error() != want {
+		t.Fatalf("error = %v, want %q", err, want)
+	}
+}
+
+func TestDecodeDataProgrammerErrors(t *testing.T) {
+	var out struct {
+		X string `json:"x"`
+	}
+	tests := []struct {
+		name   string
+		schema map[string]*framework.FieldSchema
+		out    any
+	}{
+		{"nil schema entry", map[string]*framework.FieldSchema{"x": nil}, &out},
+		{"untyped schema entry", map[string]*framework.FieldSchema{"x": {}}, &out},
+		{"not a pointer", map[string]*framework.FieldSchema{"x": {Type: framework.TypeString}}, out},
+		{"tag without schema", map[string]*framework.FieldSchema{}, &out},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := framework.DecodeData(map[string]any{"x": "v"}, tc.schema, tc.out); !errors.Is(err, framework.ErrDecode) {
+				t.Fatalf("DecodeData() = %v, want ErrDecode", err)
+			}
+		})
+	}
+}

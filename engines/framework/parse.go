@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // parse converts a raw value (as decoded from JSON, a query string or Go
@@ -20,7 +19,7 @@ func parse(t FieldType, v any) (any, error) {
 	case TypeBool:
 		return parseBool(v)
 	case TypeDuration:
-		return parseDuration(v)
+		return ParseDuration(v)
 	case TypeMap:
 		return parseMap(v)
 	case TypeStringSlice:
@@ -117,56 +116,6 @@ func parseBool(v any) (bool, error) {
 		}
 	}
 	return false, fmt.Errorf("expected a bool, got %s", kindOf(v))
-}
-
-// parseDuration accepts seconds (a number or numeric string) or a Go
-// duration string, plus a "d" (days) suffix as Vault's parseutil does.
-func parseDuration(v any) (time.Duration, error) {
-	if d, ok := v.(time.Duration); ok {
-		return d, nil
-	}
-	if s, ok := v.(string); ok {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			return 0, nil
-		}
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return secondsToDuration(float64(n))
-		}
-		if days, ok := strings.CutSuffix(s, "d"); ok {
-			if n, err := strconv.ParseInt(days, 10, 64); err == nil {
-				return secondsToDuration(float64(n) * 86400)
-			}
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("expected a duration (e.g. \"1h\" or seconds), got an unparsable string")
-		}
-		return d, nil
-	}
-	var f float64
-	switch x := v.(type) {
-	case float64:
-		f = x
-	case float32:
-		f = float64(x)
-	case json.Number:
-		return parseDuration(string(x))
-	default:
-		n, err := parseInt(v)
-		if err != nil {
-			return 0, fmt.Errorf("expected a duration (e.g. \"1h\" or seconds), got %s", kindOf(v))
-		}
-		f = float64(n)
-	}
-	return secondsToDuration(f)
-}
-
-func secondsToDuration(sec float64) (time.Duration, error) {
-	if math.IsNaN(sec) || math.Abs(sec) > float64(math.MaxInt64)/float64(time.Second) {
-		return 0, fmt.Errorf("duration out of range")
-	}
-	return time.Duration(sec * float64(time.Second)), nil
 }
 
 func parseMap(v any) (map[string]any, error) {

@@ -27,8 +27,9 @@ const (
 	TypeInt
 	// TypeBool parses to bool from a bool, "true"/"false"/"1"/"0", or 0/1.
 	TypeBool
-	// TypeDuration parses to time.Duration from seconds (a number or a
-	// numeric string) or a Go duration string such as "1h30m" or "7d".
+	// TypeDuration parses to time.Duration as ParseDuration does (Vault's
+	// parseutil.ParseDurationSecond): integer seconds as a number or a
+	// string, a Go duration string such as "1h30m", or days ("7d").
 	TypeDuration
 	// TypeMap parses to map[string]any (a JSON object).
 	TypeMap

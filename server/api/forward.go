@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
+	"github.com/secretumvault/secretumvault/engines/logical"
 	pb "github.com/secretumvault/secretumvault/proto/secretumvault/v1"
 )
 
@@ -113,7 +114,7 @@ func requestIDFor(ctx context.Context) string {
 	if f := forwardedFrom(ctx); f != nil && f.requestID != "" {
 		return f.requestID
 	}
-	return newRequestID()
+	return logical.MustUUID()
 }
 
 // forwardTarget reports whether a request arriving with ctx must be
@@ -256,7 +257,7 @@ func (s *Server) forwardREST(w *statusRecorder, r *http.Request, call *callInfo)
 		Headers:    headersToProto(r.Header),
 		Body:       body,
 		RemoteAddr: call.rest.remoteAddr,
-		RequestId:  newRequestID(),
+		RequestId:  logical.MustUUID(),
 	}
 	result := "aborted"
 	defer func() { s.metrics.forwarded("http", result) }()

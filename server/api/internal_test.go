@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -270,18 +269,6 @@ func TestClientToken(t *testing.T) {
 				t.Errorf("= %q, want %q", got, tc.want)
 			}
 		})
-	}
-}
-
-func TestRequestID(t *testing.T) {
-	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-	seen := map[string]bool{}
-	for range 1000 {
-		id := newRequestID()
-		if !re.MatchString(id) || seen[id] {
-			t.Fatalf("bad or repeated id %q", id)
-		}
-		seen[id] = true
 	}
 }
 

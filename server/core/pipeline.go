@@ -42,7 +42,7 @@ var ErrAuditFailed = errors.New("core: audit: the request could not be recorded"
 func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
 	req.Path = strings.TrimPrefix(req.Path, "/")
 	if req.ID == "" {
-		id, err := uuid()
+		id, err := logical.NewUUID()
 		if err != nil {
 			return nil, err
 		}

@@ -229,11 +229,11 @@ func (c *Core) enableMount(ctx context.Context, kind mountKind, path string, in 
 }
 
 func newMountEntry(path, typ string, opts map[string]string, in *mountInput) (*mountEntry, error) {
-	id, err := uuid()
+	id, err := logical.NewUUID()
 	if err != nil {
 		return nil, err
 	}
-	acc, err := uuid()
+	acc, err := logical.NewUUID()
 	if err != nil {
 		return nil, err
 	}

@@ -2,12 +2,11 @@ package core
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 
+	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/server/core/token"
 	"github.com/secretumvault/secretumvault/storage"
 )
@@ -19,7 +18,7 @@ type clusterInfo struct {
 }
 
 func newClusterInfo(ctx context.Context, b storage.Backend) (clusterInfo, error) {
-	id, err := uuid()
+	id, err := logical.NewUUID()
 	if err != nil {
 		return clusterInfo{}, err
 	}
@@ -47,18 +46,6 @@ func loadClusterInfo(ctx context.Context, b storage.Backend) (clusterInfo, error
 		return ci, fmt.Errorf("core: decode cluster info: %w", err)
 	}
 	return ci, nil
-}
-
-// uuid returns a random RFC 4122 version 4 UUID.
-func uuid() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("core: random: %w", err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
 }
 
 func (c *Core) newTokenStore() *token.Store {

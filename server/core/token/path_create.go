@@ -7,69 +7,83 @@ import (
 	"strings"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
 
-// createRequest is the body of auth/token/create and create-orphan.
+// createRequest is the body of auth/token/create and create-orphan,
+// decoded against createFields (fields in the order they are checked).
 type createRequest struct {
-	ID              string
-	Policies        []string
-	Meta            map[string]string
-	NoParent        bool
-	NoDefaultPolicy bool
-	Renewable       *bool
-	TTL             time.Duration
-	ExplicitMaxTTL  time.Duration
-	Period          time.Duration
-	DisplayName     string
-	NumUses         int
-	Type            string
+	ID              string            `json:"id"`
+	Policies        []string          `json:"policies"`
+	NoParent        bool              `json:"no_parent"`
+	NoDefaultPolicy bool              `json:"no_default_policy"`
+	Renewable       *bool             `json:"renewable"`
+	TTL             time.Duration     `json:"ttl"`
+	ExplicitMaxTTL  time.Duration     `json:"explicit_max_ttl"`
+	Period          time.Duration     `json:"period"`
+	DisplayName     string            `json:"display_name"`
+	NumUses         int               `json:"num_uses"`
+	Type            string            `json:"type"`
+	Meta            map[string]string `json:"meta"`
+	Metadata        map[string]string `json:"metadata"`
+}
+
+// createFields is the schema of create and create-orphan: the fields of
+// Vault's auth/token/create that the store implements.
+var createFields = map[string]*framework.FieldSchema{
+	"id":                {Type: framework.TypeString, Description: "Value of the token (root only); generated when empty."},
+	"policies":          {Type: framework.TypeStringSlice, Description: "Policies of the token; the parent's when empty."},
+	"no_parent":         {Type: framework.TypeBool, Description: "Create an orphan token (root only)."},
+	"no_default_policy": {Type: framework.TypeBool, Description: "Do not attach the default policy."},
+	"renewable":         {Type: framework.TypeBool, Description: "Whether the token may be renewed (default true)."},
+	"ttl":               {Type: framework.TypeDuration, Description: "Initial TTL of the token."},
+	"explicit_max_ttl":  {Type: framework.TypeDuration, Description: "Hard limit on the token's lifetime, renewals included."},
+	"period":            {Type: framework.TypeDuration, Description: "Make a periodic token renewed for this long each time (root only)."},
+	"display_name":      {Type: framework.TypeString, Description: "Name shown for the token, prefixed with \"token-\"."},
+	"num_uses":          {Type: framework.TypeInt, Description: "Number of uses before the token is revoked; 0 is unlimited."},
+	"type":              {Type: framework.TypeString, Description: "Token type; only \"service\" is supported."},
+	"meta":              {Type: framework.TypeStringMap, Description: "Metadata attached to the token."},
+	"metadata":          {Type: framework.TypeStringMap, Description: "Alias of meta, used when meta is absent."},
 }
 
 var displayNameSanitize = regexp.MustCompile("[^a-zA-Z0-9-]")
 
-func decodeCreate(data map[string]any) (*createRequest, error) {
-	d := &decoder{f: fields(data)}
-	c := &createRequest{
-		ID:              d.str("id"),
-		Policies:        d.strings("policies"),
-		NoParent:        d.boolean("no_parent"),
-		NoDefaultPolicy: d.boolean("no_default_policy"),
-		Renewable:       d.boolPtr("renewable"),
-		TTL:             d.duration("ttl"),
-		ExplicitMaxTTL:  d.duration("explicit_max_ttl"),
-		Period:          d.duration("period"),
-		DisplayName:     d.str("display_name"),
-		NumUses:         d.integer("num_uses"),
-		Type:            d.str("type"),
+func decodeCreate(d *framework.FieldData) (*createRequest, error) {
+	c := &createRequest{}
+	if err := d.Decode(c); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"ttl", c.TTL}, {"explicit_max_ttl", c.ExplicitMaxTTL}, {"period", c.Period}} {
+		if err := nonNegative(f.name, f.v); err != nil {
+			return nil, err
+		}
 	}
 	// Vault reads "meta"; its schema documents "metadata": accept both.
-	if _, ok := data["meta"]; ok {
-		c.Meta = d.stringMap("meta")
-	} else {
-		c.Meta = d.stringMap("metadata")
-	}
-	if d.err != nil {
-		return nil, d.err
+	if _, ok := d.Raw["meta"]; !ok {
+		c.Meta = c.Metadata
 	}
 	return c, nil
 }
 
-func (s *Store) handleCreate(ctx context.Context, req *logical.Request, caller *Entry) (*logical.Response, error) {
-	return s.createToken(ctx, req, caller, false)
+func (s *Store) handleCreate(ctx context.Context, req *logical.Request, d *framework.FieldData, caller *Entry) (*logical.Response, error) {
+	return s.createToken(ctx, req, d, caller, false)
 }
 
 // handleCreateOrphan is create with no parent; as in Vault, access to this
 // path is controlled by policy rather than by requiring root.
-func (s *Store) handleCreateOrphan(ctx context.Context, req *logical.Request, caller *Entry) (*logical.Response, error) {
-	return s.createToken(ctx, req, caller, true)
+func (s *Store) handleCreateOrphan(ctx context.Context, req *logical.Request, d *framework.FieldData, caller *Entry) (*logical.Response, error) {
+	return s.createToken(ctx, req, d, caller, true)
 }
 
-func (s *Store) createToken(ctx context.Context, req *logical.Request, parent *Entry, orphan bool) (*logical.Response, error) {
+func (s *Store) createToken(ctx context.Context, req *logical.Request, d *framework.FieldData, parent *Entry, orphan bool) (*logical.Response, error) {
 	if parent.limited {
 		return nil, badRequest("restricted use token cannot generate child tokens")
 	}
-	c, err := decodeCreate(req.Data)
+	c, err := decodeCreate(d)
 	if err != nil {
 		return nil, err
 	}

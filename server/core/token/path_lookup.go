@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
 
@@ -14,13 +15,13 @@ var errBadToken error = &errorMessage{msg: "bad token", kind: ErrInvalidToken}
 
 // handleLookup looks up the token in the "token" field, or the caller's
 // own token when the field is empty (as Vault does).
-func (s *Store) handleLookup(ctx context.Context, req *logical.Request, caller *Entry) (*logical.Response, error) {
-	raw, err := fields(req.Data).str("token")
+func (s *Store) handleLookup(ctx context.Context, req *logical.Request, d *framework.FieldData, caller *Entry) (*logical.Response, error) {
+	raw, err := tokenField(d)
 	if err != nil {
 		return nil, err
 	}
 	if raw == "" {
-		return s.handleLookupSelf(ctx, req, caller)
+		return s.handleLookupSelf(ctx, req, d, caller)
 	}
 	h, err := s.hash(raw)
 	if err != nil {
@@ -38,7 +39,7 @@ func (s *Store) handleLookup(ctx context.Context, req *logical.Request, caller *
 
 // handleLookupSelf describes the caller's token. It answers from caller,
 // so a token on its last use can still look itself up.
-func (s *Store) handleLookupSelf(_ context.Context, req *logical.Request, caller *Entry) (*logical.Response, error) {
+func (s *Store) handleLookupSelf(_ context.Context, req *logical.Request, _ *framework.FieldData, caller *Entry) (*logical.Response, error) {
 	id := ""
 	if req.ClientToken != "" {
 		h, err := s.hash(req.ClientToken)
@@ -53,8 +54,8 @@ func (s *Store) handleLookupSelf(_ context.Context, req *logical.Request, caller
 	return &logical.Response{Data: s.lookupData(caller, id)}, nil
 }
 
-func (s *Store) handleLookupAccessor(ctx context.Context, req *logical.Request, _ *Entry) (*logical.Response, error) {
-	accessor, err := requiredAccessor(req)
+func (s *Store) handleLookupAccessor(ctx context.Context, req *logical.Request, d *framework.FieldData, _ *Entry) (*logical.Response, error) {
+	accessor, err := requiredAccessor(d)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +86,7 @@ func (s *Store) liveByAccessor(ctx context.Context, accessor string) (*Entry, er
 }
 
 // handleAccessors lists the accessors of all live tokens (root only).
-func (s *Store) handleAccessors(ctx context.Context, _ *logical.Request, caller *Entry) (*logical.Response, error) {
+func (s *Store) handleAccessors(ctx context.Context, _ *logical.Request, _ *framework.FieldData, caller *Entry) (*logical.Response, error) {
 	if !caller.IsRoot() {
 		return nil, fmt.Errorf("token: accessors: root token required: %w", logical.ErrPermissionDenied)
 	}

@@ -4,12 +4,13 @@ import (
 	"context"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
 
 // handleRenew renews the token in the "token" field by "increment".
-func (s *Store) handleRenew(ctx context.Context, req *logical.Request, _ *Entry) (*logical.Response, error) {
-	raw, err := requiredToken(req)
+func (s *Store) handleRenew(ctx context.Context, _ *logical.Request, d *framework.FieldData, _ *Entry) (*logical.Response, error) {
+	raw, err := requiredToken(d)
 	if err != nil {
 		return nil, err
 	}
@@ -17,18 +18,18 @@ func (s *Store) handleRenew(ctx context.Context, req *logical.Request, _ *Entry)
 	if err != nil {
 		return nil, err
 	}
-	return s.renewResponse(ctx, req, h, raw)
+	return s.renewResponse(ctx, d, h, raw)
 }
 
 // handleRenewSelf renews the caller's token.
-func (s *Store) handleRenewSelf(ctx context.Context, req *logical.Request, caller *Entry) (*logical.Response, error) {
-	return s.renewResponse(ctx, req, caller.id, req.ClientToken)
+func (s *Store) handleRenewSelf(ctx context.Context, req *logical.Request, d *framework.FieldData, caller *Entry) (*logical.Response, error) {
+	return s.renewResponse(ctx, d, caller.id, req.ClientToken)
 }
 
 // handleRenewAccessor renews the token behind "accessor"; the response
 // does not reveal the token.
-func (s *Store) handleRenewAccessor(ctx context.Context, req *logical.Request, _ *Entry) (*logical.Response, error) {
-	accessor, err := requiredAccessor(req)
+func (s *Store) handleRenewAccessor(ctx context.Context, _ *logical.Request, d *framework.FieldData, _ *Entry) (*logical.Response, error) {
+	accessor, err := requiredAccessor(d)
 	if err != nil {
 		return nil, err
 	}
@@ -36,17 +37,22 @@ func (s *Store) handleRenewAccessor(ctx context.Context, req *logical.Request, _
 	if err != nil {
 		return nil, err
 	}
-	return s.renewResponse(ctx, req, e.id, "")
+	return s.renewResponse(ctx, d, e.id, "")
 }
 
 // renewResponse renews token h and answers with Vault's auth block, whose
 // lease_duration is the new remaining TTL.
-func (s *Store) renewResponse(ctx context.Context, req *logical.Request, h, raw string) (*logical.Response, error) {
-	increment, err := fields(req.Data).duration("increment")
-	if err != nil {
+func (s *Store) renewResponse(ctx context.Context, d *framework.FieldData, h, raw string) (*logical.Response, error) {
+	var in struct {
+		Increment time.Duration `json:"increment"`
+	}
+	if err := d.Decode(&in); err != nil {
 		return nil, err
 	}
-	e, warnings, err := s.renew(ctx, h, increment)
+	if err := nonNegative("increment", in.Increment); err != nil {
+		return nil, err
+	}
+	e, warnings, err := s.renew(ctx, h, in.Increment)
 	if err != nil {
 		return nil, err
 	}

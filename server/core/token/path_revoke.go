@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
 
 // handleRevoke revokes the token in the "token" field and its children.
 // Revoking an unknown token succeeds, as in Vault.
-func (s *Store) handleRevoke(ctx context.Context, req *logical.Request, _ *Entry) (*logical.Response, error) {
-	raw, err := requiredToken(req)
+func (s *Store) handleRevoke(ctx context.Context, _ *logical.Request, d *framework.FieldData, _ *Entry) (*logical.Response, error) {
+	raw, err := requiredToken(d)
 	if err != nil {
 		return nil, err
 	}
@@ -18,15 +19,15 @@ func (s *Store) handleRevoke(ctx context.Context, req *logical.Request, _ *Entry
 }
 
 // handleRevokeSelf revokes the caller's token and its children.
-func (s *Store) handleRevokeSelf(ctx context.Context, _ *logical.Request, caller *Entry) (*logical.Response, error) {
+func (s *Store) handleRevokeSelf(ctx context.Context, _ *logical.Request, _ *framework.FieldData, caller *Entry) (*logical.Response, error) {
 	_, err := s.revokeTree(ctx, caller.id)
 	return nil, err
 }
 
 // handleRevokeAccessor revokes the token behind "accessor"; an unknown
 // accessor answers with Vault's warning rather than an error.
-func (s *Store) handleRevokeAccessor(ctx context.Context, req *logical.Request, _ *Entry) (*logical.Response, error) {
-	accessor, err := requiredAccessor(req)
+func (s *Store) handleRevokeAccessor(ctx context.Context, _ *logical.Request, d *framework.FieldData, _ *Entry) (*logical.Response, error) {
+	accessor, err := requiredAccessor(d)
 	if err != nil {
 		return nil, err
 	}
@@ -42,8 +43,8 @@ func (s *Store) handleRevokeAccessor(ctx context.Context, req *logical.Request, 
 
 // handleRevokeOrphan revokes the token in "token" but keeps its children,
 // which become orphans. Root only.
-func (s *Store) handleRevokeOrphan(ctx context.Context, req *logical.Request, caller *Entry) (*logical.Response, error) {
-	raw, err := requiredToken(req)
+func (s *Store) handleRevokeOrphan(ctx context.Context, _ *logical.Request, d *framework.FieldData, caller *Entry) (*logical.Response, error) {
+	raw, err := requiredToken(d)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +66,7 @@ func (s *Store) handleRevokeOrphan(ctx context.Context, req *logical.Request, ca
 }
 
 // handleTidy runs Tidy synchronously and reports how many tokens it removed.
-func (s *Store) handleTidy(ctx context.Context, _ *logical.Request, _ *Entry) (*logical.Response, error) {
+func (s *Store) handleTidy(ctx context.Context, _ *logical.Request, _ *framework.FieldData, _ *Entry) (*logical.Response, error) {
 	n, err := s.Tidy(ctx)
 	if err != nil {
 		return nil, err

@@ -5,16 +5,23 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
 
-// handler serves one auth/token/ path for an authenticated caller.
-type handler func(s *Store, ctx context.Context, req *logical.Request, caller *Entry) (*logical.Response, error)
+// handler serves one auth/token/ path for an authenticated caller. d pairs
+// the request data with the route's fields; the handler decodes it
+// (d.Decode into a typed struct) at the point Vault would, so permission
+// checks that come first in Vault still come first here.
+type handler func(s *Store, ctx context.Context, req *logical.Request, d *framework.FieldData, caller *Entry) (*logical.Response, error)
 
-// route is one auth/token/ path: the operations it answers and its handler.
+// route is one auth/token/ path: the operations it answers, the fields it
+// reads and its handler.
 type route struct {
 	ops    []logical.Operation
+	fields map[string]*framework.FieldSchema
 	handle handler
 }
 
@@ -23,22 +30,45 @@ var (
 	readOps  = []logical.Operation{logical.ReadOperation, logical.UpdateOperation, logical.CreateOperation}
 )
 
+// commonFields are the fields several paths share; each route picks its
+// own with fieldsOf. create's fields are createFields (path_create.go).
+var commonFields = map[string]*framework.FieldSchema{
+	"token":     {Type: framework.TypeString, Description: "The token to act on."},
+	"accessor":  {Type: framework.TypeString, Description: "The accessor of the token to act on."},
+	"increment": {Type: framework.TypeDuration, Description: "The requested new TTL of the token, counted from now."},
+}
+
+// fieldsOf returns the commonFields named. It runs while routes is
+// initialised and panics on a name commonFields lacks, so a typo fails
+// every test of the package instead of a request.
+func fieldsOf(names ...string) map[string]*framework.FieldSchema {
+	out := make(map[string]*framework.FieldSchema, len(names))
+	for _, n := range names {
+		s, ok := commonFields[n]
+		if !ok {
+			panic("token: no common field " + n)
+		}
+		out[n] = s
+	}
+	return out
+}
+
 // routes declares every path the store serves, relative to "auth/token/".
 var routes = map[string]route{
-	"create":          {writeOps, (*Store).handleCreate},
-	"create-orphan":   {writeOps, (*Store).handleCreateOrphan},
-	"lookup":          {readOps, (*Store).handleLookup},
-	"lookup-self":     {readOps, (*Store).handleLookupSelf},
-	"lookup-accessor": {writeOps, (*Store).handleLookupAccessor},
-	"renew":           {writeOps, (*Store).handleRenew},
-	"renew-self":      {writeOps, (*Store).handleRenewSelf},
-	"renew-accessor":  {writeOps, (*Store).handleRenewAccessor},
-	"revoke":          {writeOps, (*Store).handleRevoke},
-	"revoke-self":     {writeOps, (*Store).handleRevokeSelf},
-	"revoke-accessor": {writeOps, (*Store).handleRevokeAccessor},
-	"revoke-orphan":   {writeOps, (*Store).handleRevokeOrphan},
-	"accessors":       {[]logical.Operation{logical.ListOperation}, (*Store).handleAccessors},
-	"tidy":            {writeOps, (*Store).handleTidy},
+	"create":          {writeOps, createFields, (*Store).handleCreate},
+	"create-orphan":   {writeOps, createFields, (*Store).handleCreateOrphan},
+	"lookup":          {readOps, fieldsOf("token"), (*Store).handleLookup},
+	"lookup-self":     {readOps, nil, (*Store).handleLookupSelf},
+	"lookup-accessor": {writeOps, fieldsOf("accessor"), (*Store).handleLookupAccessor},
+	"renew":           {writeOps, fieldsOf("token", "increment"), (*Store).handleRenew},
+	"renew-self":      {writeOps, fieldsOf("increment"), (*Store).handleRenewSelf},
+	"renew-accessor":  {writeOps, fieldsOf("accessor", "increment"), (*Store).handleRenewAccessor},
+	"revoke":          {writeOps, fieldsOf("token"), (*Store).handleRevoke},
+	"revoke-self":     {writeOps, nil, (*Store).handleRevokeSelf},
+	"revoke-accessor": {writeOps, fieldsOf("accessor"), (*Store).handleRevokeAccessor},
+	"revoke-orphan":   {writeOps, fieldsOf("token"), (*Store).handleRevokeOrphan},
+	"accessors":       {[]logical.Operation{logical.ListOperation}, nil, (*Store).handleAccessors},
+	"tidy":            {writeOps, nil, (*Store).handleTidy},
 }
 
 // HandleRequest serves auth/token/<req.Path> for caller, the entry
@@ -59,12 +89,21 @@ func (s *Store) HandleRequest(ctx context.Context, req *logical.Request, caller 
 	if caller == nil || caller.id == "" {
 		return nil, ErrInvalidToken
 	}
-	return r.handle(s, ctx, req, caller)
+	return r.handle(s, ctx, req, &framework.FieldData{Raw: req.Data, Schema: r.fields}, caller)
+}
+
+// tokenField returns the "token" field, "" when absent.
+func tokenField(d *framework.FieldData) (string, error) {
+	var in struct {
+		Token string `json:"token"`
+	}
+	err := d.Decode(&in)
+	return in.Token, err
 }
 
 // requiredToken returns the "token" field or a 400 naming it.
-func requiredToken(req *logical.Request) (string, error) {
-	raw, err := fields(req.Data).str("token")
+func requiredToken(d *framework.FieldData) (string, error) {
+	raw, err := tokenField(d)
 	if err != nil {
 		return "", err
 	}
@@ -75,13 +114,24 @@ func requiredToken(req *logical.Request) (string, error) {
 }
 
 // requiredAccessor returns the "accessor" field or a 400 naming it.
-func requiredAccessor(req *logical.Request) (string, error) {
-	a, err := fields(req.Data).str("accessor")
-	if err != nil {
+func requiredAccessor(d *framework.FieldData) (string, error) {
+	var in struct {
+		Accessor string `json:"accessor"`
+	}
+	if err := d.Decode(&in); err != nil {
 		return "", err
 	}
-	if a == "" {
+	if in.Accessor == "" {
 		return "", logical.InvalidRequest("accessor", "missing accessor")
 	}
-	return a, nil
+	return in.Accessor, nil
+}
+
+// nonNegative refuses a negative duration in field name, in the words
+// the store has always used.
+func nonNegative(name string, d time.Duration) error {
+	if d < 0 {
+		return logical.InvalidRequest(name, "%s must be positive", name)
+	}
+	return nil
 }
