@@ -115,6 +115,9 @@ type Path struct {
 	Unauthenticated bool
 	Sudo            bool
 	Local           bool
+	// RawBody hands the handler the request body as a stream
+	// (logical.Request.Body) instead of decoding it into the fields.
+	RawBody bool
 	// Actions names the authorization action of an operation when it is
 	// not the operation itself.
 	Actions map[logical.Operation]string
@@ -122,7 +125,7 @@ type Path struct {
 
 // routeInfo is the path's declared RouteInfo for op.
 func (p *Path) routeInfo(op logical.Operation) logical.RouteInfo {
-	return logical.RouteInfo{Unauthenticated: p.Unauthenticated, Sudo: p.Sudo, Local: p.Local, Action: p.Actions[op]}
+	return logical.RouteInfo{Unauthenticated: p.Unauthenticated, Sudo: p.Sudo, Local: p.Local, RawBody: p.RawBody, Action: p.Actions[op]}
 }
 
 // handler returns the handler for op, applying the create/update fallback.

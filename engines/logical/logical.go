@@ -56,9 +56,12 @@ type Request struct {
 	ClientToken string
 	// Connection is the client connection; may be nil.
 	Connection *Connection
-	// Body, when set, is the raw request body of a binary endpoint (a
-	// snapshot upload), streamed rather than decoded into Data. The
-	// pipeline has already applied the size limit that fits the route.
+	// Body, when set, is the request body not yet read. The transport
+	// passes it unread so that the pipeline reads it only after the token
+	// is authenticated (an unauthenticated route reads at most a small
+	// limit): the pipeline decodes it as a JSON object into Data, except
+	// for a RawBody route (a snapshot upload), whose handler gets it as a
+	// stream. The transport has already applied its size limit.
 	Body io.Reader
 	// ResponseWriter, when set, receives the raw response of a binary
 	// endpoint (a snapshot download); the handler writes to it and
@@ -83,6 +86,9 @@ type RouteInfo struct {
 	// Action is the authorization action when it is not the operation
 	// itself (e.g. "generate" for a credential read); "" means Operation.
 	Action string
+	// RawBody routes take the request body as a stream (Request.Body)
+	// instead of JSON data.
+	RawBody bool
 }
 
 // RouteDescriber is the optional power of a Backend that declares its

@@ -43,8 +43,12 @@ const (
 )
 
 const (
-	// forwardChunkSize is the largest body chunk of one ForwardedResponse.
+	// forwardChunkSize is the largest body chunk of one ForwardedResponse
+	// or ForwardedRequest.
 	forwardChunkSize = 64 << 10
+	// forwardWindow is the flow-control window of the cluster port's
+	// forwarding server.
+	forwardWindow = 1 << 20
 	// forwardOverhead is what a forwarded request may carry beyond the body
 	// limit (headers, URL).
 	forwardOverhead = 2 << 20
@@ -229,7 +233,9 @@ func (s *Server) forwardFailure(ctx context.Context, addr string, err error) *st
 
 // forwardREST sends a REST request to the active node when this node is a
 // standby and the path is not node-local. It reports whether it answered.
-// The body has already passed the size limit (limitedBody).
+// The body has already passed the size limit (limitedBody); it is streamed
+// to the active node in chunks as the active node reads it, never held
+// whole.
 func (s *Server) forwardREST(w *statusRecorder, r *http.Request, call *callInfo) bool {
 	if restIsLocal(r.URL.Path) {
 		return false
@@ -238,41 +244,34 @@ func (s *Server) forwardREST(w *statusRecorder, r *http.Request, call *callInfo)
 	if !ok {
 		return false
 	}
-	var body []byte
-	if r.Body != nil {
-		var err error
-		if body, err = io.ReadAll(r.Body); err != nil {
-			if call.rest.tooLarge.Load() {
-				writeError(w, newStatusError(http.StatusRequestEntityTooLarge, err, msgTooLarge))
-			} else {
-				writeError(w, newStatusError(http.StatusBadRequest, err, "error reading request body"))
-			}
-			return true
-		}
-	}
 	req := &pb.ForwardedRequest{
 		Method:     r.Method,
 		Url:        r.URL.RequestURI(),
 		Host:       r.Host,
 		Headers:    headersToProto(r.Header),
-		Body:       body,
 		RemoteAddr: call.rest.remoteAddr,
 		RequestId:  logical.MustUUID(),
 	}
 	result := "aborted"
 	defer func() { s.metrics.forwarded("http", result) }()
-	s.relayForward(r.Context(), w, addr, req)
+	s.relayForward(r.Context(), w, addr, req, r.Body, call.rest.tooLarge.Load)
 	result = strconv.Itoa(w.code())
 	return true
 }
 
-// relayForward runs req on the active node and copies the answer to w.
-// If the answer breaks off after its status was sent, the client's
-// response is aborted (http.ErrAbortHandler) so that it cannot mistake a
-// truncated body for a complete one.
-func (s *Server) relayForward(ctx context.Context, w *statusRecorder, addr string, req *pb.ForwardedRequest) {
-	first, stream, err := s.openForward(ctx, addr, req)
+// relayForward runs req with body on the active node and copies the
+// answer to w. If the answer breaks off after its status was sent, the
+// client's response is aborted (http.ErrAbortHandler) so that it cannot
+// mistake a truncated body for a complete one.
+func (s *Server) relayForward(ctx context.Context, w *statusRecorder, addr string, req *pb.ForwardedRequest, body io.Reader, tooLarge func() bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream, and with it the body pump
+	first, stream, err := s.openForward(ctx, cancel, addr, req, body)
 	if err != nil {
+		if tooLarge != nil && tooLarge() {
+			writeError(w, newStatusError(http.StatusRequestEntityTooLarge, err, msgTooLarge))
+			return
+		}
 		writeError(w, s.forwardFailure(ctx, addr, err))
 		return
 	}
@@ -303,8 +302,10 @@ func (s *Server) relayForward(ctx context.Context, w *statusRecorder, addr strin
 }
 
 // openForward starts the Forward call and reads the answer's first
-// message (status and headers).
-func (s *Server) openForward(ctx context.Context, addr string, req *pb.ForwardedRequest) (*pb.ForwardedResponse, grpc.ServerStreamingClient[pb.ForwardedResponse], error) {
+// message (status and headers). The body is streamed, in the background,
+// only when the active node asks for it (send_body); cancel ends the call
+// (the pump uses it when the body cannot be read).
+func (s *Server) openForward(ctx context.Context, cancel context.CancelFunc, addr string, req *pb.ForwardedRequest, body io.Reader) (*pb.ForwardedResponse, grpc.BidiStreamingClient[pb.ForwardedRequest, pb.ForwardedResponse], error) {
 	if addr == "" {
 		return nil, nil, errors.New("api: no active node known")
 	}
@@ -312,15 +313,55 @@ func (s *Server) openForward(ctx context.Context, addr string, req *pb.Forwarded
 	if err != nil {
 		return nil, nil, err
 	}
-	stream, err := pb.NewForwardingClient(conn).Forward(ctx, req)
+	stream, err := pb.NewForwardingClient(conn).Forward(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("api: forward to %s: %w", addr, err)
 	}
-	first, err := stream.Recv()
-	if err != nil {
+	if err := stream.Send(req); err != nil {
 		return nil, nil, fmt.Errorf("api: forward to %s: %w", addr, err)
 	}
-	return first, stream, nil
+	pumping := false
+	for {
+		first, err := stream.Recv()
+		if err != nil {
+			return nil, nil, fmt.Errorf("api: forward to %s: %w", addr, err)
+		}
+		if !first.GetSendBody() {
+			return first, stream, nil
+		}
+		if !pumping {
+			pumping = true
+			go pumpBody(stream, cancel, body)
+		}
+	}
+}
+
+// pumpBody sends body in chunks, then closes the sending side. It stops
+// as soon as the stream ends (the call finished or was cancelled). A body
+// that fails to read (the size limit, a client that went away) cancels
+// the call, so the active node never takes a truncated body for a whole
+// one.
+func pumpBody(stream grpc.BidiStreamingClient[pb.ForwardedRequest, pb.ForwardedResponse], cancel context.CancelFunc, body io.Reader) {
+	if body == nil {
+		body = http.NoBody
+	}
+	buf := make([]byte, forwardChunkSize)
+	for {
+		n, err := io.ReadFull(body, buf)
+		last := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !last {
+			cancel()
+			return
+		}
+		// Send serialises the message before it returns: buf can be reused.
+		if n > 0 && stream.Send(&pb.ForwardedRequest{Body: buf[:n]}) != nil {
+			return
+		}
+		if last {
+			break
+		}
+	}
+	_ = stream.CloseSend()
 }
 
 // hopHeaders are not forwarded in either direction: they describe one

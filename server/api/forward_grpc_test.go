@@ -214,7 +214,7 @@ type brokenActive struct {
 	pb.UnimplementedForwardingServer
 }
 
-func (brokenActive) Forward(_ *pb.ForwardedRequest, stream grpc.ServerStreamingServer[pb.ForwardedResponse]) error {
+func (brokenActive) Forward(stream grpc.BidiStreamingServer[pb.ForwardedRequest, pb.ForwardedResponse]) error {
 	err := stream.Send(&pb.ForwardedResponse{Status: 200, Body: []byte(strings.Repeat("x", 1000)),
 		Headers: []*pb.HTTPHeader{{Name: "Content-Type", Values: []string{"application/octet-stream"}}}})
 	if err == nil {

@@ -1,8 +1,8 @@
 package api
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +28,12 @@ import (
 func (s *Server) newForwardingServer(svc *service) *grpc.Server {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(int(s.opts.MaxRequestSize) + forwardOverhead),
+		// A fixed window bounds what a standby may push ahead of the
+		// handler reading it (a refused request's body is never read): at
+		// most forwardWindow per stream, instead of the megabytes dynamic
+		// window sizing would allow.
+		grpc.InitialWindowSize(forwardWindow),
+		grpc.InitialConnWindowSize(forwardWindow),
 		// Standbys ping every 10 s (forwarder); allow it.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.ChainUnaryInterceptor(clusterInterceptor, unaryInterceptor(s.log, s.metrics)),
@@ -56,8 +62,12 @@ var errAborted = status.Error(codes.Aborted, "api: forwarded request aborted")
 // Forward implements pb.ForwardingServer: it runs the request through this
 // node's REST stack in process, with the standby's request id and the
 // client's address, and streams the answer back.
-func (f *forwardingService) Forward(in *pb.ForwardedRequest, stream grpc.ServerStreamingServer[pb.ForwardedResponse]) (err error) {
-	r, err := forwardedHTTPRequest(stream.Context(), in)
+func (f *forwardingService) Forward(stream grpc.BidiStreamingServer[pb.ForwardedRequest, pb.ForwardedResponse]) (err error) {
+	in, err := stream.Recv()
+	if err != nil {
+		return status.Error(codes.InvalidArgument, "api: forwarded request without its first message")
+	}
+	r, err := forwardedHTTPRequest(stream.Context(), in, &streamBody{stream: stream})
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -79,7 +89,7 @@ func (f *forwardingService) Forward(in *pb.ForwardedRequest, stream grpc.ServerS
 // forwardedHTTPRequest rebuilds the client's request. Its context drops
 // the Forward call's metadata (the standby's, not the client's) and
 // carries the forwarded request id and client address.
-func forwardedHTTPRequest(ctx context.Context, in *pb.ForwardedRequest) (*http.Request, error) {
+func forwardedHTTPRequest(ctx context.Context, in *pb.ForwardedRequest, body io.ReadCloser) (*http.Request, error) {
 	if !validMethod(in.GetMethod()) {
 		return nil, fmt.Errorf("api: forwarded request: invalid method %q", in.GetMethod())
 	}
@@ -102,15 +112,54 @@ func forwardedHTTPRequest(ctx context.Context, in *pb.ForwardedRequest) (*http.R
 		Host:          in.GetHost(),
 		RemoteAddr:    in.GetRemoteAddr(),
 		RequestURI:    in.GetUrl(),
-		ContentLength: int64(len(in.GetBody())),
-		Body:          http.NoBody,
-	}
-	if len(in.GetBody()) > 0 {
-		r.Body = io.NopCloser(bytes.NewReader(in.GetBody()))
+		ContentLength: -1,
+		Body:          body,
 	}
 	headersFromProto(r.Header, in.GetHeaders())
 	return r.WithContext(ctx), nil
 }
+
+// streamBody is a forwarded request's body, asked for (send_body) on the
+// first read and then read from the Forward stream as the handler
+// consumes it. Used by the handler's goroutine only, which is also the
+// only one sending on the stream.
+type streamBody struct {
+	stream grpc.BidiStreamingServer[pb.ForwardedRequest, pb.ForwardedResponse]
+	asked  bool
+	buf    []byte
+	err    error
+}
+
+// Read implements io.Reader.
+func (b *streamBody) Read(p []byte) (int, error) {
+	if !b.asked {
+		b.asked = true
+		if err := b.stream.Send(&pb.ForwardedResponse{SendBody: true}); err != nil {
+			b.err = fmt.Errorf("api: ask for the forwarded body: %w", err)
+		}
+	}
+	for len(b.buf) == 0 {
+		if b.err != nil {
+			return 0, b.err
+		}
+		msg, err := b.stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				b.err = io.EOF
+			} else {
+				b.err = fmt.Errorf("api: forwarded body: %w", err)
+			}
+			continue
+		}
+		b.buf = msg.GetBody()
+	}
+	n := copy(p, b.buf)
+	b.buf = b.buf[n:]
+	return n, nil
+}
+
+// Close implements io.Closer; the stream ends with the call.
+func (b *streamBody) Close() error { return nil }
 
 // validMethod accepts an HTTP method token (RFC 9110 tchar, letters,
 // digits and a few marks).

@@ -49,8 +49,14 @@ func TestForwardingServer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			stream, err := pb.NewForwardingClient(conn).Forward(ctx, tc.req)
+			stream, err := pb.NewForwardingClient(conn).Forward(ctx)
 			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stream.Send(tc.req); err != nil {
+				t.Fatal(err)
+			}
+			if err := stream.CloseSend(); err != nil {
 				t.Fatal(err)
 			}
 			var first *pb.ForwardedResponse

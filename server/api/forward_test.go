@@ -213,8 +213,11 @@ func TestForwardClientCannotClaimForwarding(t *testing.T) {
 	}
 }
 
-// TestForwardBodyLimit checks that the standby enforces the size limit
-// before anything reaches the active node.
+// TestForwardBodyLimit checks that the standby enforces the size limit:
+// a declared oversized body is refused before forwarding; a chunked one is
+// streamed (once the active node has authenticated the request) until the
+// limit, then the forwarded call is cancelled, so no oversized request
+// ever takes effect.
 func TestForwardBodyLimit(t *testing.T) {
 	active := startNode(t, api.Options{}, 3, 2, true)
 	standby := startStandby(t, newRole(true, active.clusterAddr), api.Options{MaxRequestSize: 1024})
@@ -240,11 +243,19 @@ func TestForwardBodyLimit(t *testing.T) {
 			t.Errorf("chunked=%v: %d %s, want 413", chunked, resp.StatusCode, raw)
 		}
 	}
-	if got := active.rec.requests()[before:]; len(got) != 0 {
+	// The declared-length one never left the standby; the chunked one was
+	// cut off at the limit while the active node read it, so nothing of it
+	// was stored.
+	if got := active.rec.requests()[before:]; len(got) > 1 {
 		t.Errorf("oversized requests reached the active node: %v", got)
 	}
-	if got := counter(t, standby.api.Metrics(), "secretum_vault_forwarded_requests_total", nil); got != 0 {
-		t.Errorf("standby forwarded %v requests", got)
+	if r := active.do(t, "GET", "/v1/secret/data/big", active.root, ""); r.status != 404 {
+		t.Errorf("an oversized write was stored: %d %s", r.status, r.body)
+	}
+	total := counter(t, standby.api.Metrics(), "secretum_vault_forwarded_requests_total", nil)
+	refused := counter(t, standby.api.Metrics(), "secretum_vault_forwarded_requests_total", map[string]string{"status": "413"})
+	if total > 1 || total != refused {
+		t.Errorf("standby forwarded %v requests (%v refused 413); want at most the chunked one, refused", total, refused)
 	}
 	// Under the limit it forwards.
 	standby.mustJSON(t, "PUT", "/v1/secret/data/small", active.root, `{"data":{"v":"x"}}`, 200, nil)

@@ -51,7 +51,13 @@ func newTestServer(t testing.TB, opts api.Options) *testServer {
 // unsealed, with kv v2 mounted at secret/, and its root token.
 func unsealed(t testing.TB) (*testServer, string) {
 	t.Helper()
-	ts := newTestServer(t, api.Options{})
+	return unsealedWith(t, api.Options{})
+}
+
+// unsealedWith is unsealed with the given options.
+func unsealedWith(t testing.TB, opts api.Options) (*testServer, string) {
+	t.Helper()
+	ts := newTestServer(t, opts)
 	var init struct {
 		Keys      []string `json:"keys"`
 		RootToken string   `json:"root_token"`

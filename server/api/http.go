@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
 )
 
 // callInfo is what one request's layers tell each other: the service
@@ -29,7 +32,13 @@ type restCall struct {
 	query      url.Values
 	remoteAddr string
 	tooLarge   atomic.Bool
+	// body is the unread request body of a Logical call, handed to core.
+	body io.Reader
 }
+
+// maxSysBody limits the bodies of the typed sys endpoints the gateway
+// decodes itself (init, unseal: unauthenticated, a few KiB at most).
+const maxSysBody = 1 << 20
 
 type callKey struct{}
 
@@ -110,10 +119,16 @@ func (s *Server) restHandler() http.Handler {
 			writeError(rec, newStatusError(http.StatusRequestEntityTooLarge, nil, msgTooLarge))
 			return
 		}
+		allowed, typedSys := s.sysMethods[r.URL.Path]
 		if r.Body != nil && r.Body != http.NoBody && !isSnapshotUpload(r) {
-			r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(rec, r.Body, s.opts.MaxRequestSize), flag: &call.rest.tooLarge}
+			limit := s.opts.MaxRequestSize
+			if typedSys {
+				// init and unseal: unauthenticated, a few KiB at most.
+				limit = min(limit, maxSysBody)
+			}
+			r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(rec, r.Body, limit), flag: &call.rest.tooLarge}
 		}
-		if allowed, ok := s.sysMethods[r.URL.Path]; ok && !allowed[r.Method] {
+		if typedSys && !allowed[r.Method] {
 			writeError(rec, newStatusError(http.StatusMethodNotAllowed, nil))
 			return
 		}
@@ -126,6 +141,11 @@ func (s *Server) restHandler() http.Handler {
 		if isPrometheusScrape(r) {
 			s.serveMetrics(rec, r, call)
 			return
+		}
+		if !typedSys && r.Body != nil && r.Body != http.NoBody {
+			// The gateway must not read a Logical body: core reads it once
+			// the token is authenticated (Request.Body).
+			call.rest.body, r.Body = r.Body, http.NoBody
 		}
 		s.gateway.ServeHTTP(rec, r)
 	})
@@ -181,6 +201,7 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	var mbe *http.MaxBytesError
 	if err != nil && errors.As(err, &mbe) {
 		b.flag.Store(true)
+		err = fmt.Errorf("%w: %w", logical.ErrRequestTooLarge, err)
 	}
 	return n, err
 }

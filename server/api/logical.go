@@ -54,6 +54,10 @@ func buildLogicalRequest(ctx context.Context, in *pb.LogicalRequest) (*logical.R
 	var err error
 	if rc := restCallFrom(ctx); rc != nil {
 		req.Operation, req.Data, err = restOperation(rc, in.GetData())
+		if err == nil && rc.body != nil && req.Operation != logical.ReadOperation &&
+			req.Operation != logical.ListOperation && req.Operation != logical.DeleteOperation {
+			req.Body = rc.body // read by core after authentication
+		}
 	} else {
 		req.Operation, err = parseOperation(in.GetOperation())
 		if err == nil {

@@ -165,19 +165,22 @@ func TestLogicalKV(t *testing.T) {
 
 func TestRequestSizeLimit(t *testing.T) {
 	ts := newTestServer(t, api.Options{MaxRequestSize: 1024})
+	open, root := unsealedWith(t, api.Options{MaxRequestSize: 1024})
 	big := `{"data":{"v":"` + strings.Repeat("x", 2048) + `"}}`
 	small := `{"secret_shares":1,"secret_threshold":1}`
 	tests := []struct {
 		name    string
+		srv     *testServer
 		path    string
 		body    string
 		chunked bool
 		want    int
 	}{
-		{"content-length over limit", "/v1/secret/data/x", big, false, 413},
-		{"chunked over limit, logical", "/v1/secret/data/x", big, true, 413},
-		{"chunked over limit, sys", "/v1/sys/init", `{"pgp_keys":["` + strings.Repeat("k", 2048) + `"]}`, true, 413},
-		{"under limit", "/v1/sys/init", small, true, 200},
+		{"content-length over limit", ts, "/v1/secret/data/x", big, false, 413},
+		{"chunked over limit, logical", open, "/v1/secret/data/x", big, true, 413},
+		{"chunked over limit, sealed: refused unread", ts, "/v1/secret/data/x", big, true, 503},
+		{"chunked over limit, sys", ts, "/v1/sys/init", `{"pgp_keys":["` + strings.Repeat("k", 2048) + `"]}`, true, 413},
+		{"under limit", ts, "/v1/sys/init", small, true, 200},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,11 +188,12 @@ func TestRequestSizeLimit(t *testing.T) {
 			if tc.chunked {
 				body = io.MultiReader(body) // hides the length: sent chunked
 			}
-			req, err := http.NewRequestWithContext(context.Background(), "PUT", ts.url+tc.path, body)
+			req, err := http.NewRequestWithContext(context.Background(), "PUT", tc.srv.url+tc.path, body)
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := ts.client.Do(req)
+			req.Header.Set("X-Vault-Token", root)
+			resp, err := tc.srv.client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

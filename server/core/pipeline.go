@@ -114,7 +114,7 @@ func (c *Core) serveLocal(ctx context.Context, call *pipelineCall, tgt *target, 
 		if err != nil {
 			return nil, err
 		}
-	} else if err := c.auditRequest(ctx, call, tgt, req); err != nil {
+	} else if err := c.admit(ctx, nil, call, tgt, req); err != nil {
 		return nil, err
 	}
 	resp, err := c.dispatch(ctx, call, tgt, req)
@@ -141,14 +141,22 @@ func (c *Core) resolve(st *activeState, req *logical.Request) (*target, error) {
 	return tgt, nil
 }
 
-// admit runs stages 1-3: authenticate, authorize, audit the request. A
-// request refused by authentication or authorization is audited too, with
-// its error, before the refusal is returned.
+// admit runs stages 1-3: authenticate, read the body, authorize, audit
+// the request. The body is read only once the token is authenticated (an
+// unauthenticated route reads at most maxUnauthenticatedBody), so a caller
+// without a valid token never makes the node read what it sends. A request
+// refused by authentication or authorization is audited too, with its
+// error, before the refusal is returned. st may be nil for an
+// unauthenticated route.
 func (c *Core) admit(ctx context.Context, st *activeState, call *pipelineCall, tgt *target, req *logical.Request) error {
-	if !tgt.info.Unauthenticated {
-		if err := c.authenticateAndAuthorize(ctx, st, call, tgt, req); err != nil {
+	if tgt.info.Unauthenticated {
+		if err := readBody(req, tgt.info, maxUnauthenticatedBody); err != nil {
 			return c.auditRefusal(ctx, call, tgt, req, err)
 		}
+		return c.auditRequest(ctx, call, tgt, req)
+	}
+	if err := c.authenticateAndAuthorize(ctx, st, call, tgt, req); err != nil {
+		return c.auditRefusal(ctx, call, tgt, req, err)
 	}
 	return c.auditRequest(ctx, call, tgt, req)
 }
@@ -159,6 +167,9 @@ func (c *Core) authenticateAndAuthorize(ctx context.Context, st *activeState, ca
 		return err
 	}
 	call.caller = te
+	if err := readBody(req, tgt.info, 0); err != nil {
+		return err
+	}
 	return c.authorize(ctx, call, tgt, req)
 }
 

@@ -46,14 +46,14 @@ func (c *Core) raftPaths() []*framework.Path {
 			Operations: writeOp(c.handleRaftRemovePeer), HelpSynopsis: "Remove a server from the raft configuration.",
 		},
 		{
-			Pattern: "storage/raft/snapshot", Sudo: true, Local: true,
+			Pattern: "storage/raft/snapshot", Sudo: true, Local: true, RawBody: true,
 			Operations: map[logical.Operation]framework.OperationHandler{
 				logical.ReadOperation: c.handleSnapshotSave, logical.UpdateOperation: c.handleSnapshotRestore(false),
 			},
 			HelpSynopsis: "Save (GET) or restore (POST) a snapshot of the whole store.",
 		},
 		{
-			Pattern: "storage/raft/snapshot-force", Sudo: true, Local: true,
+			Pattern: "storage/raft/snapshot-force", Sudo: true, Local: true, RawBody: true,
 			Operations:   writeOp(c.handleSnapshotRestore(true)),
 			HelpSynopsis: "Restore a snapshot, even of another cluster.",
 		},

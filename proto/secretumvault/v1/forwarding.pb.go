@@ -35,7 +35,8 @@ type ForwardedRequest struct {
 	// headers are the client's headers without hop-by-hop headers and
 	// Content-Length; X-Vault-Token and Authorization travel here.
 	Headers []*HTTPHeader `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
-	// body is the whole request body.
+	// body is the next chunk of the request body (may be empty); the first
+	// message, which carries the other fields, has none.
 	Body []byte `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
 	// remote_addr is the client's IP address as the standby saw it; the
 	// active node uses it as the request's remote address (Cedar context,
@@ -136,7 +137,11 @@ type ForwardedResponse struct {
 	// Content-Length; set in the first message only.
 	Headers []*HTTPHeader `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
 	// body is the next chunk of the response body (may be empty).
-	Body          []byte `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Body []byte `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	// send_body, alone in a message before the status, asks the standby for
+	// the request body: the active node reads it only once the request is
+	// authenticated, so a refused request's body never crosses the cluster.
+	SendBody      bool `protobuf:"varint,4,opt,name=send_body,json=sendBody,proto3" json:"send_body,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -190,6 +195,13 @@ func (x *ForwardedResponse) GetBody() []byte {
 		return x.Body
 	}
 	return nil
+}
+
+func (x *ForwardedResponse) GetSendBody() bool {
+	if x != nil {
+		return x.SendBody
+	}
+	return false
 }
 
 // HTTPHeader is one header name with its values in order.
@@ -259,18 +271,19 @@ const file_secretumvault_v1_forwarding_proto_rawDesc = "" +
 	"\vremote_addr\x18\x06 \x01(\tR\n" +
 	"remoteAddr\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\a \x01(\tR\trequestId\"w\n" +
+	"request_id\x18\a \x01(\tR\trequestId\"\x94\x01\n" +
 	"\x11ForwardedResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x126\n" +
 	"\aheaders\x18\x02 \x03(\v2\x1c.secretumvault.v1.HTTPHeaderR\aheaders\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\"8\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1b\n" +
+	"\tsend_body\x18\x04 \x01(\bR\bsendBody\"8\n" +
 	"\n" +
 	"HTTPHeader\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06values\x18\x02 \x03(\tR\x06values2b\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values2d\n" +
 	"\n" +
-	"Forwarding\x12T\n" +
-	"\aForward\x12\".secretumvault.v1.ForwardedRequest\x1a#.secretumvault.v1.ForwardedResponse0\x01BOZMgithub.com/secretumvault/secretumvault/proto/secretumvault/v1;secretumvaultv1b\x06proto3"
+	"Forwarding\x12V\n" +
+	"\aForward\x12\".secretumvault.v1.ForwardedRequest\x1a#.secretumvault.v1.ForwardedResponse(\x010\x01BOZMgithub.com/secretumvault/secretumvault/proto/secretumvault/v1;secretumvaultv1b\x06proto3"
 
 var (
 	file_secretumvault_v1_forwarding_proto_rawDescOnce sync.Once

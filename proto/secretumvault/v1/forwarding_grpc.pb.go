@@ -37,13 +37,18 @@ const (
 // request id and client address in the "x-secretum-forwarded-request-id"
 // and "x-secretum-forwarded-for" request metadata.
 type ForwardingClient interface {
-	// Forward runs one HTTP request through the active node's REST API and
-	// streams the answer back: the first message carries the status and the
-	// headers (and possibly the start of the body), every message a chunk of
-	// the body, in order. A stream that ends with an error after the first
-	// message means the answer is incomplete: the standby must abort its
-	// response rather than end it cleanly.
-	Forward(ctx context.Context, in *ForwardedRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ForwardedResponse], error)
+	// Forward runs one HTTP request through the active node's REST API,
+	// streaming both ways so that neither node ever holds a whole body. The
+	// standby sends the request line and headers in the first message; when
+	// the active node wants the body it answers send_body, and the standby
+	// streams the body in later messages and closes its side at its end. A
+	// request refused before its body is read (a bad token) never has its
+	// body sent. The answer's first message carries the
+	// status and the headers (and possibly the start of the body), every
+	// message a chunk of the body, in order. A stream that ends with an
+	// error after the first message means the answer is incomplete: the
+	// standby must abort its response rather than end it cleanly.
+	Forward(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ForwardedRequest, ForwardedResponse], error)
 }
 
 type forwardingClient struct {
@@ -54,24 +59,18 @@ func NewForwardingClient(cc grpc.ClientConnInterface) ForwardingClient {
 	return &forwardingClient{cc}
 }
 
-func (c *forwardingClient) Forward(ctx context.Context, in *ForwardedRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ForwardedResponse], error) {
+func (c *forwardingClient) Forward(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ForwardedRequest, ForwardedResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Forwarding_ServiceDesc.Streams[0], Forwarding_Forward_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	x := &grpc.GenericClientStream[ForwardedRequest, ForwardedResponse]{ClientStream: stream}
-	if err := x.ClientStream.SendMsg(in); err != nil {
-		return nil, err
-	}
-	if err := x.ClientStream.CloseSend(); err != nil {
-		return nil, err
-	}
 	return x, nil
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Forwarding_ForwardClient = grpc.ServerStreamingClient[ForwardedResponse]
+type Forwarding_ForwardClient = grpc.BidiStreamingClient[ForwardedRequest, ForwardedResponse]
 
 // ForwardingServer is the server API for Forwarding service.
 // All implementations must embed UnimplementedForwardingServer
@@ -88,13 +87,18 @@ type Forwarding_ForwardClient = grpc.ServerStreamingClient[ForwardedResponse]
 // request id and client address in the "x-secretum-forwarded-request-id"
 // and "x-secretum-forwarded-for" request metadata.
 type ForwardingServer interface {
-	// Forward runs one HTTP request through the active node's REST API and
-	// streams the answer back: the first message carries the status and the
-	// headers (and possibly the start of the body), every message a chunk of
-	// the body, in order. A stream that ends with an error after the first
-	// message means the answer is incomplete: the standby must abort its
-	// response rather than end it cleanly.
-	Forward(*ForwardedRequest, grpc.ServerStreamingServer[ForwardedResponse]) error
+	// Forward runs one HTTP request through the active node's REST API,
+	// streaming both ways so that neither node ever holds a whole body. The
+	// standby sends the request line and headers in the first message; when
+	// the active node wants the body it answers send_body, and the standby
+	// streams the body in later messages and closes its side at its end. A
+	// request refused before its body is read (a bad token) never has its
+	// body sent. The answer's first message carries the
+	// status and the headers (and possibly the start of the body), every
+	// message a chunk of the body, in order. A stream that ends with an
+	// error after the first message means the answer is incomplete: the
+	// standby must abort its response rather than end it cleanly.
+	Forward(grpc.BidiStreamingServer[ForwardedRequest, ForwardedResponse]) error
 	mustEmbedUnimplementedForwardingServer()
 }
 
@@ -105,7 +109,7 @@ type ForwardingServer interface {
 // pointer dereference when methods are called.
 type UnimplementedForwardingServer struct{}
 
-func (UnimplementedForwardingServer) Forward(*ForwardedRequest, grpc.ServerStreamingServer[ForwardedResponse]) error {
+func (UnimplementedForwardingServer) Forward(grpc.BidiStreamingServer[ForwardedRequest, ForwardedResponse]) error {
 	return status.Error(codes.Unimplemented, "method Forward not implemented")
 }
 func (UnimplementedForwardingServer) mustEmbedUnimplementedForwardingServer() {}
@@ -130,15 +134,11 @@ func RegisterForwardingServer(s grpc.ServiceRegistrar, srv ForwardingServer) {
 }
 
 func _Forwarding_Forward_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(ForwardedRequest)
-	if err := stream.RecvMsg(m); err != nil {
-		return err
-	}
-	return srv.(ForwardingServer).Forward(m, &grpc.GenericServerStream[ForwardedRequest, ForwardedResponse]{ServerStream: stream})
+	return srv.(ForwardingServer).Forward(&grpc.GenericServerStream[ForwardedRequest, ForwardedResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Forwarding_ForwardServer = grpc.ServerStreamingServer[ForwardedResponse]
+type Forwarding_ForwardServer = grpc.BidiStreamingServer[ForwardedRequest, ForwardedResponse]
 
 // Forwarding_ServiceDesc is the grpc.ServiceDesc for Forwarding service.
 // It's only intended for direct use with grpc.RegisterService,
@@ -152,6 +152,7 @@ var Forwarding_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "Forward",
 			Handler:       _Forwarding_Forward_Handler,
 			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "secretumvault/v1/forwarding.proto",
