@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -105,4 +106,23 @@ func (c ListenerConfig) Validate() error {
 		return fmt.Errorf("%w: MaxHeaderBytes %d must be positive", ErrListenerConfig, c.MaxHeaderBytes)
 	}
 	return nil
+}
+
+// listenerKey carries the ListenerConfig of the listener a request came
+// in on (ServeListener's base context). Requests served through Handler
+// alone, and requests forwarded by a standby, have none: they get the
+// defaults.
+type listenerKey struct{}
+
+func withListener(ctx context.Context, c *ListenerConfig) context.Context {
+	return context.WithValue(ctx, listenerKey{}, c)
+}
+
+// listenerFrom returns the config of the request's listener, or the
+// defaults.
+func listenerFrom(ctx context.Context) ListenerConfig {
+	if c, ok := ctx.Value(listenerKey{}).(*ListenerConfig); ok {
+		return *c
+	}
+	return DefaultListenerConfig()
 }

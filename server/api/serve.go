@@ -37,8 +37,10 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, tlsConfig *
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		Protocols:         new(http.Protocols),
+		BaseContext: func(net.Listener) context.Context {
+			return withListener(context.WithoutCancel(ctx), &cfg)
+		},
+		Protocols: new(http.Protocols),
 	}
 	srv.Protocols.SetHTTP1(true)
 	if tlsConfig != nil {
