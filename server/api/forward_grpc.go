@@ -142,7 +142,7 @@ func forwardMetadata(ctx context.Context) metadata.MD {
 	if out == nil {
 		out = metadata.MD{}
 	}
-	out.Set(mdForwardedRequestID, newRequestID())
+	out.Set(mdForwardedRequestID, requestIDFor(ctx))
 	if c := connection(ctx); c != nil {
 		out.Set(mdForwardedFor, c.RemoteAddr)
 	} else {

@@ -111,11 +111,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, call *call
 		Connection:  &logical.Connection{RemoteAddr: call.rest.remoteAddr},
 	})
 	if err != nil {
-		se := toStatusError(err)
-		if se.httpStatus == http.StatusInternalServerError {
-			s.log.ErrorContext(r.Context(), "api: metrics authorization failed", "error", err)
-		}
-		writeError(w, se)
+		writeError(w, toStatusError(err))
 		return
 	}
 	s.metrics.handler.ServeHTTP(w, r)
