@@ -122,6 +122,34 @@ func TestListenerCutsOffSlowClients(t *testing.T) {
 	}
 }
 
+// TestListenerIdleTimeout checks that a keep-alive connection left idle
+// after an answer is closed after IdleTimeout.
+func TestListenerIdleTimeout(t *testing.T) {
+	cfg := api.DefaultListenerConfig()
+	cfg.IdleTimeout = 300 * time.Millisecond
+	addr := serveListener(t, api.New(newCore(t), api.Options{Logger: slog.New(slog.DiscardHandler)}), cfg)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /v1/sys/seal-status HTTP/1.1\r\nHost: vault\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != 200 || resp.Close {
+		t.Fatalf("first answer = %d (close %v), %v; want 200 keeping the connection", resp.StatusCode, resp.Close, err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(cutOffWithin))
+	if n, err := br.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("idle connection: read %d bytes, %v; want the server to close it (EOF)", n, err)
+	}
+}
+
 func TestListenerHeaderLimit(t *testing.T) {
 	cfg := api.DefaultListenerConfig()
 	cfg.MaxHeaderBytes = 1024
