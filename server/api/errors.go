@@ -118,11 +118,12 @@ func writeError(w http.ResponseWriter, se *statusError) {
 	_ = json.NewEncoder(w).Encode(se.envelope(requestID))
 }
 
-// logFailure logs the cause of a withheld failure, once, at the edge
-// (REST front end, gRPC interceptor), with the request id the client saw:
-// at error level for 500 and 502, warning for 503 and 504 (a node
-// between leaders, a slow backend). Other failures are not logged here:
-// their text is the client's to read, or their producer logged them.
+// logFailure logs the cause of a withheld failure at the edge (REST
+// front end, gRPC interceptor), which sees every failure whatever path
+// produced it, with the request id the client saw: at error level for 500
+// and 502, warning for 503 and 504 (a node between leaders, a slow
+// backend). Other failures are not logged here: their text is the
+// client's to read, or their producer logged them (forwarding failures).
 func logFailure(ctx context.Context, log *slog.Logger, se *statusError, requestID string, attrs ...any) {
 	if se == nil || !se.withheld {
 		return
