@@ -109,6 +109,23 @@ type ListenerConfig struct {
 	TLSCertFile    string `hcl:"tls_cert_file"`
 	TLSKeyFile     string `hcl:"tls_key_file"`
 	TLSMinVersion  string `hcl:"tls_min_version"`
+	// HTTP server limits under Vault's names; durations are "10s" or a
+	// number of seconds, unset or 0 means the default (listener.go).
+	HTTPReadHeaderTimeout any `hcl:"http_read_header_timeout"`
+	HTTPReadTimeout       any `hcl:"http_read_timeout"`
+	HTTPWriteTimeout      any `hcl:"http_write_timeout"`
+	HTTPIdleTimeout       any `hcl:"http_idle_timeout"`
+	// HTTPMaxHeaderBytes has no Vault equivalent (Vault keeps net/http's
+	// 1 MiB); 0 means api.DefaultMaxHeaderBytes.
+	HTTPMaxHeaderBytes int               `hcl:"http_max_header_bytes"`
+	Telemetry          ListenerTelemetry `hcl:"telemetry"`
+}
+
+// ListenerTelemetry is the telemetry { ... } block inside the listener.
+type ListenerTelemetry struct {
+	// UnauthenticatedMetricsAccess (true or "true", as Vault accepts)
+	// serves /v1/sys/metrics?format=prometheus without a token.
+	UnauthenticatedMetricsAccess any `hcl:"unauthenticated_metrics_access"`
 }
 
 // topLevelKeys are the keys Config understands; others are reported.
@@ -219,6 +236,9 @@ func (c *Config) Validate() error {
 		return errors.New("config: listener.address is required")
 	case !c.Listener.TLSDisable && (c.Listener.TLSCertFile == "" || c.Listener.TLSKeyFile == ""):
 		return errors.New("config: listener.tls_cert_file and tls_key_file are required unless tls_disable = true")
+	}
+	if _, err := c.Listener.apiConfig(); err != nil {
+		return err
 	}
 	if _, err := c.Storage.snapshotInterval(); err != nil {
 		return err

@@ -171,6 +171,10 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 	if err != nil {
 		return err
 	}
+	httpCfg, err := cfg.Listener.apiConfig()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listener.Address)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listener.Address, err)
@@ -188,9 +192,10 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 		fwd.Stop()
 		_ = srv.Close()
 	}()
-	go func() { n.served <- srv.Serve(ctx, ln, tlsCfg) }()
+	go func() { n.served <- srv.ServeListener(ctx, ln, tlsCfg, httpCfg) }()
 	n.logger.Info("vaultd: listening", "address", ln.Addr().String(), "tls", tlsCfg != nil,
-		"cluster_address", rc.BindAddr, "cluster_addr", rc.AdvertiseAddr, "node_id", rc.NodeID)
+		"cluster_address", rc.BindAddr, "cluster_addr", rc.AdvertiseAddr, "node_id", rc.NodeID,
+		"unauthenticated_metrics_access", httpCfg.UnauthenticatedMetricsAccess)
 	if len(cfg.Storage.RetryJoin) > 0 {
 		leaders := make([]*core.JoinParams, 0, len(cfg.Storage.RetryJoin))
 		for _, rj := range cfg.Storage.RetryJoin {

@@ -111,10 +111,14 @@ func forwardedFrom(ctx context.Context) *forwarded {
 	return f
 }
 
-// requestIDFor is the id of a new logical request: the one the standby
-// chose for a forwarded request (so the client, the standby and the active
-// node's audit agree), otherwise a fresh one.
+// requestIDFor is the id of a new logical request: the call's (see
+// callInfo), which for a forwarded request is the one the standby chose
+// (so the client, the standby and the active node's audit and logs
+// agree), otherwise a fresh one.
 func requestIDFor(ctx context.Context) string {
+	if c := callFrom(ctx); c != nil && c.requestID != "" {
+		return c.requestID
+	}
 	if f := forwardedFrom(ctx); f != nil && f.requestID != "" {
 		return f.requestID
 	}
@@ -223,7 +227,7 @@ func (s *Server) forwardFailure(ctx context.Context, addr string, err error) *st
 		// Normal during an election: not worth a log line per request.
 		return newStatusError(http.StatusServiceUnavailable, err, "no active node: the cluster has no leader")
 	}
-	s.log.WarnContext(ctx, "api: forwarding to the active node failed", "active", addr, "error", err)
+	s.log.WarnContext(ctx, "api: forwarding to the active node failed", "request_id", requestIDFor(ctx), "active", addr, "error", err)
 	reason := "cannot reach the active node at " + addr
 	if errors.Is(err, errForwardDisabled) {
 		reason = "request forwarding is not configured"
@@ -250,7 +254,7 @@ func (s *Server) forwardREST(w *statusRecorder, r *http.Request, call *callInfo)
 		Host:       r.Host,
 		Headers:    headersToProto(r.Header),
 		RemoteAddr: call.rest.remoteAddr,
-		RequestId:  logical.MustUUID(),
+		RequestId:  call.requestID,
 	}
 	result := "aborted"
 	defer func() { s.metrics.forwarded("http", result) }()
@@ -276,7 +280,7 @@ func (s *Server) relayForward(ctx context.Context, w *statusRecorder, addr strin
 		return
 	}
 	if first.GetStatus() < 100 || first.GetStatus() > 599 {
-		s.log.ErrorContext(ctx, "api: invalid status from the active node", "active", addr, "status", first.GetStatus())
+		s.log.ErrorContext(ctx, "api: invalid status from the active node", "request_id", req.GetRequestId(), "active", addr, "status", first.GetStatus())
 		writeError(w, newStatusError(http.StatusBadGateway, nil, "invalid answer from the active node"))
 		return
 	}
@@ -291,7 +295,7 @@ func (s *Server) relayForward(ctx context.Context, w *statusRecorder, addr strin
 			return
 		}
 		if err != nil {
-			s.log.WarnContext(ctx, "api: forwarded answer broke off", "active", addr, "error", err)
+			s.log.WarnContext(ctx, "api: forwarded answer broke off", "request_id", req.GetRequestId(), "active", addr, "error", err)
 			panic(http.ErrAbortHandler)
 		}
 		if _, err := w.Write(msg.GetBody()); err != nil {

@@ -13,7 +13,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	"github.com/secretumvault/secretumvault/engines/logical"
 	pb "github.com/secretumvault/secretumvault/proto/secretumvault/v1"
 )
 
@@ -143,7 +142,7 @@ func forwardMetadata(ctx context.Context) metadata.MD {
 	if out == nil {
 		out = metadata.MD{}
 	}
-	out.Set(mdForwardedRequestID, logical.MustUUID())
+	out.Set(mdForwardedRequestID, requestIDFor(ctx))
 	if c := connection(ctx); c != nil {
 		out.Set(mdForwardedFor, c.RemoteAddr)
 	} else {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -30,7 +29,7 @@ type runtimeHTTPStatus = runtime.HTTPStatusError
 func newGateway(svc *service, log *slog.Logger) *runtime.ServeMux {
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, vaultMarshaler{}),
-		runtime.WithErrorHandler(gatewayErrorHandler(log)),
+		runtime.WithErrorHandler(gatewayErrorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithForwardResponseOption(forwardHTTPStatus),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
@@ -82,34 +81,20 @@ func forwardHTTPStatus(ctx context.Context, w http.ResponseWriter, _ proto.Messa
 	return nil
 }
 
-// gatewayErrorHandler renders every REST failure as {"errors":[...]}.
-func gatewayErrorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
-	return func(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-		_, fromService := err.(*statusError) // the service already logged it
-		se := toStatusError(err)
-		if call := restCallFrom(r.Context()); call != nil && call.tooLarge.Load() {
-			se = newStatusError(http.StatusRequestEntityTooLarge, err, msgTooLarge)
-		}
-		if !fromService && se.httpStatus >= http.StatusInternalServerError {
-			log.ErrorContext(ctx, "api: request failed", "path", r.URL.Path, "status", se.httpStatus, "error", err)
-		}
-		writeError(w, se)
+// gatewayErrorHandler renders every REST failure as {"errors":[...]}
+// (the REST front end logs withheld causes: logFailure).
+func gatewayErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	se := toStatusError(err)
+	if call := restCallFrom(r.Context()); call != nil && call.tooLarge.Load() {
+		se = newStatusError(http.StatusRequestEntityTooLarge, err, msgTooLarge)
 	}
+	writeError(w, se)
 }
 
 // routingErrorHandler answers unknown paths (404) and methods (405) as
 // Vault does: the status with an empty error list.
 func routingErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, httpStatus int) {
 	writeError(w, newStatusError(httpStatus, nil))
-}
-
-// writeError writes Vault's error envelope.
-func writeError(w http.ResponseWriter, se *statusError) {
-	w.Header().Del("Content-Length")
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(se.httpStatus)
-	_ = json.NewEncoder(w).Encode(se.body())
 }
 
 // setHTTPStatus records the HTTP status of an answer in the response

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -32,13 +33,17 @@ func newGRPCServer(svc *service, opts Options, m *Metrics, proxy grpc.UnaryServe
 func unaryInterceptor(log *slog.Logger, m *Metrics) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		start := time.Now()
-		call := &callInfo{}
+		call := &callInfo{requestID: requestIDFor(ctx)}
 		ctx = withCall(ctx, call)
 		defer func() {
 			if p := recover(); p != nil {
-				log.ErrorContext(ctx, "api: panic serving gRPC call", "method", info.FullMethod, "panic", p)
+				log.ErrorContext(ctx, "api: panic serving gRPC call", "request_id", call.requestID, "method", info.FullMethod, "panic", p)
 				resp, err = nil, newStatusError(http.StatusInternalServerError, nil, msgInternal)
 				call.status = http.StatusInternalServerError
+			}
+			var se *statusError
+			if errors.As(err, &se) {
+				logFailure(ctx, log, se, call.requestID, "method", info.FullMethod)
 			}
 			status := call.status
 			if status == 0 {

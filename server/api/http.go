@@ -20,6 +20,10 @@ import (
 // front end fills the HTTP facts the service cannot get from the gateway.
 // It lives in the request context; gRPC clients cannot set it.
 type callInfo struct {
+	// requestID is the call's id: the request_id of its answer, of its
+	// logical request (audit) and of the log lines about it. A standby
+	// sends it with a forwarded request, and the active node keeps it.
+	requestID string
 	operation string
 	mount     string
 	status    int
@@ -90,22 +94,23 @@ func (s *Server) buildHandler() http.Handler {
 func (s *Server) restHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, head: r.Method == http.MethodHead}
-		call := &callInfo{rest: &restCall{remoteAddr: remoteHost(r.RemoteAddr)}}
+		call := &callInfo{requestID: requestIDFor(r.Context()), rest: &restCall{remoteAddr: remoteHost(r.RemoteAddr)}}
 		if f := forwardedFrom(r.Context()); f != nil {
 			call.rest.remoteAddr = f.remoteAddr
 		}
+		rec := &statusRecorder{ResponseWriter: w, head: r.Method == http.MethodHead, requestID: call.requestID}
 		r = r.WithContext(withCall(r.Context(), call))
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.log.ErrorContext(r.Context(), "api: panic serving request", "path", r.URL.Path, "panic", p)
+				s.log.ErrorContext(r.Context(), "api: panic serving request", "request_id", call.requestID, "path", r.URL.Path, "panic", p)
 				if !rec.wroteHeader {
 					writeError(rec, newStatusError(http.StatusInternalServerError, nil, msgInternal))
 				}
 			}
+			logFailure(r.Context(), s.log, rec.failure, call.requestID, "method", r.Method, "path", r.URL.Path)
 			s.metrics.observe(call.operation, call.mount, rec.code(), time.Since(start))
 		}()
 		if r.Method == "LIST" {
@@ -207,13 +212,16 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 }
 
 // statusRecorder remembers the status for metrics and drops body writes
-// where HTTP forbids a body (204, 304, HEAD).
+// where HTTP forbids a body (204, 304, HEAD). writeError reads the
+// request id from it and leaves the failure for logFailure.
 type statusRecorder struct {
 	http.ResponseWriter
 	status      int
 	wroteHeader bool
 	noBody      bool
 	head        bool
+	requestID   string
+	failure     *statusError
 }
 
 // WriteHeader implements http.ResponseWriter.

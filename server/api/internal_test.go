@@ -39,7 +39,7 @@ func TestToStatusError(t *testing.T) {
 		{"unsupported operation", logical.ErrUnsupportedOperation, 405, codes.Unimplemented, []string{"unsupported operation"}},
 		{"too large", logical.ErrRequestTooLarge, 413, codes.ResourceExhausted, []string{msgTooLarge}},
 		{"rate limited", logical.ErrRateLimited, 429, codes.ResourceExhausted, []string{"rate limit quota exceeded"}},
-		{"unavailable", fmt.Errorf("%w: no leader", logical.ErrUnavailable), 503, codes.Unavailable, []string{"service unavailable: no leader"}},
+		{"unavailable hides what it wraps", fmt.Errorf("%w: no leader", logical.ErrUnavailable), 503, codes.Unavailable, []string{"service unavailable"}},
 		{"coded", fmt.Errorf("kv: %w", &logical.CodedError{Status: 400, Message: "check-and-set parameter did not match"}), 400, codes.InvalidArgument, []string{"check-and-set parameter did not match"}},
 		{"coded out of range", &logical.CodedError{Status: 200, Message: "odd"}, 500, codes.Internal, []string{msgInternal}},
 		{"unknown hides its text", errors.New("bolt: disk I/O error at /var/secret"), 500, codes.Internal, []string{msgInternal}},

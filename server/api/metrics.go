@@ -82,11 +82,27 @@ func isPrometheusScrape(r *http.Request) bool {
 		r.URL.Query().Get("format") == "prometheus"
 }
 
-// serveMetrics answers a Prometheus scrape. As in Vault, a token is
-// required: core authorizes a read of sys/metrics (and answers sealed with
-// 503), then the registry is rendered.
+// msgLocalOnly is Vault's answer to a request a standby must serve
+// itself but cannot (it cannot check tokens).
+const msgLocalOnly = "cannot forward local-only request"
+
+// serveMetrics answers a Prometheus scrape with this node's registry,
+// never the active node's: scrapes are not forwarded. As in Vault, on a
+// listener with UnauthenticatedMetricsAccess it needs no token and works
+// on any node, even sealed; otherwise core authorizes a read of
+// sys/metrics with the request's token (and answers sealed with 503),
+// which a standby cannot do: it refuses with 400 "cannot forward
+// local-only request".
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, call *callInfo) {
 	call.operation, call.mount = string(logical.ReadOperation), sysMount
+	if listenerFrom(r.Context()).UnauthenticatedMetricsAccess {
+		s.metrics.handler.ServeHTTP(w, r)
+		return
+	}
+	if _, standby := s.forwardTarget(r.Context()); standby {
+		writeError(w, newStatusError(http.StatusBadRequest, nil, msgLocalOnly))
+		return
+	}
 	_, err := s.core.HandleRequest(r.Context(), &logical.Request{
 		ID:          requestIDFor(r.Context()),
 		Operation:   logical.ReadOperation,
@@ -95,11 +111,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, call *call
 		Connection:  &logical.Connection{RemoteAddr: call.rest.remoteAddr},
 	})
 	if err != nil {
-		se := toStatusError(err)
-		if se.httpStatus == http.StatusInternalServerError {
-			s.log.ErrorContext(r.Context(), "api: metrics authorization failed", "error", err)
-		}
-		writeError(w, se)
+		writeError(w, toStatusError(err))
 		return
 	}
 	s.metrics.handler.ServeHTTP(w, r)

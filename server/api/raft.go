@@ -19,7 +19,7 @@ func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request, call *cal
 		return false
 	}
 	req := &logical.Request{
-		ID:          requestIDFor(r.Context()),
+		ID:          call.requestID,
 		Path:        strings.TrimPrefix(r.URL.Path, "/v1/"),
 		ClientToken: headerToken(r.Header),
 		Connection:  &logical.Connection{RemoteAddr: call.rest.remoteAddr},
@@ -44,11 +44,7 @@ func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request, call *cal
 		s.log.ErrorContext(r.Context(), "api: snapshot stream failed mid-way; aborting the response", "request_id", req.ID, "error", err)
 		panic(http.ErrAbortHandler)
 	case err != nil:
-		se := toStatusError(err)
-		if se.httpStatus >= http.StatusInternalServerError {
-			s.log.ErrorContext(r.Context(), "api: request failed", "request_id", req.ID, "status", se.httpStatus, "error", err)
-		}
-		writeError(w, se)
+		writeError(w, toStatusError(err)) // logged with the request id by the REST handler
 	case !sw.started:
 		w.WriteHeader(http.StatusNoContent)
 	}

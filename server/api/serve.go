@@ -9,23 +9,38 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 )
 
-// Serve serves Handler on ln until ctx is cancelled, then shuts down
+// Serve serves Handler on ln with DefaultListenerConfig until ctx is
+// cancelled; see ServeListener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
+	return s.ServeListener(ctx, ln, tlsConfig, DefaultListenerConfig())
+}
+
+// ServeListener serves Handler on ln, with the timeouts, header limit and
+// metrics access of cfg, until ctx is cancelled, then shuts down
 // gracefully: the listener closes, in-flight requests get up to
 // Options.ShutdownTimeout to finish. With tlsConfig nil it speaks HTTP/1.1
 // and unencrypted HTTP/2 with prior knowledge (h2c, as gRPC clients use
 // without TLS); otherwise TLS with ALPN h2 and http/1.1. It returns nil
-// after a shutdown caused by ctx, or the error that stopped serving.
-func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
+// after a shutdown caused by ctx, or the error that stopped serving (an
+// invalid cfg among them).
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener, tlsConfig *tls.Config, cfg ListenerConfig) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       5 * time.Minute,
+		Handler:           progressDeadlines(s.handler, cfg.ReadTimeout, cfg.WriteTimeout),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		Protocols:         new(http.Protocols),
+		BaseContext: func(net.Listener) context.Context {
+			return withListener(context.WithoutCancel(ctx), &cfg)
+		},
+		Protocols: new(http.Protocols),
 	}
 	srv.Protocols.SetHTTP1(true)
 	if tlsConfig != nil {

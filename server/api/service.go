@@ -29,13 +29,12 @@ var (
 	_ pb.LogicalServer = (*service)(nil)
 )
 
-// fail turns err into the status error both transports render, records
-// the status, and logs the cause of server-side failures.
+// fail turns err into the status error both transports render and
+// records the status.
 func (s *service) fail(ctx context.Context, err error) error {
+	// The edge (REST handler, gRPC interceptor) logs withheld causes with
+	// the request id: logFailure.
 	se := toStatusError(err)
-	if se.httpStatus == http.StatusInternalServerError || se.httpStatus == http.StatusGatewayTimeout {
-		s.log.ErrorContext(ctx, "api: request failed", "status", se.httpStatus, "error", err)
-	}
 	noteStatus(ctx, se.httpStatus)
 	setHTTPStatus(ctx, se.httpStatus)
 	return se
