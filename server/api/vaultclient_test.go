@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"testing"
@@ -64,6 +65,26 @@ func TestVaultClient(t *testing.T) {
 	}
 	if err := sys.TuneMountAllowNilWithContext(ctx, "secret", vault.TuneMountConfigInput{Description: ptr("app secrets")}); err != nil {
 		t.Fatal(err)
+	}
+
+	// The effective TTLs of an untuned mount are the system's 768h.
+	cfg768, err := sys.MountConfigWithContext(ctx, "secret")
+	if err != nil || cfg768.DefaultLeaseTTL != 2764800 || cfg768.MaxLeaseTTL != 2764800 {
+		t.Fatalf("mount config = %+v, %v", cfg768, err)
+	}
+	// The auth mount table, in Vault's shapes.
+	auths, err := sys.ListAuthWithContext(ctx)
+	if err != nil || auths["token/"] == nil || auths["token/"].Type != "token" || len(auths) != 1 {
+		t.Fatalf("auth mounts = %v, %v", auths, err)
+	}
+	if err := sys.EnableAuthWithOptionsWithContext(ctx, "pass", &vault.EnableAuthOptions{Type: "no-such-method"}); statusOf(err) != http.StatusBadRequest {
+		t.Fatalf("enable an unknown auth method: %v, want 400", err)
+	}
+	if tok, err := client.Logical().ReadWithContext(ctx, "sys/auth/token/tune"); err != nil || tok.Data["max_lease_ttl"] != json.Number("2764800") {
+		t.Fatalf("auth/token tune = %+v, %v", tok, err)
+	}
+	if err := sys.DisableAuthWithContext(ctx, "token"); statusOf(err) != http.StatusBadRequest {
+		t.Fatalf("disable the token auth method: %v, want 400", err)
 	}
 
 	kv := client.KVv2("secret")

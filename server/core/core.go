@@ -126,6 +126,8 @@ type Core struct {
 	audit      audit.Broker
 	// services run only while this node is active.
 	services *activeServices
+	// unauthLimiter rate-limits unauthenticated routes per client.
+	unauthLimiter *clientLimiter
 }
 
 // activeState is what exists only while unsealed.
@@ -190,6 +192,7 @@ func New(cfg Config) (*Core, error) {
 		audit:      cfg.Audit,
 	}
 	c.sys = newSystemBackend(c)
+	c.unauthLimiter = newClientLimiter(cfg.Now)
 	c.services = newActiveServices(logger)
 	c.services.add(&autopilotService{core: c})
 	c.unsealer = c.newUnsealer()

@@ -142,7 +142,8 @@ func (c *Core) resolve(st *activeState, req *logical.Request) (*target, error) {
 }
 
 // admit runs stages 1-3: authenticate, read the body, authorize, audit
-// the request. The body is read only once the token is authenticated (an
+// the request. An unauthenticated route is rate-limited per client
+// instead of authenticated. The body is read only once the token is authenticated (an
 // unauthenticated route reads at most maxUnauthenticatedBody), so a caller
 // without a valid token never makes the node read what it sends. A request
 // refused by authentication or authorization is audited too, with its
@@ -150,6 +151,9 @@ func (c *Core) resolve(st *activeState, req *logical.Request) (*target, error) {
 // unauthenticated route.
 func (c *Core) admit(ctx context.Context, st *activeState, call *pipelineCall, tgt *target, req *logical.Request) error {
 	if tgt.info.Unauthenticated {
+		if !c.unauthLimiter.allow(clientOf(req)) {
+			return c.auditRefusal(ctx, call, tgt, req, fmt.Errorf("%w: too many unauthenticated requests from this client", logical.ErrRateLimited))
+		}
 		if err := readBody(req, tgt.info, maxUnauthenticatedBody); err != nil {
 			return c.auditRefusal(ctx, call, tgt, req, err)
 		}
@@ -325,6 +329,14 @@ func unavailableIfDeposed(err error) error {
 		return fmt.Errorf("%w: %v", logical.ErrUnavailable, err)
 	}
 	return err
+}
+
+// clientOf is the client address a request is rate-limited by.
+func clientOf(req *logical.Request) string {
+	if req.Connection == nil {
+		return ""
+	}
+	return req.Connection.RemoteAddr
 }
 
 // sysRelative reports whether path is under sys/ and returns the rest.
