@@ -48,6 +48,8 @@ type Backend struct {
 	once     sync.Once
 	compiled []compiledPath
 	initErr  error
+	// plain: no Path declares route data, so RouteInfo needs no match.
+	plain bool
 }
 
 var (
@@ -66,7 +68,15 @@ type compiledPath struct {
 // Init compiles the path patterns. It is called implicitly by the first
 // request; factories call it to fail early on a bad pattern.
 func (b *Backend) Init() error {
-	b.once.Do(func() { b.compiled, b.initErr = compile(b.Paths) })
+	b.once.Do(func() {
+		b.compiled, b.initErr = compile(b.Paths)
+		b.plain = true
+		for _, p := range b.Paths {
+			if p != nil && (p.routeInfo("") != logical.RouteInfo{} || len(p.Actions) > 0) {
+				b.plain = false
+			}
+		}
+	})
 	return b.initErr
 }
 
@@ -170,10 +180,16 @@ func (b *Backend) PathPatterns() []string {
 
 // RouteInfo implements logical.RouteDescriber: the declared route data of
 // the first Path matching path (ok=false when none does or a pattern is
-// bad, which HandleRequest then reports).
+// bad, which HandleRequest then reports). A backend none of whose Paths
+// declares route data answers the zero RouteInfo without matching (ok
+// true: HandleRequest reports an unknown path), which keeps the
+// pipeline's resolve stage free for plain engines.
 func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInfo, bool) {
 	if b.Init() != nil {
 		return logical.RouteInfo{}, false
+	}
+	if b.plain {
+		return logical.RouteInfo{}, true
 	}
 	for i := range b.compiled {
 		if b.compiled[i].re.MatchString(path) {

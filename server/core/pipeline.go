@@ -49,7 +49,7 @@ func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logica
 		req.ID = id
 	}
 	call := &pipelineCall{full: req.Path, start: c.cfg.Now()}
-	if tgt, ok := c.localTarget(req); ok {
+	if tgt, ok := c.localTarget(call, req); ok {
 		return c.serveLocal(ctx, call, tgt, req)
 	}
 	c.stateLock.RLock()
@@ -58,7 +58,7 @@ func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logica
 	if err != nil {
 		return nil, err
 	}
-	tgt, err := c.resolve(st, req)
+	tgt, err := c.resolve(call, st, req)
 	if err != nil {
 		return nil, err
 	}
@@ -71,12 +71,18 @@ func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logica
 	return resp, unavailableIfDeposed(err)
 }
 
-// pipelineCall is what the stages of one request tell each other.
+// pipelineCall is what the stages of one request tell each other. It also
+// holds the request's target, authorization question and audit entry, so
+// that one allocation serves the whole pipeline.
 type pipelineCall struct {
 	full     string
 	start    time.Time
 	caller   *token.Entry
 	decision authz.Decision
+
+	tgt   target
+	areq  authz.Request
+	entry audit.Entry
 }
 
 // target is where a request goes and what its route declares.
@@ -89,7 +95,7 @@ type target struct {
 }
 
 // localTarget reports a sys/ route declared Local.
-func (c *Core) localTarget(req *logical.Request) (*target, bool) {
+func (c *Core) localTarget(call *pipelineCall, req *logical.Request) (*target, bool) {
 	rel, ok := sysRelative(req.Path)
 	if !ok {
 		return nil, false
@@ -98,7 +104,8 @@ func (c *Core) localTarget(req *logical.Request) (*target, bool) {
 	if !ok || !info.Local {
 		return nil, false
 	}
-	return &target{backend: c.sys, mount: sysMountPath, typ: sysMountType, info: info}, true
+	call.tgt = target{backend: c.sys, mount: sysMountPath, typ: sysMountType, info: info}
+	return &call.tgt, true
 }
 
 // serveLocal runs a Local route: authentication and authorization under
@@ -122,19 +129,21 @@ func (c *Core) serveLocal(ctx context.Context, call *pipelineCall, tgt *target, 
 }
 
 // resolve finds the backend owning req.Path and its route's RouteInfo.
-func (c *Core) resolve(st *activeState, req *logical.Request) (*target, error) {
+func (c *Core) resolve(call *pipelineCall, st *activeState, req *logical.Request) (*target, error) {
 	if rel, ok := sysRelative(req.Path); ok {
 		info, found := c.sys.RouteInfo(rel, req.Operation)
 		if !found {
 			return nil, fmt.Errorf("%w: sys/%s", logical.ErrUnsupportedPath, rel)
 		}
-		return &target{backend: c.sys, mount: sysMountPath, typ: sysMountType, info: info}, nil
+		call.tgt = target{backend: c.sys, mount: sysMountPath, typ: sysMountType, info: info}
+		return &call.tgt, nil
 	}
 	rt := st.router.match(req.Path)
 	if rt == nil {
 		return nil, fmt.Errorf("%w: no handler for route %q", logical.ErrUnsupportedPath, req.Path)
 	}
-	tgt := &target{backend: rt.backend, mount: rt.prefix, typ: rt.entry.Type, view: rt.view}
+	call.tgt = target{backend: rt.backend, mount: rt.prefix, typ: rt.entry.Type, view: rt.view}
+	tgt := &call.tgt
 	if rd, ok := rt.backend.(logical.RouteDescriber); ok {
 		tgt.info, _ = rd.RouteInfo(strings.TrimPrefix(req.Path, rt.prefix), req.Operation)
 	}
@@ -210,7 +219,8 @@ func (c *Core) authenticate(ctx context.Context, st *activeState, raw string) (*
 // authorize asks the Authorizer; a denial is a 403 with its reason.
 func (c *Core) authorize(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) error {
 	te := call.caller
-	areq := &authz.Request{
+	areq := &call.areq
+	*areq = authz.Request{
 		Principal: authz.Principal{Root: te.IsRoot(), Accessor: te.Accessor, EntityID: te.EntityID, DisplayName: te.DisplayName, Policies: te.Policies},
 		Operation: string(req.Operation),
 		Action:    tgt.info.Action,
@@ -233,9 +243,11 @@ func (c *Core) authorize(ctx context.Context, call *pipelineCall, tgt *target, r
 	return nil
 }
 
-// auditEntry describes the request for the audit broker.
+// auditEntry describes the request for the audit broker, in the call's
+// one entry (a Broker copies what it keeps).
 func (c *Core) auditEntry(call *pipelineCall, tgt *target, req *logical.Request) *audit.Entry {
-	e := &audit.Entry{
+	e := &call.entry
+	*e = audit.Entry{
 		Time: call.start, RequestID: req.ID, Operation: string(req.Operation), Path: call.full,
 		MountType: tgt.typ, Unauthenticated: tgt.info.Unauthenticated, RequestData: req.Data,
 		Decision: audit.Decision{Allowed: call.decision.Allowed, PolicyIDs: call.decision.PolicyIDs},
