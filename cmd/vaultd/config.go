@@ -119,6 +119,12 @@ type ListenerConfig struct {
 	// 1 MiB); 0 means api.DefaultMaxHeaderBytes.
 	HTTPMaxHeaderBytes int               `hcl:"http_max_header_bytes"`
 	Telemetry          ListenerTelemetry `hcl:"telemetry"`
+	// DisableUnauthedRekeyEndpoints and
+	// DisableUnauthedGenerateRootEndpoints (true or "true") turn off the
+	// unauthenticated sys/rekey/* and sys/generate-root/* ceremonies on
+	// this listener, as in Vault and OpenBao.
+	DisableUnauthedRekeyEndpoints        any `hcl:"disable_unauthed_rekey_endpoints"`
+	DisableUnauthedGenerateRootEndpoints any `hcl:"disable_unauthed_generate_root_endpoints"`
 }
 
 // ListenerTelemetry is the telemetry { ... } block inside the listener.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/server/api"
 )
 
@@ -43,41 +44,25 @@ func (l *ListenerConfig) apiConfig() (api.ListenerConfig, error) {
 	if cfg.UnauthenticatedMetricsAccess, err = parseBool(l.Telemetry.UnauthenticatedMetricsAccess); err != nil {
 		return cfg, fmt.Errorf("config: listener.telemetry.unauthenticated_metrics_access: %w", err)
 	}
+	if cfg.DisableUnauthedRekeyEndpoints, err = parseBool(l.DisableUnauthedRekeyEndpoints); err != nil {
+		return cfg, fmt.Errorf("config: listener.disable_unauthed_rekey_endpoints: %w", err)
+	}
+	if cfg.DisableUnauthedGenerateRootEndpoints, err = parseBool(l.DisableUnauthedGenerateRootEndpoints); err != nil {
+		return cfg, fmt.Errorf("config: listener.disable_unauthed_generate_root_endpoints: %w", err)
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("config: listener: %w", err)
 	}
 	return cfg, nil
 }
 
-// parseDurationSecond reads a duration as Vault's config does: a number
-// of seconds (integer, or a string without unit) or a Go duration string
-// ("90s", "5m"). nil is 0. Negative durations are refused.
+// parseDurationSecond reads a duration with the one Vault parser
+// (framework.ParseDuration: seconds as a number or string, or "90s",
+// "5m", "1d"); nil is 0. Negative durations are refused.
 func parseDurationSecond(raw any) (time.Duration, error) {
-	var d time.Duration
-	switch v := raw.(type) {
-	case nil:
-		return 0, nil
-	case int:
-		d = time.Duration(v) * time.Second
-	case int64:
-		d = time.Duration(v) * time.Second
-	case float64:
-		d = time.Duration(v * float64(time.Second))
-	case string:
-		s := strings.TrimSpace(v)
-		if s == "" {
-			return 0, nil
-		}
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			d = time.Duration(n) * time.Second
-			break
-		}
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, fmt.Errorf("%q is not a duration (e.g. \"30s\") or a number of seconds", v)
-		}
-	default:
-		return 0, fmt.Errorf("%v is not a duration (e.g. \"30s\") or a number of seconds", raw)
+	d, err := framework.ParseDuration(raw)
+	if err != nil {
+		return 0, err
 	}
 	if d < 0 {
 		return 0, fmt.Errorf("%v is negative", raw)

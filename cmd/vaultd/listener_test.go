@@ -43,6 +43,14 @@ func TestListenerHTTPConfig(t *testing.T) {
 			c.ReadTimeout, c.WriteTimeout, c.UnauthenticatedMetricsAccess = 12*time.Second, 7*time.Second, true
 			return c
 		}()},
+		{"ceremony switches, days", `
+  http_idle_timeout = "1d"
+  disable_unauthed_rekey_endpoints = true
+  disable_unauthed_generate_root_endpoints = "true"`, func() api.ListenerConfig {
+			c := defaults
+			c.IdleTimeout, c.DisableUnauthedRekeyEndpoints, c.DisableUnauthedGenerateRootEndpoints = 24*time.Hour, true, true
+			return c
+		}()},
 		{"zero keeps the default", `
   http_read_timeout = 0
   http_idle_timeout = "0s"`, defaults},

@@ -137,6 +137,10 @@ func (s *Server) restHandler() http.Handler {
 			writeError(rec, newStatusError(http.StatusMethodNotAllowed, nil))
 			return
 		}
+		if listenerFrom(r.Context()).disabledPath(r.URL.Path) {
+			writeError(rec, newStatusError(http.StatusNotFound, nil))
+			return
+		}
 		if s.forwardREST(rec, r, call) {
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -67,6 +68,32 @@ type ListenerConfig struct {
 	// refuses scrapes with 400 "cannot forward local-only request", as
 	// Vault does, rather than answer with the active node's figures.
 	UnauthenticatedMetricsAccess bool
+	// DisableUnauthedRekeyEndpoints turns off the unauthenticated rekey
+	// ceremony (sys/rekey/*) on this listener (Vault's
+	// disable_unauthed_rekey_endpoints); operators then rekey with the
+	// token-authenticated sys/rotate/root/* (OpenBao's rotate-keys).
+	// DisableUnauthedGenerateRootEndpoints does the same for
+	// sys/generate-root/* and sys/generate-root-token/* (OpenBao's
+	// disable_unauthed_generate_root_endpoints).
+	DisableUnauthedRekeyEndpoints        bool
+	DisableUnauthedGenerateRootEndpoints bool
+}
+
+// disabledPath reports whether the listener turned off the
+// unauthenticated ceremony that urlPath belongs to: such a path answers
+// 404, as if it did not exist, which is what Vault does.
+func (l ListenerConfig) disabledPath(urlPath string) bool {
+	p, ok := strings.CutPrefix(urlPath, "/v1/sys/")
+	if !ok {
+		return false
+	}
+	switch {
+	case l.DisableUnauthedRekeyEndpoints && (strings.HasPrefix(p, "rekey/") || strings.HasPrefix(p, "rekey-recovery-key/")):
+		return true
+	case l.DisableUnauthedGenerateRootEndpoints && (strings.HasPrefix(p, "generate-root/") || strings.HasPrefix(p, "generate-root-token/")):
+		return true
+	}
+	return false
 }
 
 // DefaultListenerConfig returns the defaults: Vault's timeouts (10 s
