@@ -20,11 +20,12 @@
 // holding the old keyring picks the new root key up in ReloadKeyring, as
 // Vault's ReloadRootKey does.
 //
-// The barrier counts the encryptions of the active term. The count is
-// persisted at EncryptionsPath every flushEvery encryptions and by Flush,
-// never on every Put, and read back by Unseal and ReloadKeyring, so the
-// node that becomes active continues from it; RotationDue compares it, and
-// the term's age, with the RotationConfig.
+// The barrier counts the encryptions of the active term with one atomic
+// add per encryption. The count is persisted at EncryptionsPath by the Put
+// (or Transaction) that brings it 16384 past the last persisted value and
+// by Flush, never on every Put, and read back by Unseal and ReloadKeyring,
+// so the node that becomes active continues from it; RotationDue compares
+// it, and the term's age, with the RotationConfig.
 //
 // Concurrency: all methods are safe for concurrent use. The unsealed keyring
 // is an immutable snapshot behind an atomic pointer, so Get and Put never

@@ -217,7 +217,7 @@ func (r *Rekey) Verify(ctx context.Context, share []byte, nonce string) (VerifyS
 	st := VerifyStatus{Nonce: p.nonce, Required: op.config.SecretThreshold}
 	if !sameNonce(nonce, p.nonce) {
 		st.Progress = p.shares.len()
-		return st, ErrNonce
+		return st, fmt.Errorf("%w: the verification nonce is %q", ErrNonce, p.nonce)
 	}
 	err := p.shares.add(&op.config, share)
 	st.Progress = p.shares.len()

@@ -167,7 +167,8 @@ type Shamir struct {
 	mu       sync.Mutex // serialises Init, rekey commits and RotateRootKey
 }
 
-// New returns a Shamir seal storing its configuration in physical.
+// New returns a Shamir seal storing its configuration and wrapped keys in
+// physical.
 func New(physical storage.Backend) *Shamir {
 	return &Shamir{physical: physical}
 }

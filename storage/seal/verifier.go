@@ -3,6 +3,7 @@ package seal
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"sync"
 )
 
@@ -93,7 +94,7 @@ func (v *Verifier) add(ctx context.Context, share []byte, nonce string) ([]byte,
 	case v.complete:
 		return nil, v.statusLocked(cfg), ErrAttemptComplete
 	case !sameNonce(nonce, v.nonce):
-		return nil, v.statusLocked(cfg), ErrNonce
+		return nil, v.statusLocked(cfg), fmt.Errorf("%w: the nonce of this operation is %q", ErrNonce, v.nonce)
 	}
 	if err := v.shares.add(cfg, share); err != nil {
 		return nil, v.statusLocked(cfg), err

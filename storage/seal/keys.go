@@ -168,9 +168,9 @@ func (s *Shamir) unsealKeyFor(ctx context.Context, rootKey []byte) ([]byte, erro
 	return unsealKey, nil
 }
 
-// write applies ops to the physical backend in one transaction when it is
-// transactional; otherwise in order, or not at all (ErrNotTransactional)
-// when they must be atomic.
+// write applies ops (all puts) to the physical backend in one transaction
+// when it is transactional; otherwise in order, or not at all
+// (ErrNotTransactional) when they must be atomic.
 func (s *Shamir) write(ctx context.Context, ops []*storage.Op, mustBeAtomic bool) error {
 	if tx, ok := s.physical.(storage.Transactional); ok {
 		return tx.Transaction(ctx, ops)
