@@ -170,15 +170,28 @@ func rootKeyOps(kr *keyring) ([]*storage.Op, error) {
 // rootEnvelopeSize is the size of one envelope of the root key record.
 const rootEnvelopeSize = headerSize + KeySize + tagSize
 
+// reloadAttempts bounds how often loadWithRotatedRoot starts over when the
+// root key is rotated again between its reads of the record and the
+// keyring.
+const reloadAttempts = 3
+
 // loadWithRotatedRoot loads the keyring with the root key found at
 // RootKeyPath, opened with a term key of prev.
 func (b *AESGCMBarrier) loadWithRotatedRoot(ctx context.Context, prev *keyring) (*keyring, error) {
-	root, err := b.rotatedRootKey(ctx, prev)
-	if err != nil {
-		return nil, fmt.Errorf("%w: and no rotated root key opens with this keyring: %w", ErrBadRootKey, err)
+	var err error
+	for range reloadAttempts {
+		var root []byte
+		if root, err = b.rotatedRootKey(ctx, prev); err != nil {
+			return nil, fmt.Errorf("%w: and no rotated root key opens with this keyring: %w", ErrBadRootKey, err)
+		}
+		var kr *keyring
+		kr, err = b.load(ctx, root, prev)
+		clear(root)
+		if !errors.Is(err, ErrBadRootKey) {
+			return kr, err
+		}
 	}
-	defer clear(root)
-	return b.load(ctx, root, prev)
+	return nil, err
 }
 
 // rotatedRootKey opens the root key record with the first of its envelopes

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/secretumvault/secretumvault/storage"
@@ -286,5 +288,64 @@ func TestReservedKeys(t *testing.T) {
 	got, err := b.List(ctx, "core/")
 	if err != nil || !slices.Equal(got, []string{"mine"}) {
 		t.Fatalf("List(core/) = %q, %v; want only the caller's key", got, err)
+	}
+}
+
+// TestConcurrentRootKeyRotation rotates root keys and terms while writers
+// run and a standby reloads (run with -race): every read returns what was
+// written and the standby ends on the active node's keyring.
+func TestConcurrentRootKeyRotation(t *testing.T) {
+	ctx := context.Background()
+	active, phys, root := newBarrier(t)
+	standby := unsealed(t, phys, root)
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Go(func() {
+			for i := range 100 {
+				key, val := fmt.Sprintf("w%d/%d", w, i%7), fmt.Sprintf("%d", i)
+				if err := active.Put(ctx, &storage.Entry{Key: key, Value: []byte(val)}); err != nil {
+					t.Error(err)
+					return
+				}
+				if e, err := active.Get(ctx, key); err != nil || string(e.Value) != val {
+					t.Errorf("Get(%q) = %v, %v", key, e, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 10 {
+			var err error
+			if i%2 == 0 {
+				err = active.RotateRootKey(ctx)
+			} else {
+				_, err = active.Rotate(ctx)
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for range 10 {
+			if err := standby.ReloadKeyring(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	if err := standby.ReloadKeyring(ctx); err != nil {
+		t.Fatal(err)
+	}
+	as, _ := active.KeyStatus()
+	ss, _ := standby.KeyStatus()
+	if as.Term != 6 || ss.Term != as.Term {
+		t.Fatalf("terms: active %d, standby %d; want 6", as.Term, ss.Term)
+	}
+	if got := mustGet(t, standby, "w0/1"); got == "" {
+		t.Fatal("standby read nothing")
 	}
 }
