@@ -12,6 +12,7 @@ import (
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/storage/barrier"
+	"github.com/secretumvault/secretumvault/storage/seal"
 )
 
 // challengeTTL bounds how long a join challenge may be answered.
@@ -75,6 +76,13 @@ func (c *Core) RaftChallenge(ctx context.Context, serverID string) (map[string]a
 		"challenge":   base64.StdEncoding.EncodeToString(ct),
 		"keyring":     base64.StdEncoding.EncodeToString(kr.Value),
 		"seal_config": cfg,
+	}
+	// The root key wrapped with the unseal key: the joining node's shares
+	// open it (absent for a seal from before unseal keys were separate).
+	if wr, err := c.physical.Get(ctx, seal.WrappedRootKeyPath); err != nil {
+		return nil, fmt.Errorf("core: read wrapped root key: %w", err)
+	} else if wr != nil {
+		out["wrapped_root_key"] = base64.StdEncoding.EncodeToString(wr.Value)
 	}
 	// The root key wrapped with the static seal key: useless without that
 	// key, and it lets a node configured with it join unattended.

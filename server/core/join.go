@@ -49,7 +49,10 @@ type challengeResponse struct {
 	Challenge  string      `json:"challenge"`
 	Keyring    string      `json:"keyring"`
 	SealConfig seal.Config `json:"seal_config"`
-	StaticSeal string      `json:"static_seal"`
+	// WrappedRootKey is the root key wrapped with the unseal key, absent
+	// for a seal whose shares are the root key itself.
+	WrappedRootKey string `json:"wrapped_root_key"`
+	StaticSeal     string `json:"static_seal"`
 }
 
 // answerRequest is what a joining node sends to bootstrap/answer.
@@ -116,11 +119,16 @@ func newPendingJoin(ctx context.Context, lc *leaderClient, p *JoinParams, ch *ch
 	challenge, err1 := base64.StdEncoding.DecodeString(ch.Challenge)
 	keyring, err2 := base64.StdEncoding.DecodeString(ch.Keyring)
 	sealCfg, err3 := json.Marshal(ch.SealConfig)
-	if err := errors.Join(err1, err2, err3, ch.SealConfig.Validate()); err != nil {
+	wrappedRoot, err4 := base64.StdEncoding.DecodeString(ch.WrappedRootKey)
+	if err := errors.Join(err1, err2, err3, err4, ch.SealConfig.Validate()); err != nil {
 		return nil, fmt.Errorf("core: malformed join challenge: %w", err)
 	}
+	entries := map[string][]byte{barrier.KeyringPath: keyring, seal.ConfigPath: sealCfg}
+	if len(wrappedRoot) > 0 {
+		entries[seal.WrappedRootKeyPath] = wrappedRoot
+	}
 	phys := inmem.New()
-	for k, v := range map[string][]byte{barrier.KeyringPath: keyring, seal.ConfigPath: sealCfg} {
+	for k, v := range entries {
 		if err := phys.Put(ctx, &storage.Entry{Key: k, Value: v}); err != nil {
 			return nil, err
 		}

@@ -11,14 +11,27 @@
 // than decrypting to wrong data. Rotating adds a term; values written under
 // older terms still decrypt.
 //
-// The keyring (every term's key, its install time, the active term and the
-// root key) is stored at KeyringPath in the same format, under term 0,
-// encrypted with the root key. The seal supplies the root key to Initialize
-// and Unseal; nothing readable is stored without it.
+// The keyring (every term's key, its install time, the active term, the
+// root key and the automatic rotation config) is stored at KeyringPath in
+// the same format, under term 0, encrypted with the root key. The seal
+// supplies the root key to Initialize and Unseal; nothing readable is
+// stored without it. RotateRootKey replaces the root key and also stores it
+// at RootKeyPath encrypted with the term keys, so that a standby still
+// holding the old keyring picks the new root key up in ReloadKeyring, as
+// Vault's ReloadRootKey does.
+//
+// The barrier counts the encryptions of the active term with one atomic
+// add per encryption. The count is persisted at EncryptionsPath by the Put
+// (or Transaction) that brings it 16384 past the last persisted value and
+// by Flush, never on every Put, and read back by Unseal and ReloadKeyring,
+// so the node that becomes active continues from it; RotationDue compares
+// it, and the term's age, with the RotationConfig.
 //
 // Concurrency: all methods are safe for concurrent use. The unsealed keyring
 // is an immutable snapshot behind an atomic pointer, so Get and Put never
-// lock; Initialize, Unseal, Seal, Rotate, ReloadKeyring and SetRootKey are
+// lock (a Put that crosses the flush threshold tries a lock and skips the
+// flush when another is running); Initialize, Unseal, Seal, Rotate,
+// ReloadKeyring, SetRootKey, RotateRootKey and SetRotationConfig are
 // serialised among themselves.
 package barrier
 
@@ -28,7 +41,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -62,22 +74,29 @@ var (
 	ErrMalformed = errors.New("barrier: malformed ciphertext")
 	// ErrCorruptKeyring is returned when the decrypted keyring is invalid.
 	ErrCorruptKeyring = errors.New("barrier: corrupt keyring")
-	// ErrReservedKey is returned for operations on KeyringPath through the
-	// barrier; only the barrier itself reads and writes it.
+	// ErrReservedKey is returned for operations through the barrier on one
+	// of its own keys (KeyringPath, RootKeyPath, EncryptionsPath); only the
+	// barrier itself reads and writes them.
 	ErrReservedKey = errors.New("barrier: reserved key")
-	// ErrNotTransactional is returned by Transaction when the physical
-	// backend does not implement storage.Transactional.
+	// ErrNotTransactional is returned by Transaction, and by RotateRootKey
+	// with hooks, when the physical backend does not implement
+	// storage.Transactional.
 	ErrNotTransactional = errors.New("barrier: physical backend is not transactional")
 	// ErrTermsExhausted is returned by Rotate when no term number is left.
 	ErrTermsExhausted = errors.New("barrier: key terms exhausted")
+	// ErrInvalidRotationConfig is returned by RotationConfig.Validate and
+	// SetRotationConfig for a config outside Vault's limits; the message
+	// names the field.
+	ErrInvalidRotationConfig = errors.New("barrier: invalid rotation config")
 )
 
-const (
-	// KeySize is the size in bytes of the root key and of every term key.
-	KeySize = 32
-	// KeyringPath is the physical key holding the encrypted keyring.
-	KeyringPath = "core/keyring"
-)
+// KeySize is the size in bytes of the root key and of every term key.
+const KeySize = 32
+
+// defaultFlushEvery is how many encryptions the active term may gain
+// before a Put persists the count: rare enough to cost nothing per Put,
+// small against MinRotationOperations so a failover loses little.
+const defaultFlushEvery = 1 << 14
 
 // KeyStatus describes the active encryption key.
 type KeyStatus struct {
@@ -85,8 +104,9 @@ type KeyStatus struct {
 	Term uint32
 	// InstallTime is when the active term was created.
 	InstallTime time.Time
-	// Encryptions counts values encrypted with the active term by this
-	// process since it unsealed (not persisted, not cluster-wide).
+	// Encryptions counts values encrypted with the active term: the count
+	// persisted by the active node (read at Unseal and ReloadKeyring) plus
+	// this node's encryptions since. Rotate starts it again at 0.
 	Encryptions uint64
 }
 
@@ -96,13 +116,16 @@ type AESGCMBarrier struct {
 	physical storage.Backend
 	mu       sync.Mutex              // serialises keyring changes
 	keyring  atomic.Pointer[keyring] // nil while sealed
+
+	countMu    sync.Mutex // serialises reads and writes of EncryptionsPath
+	flushEvery uint64     // encryptions between automatic count flushes
 }
 
 var _ storage.Transactional = (*AESGCMBarrier)(nil)
 
 // New returns a sealed barrier over physical.
 func New(physical storage.Backend) *AESGCMBarrier {
-	return &AESGCMBarrier{physical: physical}
+	return &AESGCMBarrier{physical: physical, flushEvery: defaultFlushEvery}
 }
 
 // GenerateKey returns a new random KeySize-byte key, suitable as a root key.
@@ -142,14 +165,15 @@ func (b *AESGCMBarrier) Initialize(ctx context.Context, rootKey []byte) error {
 	if err != nil {
 		return err
 	}
-	kr := &keyring{rootKey: slices.Clone(rootKey), activeTerm: 1, keys: map[uint32]*termKey{1: tk}}
+	kr := &keyring{rootKey: slices.Clone(rootKey), activeTerm: 1, keys: map[uint32]*termKey{1: tk}, rotation: DefaultRotationConfig()}
 	defer kr.zero()
 	return b.persist(ctx, kr)
 }
 
-// Unseal decrypts the stored keyring with rootKey and makes the barrier
-// usable. A wrong key returns ErrBadRootKey and leaves it sealed. Unsealing
-// an unsealed barrier is a no-op. rootKey is copied.
+// Unseal decrypts the stored keyring with rootKey, reads the persisted
+// encryption count and makes the barrier usable. A wrong key returns
+// ErrBadRootKey and leaves it sealed. Unsealing an unsealed barrier is a
+// no-op. rootKey is copied.
 func (b *AESGCMBarrier) Unseal(ctx context.Context, rootKey []byte) error {
 	if len(rootKey) != KeySize {
 		return fmt.Errorf("%w: got %d bytes", ErrInvalidKeyLength, len(rootKey))
@@ -161,6 +185,10 @@ func (b *AESGCMBarrier) Unseal(ctx context.Context, rootKey []byte) error {
 	}
 	kr, err := b.load(ctx, rootKey, nil)
 	if err != nil {
+		return err
+	}
+	if err := b.syncCount(ctx, kr); err != nil {
+		kr.zero()
 		return err
 	}
 	b.keyring.Store(kr)
@@ -196,75 +224,6 @@ func (b *AESGCMBarrier) Sealed() bool {
 	return b.keyring.Load() == nil
 }
 
-// Rotate adds a new term with a fresh key, persists the keyring and makes
-// the term active; values under older terms still decrypt.
-func (b *AESGCMBarrier) Rotate(ctx context.Context) (uint32, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	kr := b.keyring.Load()
-	if kr == nil {
-		return 0, ErrSealed
-	}
-	term := kr.activeTerm
-	for t := range kr.keys {
-		term = max(term, t)
-	}
-	if term == math.MaxUint32 {
-		return 0, ErrTermsExhausted
-	}
-	tk, err := b.newTerm(term + 1)
-	if err != nil {
-		return 0, err
-	}
-	next := kr.withActive(tk)
-	if err := b.persist(ctx, next); err != nil {
-		clear(tk.key)
-		return 0, err
-	}
-	b.keyring.Store(next)
-	return tk.term, nil
-}
-
-// ReloadKeyring re-reads the keyring from physical storage, picking up terms
-// another node added with Rotate. The barrier must be unsealed.
-func (b *AESGCMBarrier) ReloadKeyring(ctx context.Context) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	kr := b.keyring.Load()
-	if kr == nil {
-		return ErrSealed
-	}
-	next, err := b.load(ctx, kr.rootKey, kr)
-	if err != nil {
-		return fmt.Errorf("barrier: reload keyring: %w", err)
-	}
-	b.keyring.Store(next)
-	clear(kr.rootKey) // next holds its own copy; term keys are shared
-	return nil
-}
-
-// SetRootKey re-encrypts the keyring with a new root key (after a rekey).
-// The barrier must be unsealed; term keys are unchanged. newRootKey is copied.
-func (b *AESGCMBarrier) SetRootKey(ctx context.Context, newRootKey []byte) error {
-	if len(newRootKey) != KeySize {
-		return fmt.Errorf("%w: got %d bytes", ErrInvalidKeyLength, len(newRootKey))
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	kr := b.keyring.Load()
-	if kr == nil {
-		return ErrSealed
-	}
-	next := kr.withRootKey(slices.Clone(newRootKey))
-	if err := b.persist(ctx, next); err != nil {
-		clear(next.rootKey)
-		return err
-	}
-	b.keyring.Store(next)
-	clear(kr.rootKey)
-	return nil
-}
-
 // KeyStatus describes the active term.
 func (b *AESGCMBarrier) KeyStatus() (KeyStatus, error) {
 	kr := b.keyring.Load()
@@ -273,128 +232,6 @@ func (b *AESGCMBarrier) KeyStatus() (KeyStatus, error) {
 	}
 	tk := kr.active()
 	return KeyStatus{Term: tk.term, InstallTime: tk.installTime, Encryptions: tk.encryptions.Load()}, nil
-}
-
-// Get implements storage.Backend: it reads and decrypts one value. A value
-// that fails authentication returns an error wrapping ErrDecrypt,
-// ErrUnknownTerm, ErrUnknownVersion or ErrMalformed, never wrong data.
-func (b *AESGCMBarrier) Get(ctx context.Context, key string) (*storage.Entry, error) {
-	kr, err := b.access(key)
-	if err != nil {
-		return nil, err
-	}
-	e, err := b.physical.Get(ctx, key)
-	if err != nil || e == nil {
-		return nil, err
-	}
-	plaintext, err := kr.open(key, e.Value)
-	if err != nil {
-		return nil, fmt.Errorf("barrier: get %q: %w", key, err)
-	}
-	return &storage.Entry{Key: key, Value: plaintext}, nil
-}
-
-// Put implements storage.Backend: it encrypts entry.Value under the active
-// term, bound to entry.Key. entry is not modified.
-func (b *AESGCMBarrier) Put(ctx context.Context, entry *storage.Entry) error {
-	kr, err := b.access(entry.Key)
-	if err != nil {
-		return err
-	}
-	ciphertext, err := kr.seal(entry.Key, entry.Value)
-	if err != nil {
-		return err
-	}
-	return b.physical.Put(ctx, &storage.Entry{Key: entry.Key, Value: ciphertext})
-}
-
-// Delete implements storage.Backend.
-func (b *AESGCMBarrier) Delete(ctx context.Context, key string) error {
-	if _, err := b.access(key); err != nil {
-		return err
-	}
-	return b.physical.Delete(ctx, key)
-}
-
-// List implements storage.Backend. It decrypts nothing; the keyring entry
-// is left out of the result.
-func (b *AESGCMBarrier) List(ctx context.Context, prefix string) ([]string, error) {
-	if b.Sealed() {
-		return nil, ErrSealed
-	}
-	keys, err := b.physical.List(ctx, prefix)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(keys, func(k string) bool { return prefix+k == KeyringPath }), nil
-}
-
-// Transaction implements storage.Transactional when the physical backend
-// does: puts are encrypted, then every op is applied atomically.
-func (b *AESGCMBarrier) Transaction(ctx context.Context, ops []*storage.Op) error {
-	tx, ok := b.physical.(storage.Transactional)
-	if !ok {
-		return fmt.Errorf("%w: %T", ErrNotTransactional, b.physical)
-	}
-	kr := b.keyring.Load()
-	if kr == nil {
-		return ErrSealed
-	}
-	encrypted := make([]*storage.Op, len(ops))
-	for i, op := range ops {
-		if _, err := b.access(op.Entry.Key); err != nil {
-			return err
-		}
-		e := &storage.Entry{Key: op.Entry.Key}
-		if op.Kind == storage.OpPut {
-			ciphertext, err := kr.seal(e.Key, op.Entry.Value)
-			if err != nil {
-				return err
-			}
-			e.Value = ciphertext
-		}
-		encrypted[i] = &storage.Op{Kind: op.Kind, Entry: e}
-	}
-	return tx.Transaction(ctx, encrypted)
-}
-
-// access returns the keyring for an operation on key, or why there is none.
-func (b *AESGCMBarrier) access(key string) (*keyring, error) {
-	kr := b.keyring.Load()
-	if kr == nil {
-		return nil, ErrSealed
-	}
-	if err := storage.ValidateKey(key); err != nil {
-		return nil, err
-	}
-	if key == KeyringPath {
-		return nil, fmt.Errorf("%w: %q", ErrReservedKey, key)
-	}
-	return kr, nil
-}
-
-// seal encrypts plaintext for key under the active term.
-func (kr *keyring) seal(key string, plaintext []byte) ([]byte, error) {
-	tk := kr.active()
-	ciphertext, err := encrypt(tk.aead, tk.term, key, plaintext)
-	if err != nil {
-		return nil, err
-	}
-	tk.encryptions.Add(1)
-	return ciphertext, nil
-}
-
-// open decrypts a stored value read from key.
-func (kr *keyring) open(key string, ciphertext []byte) ([]byte, error) {
-	term, err := parseTerm(ciphertext)
-	if err != nil {
-		return nil, err
-	}
-	tk := kr.lookup(term)
-	if tk == nil {
-		return nil, fmt.Errorf("%w: %d", ErrUnknownTerm, term)
-	}
-	return decrypt(tk.aead, key, ciphertext)
 }
 
 // newTerm makes a fresh random key for term.
@@ -408,23 +245,32 @@ func (b *AESGCMBarrier) newTerm(term uint32) (*termKey, error) {
 
 // persist encrypts kr with its root key and writes it to KeyringPath.
 func (b *AESGCMBarrier) persist(ctx context.Context, kr *keyring) error {
-	plaintext, err := kr.marshal()
+	e, err := kr.entry()
 	if err != nil {
 		return err
+	}
+	if err := b.physical.Put(ctx, e); err != nil {
+		return fmt.Errorf("barrier: write keyring: %w", err)
+	}
+	return nil
+}
+
+// entry returns kr as stored at KeyringPath: encrypted with its root key.
+func (kr *keyring) entry() (*storage.Entry, error) {
+	plaintext, err := kr.marshal()
+	if err != nil {
+		return nil, err
 	}
 	defer clear(plaintext)
 	aead, err := newAEAD(kr.rootKey)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	blob, err := encrypt(aead, rootTerm, KeyringPath, plaintext)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := b.physical.Put(ctx, &storage.Entry{Key: KeyringPath, Value: blob}); err != nil {
-		return fmt.Errorf("barrier: write keyring: %w", err)
-	}
-	return nil
+	return &storage.Entry{Key: KeyringPath, Value: blob}, nil
 }
 
 // load reads the keyring and decrypts it with rootKey; prev (may be nil)

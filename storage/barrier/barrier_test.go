@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/secretumvault/secretumvault/storage"
 	"github.com/secretumvault/secretumvault/storage/barrier"
@@ -216,10 +217,17 @@ func TestSealedOperations(t *testing.T) {
 			_, ops["KeyStatus"] = b.KeyStatus()
 			ops["ReloadKeyring"] = b.ReloadKeyring(ctx)
 			ops["SetRootKey"] = b.SetRootKey(ctx, make([]byte, barrier.KeySize))
+			ops["RotateRootKey"] = b.RotateRootKey(ctx)
+			ops["Flush"] = b.Flush(ctx)
+			ops["SetRotationConfig"] = b.SetRotationConfig(ctx, barrier.DefaultRotationConfig())
+			_, ops["RotationConfig"] = b.RotationConfig()
 			for op, err := range ops {
 				if !errors.Is(err, barrier.ErrSealed) {
 					t.Errorf("%s while sealed = %v, want ErrSealed", op, err)
 				}
+			}
+			if due, reason := b.RotationDue(time.Now().Add(1 << 62)); due || reason != "" {
+				t.Errorf("RotationDue while sealed = %v, %q", due, reason)
 			}
 		})
 	}
@@ -391,6 +399,26 @@ func (f *failingBackend) Put(ctx context.Context, e *storage.Entry) error {
 	return f.Backend.Put(ctx, e)
 }
 
+// Transaction fails, writing nothing, when any op touches the failing key.
+func (f *failingBackend) Transaction(ctx context.Context, ops []*storage.Op) error {
+	f.mu.Lock()
+	failKey := f.failKey
+	f.mu.Unlock()
+	for _, op := range ops {
+		if op.Entry.Key == failKey {
+			return errInjected
+		}
+	}
+	return f.Backend.Transaction(ctx, ops)
+}
+
+// fail makes writes to key fail from now on ("" for none).
+func (f *failingBackend) fail(key string) {
+	f.mu.Lock()
+	f.failKey = key
+	f.mu.Unlock()
+}
+
 func TestRotateKeepsTermWhenPersistFails(t *testing.T) {
 	ctx := context.Background()
 	phys := &failingBackend{Backend: inmem.New()}
@@ -402,9 +430,7 @@ func TestRotateKeepsTermWhenPersistFails(t *testing.T) {
 	if err := b.Unseal(ctx, root); err != nil {
 		t.Fatal(err)
 	}
-	phys.mu.Lock()
-	phys.failKey = barrier.KeyringPath
-	phys.mu.Unlock()
+	phys.fail(barrier.KeyringPath)
 	if _, err := b.Rotate(ctx); !errors.Is(err, errInjected) {
 		t.Fatalf("Rotate with failing store = %v, want injected error", err)
 	}
@@ -492,4 +518,23 @@ func BenchmarkDecrypt(b *testing.B) {
 			b.Fatal(e, err)
 		}
 	}
+}
+
+// BenchmarkPutParallel measures Put from every P at once: the encryption
+// counter is shared by all of them.
+func BenchmarkPutParallel(b *testing.B) {
+	br, _, _ := newBarrier(b)
+	ctx := context.Background()
+	value := bytes.Repeat([]byte{'v'}, benchValueSize)
+	b.SetBytes(benchValueSize)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		entry := &storage.Entry{Key: "logical/bench/parallel", Value: value}
+		for pb.Next() {
+			if err := br.Put(ctx, entry); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

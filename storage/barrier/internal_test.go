@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/secretumvault/secretumvault/storage"
 	"github.com/secretumvault/secretumvault/storage/inmem"
 )
 
@@ -65,5 +66,37 @@ func TestReloadKeepsCounters(t *testing.T) {
 	}
 	if bytes.Equal(b.keyring.Load().active().key, make([]byte, KeySize)) {
 		t.Fatal("reload zeroed the live term key")
+	}
+}
+
+// TestRotateRootKeyZeroesOldKey checks the replaced root key is wiped and
+// the hook's view of the keys is the live ones.
+func TestRotateRootKeyZeroesOldKey(t *testing.T) {
+	ctx := context.Background()
+	b := New(inmem.New())
+	root, _ := b.GenerateKey()
+	if err := b.Initialize(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Unseal(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	before := b.keyring.Load()
+	var seenNew []byte
+	err := b.RotateRootKey(ctx, func(_ context.Context, oldRoot, newRoot []byte) ([]*storage.Op, error) {
+		if !bytes.Equal(oldRoot, root) {
+			t.Error("hook's old root key is not the current one")
+		}
+		seenNew = newRoot
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before.rootKey, make([]byte, KeySize)) {
+		t.Fatal("old root key not zeroed after RotateRootKey")
+	}
+	if !bytes.Equal(seenNew, b.keyring.Load().rootKey) {
+		t.Fatal("hook was not given the root key now in use")
 	}
 }

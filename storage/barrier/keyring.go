@@ -12,14 +12,20 @@ import (
 )
 
 // termKey is one data-encryption key of the keyring. Its fields never change
-// after construction except the encryption counter; keyring copies share
-// termKey pointers so counters survive rotation and reloads.
+// after construction except the two counters; keyring copies share termKey
+// pointers so counters survive rotation and reloads.
 type termKey struct {
 	term        uint32
 	key         []byte
 	installTime time.Time
 	aead        cipher.AEAD
+	// encryptions is every encryption under this term known to this node:
+	// the count persisted at EncryptionsPath when it was last read or
+	// written, plus this node's own encryptions since.
 	encryptions atomic.Uint64
+	// persisted is the value of encryptions that EncryptionsPath holds, as
+	// of this node's last read or write of it.
+	persisted atomic.Uint64
 }
 
 // keyring is an immutable snapshot: every change builds a new keyring and
@@ -28,6 +34,7 @@ type keyring struct {
 	rootKey    []byte
 	activeTerm uint32
 	keys       map[uint32]*termKey
+	rotation   RotationConfig
 }
 
 func newTermKey(term uint32, key []byte, installed time.Time) (*termKey, error) {
@@ -44,12 +51,17 @@ func (kr *keyring) active() *termKey { return kr.keys[kr.activeTerm] }
 func (kr *keyring) withActive(tk *termKey) *keyring {
 	keys := maps.Clone(kr.keys)
 	keys[tk.term] = tk
-	return &keyring{rootKey: kr.rootKey, activeTerm: tk.term, keys: keys}
+	return &keyring{rootKey: kr.rootKey, activeTerm: tk.term, keys: keys, rotation: kr.rotation}
 }
 
 // withRootKey returns a copy of kr wrapped by a different root key.
 func (kr *keyring) withRootKey(rootKey []byte) *keyring {
-	return &keyring{rootKey: rootKey, activeTerm: kr.activeTerm, keys: kr.keys}
+	return &keyring{rootKey: rootKey, activeTerm: kr.activeTerm, keys: kr.keys, rotation: kr.rotation}
+}
+
+// withRotation returns a copy of kr with another rotation config.
+func (kr *keyring) withRotation(cfg RotationConfig) *keyring {
+	return &keyring{rootKey: kr.rootKey, activeTerm: kr.activeTerm, keys: kr.keys, rotation: cfg}
 }
 
 // zero overwrites the key material this keyring owns. The AES key
@@ -73,11 +85,14 @@ func (kr *keyring) zeroExcept(prev *keyring) {
 	}
 }
 
-// keyringJSON is the persisted form, encrypted with the root key.
+// keyringJSON is the persisted form, encrypted with the root key. A
+// keyring written before rotation configs existed has none and gets
+// DefaultRotationConfig.
 type keyringJSON struct {
-	ActiveTerm uint32    `json:"active_term"`
-	RootKey    []byte    `json:"root_key"`
-	Keys       []keyJSON `json:"keys"`
+	ActiveTerm     uint32          `json:"active_term"`
+	RootKey        []byte          `json:"root_key"`
+	Keys           []keyJSON       `json:"keys"`
+	RotationConfig *RotationConfig `json:"rotation_config,omitempty"`
 }
 
 type keyJSON struct {
@@ -88,7 +103,8 @@ type keyJSON struct {
 
 // marshal returns the keyring plaintext. The caller must clear it.
 func (kr *keyring) marshal() ([]byte, error) {
-	out := keyringJSON{ActiveTerm: kr.activeTerm, RootKey: kr.rootKey}
+	rotation := kr.rotation
+	out := keyringJSON{ActiveTerm: kr.activeTerm, RootKey: kr.rootKey, RotationConfig: &rotation}
 	for _, term := range slices.Sorted(maps.Keys(kr.keys)) {
 		tk := kr.keys[term]
 		out.Keys = append(out.Keys, keyJSON{Term: term, Value: tk.key, InstallTime: tk.installTime})
@@ -118,7 +134,13 @@ func unmarshalKeyring(plaintext []byte, prev *keyring) (_ *keyring, err error) {
 	if len(in.RootKey) != KeySize {
 		return nil, fmt.Errorf("%w: root key is %d bytes", ErrCorruptKeyring, len(in.RootKey))
 	}
-	kr := &keyring{rootKey: in.RootKey, activeTerm: in.ActiveTerm, keys: make(map[uint32]*termKey, len(in.Keys))}
+	kr := &keyring{rootKey: in.RootKey, activeTerm: in.ActiveTerm, keys: make(map[uint32]*termKey, len(in.Keys)), rotation: DefaultRotationConfig()}
+	if in.RotationConfig != nil {
+		if err := in.RotationConfig.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorruptKeyring, err)
+		}
+		kr.rotation = *in.RotationConfig
+	}
 	for _, k := range in.Keys {
 		if _, dup := kr.keys[k.Term]; dup || k.Term == rootTerm {
 			return nil, fmt.Errorf("%w: bad or repeated term %d", ErrCorruptKeyring, k.Term)

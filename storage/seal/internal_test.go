@@ -24,7 +24,7 @@ func TestSharesZeroedAfterUse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	held := append([][]byte(nil), u.shares...)
+	held := append([][]byte(nil), u.shares.shares...)
 	key, err := u.Add(ctx, shares[2])
 	if err != nil || !bytes.Equal(key, root) {
 		t.Fatalf("Add = %x, %v", key, err)
@@ -43,7 +43,7 @@ func TestSharesZeroedAfterUse(t *testing.T) {
 	if _, err := u.Add(ctx, shares[0]); err != nil {
 		t.Fatal(err)
 	}
-	held = append([][]byte(nil), u.shares...)
+	held = append([][]byte(nil), u.shares.shares...)
 	u.Reset()
 	if !bytes.Equal(held[0], zero) {
 		t.Fatal("copy of share not zeroed by Reset")

@@ -11,6 +11,7 @@ import (
 	"github.com/secretumvault/secretumvault/storage"
 	"github.com/secretumvault/secretumvault/storage/inmem"
 	"github.com/secretumvault/secretumvault/storage/seal"
+	"github.com/secretumvault/secretumvault/storage/seal/shamir"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -106,21 +107,83 @@ func TestInitSingleShare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(shares) != 1 || !bytes.Equal(shares[0], root) {
-		t.Fatal("single share is not the root key")
+	if len(shares) != 1 || len(shares[0]) != seal.RootKeySize {
+		t.Fatalf("single share: %d shares, %d bytes", len(shares), len(shares[0]))
 	}
-	shares[0][0] ^= 1 // the share must be a copy, not the root key's memory
 	if bytes.Equal(shares[0], root) {
-		t.Fatal("share aliases the root key")
+		t.Fatal("the single share is the root key, not a separate unseal key")
 	}
-	shares[0][0] ^= 1
 	u := s.NewUnsealer()
 	got, err := u.Add(ctx, shares[0])
 	if err != nil || !bytes.Equal(got, root) {
-		t.Fatalf("Add(single share) = %x, %v", got, err)
+		t.Fatalf("Add(single share) = %x, %v; want the root key", got, err)
 	}
 	if _, err := u.Add(ctx, append(bytes.Clone(root), 1)); !errors.Is(err, seal.ErrShareLength) {
 		t.Fatalf("Add(33 bytes) with one share = %v, want ErrShareLength", err)
+	}
+	if _, err := u.Add(ctx, root); !errors.Is(err, seal.ErrBadUnsealKey) {
+		t.Fatalf("Add(root key as the share) = %v, want ErrBadUnsealKey", err)
+	}
+}
+
+// TestInitStoresWrappedKeys checks what Init stores: the config, the root
+// key wrapped with the unseal key and the unseal key wrapped with the root
+// key, and neither key (nor any share) in clear anywhere.
+func TestInitStoresWrappedKeys(t *testing.T) {
+	ctx := context.Background()
+	phys := inmem.New()
+	s := seal.New(phys)
+	root, shares, err := s.Init(ctx, seal.Config{SecretShares: 3, SecretThreshold: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsealKey, err := shamir.Combine(shares[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(unsealKey, root) {
+		t.Fatal("the shares combine to the root key itself")
+	}
+	keys, err := phys.List(ctx, "core/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"root-key-shamir", "seal-config", "shamir-kek"}; fmt.Sprint(keys) != fmt.Sprint(want) {
+		t.Fatalf("Init stored %q, want %q", keys, want)
+	}
+	secrets := append([][]byte{root, unsealKey}, shares...)
+	for _, k := range keys {
+		e, _ := phys.Get(ctx, "core/"+k)
+		for i, secret := range secrets {
+			if bytes.Contains(e.Value, secret[:16]) {
+				t.Fatalf("core/%s contains secret %d in clear", k, i)
+			}
+		}
+	}
+	for _, path := range []string{seal.WrappedRootKeyPath, seal.WrappedUnsealKeyPath} {
+		e, _ := phys.Get(ctx, path)
+		if len(e.Value) != 1+12+32+16 || e.Value[0] != 1 {
+			t.Fatalf("%s is %d bytes with version %d", path, len(e.Value), e.Value[0])
+		}
+	}
+}
+
+// TestInitLeavesNothingWhenWriteFails: a failed Init stores nothing, so the
+// seal is still uninitialized and Init can run again.
+func TestInitLeavesNothingWhenWriteFails(t *testing.T) {
+	ctx := context.Background()
+	phys := &failingTx{Backend: inmem.New()}
+	phys.fail(seal.ConfigPath)
+	s := seal.New(phys)
+	if _, _, err := s.Init(ctx, seal.DefaultConfig()); !errors.Is(err, errInjected) {
+		t.Fatalf("Init = %v, want the injected error", err)
+	}
+	if keys, _ := phys.List(ctx, ""); len(keys) != 0 {
+		t.Fatalf("failed Init stored %q", keys)
+	}
+	phys.fail("")
+	if _, _, err := s.Init(ctx, seal.DefaultConfig()); err != nil {
+		t.Fatalf("Init after a failed Init: %v", err)
 	}
 }
 

@@ -3,22 +3,18 @@ package seal
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"sync"
-
-	"github.com/secretumvault/secretumvault/storage/seal/shamir"
 )
 
-// Unsealer collects unseal keys across calls, like Vault's sys/unseal. It
-// is safe for concurrent use; one Unsealer serves one node.
+// Unsealer collects unseal key shares across calls, like Vault's
+// sys/unseal. It is safe for concurrent use; one Unsealer serves one node.
 type Unsealer struct {
 	seal *Shamir
 
 	mu     sync.Mutex
-	shares [][]byte // private copies, zeroed on reset
+	shares shareSet
 	nonce  string
 }
 
@@ -27,13 +23,16 @@ func (s *Shamir) NewUnsealer() *Unsealer {
 	return &Unsealer{seal: s}
 }
 
-// Add records one unseal key. It returns (nil, nil) while fewer than the
-// threshold of distinct keys are in, and the rebuilt root key once enough
-// are; progress then resets. The root key is only as good as the keys given:
-// verify it with barrier.Unseal. A repeated key (ErrDuplicateShare) or one
-// of the wrong size (ErrShareLength) is rejected and progress kept; a
-// failure to combine (ErrCombine) resets progress. share is copied; the
-// caller owns the returned key and should zero it after use.
+// Add records one share. It returns (nil, nil) while fewer than the
+// threshold of distinct shares are in; once enough are, it combines them
+// into the unseal key, opens the wrapped root key with it and returns the
+// root key, and progress resets. For a legacy seal (no wrapped root key)
+// the combined key is the root key. Either way verify it with
+// barrier.Unseal. A repeated share (ErrDuplicateShare) or one of the wrong
+// size (ErrShareLength) is rejected and progress kept; shares that cannot
+// be combined (ErrCombine) or whose key does not open the wrapped root key
+// (ErrBadUnsealKey) reset progress. share is copied; the caller owns the
+// returned key and should zero it after use.
 func (u *Unsealer) Add(ctx context.Context, share []byte) ([]byte, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -44,50 +43,43 @@ func (u *Unsealer) Add(ctx context.Context, share []byte) ([]byte, error) {
 	if cfg == nil {
 		return nil, ErrNotInitialized
 	}
-	if want := cfg.shareSize(); len(share) != want {
-		return nil, fmt.Errorf("%w: got %d bytes, want %d", ErrShareLength, len(share), want)
+	if err := u.shares.add(cfg, share); err != nil {
+		return nil, err
 	}
-	for _, have := range u.shares {
-		if subtle.ConstantTimeCompare(have, share) == 1 {
-			return nil, ErrDuplicateShare
-		}
-	}
-	if len(u.shares) == 0 {
+	if u.nonce == "" {
 		if u.nonce, err = newNonce(); err != nil {
+			u.reset()
 			return nil, err
 		}
 	}
-	u.shares = append(u.shares, slices.Clone(share))
-	if len(u.shares) < cfg.SecretThreshold {
+	if u.shares.len() < cfg.SecretThreshold {
 		return nil, nil
 	}
 	defer u.reset()
-	if cfg.SecretThreshold == 1 {
-		return slices.Clone(u.shares[0]), nil
-	}
-	key, err := shamir.Combine(u.shares)
+	unsealKey, err := u.shares.combine()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCombine, err)
+		return nil, err
 	}
-	return key, nil
+	defer clear(unsealKey)
+	return u.seal.rootKeyFor(ctx, unsealKey)
 }
 
-// Progress returns how many distinct keys the current attempt holds.
+// Progress returns how many distinct shares the current attempt holds.
 func (u *Unsealer) Progress() int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return len(u.shares)
+	return u.shares.len()
 }
 
 // Nonce identifies the current unseal attempt: a random UUID made when its
-// first key arrives, "" when there is no progress.
+// first share arrives, "" when there is no progress.
 func (u *Unsealer) Nonce() string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.nonce
 }
 
-// Reset discards the current attempt and zeroes the keys it held.
+// Reset discards the current attempt and zeroes the shares it held.
 func (u *Unsealer) Reset() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -95,10 +87,7 @@ func (u *Unsealer) Reset() {
 }
 
 func (u *Unsealer) reset() {
-	for _, s := range u.shares {
-		clear(s)
-	}
-	u.shares = nil
+	u.shares.reset()
 	u.nonce = ""
 }
 

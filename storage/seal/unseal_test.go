@@ -4,50 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"sync"
 	"testing"
 
-	"github.com/secretumvault/secretumvault/storage"
 	"github.com/secretumvault/secretumvault/storage/barrier"
 	"github.com/secretumvault/secretumvault/storage/inmem"
 	"github.com/secretumvault/secretumvault/storage/seal"
 	"github.com/secretumvault/secretumvault/storage/seal/shamir"
 )
-
-// fixture is an initialized seal and barrier over one physical store, with
-// a secret written and the barrier sealed again.
-type fixture struct {
-	phys    *inmem.Backend
-	seal    *seal.Shamir
-	barrier *barrier.AESGCMBarrier
-	root    []byte
-	shares  [][]byte
-}
-
-func newFixture(t *testing.T, shares, threshold int) *fixture {
-	t.Helper()
-	ctx := context.Background()
-	f := &fixture{phys: inmem.New()}
-	f.seal = seal.New(f.phys)
-	var err error
-	f.root, f.shares, err = f.seal.Init(ctx, seal.Config{Type: seal.TypeShamir, SecretShares: shares, SecretThreshold: threshold})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.barrier = barrier.New(f.phys)
-	if err := f.barrier.Initialize(ctx, f.root); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.barrier.Unseal(ctx, f.root); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.barrier.Put(ctx, &storage.Entry{Key: "secret/db", Value: []byte("s3cr3t")}); err != nil {
-		t.Fatal(err)
-	}
-	f.barrier.Seal()
-	return f
-}
 
 func add(t *testing.T, u *seal.Unsealer, share []byte) []byte {
 	t.Helper()
@@ -116,40 +82,72 @@ func TestEveryThresholdSubsetUnseals(t *testing.T) {
 	}
 }
 
-func TestWrongShareFailsBarrierUnseal(t *testing.T) {
+// TestWrongShares feeds a threshold of shares one of which is wrong. With
+// the key-encryption layer the Unsealer itself rejects them
+// (ErrBadUnsealKey, progress reset); for a legacy seal it cannot tell, and
+// barrier.Unseal rejects the key.
+func TestWrongShares(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, 5, 3)
-	other := newFixture(t, 5, 3) // shares of a different root key
-	x := func(sh []byte) byte { return sh[len(sh)-1] }
-	var foreign []byte
-	for _, sh := range other.shares { // one whose x differs from shares 0 and 1
-		if x(sh) != x(f.shares[0]) && x(sh) != x(f.shares[1]) {
-			foreign = sh
-			break
+	for _, mode := range []string{"wrapped", "legacy"} {
+		f := newFixture(t, 5, 3)
+		if mode == "legacy" {
+			f = newLegacyFixture(t, inmem.New(), 5, 3)
+		}
+		other := newFixture(t, 5, 3) // shares of a different unseal key
+		x := func(sh []byte) byte { return sh[len(sh)-1] }
+		var foreign []byte
+		for _, sh := range other.shares { // one whose x differs from shares 0 and 1
+			if x(sh) != x(f.shares[0]) && x(sh) != x(f.shares[1]) {
+				foreign = sh
+				break
+			}
+		}
+		forged := bytes.Clone(f.shares[2])
+		forged[0] ^= 0xff // same x coordinate, wrong y
+		tests := map[string][][]byte{
+			"share from another cluster": {f.shares[0], f.shares[1], foreign},
+			"altered share":              {f.shares[0], f.shares[1], forged},
+		}
+		for name, shares := range tests {
+			t.Run(mode+"/"+name, func(t *testing.T) {
+				u := f.seal.NewUnsealer()
+				add(t, u, shares[0])
+				add(t, u, shares[1])
+				key, err := u.Add(ctx, shares[2])
+				if u.Progress() != 0 {
+					t.Fatalf("progress %d after the threshold", u.Progress())
+				}
+				if mode == "wrapped" {
+					if !errors.Is(err, seal.ErrBadUnsealKey) || key != nil {
+						t.Fatalf("Add = %x, %v; want ErrBadUnsealKey", key, err)
+					}
+					return
+				}
+				if err != nil || key == nil {
+					t.Fatalf("legacy Add = %x, %v; want a (wrong) key", key, err)
+				}
+				if err := f.barrier.Unseal(ctx, key); !errors.Is(err, barrier.ErrBadRootKey) {
+					t.Fatalf("barrier.Unseal = %v, want ErrBadRootKey", err)
+				}
+				if !f.barrier.Sealed() {
+					t.Fatal("barrier unsealed with a wrong key")
+				}
+			})
 		}
 	}
-	forged := bytes.Clone(f.shares[2])
-	forged[0] ^= 0xff // same x coordinate, wrong y
-	tests := map[string][][]byte{
-		"share from another cluster": {f.shares[0], f.shares[1], foreign},
-		"altered share":              {f.shares[0], f.shares[1], forged},
-	}
-	for name, shares := range tests {
-		t.Run(name, func(t *testing.T) {
-			u := f.seal.NewUnsealer()
-			var key []byte
-			for _, sh := range shares {
-				key = add(t, u, sh)
+}
+
+// TestLegacySealUnseals: a seal written before the key-encryption layer
+// (no wrapped root key) unseals with its shares, which are the root key.
+func TestLegacySealUnseals(t *testing.T) {
+	for _, n := range [][2]int{{5, 3}, {1, 1}} {
+		t.Run(fmt.Sprintf("%d of %d", n[1], n[0]), func(t *testing.T) {
+			f := newLegacyFixture(t, inmem.New(), n[0], n[1])
+			key, err := f.addAll(t, f.shares[:n[1]])
+			if err != nil || !bytes.Equal(key, f.root) {
+				t.Fatalf("Add = %x, %v; want the root key", key, err)
 			}
-			if key == nil {
-				t.Fatal("no key after the threshold of shares")
-			}
-			if err := f.barrier.Unseal(ctx, key); !errors.Is(err, barrier.ErrBadRootKey) {
-				t.Fatalf("barrier.Unseal = %v, want ErrBadRootKey", err)
-			}
-			if !f.barrier.Sealed() {
-				t.Fatal("barrier unsealed with a wrong key")
-			}
+			f.unsealWith(t, f.shares[len(f.shares)-n[1]:])
 		})
 	}
 }
