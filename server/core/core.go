@@ -58,6 +58,10 @@ type Config struct {
 	Authorizer authz.Authorizer
 	// Audit records every request and response; nil means audit.Nop.
 	Audit audit.Broker
+	// KeyRotationCheck is how often the active node checks whether the
+	// barrier key term is due for rotation (sys/rotate/config) and
+	// persists the encryption count; 0 means a minute.
+	KeyRotationCheck time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Cluster is the replication layer of a clustered node; nil means a
@@ -128,6 +132,8 @@ type Core struct {
 	services *activeServices
 	// unauthLimiter rate-limits unauthenticated routes per client.
 	unauthLimiter *clientLimiter
+	// ceremonies are the rekey and generate-root ceremonies in progress.
+	ceremonies ceremonies
 }
 
 // activeState is what exists only while unsealed.
@@ -174,6 +180,9 @@ func New(cfg Config) (*Core, error) {
 	if cfg.Audit == nil {
 		cfg.Audit = audit.Nop{}
 	}
+	if cfg.KeyRotationCheck <= 0 {
+		cfg.KeyRotationCheck = time.Minute
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -195,6 +204,7 @@ func New(cfg Config) (*Core, error) {
 	c.unauthLimiter = newClientLimiter(cfg.Now)
 	c.services = newActiveServices(logger)
 	c.services.add(&autopilotService{core: c})
+	c.services.add(&keyRotationService{core: c, every: cfg.KeyRotationCheck})
 	c.unsealer = c.newUnsealer()
 	c.sealed.Store(true)
 	return c, nil

@@ -89,6 +89,8 @@ var unauthenticatedRoutes = []string{
 	"sys/init", "sys/unseal", "sys/seal-status", "sys/health", "sys/leader",
 	"sys/storage/raft/join", "sys/storage/raft/bootstrap/challenge", "sys/storage/raft/bootstrap/answer",
 	"sys/storage/raft/autopilot/echo",
+	"sys/rekey/init", "sys/rekey/update", "sys/rekey/verify",
+	"sys/generate-root/attempt", "sys/generate-root/update", "sys/generate-root-token/attempt", "sys/generate-root-token/update",
 }
 
 // samplePaths maps each route pattern to concrete request paths (full,
@@ -100,6 +102,11 @@ var samplePaths = map[string][]string{
 	"mounts": {"sys/mounts"}, "mounts/(?P<path>.+)/tune": {"sys/mounts/secret/tune"}, "mounts/(?P<path>.+)": {"sys/mounts/other"},
 	"auth": {"sys/auth"}, "auth/(?P<path>.+)/tune": {"sys/auth/token/tune"}, "auth/(?P<path>.+)": {"sys/auth/other"},
 	"internal/ui/mounts": {"sys/internal/ui/mounts"}, "internal/ui/mounts/(?P<path>.+)": {"sys/internal/ui/mounts/secret"},
+	"rotate/root": {"sys/rotate/root"}, "rotate(/keyring)?/config": {"sys/rotate/config", "sys/rotate/keyring/config"},
+	"rekey/init": {"sys/rekey/init"}, "rekey/update": {"sys/rekey/update"}, "rekey/verify": {"sys/rekey/verify"},
+	"rotate/root/init": {"sys/rotate/root/init"}, "rotate/root/update": {"sys/rotate/root/update"}, "rotate/root/verify": {"sys/rotate/root/verify"},
+	"generate-root/attempt": {"sys/generate-root/attempt"}, "generate-root/update": {"sys/generate-root/update"},
+	"generate-root-token/attempt": {"sys/generate-root-token/attempt"}, "generate-root-token/update": {"sys/generate-root-token/update"},
 	"key-status": {"sys/key-status"}, "rotate(/keyring)?": {"sys/rotate", "sys/rotate/keyring"}, "metrics": {"sys/metrics"},
 	"storage/raft/join": {"sys/storage/raft/join"}, "storage/raft/bootstrap/challenge": {"sys/storage/raft/bootstrap/challenge"},
 	"storage/raft/bootstrap/answer": {"sys/storage/raft/bootstrap/answer"}, "storage/raft/configuration": {"sys/storage/raft/configuration"},

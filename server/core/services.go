@@ -87,6 +87,7 @@ func (c *Core) setActive(ctx context.Context, st *activeState) {
 // a standby (or sealed) node.
 func (c *Core) clearActive() {
 	c.services.stopAll()
+	c.ceremonies.reset()
 	c.active.Store(nil)
 }
 
