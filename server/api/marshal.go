@@ -109,7 +109,8 @@ func decodeBody(data []byte, v any) error {
 // Vault does: numbers stay json.Number so large integers survive.
 func decodeJSONObject(data []byte) (map[string]any, error) {
 	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
+	if len(data) == 0 || string(data) == "null" {
+		// Vault's CLI sends null for a write without data (write -f).
 		return nil, nil
 	}
 	if data[0] != '{' {

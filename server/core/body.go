@@ -54,7 +54,8 @@ func readBody(req *logical.Request, info logical.RouteInfo, limit int64) error {
 // decodeJSONObject decodes a JSON object, or nothing.
 func decodeJSONObject(raw []byte) (map[string]any, error) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
+	if len(raw) == 0 || string(raw) == "null" {
+		// Vault's CLI sends null for a write without data (write -f).
 		return nil, nil
 	}
 	if raw[0] != '{' {

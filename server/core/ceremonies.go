@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -69,6 +70,18 @@ func ceremonyError(err error) error {
 		}
 	}
 	return err
+}
+
+// ceremonyResp shapes a ceremony's answer for the name it was called by:
+// OpenBao's logical paths (sys/rotate/root/*, sys/generate-root-token/*)
+// answer in the response envelope, under data; Vault's (sys/rekey/*,
+// sys/generate-root/*) answer with the bare object, as each project's
+// client and CLI expect. req.Path is relative to sys/.
+func ceremonyResp(req *logical.Request, d map[string]any) *logical.Response {
+	if strings.HasPrefix(req.Path, "rotate/root/") || strings.HasPrefix(req.Path, "generate-root-token/") {
+		return &logical.Response{Data: d}
+	}
+	return &logical.Response{Raw: d}
 }
 
 // decodeShare accepts a key share in hex or base64, as Vault does.

@@ -97,6 +97,15 @@ func (cc *ceremonyCore) reseal(oldKeys, newKeys []string) {
 	}
 }
 
+// body is a ceremony's answer, bare (Vault's names) or in the envelope
+// (OpenBao's), and checks it is the right one for the path.
+func body(r *logical.Response) map[string]any {
+	if r.Raw != nil {
+		return r.Raw
+	}
+	return r.Data
+}
+
 func strs(v any) []string {
 	switch x := v.(type) {
 	case []string:
@@ -119,7 +128,7 @@ func TestRekey(t *testing.T) {
 			if _, err := cc.call(logical.UpdateOperation, base+"/init", tok, map[string]any{"secret_shares": 5, "secret_threshold": 9}); !errors.Is(err, logical.ErrInvalidRequest) {
 				t.Fatalf("threshold above shares: %v", err)
 			}
-			st := cc.must(logical.UpdateOperation, base+"/init", tok, map[string]any{"secret_shares": 5, "secret_threshold": 3}).Raw
+			st := body(cc.must(logical.UpdateOperation, base+"/init", tok, map[string]any{"secret_shares": 5, "secret_threshold": 3}))
 			nonce, _ := st["nonce"].(string)
 			if st["started"] != true || nonce == "" || st["required"] != 2 || st["n"] != 5 || st["t"] != 3 {
 				t.Fatalf("init status %v", st)
@@ -127,11 +136,11 @@ func TestRekey(t *testing.T) {
 			if _, err := cc.call(logical.UpdateOperation, base+"/update", tok, map[string]any{"key": cc.keys[0], "nonce": "wrong"}); !errors.Is(err, logical.ErrInvalidRequest) {
 				t.Fatalf("wrong nonce: %v", err)
 			}
-			r1 := cc.must(logical.UpdateOperation, base+"/update", tok, map[string]any{"key": cc.keys[0], "nonce": nonce}).Raw
+			r1 := body(cc.must(logical.UpdateOperation, base+"/update", tok, map[string]any{"key": cc.keys[0], "nonce": nonce}))
 			if r1["progress"] != 1 || r1["complete"] != nil {
 				t.Fatalf("first share: %v", r1)
 			}
-			r2 := cc.must(logical.UpdateOperation, base+"/update", tok, map[string]any{"key": cc.keys[1], "nonce": nonce}).Raw
+			r2 := body(cc.must(logical.UpdateOperation, base+"/update", tok, map[string]any{"key": cc.keys[1], "nonce": nonce}))
 			newKeys := strs(r2["keys"])
 			if r2["complete"] != true || len(newKeys) != 5 || len(strs(r2["keys_base64"])) != 5 {
 				t.Fatalf("second share: %v", r2)
@@ -143,16 +152,16 @@ func TestRekey(t *testing.T) {
 
 func TestRekeyWithVerification(t *testing.T) {
 	cc := newCeremonyCore(t, Config{})
-	st := cc.must(logical.UpdateOperation, "sys/rekey/init", "", map[string]any{"secret_shares": 3, "secret_threshold": 2, "require_verification": true}).Raw
+	st := body(cc.must(logical.UpdateOperation, "sys/rekey/init", "", map[string]any{"secret_shares": 3, "secret_threshold": 2, "require_verification": true}))
 	nonce := st["nonce"].(string)
 	cc.must(logical.UpdateOperation, "sys/rekey/update", "", map[string]any{"key": cc.keys[0], "nonce": nonce})
-	done := cc.must(logical.UpdateOperation, "sys/rekey/update", "", map[string]any{"key": cc.keys[2], "nonce": nonce}).Raw
+	done := body(cc.must(logical.UpdateOperation, "sys/rekey/update", "", map[string]any{"key": cc.keys[2], "nonce": nonce}))
 	vnonce, _ := done["verification_nonce"].(string)
 	newKeys := strs(done["keys"])
 	if done["verification_required"] != true || vnonce == "" || len(newKeys) != 3 {
 		t.Fatalf("update with verification: %v", done)
 	}
-	vs := cc.must(logical.ReadOperation, "sys/rekey/verify", "", nil).Raw
+	vs := body(cc.must(logical.ReadOperation, "sys/rekey/verify", "", nil))
 	if vs["nonce"] != vnonce || vs["progress"] != 0 {
 		t.Fatalf("verify status %v", vs)
 	}
@@ -162,10 +171,10 @@ func TestRekeyWithVerification(t *testing.T) {
 	if _, err := cc.call(logical.UpdateOperation, "sys/rekey/verify", "", map[string]any{"key": cc.keys[2], "nonce": vnonce}); !errors.Is(err, logical.ErrInvalidRequest) {
 		t.Fatalf("old keys accepted as the new ones: %v", err)
 	}
-	vs = cc.must(logical.ReadOperation, "sys/rekey/verify", "", nil).Raw
+	vs = body(cc.must(logical.ReadOperation, "sys/rekey/verify", "", nil))
 	vnonce = vs["nonce"].(string)
 	cc.must(logical.UpdateOperation, "sys/rekey/verify", "", map[string]any{"key": newKeys[0], "nonce": vnonce})
-	fin := cc.must(logical.UpdateOperation, "sys/rekey/verify", "", map[string]any{"key": newKeys[1], "nonce": vnonce}).Raw
+	fin := body(cc.must(logical.UpdateOperation, "sys/rekey/verify", "", map[string]any{"key": newKeys[1], "nonce": vnonce}))
 	if fin["complete"] != true {
 		t.Fatalf("verification: %v", fin)
 	}
@@ -176,7 +185,7 @@ func TestRekeyCancelledOnSeal(t *testing.T) {
 	cc := newCeremonyCore(t, Config{})
 	cc.must(logical.UpdateOperation, "sys/rekey/init", "", map[string]any{"secret_shares": 3, "secret_threshold": 2})
 	cc.reseal(nil, cc.keys[1:3])
-	if st := cc.must(logical.ReadOperation, "sys/rekey/init", "", nil).Raw; st["started"] != false {
+	if st := body(cc.must(logical.ReadOperation, "sys/rekey/init", "", nil)); st["started"] != false {
 		t.Fatalf("rekey survived a seal: %v", st)
 	}
 }
@@ -185,14 +194,18 @@ func TestGenerateRoot(t *testing.T) {
 	for _, base := range []string{"sys/generate-root", "sys/generate-root-token"} {
 		t.Run(base, func(t *testing.T) {
 			cc := newCeremonyCore(t, Config{})
-			st := cc.must(logical.ReadOperation, base+"/attempt", "", nil).Raw
+			resp := cc.must(logical.ReadOperation, base+"/attempt", "", nil)
+			if wantEnvelope := base == "sys/generate-root-token"; (resp.Data != nil) != wantEnvelope || (resp.Raw != nil) == wantEnvelope {
+				t.Fatalf("%s answers data=%v raw=%v; OpenBao's name answers in the envelope, Vault's bare", base, resp.Data != nil, resp.Raw != nil)
+			}
+			st := body(resp)
 			if st["started"] != false || st["otp_length"] != token.OTPLength || st["required"] != 2 {
 				t.Fatalf("idle status %v", st)
 			}
 			if _, err := cc.call(logical.UpdateOperation, base+"/attempt", "", map[string]any{"otp": "short"}); !errors.Is(err, logical.ErrInvalidRequest) {
 				t.Fatalf("short otp: %v", err)
 			}
-			st = cc.must(logical.UpdateOperation, base+"/attempt", "", nil).Raw
+			st = body(cc.must(logical.UpdateOperation, base+"/attempt", "", nil))
 			otp, nonce := st["otp"].(string), st["nonce"].(string)
 			if len(otp) != token.OTPLength || nonce == "" || st["started"] != true {
 				t.Fatalf("attempt %v", st)
@@ -204,7 +217,7 @@ func TestGenerateRoot(t *testing.T) {
 				t.Fatalf("a share of the wrong length: %v", err)
 			}
 			cc.must(logical.UpdateOperation, base+"/update", "", map[string]any{"key": cc.keys[0], "nonce": nonce})
-			fin := cc.must(logical.UpdateOperation, base+"/update", "", map[string]any{"key": cc.keys[2], "nonce": nonce}).Raw
+			fin := body(cc.must(logical.UpdateOperation, base+"/update", "", map[string]any{"key": cc.keys[2], "nonce": nonce}))
 			enc, _ := fin["encoded_token"].(string)
 			if fin["complete"] != true || enc == "" || fin["encoded_root_token"] != enc {
 				t.Fatalf("final update %v", fin)
@@ -219,7 +232,7 @@ func TestGenerateRoot(t *testing.T) {
 				t.Fatalf("our decoder: %q, %v", ours, err)
 			}
 			cc.must(logical.UpdateOperation, "sys/mounts/other", raw, map[string]any{"type": "kv-v2"})
-			if st := cc.must(logical.ReadOperation, base+"/attempt", "", nil).Raw; st["started"] != false {
+			if st := body(cc.must(logical.ReadOperation, base+"/attempt", "", nil)); st["started"] != false {
 				t.Fatalf("attempt still open after completion: %v", st)
 			}
 		})

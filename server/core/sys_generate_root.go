@@ -61,15 +61,15 @@ func (c *Core) rootStatus(ctx context.Context, otp string) (map[string]any, erro
 	return d, nil
 }
 
-func (c *Core) handleRootAttemptStatus(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c *Core) handleRootAttemptStatus(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	d, err := c.rootStatus(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	return &logical.Response{Raw: d}, nil
+	return ceremonyResp(req, d), nil
 }
 
-func (c *Core) handleRootAttemptInit(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c *Core) handleRootAttemptInit(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	var in struct {
 		OTP    string `json:"otp"`
 		PGPKey string `json:"pgp_key"`
@@ -111,17 +111,17 @@ func (c *Core) handleRootAttemptInit(ctx context.Context, _ *logical.Request, d 
 	if err != nil {
 		return nil, err
 	}
-	return &logical.Response{Raw: out}, nil
+	return ceremonyResp(req, out), nil
 }
 
-func (c *Core) handleRootAttemptCancel(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
+func (c *Core) handleRootAttemptCancel(_ context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	c.ceremonies.mu.Lock()
 	c.ceremonies.genRoot = nil
 	c.ceremonies.mu.Unlock()
 	return nil, nil
 }
 
-func (c *Core) handleRootAttemptUpdate(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c *Core) handleRootAttemptUpdate(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	var in shareInput
 	if err := d.Decode(&in); err != nil {
 		return nil, err
@@ -147,14 +147,14 @@ func (c *Core) handleRootAttemptUpdate(ctx context.Context, _ *logical.Request, 
 		"encoded_token": "", "encoded_root_token": "", "pgp_fingerprint": "", "otp": "", "otp_length": token.OTPLength,
 	}
 	if !vs.Complete {
-		return &logical.Response{Raw: out}, nil
+		return ceremonyResp(req, out), nil
 	}
 	encoded, err := c.mintEncodedRoot(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	out["encoded_token"], out["encoded_root_token"] = encoded, encoded
-	return &logical.Response{Raw: out}, nil
+	return ceremonyResp(req, out), nil
 }
 
 // mintEncodedRoot ends attempt a: it creates a root token and returns it

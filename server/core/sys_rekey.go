@@ -72,12 +72,12 @@ func rekeyStatusData(st seal.RekeyStatus) map[string]any {
 	return d
 }
 
-func (c *Core) handleRekeyStatus(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c *Core) handleRekeyStatus(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	st, err := c.ceremonies.rekeyOf(c.shamir).Status(ctx)
 	if err != nil {
 		return nil, ceremonyError(err)
 	}
-	return &logical.Response{Raw: rekeyStatusData(st)}, nil
+	return ceremonyResp(req, rekeyStatusData(st)), nil
 }
 
 type rekeyInitInput struct {
@@ -88,7 +88,7 @@ type rekeyInitInput struct {
 	RequireVerification bool     `json:"require_verification"`
 }
 
-func (c *Core) handleRekeyInit(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c *Core) handleRekeyInit(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	var in rekeyInitInput
 	if err := d.Decode(&in); err != nil {
 		return nil, err
@@ -105,15 +105,15 @@ func (c *Core) handleRekeyInit(ctx context.Context, _ *logical.Request, d *frame
 		return nil, ceremonyError(err)
 	}
 	c.logger.Info("core: rekey started", "shares", in.SecretShares, "threshold", in.SecretThreshold, "verification", in.RequireVerification)
-	return &logical.Response{Raw: rekeyStatusData(st)}, nil
+	return ceremonyResp(req, rekeyStatusData(st)), nil
 }
 
-func (c *Core) handleRekeyCancel(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
+func (c *Core) handleRekeyCancel(_ context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	c.ceremonies.rekeyOf(c.shamir).Cancel()
 	return nil, nil
 }
 
-func (c *Core) handleRekeyUpdate(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c *Core) handleRekeyUpdate(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	var in shareInput
 	if err := d.Decode(&in); err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ func (c *Core) handleRekeyUpdate(ctx context.Context, _ *logical.Request, d *fra
 		if err != nil {
 			return nil, ceremonyError(err)
 		}
-		return &logical.Response{Raw: rekeyStatusData(st)}, nil
+		return ceremonyResp(req, rekeyStatusData(st)), nil
 	}
 	keys, keysB64 := encodeShares(res.Keys)
 	out := map[string]any{
@@ -145,7 +145,7 @@ func (c *Core) handleRekeyUpdate(ctx context.Context, _ *logical.Request, d *fra
 	} else {
 		c.logger.Info("core: rekey complete: the new unseal keys replace the old ones")
 	}
-	return &logical.Response{Raw: out}, nil
+	return ceremonyResp(req, out), nil
 }
 
 func (c *Core) verifyStatus(ctx context.Context) (map[string]any, error) {
@@ -159,15 +159,15 @@ func (c *Core) verifyStatus(ctx context.Context) (map[string]any, error) {
 	return map[string]any{"nonce": st.VerificationNonce, "started": true, "t": st.T, "n": st.N, "progress": st.VerificationProgress}, nil
 }
 
-func (c *Core) handleRekeyVerifyStatus(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c *Core) handleRekeyVerifyStatus(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	d, err := c.verifyStatus(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &logical.Response{Raw: d}, nil
+	return ceremonyResp(req, d), nil
 }
 
-func (c *Core) handleRekeyVerify(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c *Core) handleRekeyVerify(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	var in shareInput
 	if err := d.Decode(&in); err != nil {
 		return nil, err
@@ -184,10 +184,10 @@ func (c *Core) handleRekeyVerify(ctx context.Context, _ *logical.Request, d *fra
 	if vs.Complete {
 		c.logger.Info("core: rekey verified and complete: the new unseal keys replace the old ones")
 	}
-	return &logical.Response{Raw: map[string]any{"nonce": vs.Nonce, "complete": vs.Complete}}, nil
+	return ceremonyResp(req, map[string]any{"nonce": vs.Nonce, "complete": vs.Complete}), nil
 }
 
-func (c *Core) handleRekeyVerifyRestart(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c *Core) handleRekeyVerifyRestart(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	if _, err := c.ceremonies.rekeyOf(c.shamir).RestartVerification(); err != nil {
 		return nil, ceremonyError(err)
 	}
@@ -195,5 +195,5 @@ func (c *Core) handleRekeyVerifyRestart(ctx context.Context, _ *logical.Request,
 	if err != nil {
 		return nil, err
 	}
-	return &logical.Response{Raw: d}, nil
+	return ceremonyResp(req, d), nil
 }
