@@ -77,17 +77,16 @@ type Config struct {
 // DefaultConfig returns the defaults of the vaultbench command.
 func DefaultConfig() Config {
 	return Config{
-		Addrs:       []string{"http://127.0.0.1:8200"},
-		Mount:       "secret",
-		Workload:    WorkloadWrite,
-		ReadPercent: 90,
-		Clients:     16,
-		Duration:    30 * time.Second,
-		Keys:        1000,
-		ValueSize:   256,
-		KeyPrefix:   "vaultbench",
-		Timeout:     10 * time.Second,
-
+		Addrs:           []string{"http://127.0.0.1:8200"},
+		Mount:           "secret",
+		Workload:        WorkloadWrite,
+		ReadPercent:     90,
+		Clients:         16,
+		Duration:        30 * time.Second,
+		Keys:            1000,
+		ValueSize:       256,
+		KeyPrefix:       "vaultbench",
+		Timeout:         10 * time.Second,
 		OutageThreshold: 250 * time.Millisecond,
 	}
 }
