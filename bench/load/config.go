@@ -64,6 +64,10 @@ type Config struct {
 	KeyPrefix string
 	// Timeout bounds each single HTTP request.
 	Timeout time.Duration
+	// OutageThreshold is the length an outage window (see Availability)
+	// must exceed to be counted in Availability.Outages; 0 counts every
+	// window. Shorter windows still count for the longest one.
+	OutageThreshold time.Duration
 	// AllowRemote permits non-loopback addresses.
 	AllowRemote bool
 	// InsecureSkipVerify disables TLS certificate checks (https dev servers).
@@ -73,16 +77,17 @@ type Config struct {
 // DefaultConfig returns the defaults of the vaultbench command.
 func DefaultConfig() Config {
 	return Config{
-		Addrs:       []string{"http://127.0.0.1:8200"},
-		Mount:       "secret",
-		Workload:    WorkloadWrite,
-		ReadPercent: 90,
-		Clients:     16,
-		Duration:    30 * time.Second,
-		Keys:        1000,
-		ValueSize:   256,
-		KeyPrefix:   "vaultbench",
-		Timeout:     10 * time.Second,
+		Addrs:           []string{"http://127.0.0.1:8200"},
+		Mount:           "secret",
+		Workload:        WorkloadWrite,
+		ReadPercent:     90,
+		Clients:         16,
+		Duration:        30 * time.Second,
+		Keys:            1000,
+		ValueSize:       256,
+		KeyPrefix:       "vaultbench",
+		Timeout:         10 * time.Second,
+		OutageThreshold: 250 * time.Millisecond,
 	}
 }
 
@@ -133,6 +138,8 @@ func (c *Config) validateShape() error {
 		return bad("key-prefix: %q must be non-empty without leading or trailing slash", c.KeyPrefix)
 	case c.Timeout <= 0:
 		return bad("timeout: %s must be positive", c.Timeout)
+	case c.OutageThreshold < 0:
+		return bad("outage-threshold: %s must not be negative", c.OutageThreshold)
 	}
 	return nil
 }

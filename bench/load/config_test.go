@@ -51,6 +51,8 @@ func TestConfigValidate(t *testing.T) {
 		{"huge value size", func(c *load.Config) { c.ValueSize = load.MaxValueSize + 1 }, load.ErrInvalidConfig, "value-size"},
 		{"empty prefix", func(c *load.Config) { c.KeyPrefix = "" }, load.ErrInvalidConfig, "key-prefix"},
 		{"zero timeout", func(c *load.Config) { c.Timeout = 0 }, load.ErrInvalidConfig, "timeout"},
+		{"zero outage threshold counts every window", func(c *load.Config) { c.OutageThreshold = 0 }, nil, ""},
+		{"negative outage threshold", func(c *load.Config) { c.OutageThreshold = -time.Millisecond }, load.ErrInvalidConfig, "outage-threshold"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,16 @@ import (
 
 // Report is the outcome of one run. Its JSON form (WriteJSON) is stable
 // for scripts: durations are float milliseconds, the run time float seconds.
+//
+// Every Stats carries "availability" (see Availability for the outage
+// window), whose names are:
+//
+//	outages                  windows longer than outage_threshold_ms
+//	longest_outage_ms        length of the longest window (0: no failure)
+//	longest_outage_start_ms  its start, from the start of the measured phase
+//	recovery_ms              its start to the first success after it
+//	                         (0 when none came)
+//	recovered                false only if the run ended inside it
 type Report struct {
 	// Workload, ReadPercent (mixed only), Clients and Addrs echo the config.
 	Workload    Workload `json:"workload"`
@@ -22,6 +32,9 @@ type Report struct {
 	Addrs       []string `json:"addrs"`
 	// ElapsedSeconds is the measured phase, setup excluded.
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	// OutageThresholdMS echoes Config.OutageThreshold in milliseconds: the
+	// length an outage window must exceed to count in Availability.Outages.
+	OutageThresholdMS float64 `json:"outage_threshold_ms"`
 	// Total covers every measured request.
 	Total Stats `json:"total"`
 	// ByKind has one entry per request kind the workload sent.
@@ -41,6 +54,9 @@ type Stats struct {
 	RequestsPerSecond float64 `json:"requests_per_second"`
 	// Latency covers every request that got an HTTP response.
 	Latency Latency `json:"latency"`
+	// Availability describes the outage windows of these requests'
+	// timeline.
+	Availability Availability `json:"availability"`
 }
 
 // latencyJSON is Latency's wire form.
@@ -84,7 +100,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 }
 
 // WriteText writes the report as an aligned table followed by the error
-// breakdown.
+// breakdown and, for every row with errors, its availability line.
 func (r *Report) WriteText(w io.Writer) error {
 	mix := string(r.Workload)
 	if r.Workload == WorkloadMixed {
@@ -117,6 +133,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "errors (%s): %s\n", row.name, formatErrors(row.s.ErrorsByStatus))
 		}
 	}
+	for _, row := range rows {
+		if row.s.Errors > 0 {
+			fmt.Fprintf(&b, "availability (%s): %s\n", row.name, formatAvailability(row.s.Availability, fromMS(r.OutageThresholdMS)))
+		}
+	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("load: write text report: %w", err)
 	}
@@ -144,14 +165,18 @@ func formatErrors(m map[string]int) string {
 
 // recorder collects one worker's samples; only its worker writes to it.
 type recorder struct {
-	lat    map[Kind][]time.Duration
-	sent   map[Kind]int
-	errors map[Kind]map[string]int
+	lat      map[Kind][]time.Duration
+	timeline map[Kind][]Sample
+	sent     map[Kind]int
+	errors   map[Kind]map[string]int
 }
 
-func (r *recorder) add(kind Kind, status int, err error, took time.Duration) {
+// add records one request sent at offset sent from the start of the
+// measured phase that took took.
+func (r *recorder) add(kind Kind, status int, err error, sent, took time.Duration) {
 	if r.sent == nil {
 		r.lat = map[Kind][]time.Duration{}
+		r.timeline = map[Kind][]Sample{}
 		r.sent = map[Kind]int{}
 		r.errors = map[Kind]map[string]int{}
 	}
@@ -160,8 +185,10 @@ func (r *recorder) add(kind Kind, status int, err error, took time.Duration) {
 		r.lat[kind] = append(r.lat[kind], took)
 	}
 	if err == nil && success(status) {
+		r.timeline[kind] = append(r.timeline[kind], Sample{At: sent + took, OK: true})
 		return
 	}
+	r.timeline[kind] = append(r.timeline[kind], Sample{At: sent})
 	key := StatusTransport
 	if err == nil {
 		key = strconv.Itoa(status)
@@ -176,18 +203,22 @@ func (r *recorder) add(kind Kind, status int, err error, took time.Duration) {
 func buildReport(cfg *Config, elapsed time.Duration, workers []*worker) *Report {
 	rep := &Report{
 		Workload: cfg.Workload, Clients: cfg.Clients, Addrs: cfg.Addrs,
-		ElapsedSeconds: elapsed.Seconds(), ByKind: map[Kind]*Stats{},
+		ElapsedSeconds: elapsed.Seconds(), OutageThresholdMS: ms(cfg.OutageThreshold),
+		ByKind: map[Kind]*Stats{},
 	}
 	if cfg.Workload == WorkloadMixed {
 		rep.ReadPercent = cfg.ReadPercent
 	}
 	var all []time.Duration
+	var allTimeline []Sample
 	rep.Total.ErrorsByStatus = map[string]int{}
 	for _, kind := range []Kind{KindRead, KindWrite} {
 		var lat []time.Duration
+		var timeline []Sample
 		st := &Stats{ErrorsByStatus: map[string]int{}}
 		for _, w := range workers {
 			lat = append(lat, w.rec.lat[kind]...)
+			timeline = append(timeline, w.rec.timeline[kind]...)
 			st.Requests += w.rec.sent[kind]
 			for code, n := range w.rec.errors[kind] {
 				st.ErrorsByStatus[code] += n
@@ -199,13 +230,16 @@ func buildReport(cfg *Config, elapsed time.Duration, workers []*worker) *Report 
 			continue
 		}
 		all = append(all, lat...)
+		allTimeline = append(allTimeline, timeline...)
 		st.Latency = Summarize(lat)
+		st.Availability = SummarizeAvailability(timeline, elapsed, cfg.OutageThreshold)
 		st.RequestsPerSecond = perSecond(st.Requests, elapsed)
 		rep.ByKind[kind] = st
 		rep.Total.Requests += st.Requests
 		rep.Total.Errors += st.Errors
 	}
 	rep.Total.Latency = Summarize(all)
+	rep.Total.Availability = SummarizeAvailability(allTimeline, elapsed, cfg.OutageThreshold)
 	rep.Total.RequestsPerSecond = perSecond(rep.Total.Requests, elapsed)
 	return rep
 }

@@ -51,6 +51,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	start := time.Now()
+	r.start = start
 	if cfg.Duration > 0 {
 		r.deadline = start.Add(cfg.Duration)
 	}
@@ -66,6 +67,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 type runner struct {
 	cfg      Config
 	workers  []*worker
+	start    time.Time    // start of the measured phase
 	deadline time.Time    // zero when bounded by count
 	issued   atomic.Int64 // measured requests claimed so far
 	nextKey  atomic.Int64 // key counter for writes
@@ -122,7 +124,7 @@ func (r *runner) loop(ctx context.Context, w *worker) {
 		if err != nil && ctx.Err() != nil {
 			return // cut off by cancellation: not a server failure
 		}
-		w.rec.add(kind, status, err, took)
+		w.rec.add(kind, status, err, start.Sub(r.start), took)
 	}
 }
 

@@ -22,6 +22,15 @@ import (
 // base URL and the root token, "root".
 func newServer(t *testing.T) (string, string) {
 	t.Helper()
+	h, root := newHandler(t)
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	return hs.URL, root
+}
+
+// newHandler is newServer's HTTP handler and root token, not yet served.
+func newHandler(t *testing.T) (http.Handler, string) {
+	t.Helper()
 	c, err := core.New(core.Config{Physical: inmem.New()})
 	if err != nil {
 		t.Fatal(err)
@@ -30,10 +39,7 @@ func newServer(t *testing.T) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := api.New(c, api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
-	return hs.URL, root
+	return api.New(c, api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler(), root
 }
 
 // kvVersion reads key i back and returns its kv-v2 version and value;

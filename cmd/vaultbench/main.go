@@ -1,15 +1,15 @@
 // Command vaultbench is a load generator for SecretumVault (or any server
 // speaking the Vault KV v2 HTTP API). It reports total requests, errors by
-// status code, requests per second and p50/p95/p99/max latency, for the
-// whole run and per request kind.
+// status code, requests per second, p50/p95/p99/max latency and
+// availability, for the whole run and per request kind.
 //
 // Usage:
 //
 //	vaultbench -addr http://127.0.0.1:8200[,http://127.0.0.1:8210,...] -token T \
 //	  [-mount secret] [-workload write|read|mixed] [-read-pct 90] [-clients 16] \
 //	  [-duration 30s | -requests N] [-keys 1000] [-value-size 256] \
-//	  [-key-prefix vaultbench] [-timeout 10s] [-format text|json] \
-//	  [-allow-remote] [-tls-skip-verify]
+//	  [-key-prefix vaultbench] [-timeout 10s] [-outage-threshold 250ms] \
+//	  [-format text|json] [-allow-remote] [-tls-skip-verify]
 //
 // Start a dev server and measure a 90/10 read/write mix for ten seconds:
 //
@@ -23,6 +23,21 @@
 // stops after -duration or after -requests requests, whichever is given
 // (exactly one; -requests wins over the default duration), or on Ctrl-C,
 // and the report is printed either way.
+//
+// Availability: an outage window is a stretch without a successful
+// request that holds at least one failure, from the last success before
+// the failures (or the first failure) to the next success (or the end of
+// the run). For every row with errors the text report adds a line such as
+//
+//	availability (write): 1 outage(s) > 250ms; longest 1.52s (2.01s..3.53s, recovered)
+//
+// giving how many windows were longer than -outage-threshold, the longest
+// one and its start and end as offsets from the start of the measured
+// phase ("end, not recovered" when no request succeeded after it). The
+// JSON report carries the same figures in every "availability" object
+// (outages, longest_outage_ms, longest_outage_start_ms, recovery_ms,
+// recovered) and the threshold as outage_threshold_ms. Kill a leader
+// during a write run to measure a failover.
 //
 // The token defaults to $VAULT_TOKEN and is never printed. Addresses must be
 // loopback (127.0.0.0/8, ::1, localhost) unless -allow-remote is given.
@@ -71,12 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "vaultbench:", err)
 		return 1
 	}
-	if opts.format == "json" {
-		err = rep.WriteJSON(stdout)
-	} else {
-		err = rep.WriteText(stdout)
-	}
-	if err != nil {
+	if err := writeReport(stdout, rep, opts.format); err != nil {
 		fmt.Fprintln(stderr, "vaultbench:", err)
 		return 1
 	}
@@ -84,6 +94,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	return 0
+}
+
+// writeReport prints rep in format, "text" or "json": the command's one
+// printer.
+func writeReport(w io.Writer, rep *load.Report, format string) error {
+	if format == "json" {
+		return rep.WriteJSON(w)
+	}
+	return rep.WriteText(w)
 }
 
 // parseFlags turns args into options and validates them, so that every
@@ -106,6 +125,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.IntVar(&c.ValueSize, "value-size", def.ValueSize, "bytes per written value")
 	fs.StringVar(&c.KeyPrefix, "key-prefix", def.KeyPrefix, "path under the mount for the keys")
 	fs.DurationVar(&c.Timeout, "timeout", def.Timeout, "per-request timeout")
+	fs.DurationVar(&c.OutageThreshold, "outage-threshold", def.OutageThreshold, "count outage windows (no successful request) longer than this")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "permit non-loopback addresses")
 	fs.BoolVar(&c.InsecureSkipVerify, "tls-skip-verify", false, "do not verify TLS certificates")
 	fs.StringVar(&o.format, "format", "text", "output format: text or json")

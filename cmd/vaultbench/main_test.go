@@ -33,7 +33,7 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{name: "defaults need a token", args: nil, wantErr: "token"},
 		{name: "token from env", args: nil, env: map[string]string{"VAULT_TOKEN": "e"}, check: func(t *testing.T, o *options) {
-			if o.cfg.Token != "e" || o.cfg.Duration != 30*time.Second || o.cfg.Clients != 16 || o.format != "text" ||
+			if o.cfg.Token != "e" || o.cfg.Duration != 30*time.Second || o.cfg.Clients != 16 || o.format != "text" || o.cfg.OutageThreshold != 250*time.Millisecond ||
 				!slices.Equal(o.cfg.Addrs, []string{"http://127.0.0.1:8200"}) || o.cfg.Workload != load.WorkloadWrite {
 				t.Fatalf("options = %+v", o.cfg)
 			}
@@ -53,6 +53,12 @@ func TestParseFlags(t *testing.T) {
 					t.Fatalf("options = %+v format %q", c, o.format)
 				}
 			}},
+		{name: "outage threshold", args: []string{"-token", "t", "-outage-threshold", "1.5s"}, check: func(t *testing.T, o *options) {
+			if o.cfg.OutageThreshold != 1500*time.Millisecond {
+				t.Fatalf("outage threshold = %v", o.cfg.OutageThreshold)
+			}
+		}},
+		{name: "negative outage threshold", args: []string{"-token", "t", "-outage-threshold", "-1s"}, wantErr: "outage-threshold"},
 		{name: "requests replaces default duration", args: []string{"-token", "t", "-requests", "100"}, check: func(t *testing.T, o *options) {
 			if o.cfg.Requests != 100 || o.cfg.Duration != 0 {
 				t.Fatalf("requests %d duration %v", o.cfg.Requests, o.cfg.Duration)
@@ -131,6 +137,9 @@ func TestRunJSONAgainstRealServer(t *testing.T) {
 	if rep.Total.Requests != 200 || rep.Total.Errors != 0 || r == nil || r.Requests != 200 || rep.Total.Latency.P99 <= 0 {
 		t.Fatalf("report %+v", rep)
 	}
+	if rep.OutageThresholdMS != 250 || rep.Total.Availability != (load.Availability{Recovered: true}) || !strings.Contains(out.String(), `"longest_outage_ms": 0`) {
+		t.Fatalf("availability of a clean run: threshold %v, %+v\n%s", rep.OutageThresholdMS, rep.Total.Availability, out.String())
+	}
 	if strings.Contains(out.String()+errOut.String(), "s3cret-root") {
 		t.Fatal("output contains the token")
 	}
@@ -141,7 +150,8 @@ func TestRunJSONAgainstRealServer(t *testing.T) {
 	if code := run(context.Background(), args, env(nil), &out, &errOut); code != 1 {
 		t.Fatalf("errors exit = %d", code)
 	}
-	if !strings.Contains(out.String(), "errors (all): 403=5") {
+	if !strings.Contains(out.String(), "errors (all): 403=5") || !strings.Contains(out.String(), "availability (all): ") ||
+		!strings.Contains(out.String(), "..end, not recovered)") {
 		t.Fatalf("text report:\n%s", out.String())
 	}
 }
