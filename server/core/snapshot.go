@@ -117,12 +117,18 @@ func (c *Core) RaftSnapshotRestore(ctx context.Context, r io.Reader, force bool)
 	}
 	defer os.Remove(state.Name())
 	defer state.Close()
-	if err := cl.RestoreSnapshot(ctx, state, force); err != nil {
-		return fmt.Errorf("%w: restore snapshot: %v", logical.ErrInvalidRequest, err)
-	}
+	// The active period ends before the state is replaced: no active-only
+	// service may write (under this cluster's keys) into the restored
+	// state of another one.
 	c.transitionLock.Lock()
 	defer c.transitionLock.Unlock()
 	c.clearActive()
+	if err := cl.RestoreSnapshot(ctx, state, force); err != nil {
+		if aerr := c.becomeActive(ctx); aerr != nil {
+			c.logger.Error("core: could not resume after a failed restore", "error", aerr)
+		}
+		return fmt.Errorf("%w: restore snapshot: %v", logical.ErrInvalidRequest, err)
+	}
 	if err := c.becomeActive(ctx); err != nil {
 		c.logger.Warn("core: restored state does not open with this node's keys; sealing", "error", err)
 		c.stateLock.Lock()

@@ -97,8 +97,7 @@ func (c *Core) handleRotateConfigWrite(ctx context.Context, _ *logical.Request, 
 
 // keyRotationService rotates the barrier key term when it is due (the
 // rotation config's operation count or interval) and persists the
-// encryption count, on the active node only: every `every`, and a last
-// time (best effort, bounded) when the node stops being active.
+// encryption count, on the active node only, every `every`.
 type keyRotationService struct {
 	core   *Core
 	every  time.Duration
@@ -130,7 +129,10 @@ func (s *keyRotationService) run(ctx context.Context, done chan struct{}) {
 	for {
 		select {
 		case <-ctx.Done():
-			s.flush()
+			// No last flush: stopping may precede a restore of another
+			// cluster's state, which must not receive this cluster's
+			// count. At most a minute's count (and never more than the
+			// barrier's own flush interval) is lost on a hand-over.
 			return
 		case <-t.C:
 			s.tick(ctx)
