@@ -52,7 +52,7 @@ type RekeyStatus struct {
 	// VerificationRequired says the new shares must be verified.
 	VerificationRequired bool `json:"verification_required"`
 	// VerificationNonce is set once new shares wait for verification.
-	VerificationNonce string `json:"verification_nonce,omitempty"`
+	VerificationNonce string `json:"verification_nonce"`
 }
 
 // RekeyUpdateResponse is the answer of sys/rekey/update. Until Complete it
