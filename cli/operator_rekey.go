@@ -110,7 +110,7 @@ func (c *rekeyCmd) run(cmd *cobra.Command, args []string) error {
 	}
 	cl, err := c.app.client()
 	if err != nil {
-		return remotef("%w", err)
+		return remotef("Error: %w", err)
 	}
 	ctx := cmd.Context()
 	switch {

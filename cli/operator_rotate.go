@@ -33,7 +33,7 @@ func (c *operatorRotateCmd) run(cmd *cobra.Command, args []string) error {
 	}
 	cl, err := c.app.client()
 	if err != nil {
-		return remotef("%w", err)
+		return remotef("Error: %w", err)
 	}
 	if err := cl.Sys().Rotate(cmd.Context()); err != nil {
 		return remotef("Error rotating key: %w", err)

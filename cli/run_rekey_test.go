@@ -49,6 +49,8 @@ func TestRunOperatorRekey(t *testing.T) {
 			routes: verifying, golden: true, requests: []string{"GET /v1/sys/rekey/verify"}},
 		{name: "rekey status server down", args: []string{"operator", "rekey", "-status"},
 			env: map[string]string{"VAULT_ADDR": "http://127.0.0.1:1"}, code: 2, stderr: "Error reading rekey status: rekey status: client: GET /v1/sys/rekey/init: dial tcp"},
+		{name: "rekey bad address", args: []string{"operator", "rekey", "-status"}, env: map[string]string{"VAULT_ADDR": "ftp://h"},
+			code: 2, stderr: "Error: configure client: client: invalid argument: address \"ftp://h\"", requests: []string{}},
 		{name: "rekey cancel", args: []string{"operator", "rekey", "-cancel"},
 			routes: map[string]reply{"DELETE /v1/sys/rekey/init": {204, ""}},
 			stdout: "Success! Canceled rekeying (if it was started)\n", requests: []string{"DELETE /v1/sys/rekey/init"}},
