@@ -28,8 +28,9 @@ type document struct {
 	Sections []section
 }
 
-// section is one block of table output: an optional title, then either
-// free text lines or a table with a header.
+// section is one block of table output: an optional title, free text
+// lines, then a table: with a header, or aligned rows alone (Vault's
+// column output) when Header is nil.
 type section struct {
 	Title  string
 	Text   []string
@@ -92,6 +93,22 @@ func (p *printer) success(format string, args ...any) {
 	}
 }
 
+// raw prints one value alone, for $(...): as Vault's CLI does, with a
+// newline on a terminal and without one when the output is piped. In json
+// and yaml, v is printed instead.
+func (p *printer) raw(s string, v any) error {
+	if p.structured() {
+		return p.print(document{Value: v})
+	}
+	if isTerminal(p.w) {
+		s += "\n"
+	}
+	if _, err := io.WriteString(p.w, s); err != nil {
+		return fmt.Errorf("print: %w", err)
+	}
+	return nil
+}
+
 func (p *printer) json(v any) error {
 	enc := json.NewEncoder(p.w)
 	enc.SetEscapeHTML(false)
@@ -140,7 +157,7 @@ func (p *printer) table(sections []section) error {
 			buf.WriteString(line)
 			buf.WriteByte('\n')
 		}
-		if s.Header != nil {
+		if s.Header != nil || len(s.Rows) > 0 {
 			writeTable(&buf, s.Header, s.Rows)
 		}
 	}
@@ -149,14 +166,19 @@ func (p *printer) table(sections []section) error {
 }
 
 // writeTable aligns columns with four spaces, Vault style: header, a row of
-// dashes under each header cell, then the rows.
+// dashes under each header cell, then the rows; without a header, the
+// rows alone.
 func writeTable(w io.Writer, header []string, rows [][]string) {
 	tw := tabwriter.NewWriter(w, 0, 4, 4, ' ', 0)
-	dashes := make([]string, len(header))
-	for i, h := range header {
-		dashes[i] = strings.Repeat("-", len(h))
+	var lines [][]string
+	if header != nil {
+		dashes := make([]string, len(header))
+		for i, h := range header {
+			dashes[i] = strings.Repeat("-", len(h))
+		}
+		lines = append(lines, header, dashes)
 	}
-	for _, r := range append([][]string{header, dashes}, rows...) {
+	for _, r := range append(lines, rows...) {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	_ = tw.Flush()

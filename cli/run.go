@@ -1,10 +1,13 @@
 // Package cli implements the vaultctl commands on top of the client SDK.
 //
 // Run is the single entry point used by cmd/vaultctl and by tests. Exit
-// codes follow the Vault CLI: 0 success, 1 error (message on stderr), 2 usage
-// error; like Vault, "status" exits 2 when the server is sealed and "read",
-// "list", "kv get", "kv list" and "kv metadata get" exit 2 when nothing is
-// stored at the path.
+// codes: 0 success, 1 error (message on stderr), 2 usage error; like Vault,
+// "status" exits 2 when the server is sealed and "read", "list", "kv get",
+// "kv list" and "kv metadata get" exit 2 when nothing is stored at the
+// path. The key ceremony commands (operator rekey, rotate-keys,
+// generate-root and rotate) use the codes of Vault's own commands: 1 for a
+// mistake on the command line or a local failure, 2 for an error from the
+// server.
 //
 // Flags may be written Vault-style with one dash (-format=json,
 // -key-shares=5) or GNU-style with two (--format=json).
@@ -28,8 +31,12 @@ const (
 	ExitUsage = 2
 )
 
-// usageError marks a mistake in the command line (exit code 2).
-type usageError struct{ msg string }
+// usageError marks a mistake in the command line: exit code 2, or code
+// when set (the key ceremony commands use Vault's 1).
+type usageError struct {
+	msg  string
+	code int
+}
 
 func (e *usageError) Error() string { return e.msg }
 
@@ -73,6 +80,9 @@ func report(stderr io.Writer, cmd *cobra.Command, err error) int {
 		fmt.Fprintf(stderr, "Error: %s\n", ue.msg)
 		if cmd != nil {
 			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		}
+		if ue.code != 0 {
+			return ue.code
 		}
 		return ExitUsage
 	}

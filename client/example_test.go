@@ -11,7 +11,8 @@ import (
 	"github.com/secretumvault/secretumvault/client"
 )
 
-// The examples need a running server, so they compile but are not run.
+// The examples need a running server, so they compile but are not run,
+// except those of pure functions, which carry their output.
 
 func ExampleNew() {
 	// VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT are read when not overridden.
@@ -145,4 +146,99 @@ func ExampleRaft_Peers() {
 	for _, p := range peers {
 		fmt.Println(p.NodeID, p.Address, p.Leader, p.Voter)
 	}
+}
+
+func ExampleSys_RekeyInit() {
+	ctx := context.Background()
+	c, err := client.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Replace the unseal keys with 5 new shares, 3 of which unseal. The
+	// holders of the current shares each submit one with the nonce.
+	st, err := c.Sys().RekeyInit(ctx, &client.RekeyInitRequest{SecretShares: 5, SecretThreshold: 3})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, share := range []string{"current-share-1", "current-share-2"} {
+		res, err := c.Sys().RekeyUpdate(ctx, share, st.Nonce)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if res.Complete {
+			for i, k := range res.KeysB64 {
+				fmt.Printf("new key %d: %s\n", i+1, k)
+			}
+		}
+	}
+}
+
+func ExampleWithRotateKeys() {
+	ctx := context.Background()
+	// OpenBao's token-authenticated form of the same ceremony
+	// (sys/rotate/root/*) needs a root token.
+	c, err := client.New(client.WithToken(os.Getenv("ROOT_TOKEN")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	st, err := c.Sys().RekeyStatus(ctx, client.WithRotateKeys())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("started %v, %d/%d shares\n", st.Started, st.Progress, st.Required)
+}
+
+func ExampleSys_GenerateRootInit() {
+	ctx := context.Background()
+	c, err := client.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	// With no OTP of its own the initiator gets one from the server: it
+	// is shown once, and only it decodes the new token.
+	st, err := c.Sys().GenerateRootInit(ctx, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	otp := st.OTP
+	for _, share := range []string{"unseal-share-1", "unseal-share-2"} {
+		if st, err = c.Sys().GenerateRootUpdate(ctx, share, st.Nonce); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if !st.Complete {
+		log.Fatalf("%d of %d shares submitted", st.Progress, st.Required)
+	}
+	root, err := client.DecodeRootToken(st.EncodedToken, otp)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c.SetToken(root)
+}
+
+func ExampleDecodeRootToken() {
+	// The encoded_token of a completed generate-root and its OTP.
+	token, err := client.DecodeRootToken("KxlATBoXCzkqDgETDxJiGmpHPihfaz0tIlJ1PjYAOSVXfi4j",
+		"Xo3bNf8QzT1yWk5vR2uLm9PcAe7Hs4Jd6GiE")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(token)
+	// Output: svs.Tq3hPZ0jXyWl8uKd2RmNc7BvE4sAa9Gf
+}
+
+func ExampleSys_Rotate() {
+	ctx := context.Background()
+	c, err := client.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := c.Sys().Rotate(ctx); err != nil {
+		log.Fatal(err)
+	}
+	ks, err := c.Sys().KeyStatus(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("barrier key term", ks.Term, "installed", ks.InstallTime)
 }

@@ -61,6 +61,32 @@ func (c *Client) raw(ctx context.Context, req request, out any) error {
 	return decodeUnwrapped(req, resp.body, out)
 }
 
+// data is raw for endpoints that always answer in the envelope: out is
+// decoded from the envelope's "data" object, and an answer without one is
+// an error rather than a zero value.
+func (c *Client) data(ctx context.Context, req request, out any) error {
+	resp, err := c.do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if err := c.check(req, resp); err != nil {
+		return err
+	}
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(resp.body, &env); err != nil {
+		return fmt.Errorf("client: %s %s: decode answer: %w", req.method, displayPath(req.path), err)
+	}
+	if len(env.Data) == 0 || env.Data[0] != '{' {
+		return fmt.Errorf("client: %s %s: answer carries no data object", req.method, displayPath(req.path))
+	}
+	if err := json.Unmarshal(env.Data, out); err != nil {
+		return fmt.Errorf("client: %s %s: decode answer: %w", req.method, displayPath(req.path), err)
+	}
+	return nil
+}
+
 // do sends req and reads the whole answer, whatever its status.
 func (c *Client) do(ctx context.Context, req request) (*response, error) {
 	target, err := c.url(req.path, req.query)

@@ -31,17 +31,21 @@ func jsonEqual(t *testing.T, got, want string) {
 	}
 }
 
+// shapeCase is one SDK call against a fake server answering status and
+// reply: the exact request it must send and what it must return.
+type shapeCase struct {
+	name                     string
+	status                   int
+	reply                    string
+	call                     func(c *client.Client) (any, error)
+	method, path, query, req string
+	want                     any
+}
+
 func TestRequestShapes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	tests := []struct {
-		name                     string
-		status                   int
-		reply                    string
-		call                     func(c *client.Client) (any, error)
-		method, path, query, req string
-		want                     any
-	}{
+	runShapes(t, []shapeCase{
 		{
 			name: "read", status: 200,
 			reply: `{"request_id":"r1","lease_id":"","renewable":false,"lease_duration":2764800,"data":{"foo":"bar"},"wrap_info":null,"warnings":null,"auth":null}`,
@@ -276,7 +280,12 @@ func TestRequestShapes(t *testing.T) {
 			call:   func(c *client.Client) (any, error) { return nil, c.Token().Revoke(ctx, "s.other") },
 			method: "PUT", path: "/v1/auth/token/revoke", req: `{"token":"s.other"}`,
 		},
-	}
+	})
+}
+
+// runShapes runs each case against its own fake server.
+func runShapes(t *testing.T, tests []shapeCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -8,7 +8,8 @@ import (
 	"net/url"
 )
 
-// Sys groups the sys/ endpoints: init, seal, unseal, health and mounts.
+// Sys groups the sys/ endpoints: init, seal, unseal, health, mounts, the key
+// ceremonies (rekey, generate-root) and barrier key rotation.
 type Sys struct{ c *Client }
 
 // Sys returns the sys/ helpers.
