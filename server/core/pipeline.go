@@ -62,7 +62,7 @@ func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logica
 	if err != nil {
 		return nil, err
 	}
-	if err := c.admit(ctx, st, call, tgt, req); err != nil {
+	if err := c.admit(ctx, st, call, tgt, req, c.outsideStateLock(st)); err != nil {
 		return nil, err
 	}
 	resp, err := c.linearizable(ctx, req.Operation, func() (*logical.Response, error) {
@@ -70,6 +70,32 @@ func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logica
 	})
 	return resp, unavailableIfDeposed(err)
 }
+
+// errStateChanged: the node sealed or stepped down while a request's body
+// was being read.
+var errStateChanged = fmt.Errorf("%w: the node changed state during the request", logical.ErrUnavailable)
+
+// outsideStateLock returns a runner for slow work (reading a client's
+// body) that releases the caller's read lock on the seal state meanwhile,
+// so a slow client never holds up a seal, and fails when the active state
+// changed in between. The caller holds the read lock.
+func (c *Core) outsideStateLock(st *activeState) func(func() error) error {
+	return func(f func() error) error {
+		c.stateLock.RUnlock()
+		err := f()
+		c.stateLock.RLock()
+		if err != nil {
+			return err
+		}
+		if now, serr := c.state(); serr != nil || now != st {
+			return errStateChanged
+		}
+		return nil
+	}
+}
+
+// noLock runs f directly (no lock is held).
+func noLock(f func() error) error { return f() }
 
 // pipelineCall is what the stages of one request tell each other. It also
 // holds the request's target, authorization question and audit entry, so
@@ -115,13 +141,13 @@ func (c *Core) serveLocal(ctx context.Context, call *pipelineCall, tgt *target, 
 		c.stateLock.RLock()
 		st, err := c.state()
 		if err == nil {
-			err = c.admit(ctx, st, call, tgt, req)
+			err = c.admit(ctx, st, call, tgt, req, c.outsideStateLock(st))
 		}
 		c.stateLock.RUnlock()
 		if err != nil {
 			return nil, err
 		}
-	} else if err := c.admit(ctx, nil, call, tgt, req); err != nil {
+	} else if err := c.admit(ctx, nil, call, tgt, req, noLock); err != nil {
 		return nil, err
 	}
 	resp, err := c.dispatch(ctx, call, tgt, req)
@@ -150,40 +176,50 @@ func (c *Core) resolve(call *pipelineCall, st *activeState, req *logical.Request
 	return tgt, nil
 }
 
-// admit runs stages 1-3: authenticate, read the body, authorize, audit
-// the request. An unauthenticated route is rate-limited per client
-// instead of authenticated. The body is read only once the token is authenticated (an
+// admit runs stages 1-3: authenticate (an unauthenticated route is
+// rate-limited per client instead), read the body, authorize, audit the
+// request. The body is read only once the token is authenticated (an
 // unauthenticated route reads at most maxUnauthenticatedBody), so a caller
-// without a valid token never makes the node read what it sends. A request
-// refused by authentication or authorization is audited too, with its
-// error, before the refusal is returned. st may be nil for an
-// unauthenticated route.
-func (c *Core) admit(ctx context.Context, st *activeState, call *pipelineCall, tgt *target, req *logical.Request) error {
-	if tgt.info.Unauthenticated {
-		if !c.unauthLimiter.allow(clientOf(req)) {
-			return c.auditRefusal(ctx, call, tgt, req, fmt.Errorf("%w: too many unauthenticated requests from this client", logical.ErrRateLimited))
+// without a valid token never makes the node read what it sends, and it
+// is read through outside, which releases the seal-state lock meanwhile.
+// A refused request is audited too, with its error, before the refusal
+// is returned. st may be nil for an unauthenticated route.
+func (c *Core) admit(ctx context.Context, st *activeState, call *pipelineCall, tgt *target, req *logical.Request, outside func(func() error) error) error {
+	if err := c.gate(ctx, st, call, req, tgt.info); err != nil {
+		return c.auditRefusal(ctx, call, tgt, req, err)
+	}
+	if req.Body != nil && !tgt.info.RawBody {
+		limit := int64(0)
+		if tgt.info.Unauthenticated {
+			limit = maxUnauthenticatedBody
 		}
-		if err := readBody(req, tgt.info, maxUnauthenticatedBody); err != nil {
+		if err := outside(func() error { return readBody(req, tgt.info, limit) }); err != nil {
 			return c.auditRefusal(ctx, call, tgt, req, err)
 		}
-		return c.auditRequest(ctx, call, tgt, req)
 	}
-	if err := c.authenticateAndAuthorize(ctx, st, call, tgt, req); err != nil {
-		return c.auditRefusal(ctx, call, tgt, req, err)
+	if !tgt.info.Unauthenticated {
+		if err := c.authorize(ctx, call, tgt, req); err != nil {
+			return c.auditRefusal(ctx, call, tgt, req, err)
+		}
 	}
 	return c.auditRequest(ctx, call, tgt, req)
 }
 
-func (c *Core) authenticateAndAuthorize(ctx context.Context, st *activeState, call *pipelineCall, tgt *target, req *logical.Request) error {
+// gate is stage 1: the token's entry for an authenticated route, the
+// client's rate limit for an unauthenticated one.
+func (c *Core) gate(ctx context.Context, st *activeState, call *pipelineCall, req *logical.Request, info logical.RouteInfo) error {
+	if info.Unauthenticated {
+		if !c.unauthLimiter.allow(clientOf(req)) {
+			return fmt.Errorf("%w: too many unauthenticated requests from this client", logical.ErrRateLimited)
+		}
+		return nil
+	}
 	te, err := c.authenticate(ctx, st, req.ClientToken)
 	if err != nil {
 		return err
 	}
 	call.caller = te
-	if err := readBody(req, tgt.info, 0); err != nil {
-		return err
-	}
-	return c.authorize(ctx, call, tgt, req)
+	return nil
 }
 
 // auditRefusal records a refused request and its error; it returns the

@@ -3,10 +3,12 @@ package core
 import (
 	"context"
 	"errors"
+	"io"
 	"regexp"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/secretumvault/secretumvault/audit"
 	"github.com/secretumvault/secretumvault/authz"
@@ -352,5 +354,53 @@ func TestSealThroughThePipeline(t *testing.T) {
 	}
 	if _, err := get(c, root, "sys/mounts"); !errors.Is(err, logical.ErrSealed) {
 		t.Fatalf("request after seal: %v", err)
+	}
+}
+
+// blockingBody signals its first Read, then blocks until released.
+type blockingBody struct {
+	reading chan struct{}
+	release chan struct{}
+	once    sync.Once
+	data    []byte
+}
+
+func (b *blockingBody) Read(p []byte) (int, error) {
+	b.once.Do(func() { close(b.reading) })
+	<-b.release
+	if len(b.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
+}
+
+// TestSlowBodyDoesNotHoldUpSeal: a client dribbling its body does not
+// hold the seal-state lock: the node seals meanwhile, and the request,
+// once its body arrives, fails without taking effect.
+func TestSlowBodyDoesNotHoldUpSeal(t *testing.T) {
+	c, _, root, _ := recordedCore(t)
+	body := &blockingBody{reading: make(chan struct{}), release: make(chan struct{}), data: []byte(`{"data":{"v":"late"}}`)}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.HandleRequest(context.Background(), &logical.Request{Operation: logical.UpdateOperation, Path: "secret/data/slow", ClientToken: root, Body: body})
+		done <- err
+	}()
+	<-body.reading
+	sealed := make(chan error, 1)
+	go func() { sealed <- c.Seal(context.Background(), root) }()
+	select {
+	case err := <-sealed:
+		if err != nil || !c.Sealed() {
+			t.Fatalf("seal during a slow upload: %v (sealed=%v)", err, c.Sealed())
+		}
+	case <-time.After(10 * time.Second):
+		close(body.release)
+		t.Fatal("a slow request body held up sys/seal")
+	}
+	close(body.release)
+	if err := <-done; !errors.Is(err, logical.ErrUnavailable) && !errors.Is(err, logical.ErrSealed) {
+		t.Fatalf("the slow request after the seal: %v, want 503", err)
 	}
 }
