@@ -14,6 +14,11 @@
 // handshake completed, with a client certificate from the cluster CA, and
 // that negotiated that protocol; every other connection is closed.
 //
+// Every handshake, on both ends, also consults an optional PeerCheck
+// (Mux.SetPeerCheck, Dialer.SetPeerCheck) once the peer's certificate has
+// been verified against the CA: a DenyList refuses the certificates of
+// nodes removed from the cluster, whatever the CA says.
+//
 // A Mux starts without an identity when the node has not joined yet (or is
 // sealed): every handshake fails until SetIdentity installs one, so a node
 // without the cluster CA neither serves nor accepts cluster traffic.
@@ -38,6 +43,9 @@ const (
 	// ProtoForward carries gRPC request forwarding from standbys to the
 	// active node.
 	ProtoForward = "sv-forward/1"
+	// ProtoMember carries the membership service of server/membership:
+	// autopilot echoes and node certificate renewal.
+	ProtoMember = "sv-member/1"
 )
 
 // ServerName is the DNS SAN present in every node certificate and the TLS
@@ -50,7 +58,11 @@ const ServerName = "secretumvault-cluster"
 const DefaultHandshakeTimeout = 5 * time.Second
 
 // DefaultCertTTL is the lifetime IssueIdentity gives a node certificate.
-const DefaultCertTTL = 2 * 365 * 24 * time.Hour
+// Node certificates are short-lived: members renew theirs well before
+// they expire (server/membership), so a removed node that is no longer
+// renewed loses its certificate's validity within this time even towards
+// a member that cannot consult the deny-list.
+const DefaultCertTTL = 72 * time.Hour
 
 // caValidity is the lifetime of a cluster CA made by NewCA.
 const caValidity = 10 * 365 * 24 * time.Hour
@@ -63,8 +75,8 @@ var (
 	// ErrInvalidCA: a marshalled CA does not parse, is not a CA, or its
 	// key does not match its certificate.
 	ErrInvalidCA = errors.New("cluster: invalid CA")
-	// ErrInvalidNodeID: a node id is empty, too long or not made of
-	// letters, digits, '.', '-' and '_'.
+	// ErrInvalidNodeID: a node id is empty, longer than MaxNodeIDLength or
+	// not made of letters, digits, '.', '-' and '_'.
 	ErrInvalidNodeID = errors.New("cluster: invalid node id")
 	// ErrInvalidCert: a node certificate or key does not parse, does not
 	// match, or does not chain to the CA.
@@ -79,4 +91,9 @@ var (
 	ErrNotTLS = errors.New("cluster: connection is not cluster TLS")
 	// ErrBadLocalIP: the Dialer's local address is not an IP address.
 	ErrBadLocalIP = errors.New("cluster: invalid local IP")
+	// ErrDenied: the peer's node id is on the deny-list (DenyList.Check).
+	ErrDenied = errors.New("cluster: node is deny-listed")
+	// ErrNoPeerCertificate: a PeerCheck ran on a connection whose peer
+	// presented no certificate.
+	ErrNoPeerCertificate = errors.New("cluster: peer presented no certificate")
 )
