@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/hcl/hcl/ast"
 
 	"github.com/secretumvault/secretumvault/engines/framework"
-	"github.com/secretumvault/secretumvault/server/core"
+	"github.com/secretumvault/secretumvault/server/membership"
 )
 
 // Config is a vaultd configuration file (a subset of Vault's HCL).
@@ -75,8 +75,8 @@ type RetryJoin struct {
 }
 
 // joinParams reads the PEM files of a retry_join block.
-func (j RetryJoin) joinParams() (*core.JoinParams, error) {
-	p := &core.JoinParams{LeaderAPIAddr: j.LeaderAPIAddr, LeaderCACert: j.LeaderCACert}
+func (j RetryJoin) joinParams() (*membership.JoinParams, error) {
+	p := &membership.JoinParams{LeaderAPIAddr: j.LeaderAPIAddr, LeaderCACert: j.LeaderCACert}
 	for _, f := range []struct {
 		path string
 		into *string

@@ -20,6 +20,7 @@ import (
 	"github.com/secretumvault/secretumvault/server/api"
 	"github.com/secretumvault/secretumvault/server/cluster"
 	"github.com/secretumvault/secretumvault/server/core"
+	"github.com/secretumvault/secretumvault/server/membership"
 	raftstore "github.com/secretumvault/secretumvault/storage/raft"
 )
 
@@ -155,7 +156,7 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 	cc := core.Config{
 		Physical: n.store, Logger: n.logger.With(slog.String("component", "core")),
 		StorageType: "raft", APIAddr: cfg.APIAddr, ClusterAddr: cfg.ClusterAddr,
-		Cluster: core.NewRaftCluster(n.store, mux, dialer, rc.AdvertiseAddr),
+		Cluster: membership.NewRaftCluster(n.store, mux, dialer, rc.AdvertiseAddr),
 	}
 	if cfg.Seal != nil {
 		if cc.StaticSealKey, err = cfg.Seal.staticSealKey(); err != nil {
@@ -192,7 +193,7 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 	n.logger.Info("vaultd: listening", "address", ln.Addr().String(), "tls", tlsCfg != nil,
 		"cluster_address", rc.BindAddr, "cluster_addr", rc.AdvertiseAddr, "node_id", rc.NodeID)
 	if len(cfg.Storage.RetryJoin) > 0 {
-		leaders := make([]*core.JoinParams, 0, len(cfg.Storage.RetryJoin))
+		leaders := make([]*membership.JoinParams, 0, len(cfg.Storage.RetryJoin))
 		for _, rj := range cfg.Storage.RetryJoin {
 			p, err := rj.joinParams()
 			if err != nil {

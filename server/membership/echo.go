@@ -1,4 +1,4 @@
-package core
+package membership
 
 import (
 	"bytes"
@@ -50,10 +50,10 @@ type echoRequest struct {
 	Report string `json:"report"` // base64 of the sealed echoReport
 }
 
-// startEcho starts the echo loop of this node once; it sends only while
-// the node is an unsealed standby.
-func (c *Core) startEcho() {
-	e := &c.autopilot.echo
+// startEcho starts the echo loop of this node (once, from
+// startBackground); it sends only while the node is an unsealed standby.
+func (m *Membership) startEcho() {
+	e := &m.echo
 	e.once.Do(func() {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
@@ -64,47 +64,47 @@ func (c *Core) startEcho() {
 		// node's API certificate would need a CA this node may not have.
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // see above
 		e.client = &http.Client{Transport: tr, Timeout: echoTimeout}
-		go c.runEcho()
+		go m.runEcho()
 	})
 }
 
-func (c *Core) runEcho() {
+func (m *Membership) runEcho() {
 	t := time.NewTicker(echoInterval)
 	defer t.Stop()
 	for range t.C {
-		c.sendEcho()
+		m.sendEcho()
 	}
 }
 
 // sendEcho reports to the active node if this node is a standby.
-func (c *Core) sendEcho() {
-	cl, e := c.cfg.Cluster, &c.autopilot.echo
-	if c.sealed.Load() || c.active.Load() != nil || !cl.Started() {
+func (m *Membership) sendEcho() {
+	e := &m.echo
+	if standby, _ := m.role.Standby(); !standby || !m.cluster.Started() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), echoTimeout)
 	defer cancel()
-	err := c.echoOnce(ctx)
+	err := m.echoOnce(ctx)
 	switch {
 	case err != nil && !e.failing.Swap(true):
-		c.logger.Warn("core: cannot report to the active node (autopilot echo); retrying", "error", err)
+		m.logger.Warn("membership: cannot report to the active node (autopilot echo); retrying", "error", err)
 	case err == nil && e.failing.Swap(false):
-		c.logger.Info("core: autopilot echo to the active node works again")
+		m.logger.Info("membership: autopilot echo to the active node works again")
 	}
 }
 
-func (c *Core) echoOnce(ctx context.Context) error {
-	cl, e := c.cfg.Cluster, &c.autopilot.echo
-	rec, err := c.readActiveNode(ctx)
+func (m *Membership) echoOnce(ctx context.Context) error {
+	cl, e := m.cluster, &m.echo
+	activeID, apiAddr, err := m.role.ActiveAPIAddr(ctx)
 	if err != nil {
 		return err
 	}
-	if rec == nil || rec.APIAddr == "" || rec.NodeID == cl.NodeID() {
+	if apiAddr == "" || activeID == cl.NodeID() {
 		return nil // no other active node known yet
 	}
 	stats := cl.Stats()
-	rep := echoReport{NodeID: cl.NodeID(), Boot: e.boot, Seq: e.seq.Add(1), Term: stats.Term, LastIndex: stats.LastIndex, Version: Version}
-	sealed, err := sealEcho(c.barrier, &rep)
+	rep := echoReport{NodeID: cl.NodeID(), Boot: e.boot, Seq: e.seq.Add(1), Term: stats.Term, LastIndex: stats.LastIndex, Version: m.version}
+	sealed, err := sealEcho(m.barrier, &rep)
 	if err != nil {
 		return err
 	}
@@ -112,41 +112,37 @@ func (c *Core) echoOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	url := strings.TrimSuffix(rec.APIAddr, "/") + echoPath
+	url := strings.TrimSuffix(apiAddr, "/") + echoPath
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("core: echo to %s: %w", rec.APIAddr, err)
+		return fmt.Errorf("membership: echo to %s: %w", apiAddr, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("core: echo to %s: %w", rec.APIAddr, err)
+		return fmt.Errorf("membership: echo to %s: %w", apiAddr, err)
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("core: echo to %s: status %d: %s", rec.APIAddr, resp.StatusCode, bytes.TrimSpace(msg))
+		return fmt.Errorf("membership: echo to %s: status %d: %s", apiAddr, resp.StatusCode, bytes.TrimSpace(msg))
 	}
 	return nil
 }
 
-func sealEcho(b *barrier.AESGCMBarrier, r *echoReport) ([]byte, error) {
+func sealEcho(b Barrier, r *echoReport) ([]byte, error) {
 	raw, err := json.Marshal(r)
 	if err != nil {
-		return nil, fmt.Errorf("core: encode echo: %w", err)
+		return nil, fmt.Errorf("membership: encode echo: %w", err)
 	}
 	ct, err := b.Encrypt(echoAAD+r.NodeID, raw)
 	if err != nil {
-		return nil, fmt.Errorf("core: seal echo: %w", err)
+		return nil, fmt.Errorf("membership: seal echo: %w", err)
 	}
 	return ct, nil
 }
 
-// errBadEcho is returned for an echo that this cluster's keyring does not
-// open.
-var errBadEcho = fmt.Errorf("%w: echo report does not open with this cluster's keys", logical.ErrPermissionDenied)
-
-func openEcho(b *barrier.AESGCMBarrier, nodeID string, sealed []byte) (*echoReport, error) {
+func openEcho(b Barrier, nodeID string, sealed []byte) (*echoReport, error) {
 	if nodeID == "" {
 		return nil, logical.InvalidRequest("node_id", "is required")
 	}
@@ -155,34 +151,30 @@ func openEcho(b *barrier.AESGCMBarrier, nodeID string, sealed []byte) (*echoRepo
 		if errors.Is(err, barrier.ErrSealed) {
 			return nil, logical.ErrSealed
 		}
-		return nil, errBadEcho
+		return nil, ErrBadEcho
 	}
 	var r echoReport
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, logical.InvalidRequest("report", "malformed: %v", err)
 	}
 	if r.NodeID != nodeID {
-		return nil, errBadEcho
+		return nil, ErrBadEcho
 	}
 	return &r, nil
 }
 
-// RaftAutopilotEcho receives a standby's report (PUT sys/storage/raft/
-// autopilot/echo). It needs no token: only a cluster member can seal a
-// report that opens here.
-func (c *Core) RaftAutopilotEcho(ctx context.Context, nodeID string, sealed []byte) error {
-	cl, err := c.activeCluster()
-	if err != nil {
-		return err
-	}
-	r := c.autopilot.run.Load()
+// Echo receives a standby's report (PUT sys/storage/raft/autopilot/echo).
+// It needs no token: only a cluster member can seal a report that opens
+// here.
+func (a *Autopilot) Echo(ctx context.Context, nodeID string, sealed []byte) error {
+	r := a.running()
 	if r == nil {
-		return fmt.Errorf("%w: autopilot is not running on this node", logical.ErrUnavailable)
+		return ErrAutopilotNotRunning
 	}
-	rep, err := openEcho(c.barrier, nodeID, sealed)
+	rep, err := openEcho(a.m.barrier, nodeID, sealed)
 	if err != nil {
 		return err
 	}
-	r.ap.recordEcho(*rep, cl.Stats().LastIndex, c.cfg.Now())
+	r.eng.recordEcho(*rep, a.m.cluster.Stats().LastIndex, a.m.now())
 	return nil
 }

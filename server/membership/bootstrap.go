@@ -1,0 +1,163 @@
+package membership
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"crypto/x509"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/storage/seal"
+)
+
+// Challenge is what the active node hands a joining node
+// (sys/storage/raft/bootstrap/challenge). Only a holder of the cluster's
+// unseal keys can open Challenge and Keyring.
+type Challenge struct {
+	// Challenge is a random answer sealed with the barrier, the joiner's
+	// server id bound as AAD.
+	Challenge []byte
+	// Keyring is the keyring as stored: ciphertext under the root key.
+	Keyring []byte
+	// SealConfig is the cluster's Shamir configuration.
+	SealConfig *seal.Config
+	// StaticSeal is the root key wrapped with the static seal key (nil
+	// without one): useless without that key, it lets a node configured
+	// with it join unattended.
+	StaticSeal []byte
+}
+
+// Answer is the body of sys/storage/raft/bootstrap/answer.
+type Answer struct {
+	ServerID    string
+	Answer      []byte
+	ClusterAddr string
+	PublicKey   []byte // PKIX DER
+	NonVoter    bool
+}
+
+// Admission is the new member's cluster identity: its certificate (DER),
+// the CA (PEM) and the configuration it joined.
+type Admission struct {
+	CACert   []byte
+	NodeCert []byte
+	Peers    []Peer
+}
+
+// IssueChallenge answers a joining node on the active node: a random
+// challenge sealed with the barrier for serverID, the keyring as stored
+// and the seal configuration.
+func (m *Membership) IssueChallenge(ctx context.Context, serverID string) (*Challenge, error) {
+	if serverID == "" {
+		return nil, logical.InvalidRequest("server_id", "is required")
+	}
+	peers, err := m.cluster.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range peers {
+		if p.ID == serverID {
+			return nil, logical.InvalidRequest("server_id", "node id %q is already a member of this cluster: remove it first or give the joining node another node_id", serverID)
+		}
+	}
+	answer := make([]byte, 32)
+	if _, err := rand.Read(answer); err != nil {
+		return nil, err
+	}
+	ct, err := m.barrier.Encrypt(challengeAAD+serverID, answer)
+	if err != nil {
+		return nil, fmt.Errorf("membership: encrypt challenge: %w", err)
+	}
+	kr, err := m.seal.StoredKeyring(ctx)
+	if err != nil || kr == nil {
+		return nil, fmt.Errorf("membership: read keyring: %v", err)
+	}
+	cfg, err := m.seal.SealConfig(ctx)
+	if err != nil || cfg == nil {
+		return nil, fmt.Errorf("membership: read seal config: %v", err)
+	}
+	static, err := m.seal.StaticSealBlob(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("membership: read static seal: %w", err)
+	}
+	if err := m.challenges.add(serverID, answer); err != nil {
+		return nil, err
+	}
+	return &Challenge{Challenge: ct, Keyring: kr, SealConfig: cfg, StaticSeal: static}, nil
+}
+
+// Admit checks a join answer in constant time (single use, within
+// Options.ChallengeTTL), adds the node to the raft configuration as a
+// non-voter and issues its node certificate.
+func (m *Membership) Admit(ctx context.Context, a *Answer) (*Admission, error) {
+	if a.ServerID == "" || a.ClusterAddr == "" {
+		return nil, logical.InvalidRequest("server_id", "server_id and cluster_addr are required")
+	}
+	if !m.challenges.take(a.ServerID, a.Answer) {
+		return nil, ErrInvalidAnswer
+	}
+	pub, err := x509.ParsePKIXPublicKey(a.PublicKey)
+	if err != nil {
+		return nil, logical.InvalidRequest("public_key", "not a PKIX public key: %v", err)
+	}
+	ca, err := m.loadCA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	der, err := ca.Issue(a.ServerID, pub, m.opts.NodeCertTTL)
+	if err != nil {
+		return nil, fmt.Errorf("membership: issue node certificate: %w", err)
+	}
+	if err := m.addJoinedPeer(ctx, a.ServerID, a.ClusterAddr, a.NonVoter); err != nil {
+		return nil, fmt.Errorf("membership: add raft peer %s: %w", a.ServerID, err)
+	}
+	peers, err := m.cluster.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.logger.Info("membership: raft peer joined as non-voter", "node_id", a.ServerID, "address", a.ClusterAddr, "promote", !a.NonVoter)
+	return &Admission{CACert: ca.CertPEM(), NodeCert: der, Peers: peers}, nil
+}
+
+// challengeStore holds the outstanding join challenges of the active node.
+type challengeStore struct {
+	max int
+	ttl time.Duration
+	now func() time.Time
+
+	mu      sync.Mutex
+	pending map[string]pendingChallenge
+}
+
+type pendingChallenge struct {
+	answer  []byte
+	expires time.Time
+}
+
+func newChallengeStore(max int, ttl time.Duration, now func() time.Time) *challengeStore {
+	return &challengeStore{max: max, ttl: ttl, now: now, pending: map[string]pendingChallenge{}}
+}
+
+// add records the answer expected from serverID, replacing an earlier
+// challenge of the same server.
+func (s *challengeStore) add(serverID string, answer []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending[serverID] = pendingChallenge{answer: answer, expires: s.now().Add(s.ttl)}
+	return nil
+}
+
+// take consumes serverID's challenge and reports whether answer is its
+// unexpired answer (compared in constant time).
+func (s *challengeStore) take(serverID string, answer []byte) bool {
+	s.mu.Lock()
+	pc, ok := s.pending[serverID]
+	if ok {
+		delete(s.pending, serverID)
+	}
+	s.mu.Unlock()
+	return ok && !s.now().After(pc.expires) && subtle.ConstantTimeCompare(pc.answer, answer) == 1
+}
