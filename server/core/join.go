@@ -65,7 +65,7 @@ func (c *Core) RetryJoin(ctx context.Context, leaders []*membership.JoinParams) 
 	if c.members == nil {
 		return
 	}
-	c.members.RetryJoin(ctx, leaders, func(ctx context.Context, p *membership.JoinParams) (bool, error) {
+	_ = c.members.RetryJoin(ctx, leaders, func(ctx context.Context, p *membership.JoinParams) (bool, error) {
 		if ok, err := c.Initialized(ctx); err == nil && ok {
 			return true, nil
 		}

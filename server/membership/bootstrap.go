@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/cluster"
 	"github.com/secretumvault/secretumvault/storage/seal"
 )
 
@@ -51,8 +52,11 @@ type Admission struct {
 // challenge sealed with the barrier for serverID, the keyring as stored
 // and the seal configuration.
 func (m *Membership) IssueChallenge(ctx context.Context, serverID string) (*Challenge, error) {
-	if serverID == "" {
-		return nil, logical.InvalidRequest("server_id", "is required")
+	if err := validateServerID(serverID); err != nil {
+		return nil, err
+	}
+	if !m.challenges.room(serverID) {
+		return nil, ErrTooManyChallenges
 	}
 	peers, err := m.cluster.Peers(ctx)
 	if err != nil {
@@ -93,8 +97,11 @@ func (m *Membership) IssueChallenge(ctx context.Context, serverID string) (*Chal
 // Options.ChallengeTTL), adds the node to the raft configuration as a
 // non-voter and issues its node certificate.
 func (m *Membership) Admit(ctx context.Context, a *Answer) (*Admission, error) {
-	if a.ServerID == "" || a.ClusterAddr == "" {
-		return nil, logical.InvalidRequest("server_id", "server_id and cluster_addr are required")
+	if err := validateServerID(a.ServerID); err != nil {
+		return nil, err
+	}
+	if a.ClusterAddr == "" {
+		return nil, logical.InvalidRequest("cluster_addr", "is required")
 	}
 	if !m.challenges.take(a.ServerID, a.Answer) {
 		return nil, ErrInvalidAnswer
@@ -122,7 +129,22 @@ func (m *Membership) Admit(ctx context.Context, a *Answer) (*Admission, error) {
 	return &Admission{CACert: ca.CertPEM(), NodeCert: der, Peers: peers}, nil
 }
 
+// validateServerID accepts the node ids a certificate can carry
+// (cluster.ValidateNodeID): 1-128 characters from [A-Za-z0-9._-]. The
+// join endpoints are unauthenticated: nothing else reaches storage keys,
+// AAD or the log.
+func validateServerID(id string) error {
+	if err := cluster.ValidateNodeID(id); err != nil {
+		return logical.InvalidRequest("server_id", "must be 1 to %d characters from A-Z, a-z, 0-9, '.', '_' and '-'", cluster.MaxNodeIDLength)
+	}
+	return nil
+}
+
 // challengeStore holds the outstanding join challenges of the active node.
+// Its state is bounded: at most max challenges, each forgotten once
+// answered or ttl after it was issued (swept whenever the store is used),
+// so that a flood of unauthenticated challenge requests costs a fixed
+// amount of memory and is refused with ErrTooManyChallenges.
 type challengeStore struct {
 	max int
 	ttl time.Duration
@@ -141,12 +163,28 @@ func newChallengeStore(max int, ttl time.Duration, now func() time.Time) *challe
 	return &challengeStore{max: max, ttl: ttl, now: now, pending: map[string]pendingChallenge{}}
 }
 
+// room reports whether a challenge for serverID would be accepted now (a
+// cheap check before the work of making one).
+func (s *challengeStore) room(serverID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepLocked(s.now())
+	_, replaces := s.pending[serverID]
+	return replaces || len(s.pending) < s.max
+}
+
 // add records the answer expected from serverID, replacing an earlier
-// challenge of the same server.
+// challenge of the same server; it fails with ErrTooManyChallenges when
+// max other challenges are outstanding.
 func (s *challengeStore) add(serverID string, answer []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending[serverID] = pendingChallenge{answer: answer, expires: s.now().Add(s.ttl)}
+	now := s.now()
+	s.sweepLocked(now)
+	if _, replaces := s.pending[serverID]; !replaces && len(s.pending) >= s.max {
+		return ErrTooManyChallenges
+	}
+	s.pending[serverID] = pendingChallenge{answer: answer, expires: now.Add(s.ttl)}
 	return nil
 }
 
@@ -154,10 +192,28 @@ func (s *challengeStore) add(serverID string, answer []byte) error {
 // unexpired answer (compared in constant time).
 func (s *challengeStore) take(serverID string, answer []byte) bool {
 	s.mu.Lock()
+	now := s.now()
+	s.sweepLocked(now)
 	pc, ok := s.pending[serverID]
 	if ok {
 		delete(s.pending, serverID)
 	}
 	s.mu.Unlock()
-	return ok && !s.now().After(pc.expires) && subtle.ConstantTimeCompare(pc.answer, answer) == 1
+	return ok && subtle.ConstantTimeCompare(pc.answer, answer) == 1
+}
+
+// sweepLocked forgets the challenges expired at now; callers hold s.mu.
+func (s *challengeStore) sweepLocked(now time.Time) {
+	for id, pc := range s.pending {
+		if now.After(pc.expires) {
+			delete(s.pending, id)
+		}
+	}
+}
+
+// outstanding returns how many challenges are held.
+func (s *challengeStore) outstanding() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
 }

@@ -1,9 +1,11 @@
 package membership
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -163,11 +165,17 @@ func (o *testOwner) ActiveAPIAddr(context.Context) (string, string, error) {
 // install a manual engine.
 func newLeaderMembership(t *testing.T) (*Membership, *fakeCluster, *fakeClock, *testOwner) {
 	t.Helper()
+	return newLeaderMembershipOpts(t, Options{}, nil)
+}
+
+// newLeaderMembershipOpts is newLeaderMembership with options and a logger.
+func newLeaderMembershipOpts(t *testing.T, opts Options, logger *slog.Logger) (*Membership, *fakeCluster, *fakeClock, *testOwner) {
+	t.Helper()
 	fc := &fakeCluster{self: "n1", leader: true, stats: ClusterStats{Term: 3, LastIndex: 40, Contacts: map[string]PeerContact{}},
 		peers: []Peer{{ID: "n1", Address: "n1:8201", Voter: true, Leader: true}, {ID: "n2", Address: "n2:8201", Voter: true}, {ID: "n3", Address: "n3:8201"}}}
 	clock := &fakeClock{now: t0}
 	o := newTestOwner(t)
-	m, err := New(Config{Cluster: fc, Barrier: o.barrier, Seal: o, Role: o, Now: clock.Now, Version: "1.0.0"})
+	m, err := New(Config{Cluster: fc, Barrier: o.barrier, Seal: o, Role: o, Now: clock.Now, Version: "1.0.0", Options: opts, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,4 +195,29 @@ func manualAutopilot(m *Membership, cfg AutopilotConfig) *apRun {
 	r := &apRun{eng: newEngine(m.cluster.NodeID(), m.version, cfg, m.now()), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	m.autopilot.run.Store(r)
 	return r
+}
+
+// logBuffer is a goroutine-safe log sink for tests.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// newTestLogger returns a debug-level logger writing to the returned
+// buffer.
+func newTestLogger() (*slog.Logger, *logBuffer) {
+	lb := &logBuffer{}
+	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})), lb
 }

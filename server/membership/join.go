@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -95,12 +96,17 @@ func (m *Membership) RequestJoin(ctx context.Context, p *JoinParams) (*PendingJo
 		return nil, err
 	}
 	var ch challengeResponse
-	if err := lc.call(ctx, "sys/storage/raft/bootstrap/challenge", map[string]any{"server_id": m.cluster.NodeID()}, &ch); err != nil {
-		return nil, fmt.Errorf("%w: join %s: %v", logical.ErrInvalidRequest, p.LeaderAPIAddr, err)
+	err = lc.call(ctx, "sys/storage/raft/bootstrap/challenge", map[string]any{"server_id": m.cluster.NodeID()}, &ch)
+	var pj *PendingJoin
+	if err == nil {
+		pj, err = newPendingJoin(ctx, lc, p, &ch)
 	}
-	pj, err := newPendingJoin(ctx, lc, p, &ch)
 	if err != nil {
-		return nil, err
+		// The caller of the (unauthenticated) join endpoint learns only
+		// that it failed: what the leader, or whatever answered at that
+		// address, said goes to this node's log.
+		m.logJoinFailure("membership: join challenge failed", p.LeaderAPIAddr, err)
+		return nil, ErrJoinFailed
 	}
 	m.logger.Info("membership: join challenge received; unseal this node with the cluster's keys to join", "leader", p.LeaderAPIAddr)
 	return pj, nil
@@ -172,13 +178,26 @@ func (m *Membership) CompleteJoin(ctx context.Context, pj *PendingJoin, rootKey 
 		ClusterAddr: m.cluster.ClusterAddr(), PublicKey: base64.StdEncoding.EncodeToString(pub), NonVoter: pj.params.NonVoter,
 	}, &ar)
 	if err != nil {
-		return fmt.Errorf("%w: join answer rejected: %v", logical.ErrInvalidRequest, err)
+		m.logJoinFailure("membership: join answer rejected", pj.params.LeaderAPIAddr, err)
+		return ErrJoinAnswerRejected
 	}
 	if err := m.startJoined(ctx, key, &ar); err != nil {
 		return err
 	}
 	m.logger.Info("membership: joined raft cluster", "leader", pj.params.LeaderAPIAddr)
 	return nil
+}
+
+// logJoinFailure logs why a join attempt failed: at warning level, or at
+// debug level when it is the same failure as the previous attempt's (a
+// retry loop asks every few seconds for an hour).
+func (m *Membership) logJoinFailure(msg, leader string, err error) {
+	detail := leader + ": " + err.Error()
+	level := slog.LevelWarn
+	if prev := m.lastJoinFailure.Swap(&detail); prev != nil && *prev == detail {
+		level = slog.LevelDebug
+	}
+	m.logger.Log(context.Background(), level, msg, "leader", leader, "error", err)
 }
 
 // startJoined starts the network with the issued identity and waits for

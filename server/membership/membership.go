@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/secretumvault/secretumvault/server/cluster"
@@ -89,11 +90,11 @@ func DefaultOptions() Options {
 // withDefaults fills zero fields from DefaultOptions.
 func (o Options) withDefaults() Options {
 	d := DefaultOptions()
-	setNonZero(&o.NodeCertTTL, &d.NodeCertTTL)
-	setNonZero(&o.ChallengeTTL, &d.ChallengeTTL)
-	setNonZero(&o.MaxChallenges, &d.MaxChallenges)
-	setNonZero(&o.RetryJoinInterval, &d.RetryJoinInterval)
-	setNonZero(&o.RetryJoinTimeout, &d.RetryJoinTimeout)
+	orDefault(&o.NodeCertTTL, d.NodeCertTTL)
+	orDefault(&o.ChallengeTTL, d.ChallengeTTL)
+	orDefault(&o.MaxChallenges, d.MaxChallenges)
+	orDefault(&o.RetryJoinInterval, d.RetryJoinInterval)
+	orDefault(&o.RetryJoinTimeout, d.RetryJoinTimeout)
 	return o
 }
 
@@ -160,6 +161,10 @@ type Membership struct {
 	challenges *challengeStore
 	// autopilot is the active-only service.
 	autopilot *Autopilot
+	// retrying is set while a RetryJoin loop runs; lastJoinFailure is the
+	// last join failure logged.
+	retrying        atomic.Bool
+	lastJoinFailure atomic.Pointer[string]
 	// background starts the loops every started node runs (echo).
 	background sync.Once
 	echo       echoSender
@@ -205,6 +210,15 @@ func (m *Membership) startBackground() {
 	})
 }
 
+// orDefault sets *v to def if it is the zero value.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// setNonZero sets *dst to *src unless src is nil or zero.
 func setNonZero[T comparable](dst *T, src *T) {
 	var zero T
 	if src != nil && *src != zero {
