@@ -29,6 +29,10 @@ type Config struct {
 	DisableMlock bool   `hcl:"disable_mlock"`
 	LogLevel     string `hcl:"log_level"`
 	LogFormat    string `hcl:"log_format"`
+	// ClusterCertTTL is the lifetime of the node certificates of the
+	// cluster port ("72h" by default; members renew theirs after two
+	// thirds of it): see clusterCertTTL.
+	ClusterCertTTL string `hcl:"cluster_cert_ttl"`
 }
 
 // StorageConfig is the storage "raft" { ... } block.
@@ -59,6 +63,21 @@ func (s *StorageConfig) snapshotInterval() (time.Duration, error) {
 	}
 	if d < 0 {
 		return 0, errors.New("config: storage.snapshot_interval: must not be negative")
+	}
+	return d, nil
+}
+
+// clusterCertTTL parses cluster_cert_ttl (framework.ParseDuration: "72h",
+// "30s" or seconds); 0 when unset (membership's default, 72h). It may not
+// be shorter than membership.MinNodeCertTTL: short lifetimes are for
+// tests of renewal.
+func (c *Config) clusterCertTTL() (time.Duration, error) {
+	d, err := framework.ParseDuration(c.ClusterCertTTL)
+	if err != nil {
+		return 0, fmt.Errorf("config: cluster_cert_ttl: %w", err)
+	}
+	if d != 0 && d < membership.MinNodeCertTTL {
+		return 0, fmt.Errorf("config: cluster_cert_ttl %v is shorter than %v", d, membership.MinNodeCertTTL)
 	}
 	return d, nil
 }
@@ -115,6 +134,7 @@ type ListenerConfig struct {
 var topLevelKeys = map[string]bool{
 	"storage": true, "listener": true, "api_addr": true, "cluster_addr": true,
 	"disable_mlock": true, "log_level": true, "seal": true, "log_format": true, "ui": true, "cluster_name": true,
+	"cluster_cert_ttl": true,
 }
 
 // LoadConfig reads and validates a config file.
@@ -221,6 +241,9 @@ func (c *Config) Validate() error {
 		return errors.New("config: listener.tls_cert_file and tls_key_file are required unless tls_disable = true")
 	}
 	if _, err := c.Storage.snapshotInterval(); err != nil {
+		return err
+	}
+	if _, err := c.clusterCertTTL(); err != nil {
 		return err
 	}
 	if c.Seal != nil && (c.Seal.Type != "static" || c.Seal.KeyFile == "") {

@@ -30,7 +30,8 @@ func (s *Server) newForwardingServer(svc *service) *grpc.Server {
 		grpc.MaxRecvMsgSize(int(s.opts.MaxRequestSize) + forwardOverhead),
 		// Standbys ping every 10 s (forwarder); allow it.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(clusterInterceptor, unaryInterceptor(s.log, s.metrics)),
+		grpc.ChainUnaryInterceptor(s.trustUnary, clusterInterceptor, unaryInterceptor(s.log, s.metrics)),
+		grpc.ChainStreamInterceptor(s.trustStream),
 	}
 	if s.opts.ForwardCredentials != nil {
 		opts = append(opts, grpc.Creds(s.opts.ForwardCredentials))

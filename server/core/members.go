@@ -39,15 +39,6 @@ var (
 // Standby implements membership.Role.
 func (v memberView) Standby() (bool, string) { return v.c.Standby() }
 
-// ActiveAPIAddr implements membership.Role.
-func (v memberView) ActiveAPIAddr(ctx context.Context) (string, string, error) {
-	rec, err := v.c.readActiveNode(ctx)
-	if err != nil || rec == nil {
-		return "", "", err
-	}
-	return rec.NodeID, rec.APIAddr, nil
-}
-
 // SealConfig implements membership.SealSource with the node's own seal
 // configuration (not a pending join's).
 func (v memberView) SealConfig(ctx context.Context) (*seal.Config, error) {

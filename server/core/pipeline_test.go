@@ -88,7 +88,6 @@ func recordedCore(t *testing.T) (c *Core, rec *recorder, root, child string) {
 var unauthenticatedRoutes = []string{
 	"sys/init", "sys/unseal", "sys/seal-status", "sys/health", "sys/leader",
 	"sys/storage/raft/join", "sys/storage/raft/bootstrap/challenge", "sys/storage/raft/bootstrap/answer",
-	"sys/storage/raft/autopilot/echo",
 }
 
 // samplePaths maps each route pattern to concrete request paths (full,
@@ -106,7 +105,7 @@ var samplePaths = map[string][]string{
 	"storage/raft/remove-peer": {"sys/storage/raft/remove-peer"}, "storage/raft/snapshot": {"sys/storage/raft/snapshot"},
 	"storage/raft/snapshot-force":          {"sys/storage/raft/snapshot-force"},
 	"storage/raft/autopilot/configuration": {"sys/storage/raft/autopilot/configuration"},
-	"storage/raft/autopilot/state":         {"sys/storage/raft/autopilot/state"}, "storage/raft/autopilot/echo": {"sys/storage/raft/autopilot/echo"},
+	"storage/raft/autopilot/state":         {"sys/storage/raft/autopilot/state"},
 }
 
 // kvSamples are request paths for kv's route patterns (mounted at secret/).

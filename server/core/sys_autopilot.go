@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"encoding/base64"
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/framework"
@@ -32,14 +31,6 @@ func (c *Core) autopilotPaths() []*framework.Path {
 		{
 			Pattern: "storage/raft/autopilot/state", Sudo: true,
 			Operations: readOp(c.handleAutopilotState), HelpSynopsis: "Autopilot's view of every server.",
-		},
-		{
-			// A standby's sealed report: no token, the seal authenticates it.
-			Pattern: "storage/raft/autopilot/echo", Unauthenticated: true,
-			Fields: map[string]*framework.FieldSchema{
-				"node_id": {Type: framework.TypeString}, "report": {Type: framework.TypeString},
-			},
-			Operations: writeOp(c.handleAutopilotEcho), HelpSynopsis: "Receive a standby's log position.",
 		},
 	}
 }
@@ -156,16 +147,4 @@ func (c *Core) handleAutopilotState(ctx context.Context, _ *logical.Request, _ *
 		"healthy": st.Healthy, "failure_tolerance": st.FailureTolerance, "leader": st.Leader,
 		"voters": st.Voters, "non_voters": st.NonVoters, "servers": servers,
 	}}, nil
-}
-
-func (c *Core) handleAutopilotEcho(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	sealed, err := base64.StdEncoding.DecodeString(d.String("report"))
-	if err != nil {
-		return nil, logical.InvalidRequest("report", "must be base64")
-	}
-	ap, err := c.autopilot()
-	if err != nil {
-		return nil, err
-	}
-	return nil, ap.Echo(ctx, d.String("node_id"), sealed)
 }

@@ -114,9 +114,6 @@ type engine struct {
 	self    string
 	version string
 	started time.Time
-	// noEcho: this node advertises no API address, so standbys cannot
-	// report to it; followers are then judged on raft's view alone.
-	noEcho bool
 
 	mu     sync.Mutex
 	cfg    AutopilotConfig
@@ -247,7 +244,7 @@ func (a *engine) judgeFollower(s *AutopilotServer, in *apInput) {
 	freshReport := reported && in.now.Sub(e.received) <= cfg.LastContactThreshold
 	s.Healthy = s.LastContact <= cfg.LastContactThreshold &&
 		s.LastTerm == in.stats.Term &&
-		(freshReport || a.noEcho) &&
+		freshReport &&
 		trailing <= cfg.MaxTrailingLogs
 }
 

@@ -145,15 +145,6 @@ func TestAutopilotJudgesFollowers(t *testing.T) {
 		{"trailing by exactly max_trailing_logs", func(f *apFixture) {
 			f.ap.echoes["b"] = echoRecord{report: echoReport{NodeID: "b", Term: 5, LastIndex: 10, Version: "v"}, received: t0, leaderIndex: 1010}
 		}, true, AutopilotAlive, 50 * time.Millisecond, 10, 5, "v"},
-		{"no reports because the leader has no api_addr", func(f *apFixture) {
-			delete(f.ap.echoes, "b")
-			f.ap.noEcho = true
-		}, true, AutopilotAlive, 50 * time.Millisecond, 0, 5, ""},
-		{"no reports, no api_addr, no contact", func(f *apFixture) {
-			delete(f.ap.echoes, "b")
-			f.ap.noEcho = true
-			f.silent("b", 3*time.Second)
-		}, false, AutopilotAlive, 3 * time.Second, 0, 5, ""},
 		{"no acknowledgement at all since becoming active", func(f *apFixture) {
 			delete(f.in.stats.Contacts, "b")
 			f.at(12 * time.Second)

@@ -46,10 +46,6 @@ func (a *Autopilot) Start(ctx context.Context) error {
 		m.logger.Warn("membership: autopilot starts with the default configuration", "error", err)
 	}
 	eng := newEngine(m.cluster.NodeID(), m.version, cfg, m.now())
-	if _, addr, err := m.role.ActiveAPIAddr(ctx); err == nil && addr == "" {
-		eng.noEcho = true
-		m.logger.Warn("membership: api_addr is not set: standbys cannot report their log position to autopilot, which judges them on raft contact alone")
-	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &apRun{eng: eng, ctx: runCtx, cancel: cancel, done: make(chan struct{})}
 	if old := a.run.Swap(r); old != nil {
@@ -112,7 +108,7 @@ func (a *Autopilot) tick(ctx context.Context, r *apRun) {
 		m.logger.Warn("membership: autopilot removing dead server", "node_id", id, "status", srv.Status,
 			"last_contact", srv.LastContact.Round(time.Millisecond))
 		opCtx, cancel := context.WithTimeout(ctx, autopilotOpTimeout)
-		err := m.removeServer(opCtx, id)
+		err := m.removeServer(opCtx, id, "autopilot: dead server")
 		cancel()
 		if err != nil {
 			m.logger.Warn("membership: autopilot could not remove dead server", "node_id", id, "error", err)

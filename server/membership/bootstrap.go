@@ -58,6 +58,9 @@ func (m *Membership) IssueChallenge(ctx context.Context, serverID string) (*Chal
 	if !m.challenges.room(serverID) {
 		return nil, ErrTooManyChallenges
 	}
+	if err := m.notRemoved(ctx, serverID); err != nil {
+		return nil, err
+	}
 	peers, err := m.cluster.Peers(ctx)
 	if err != nil {
 		return nil, err
@@ -106,6 +109,9 @@ func (m *Membership) Admit(ctx context.Context, a *Answer) (*Admission, error) {
 	if !m.challenges.take(a.ServerID, a.Answer) {
 		return nil, ErrInvalidAnswer
 	}
+	if err := m.notRemoved(ctx, a.ServerID); err != nil {
+		return nil, err
+	}
 	pub, err := x509.ParsePKIXPublicKey(a.PublicKey)
 	if err != nil {
 		return nil, logical.InvalidRequest("public_key", "not a PKIX public key: %v", err)
@@ -136,6 +142,20 @@ func (m *Membership) Admit(ctx context.Context, a *Answer) (*Admission, error) {
 func validateServerID(id string) error {
 	if err := cluster.ValidateNodeID(id); err != nil {
 		return logical.InvalidRequest("server_id", "must be 1 to %d characters from A-Z, a-z, 0-9, '.', '_' and '-'", cluster.MaxNodeIDLength)
+	}
+	return nil
+}
+
+// notRemoved refuses a node id on the deny-list: a removed server stays
+// out for good, even wiped (it may join under a new node id).
+func (m *Membership) notRemoved(ctx context.Context, id string) error {
+	gone, err := m.removed(ctx, id)
+	if err != nil {
+		return err
+	}
+	if gone {
+		m.logger.Warn("membership: join of a removed node id refused", "node_id", id)
+		return ErrRemoved
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package membership
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log/slog"
@@ -20,15 +22,20 @@ import (
 // fakeCluster is a Cluster whose membership and raft view the test sets;
 // it records membership changes. It has no Port power.
 type fakeCluster struct {
-	mu       sync.Mutex
-	self     string
-	leader   bool
-	started  bool
-	peers    []Peer
-	stats    ClusterStats
-	removed  []string
-	promoted []string
-	identity *cluster.NodeIdentity
+	mu     sync.Mutex
+	self   string
+	leader bool
+	// leaderAddr and leaderID are what Leader reports when set (else
+	// this node).
+	leaderAddr, leaderID string
+	started              bool
+	peers                []Peer
+	stats                ClusterStats
+	removed              []string
+	promoted             []string
+	identity             *cluster.NodeIdentity
+	// removeErr, if set, is what RemovePeer fails with.
+	removeErr error
 }
 
 func (f *fakeCluster) Start(_ context.Context, id *cluster.NodeIdentity, _ bool) error {
@@ -37,11 +44,18 @@ func (f *fakeCluster) Start(_ context.Context, id *cluster.NodeIdentity, _ bool)
 	f.started, f.identity = true, id
 	return nil
 }
-func (f *fakeCluster) Started() bool                    { f.mu.Lock(); defer f.mu.Unlock(); return f.started }
-func (f *fakeCluster) NodeID() string                   { return f.self }
-func (f *fakeCluster) ClusterAddr() string              { return f.self + ":8201" }
-func (f *fakeCluster) IsLeader() bool                   { f.mu.Lock(); defer f.mu.Unlock(); return f.leader }
-func (f *fakeCluster) Leader() (string, string)         { return f.self + ":8201", f.self }
+func (f *fakeCluster) Started() bool       { f.mu.Lock(); defer f.mu.Unlock(); return f.started }
+func (f *fakeCluster) NodeID() string      { return f.self }
+func (f *fakeCluster) ClusterAddr() string { return f.self + ":8201" }
+func (f *fakeCluster) IsLeader() bool      { f.mu.Lock(); defer f.mu.Unlock(); return f.leader }
+func (f *fakeCluster) Leader() (string, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.leaderID != "" {
+		return f.leaderAddr, f.leaderID
+	}
+	return f.self + ":8201", f.self
+}
 func (f *fakeCluster) WaitLeader(context.Context) error { return nil }
 func (f *fakeCluster) LinearizableRead(_ context.Context, read func() error) error {
 	return read()
@@ -66,6 +80,9 @@ func (f *fakeCluster) AddPeer(_ context.Context, id, addr string, voter bool) er
 func (f *fakeCluster) RemovePeer(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.removeErr != nil {
+		return f.removeErr
+	}
 	f.peers = slices.DeleteFunc(f.peers, func(p Peer) bool { return p.ID == id })
 	f.removed = append(f.removed, id)
 	return nil
@@ -121,14 +138,13 @@ type testOwner struct {
 	shamir  *seal.Shamir
 	rootKey []byte
 	standby bool
-	apiAddr string
 }
 
 func newTestOwner(t testing.TB) *testOwner {
 	t.Helper()
 	ctx := context.Background()
 	phys := inmem.New()
-	o := &testOwner{phys: phys, barrier: barrier.New(phys), shamir: seal.New(phys), apiAddr: "http://127.0.0.1:1"}
+	o := &testOwner{phys: phys, barrier: barrier.New(phys), shamir: seal.New(phys)}
 	rootKey, _, err := o.shamir.Init(ctx, seal.Config{Type: "shamir", SecretShares: 1, SecretThreshold: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -155,9 +171,6 @@ func (o *testOwner) StoredKeyring(ctx context.Context) ([]byte, error) {
 }
 func (o *testOwner) StaticSealBlob(context.Context) ([]byte, error) { return nil, nil }
 func (o *testOwner) Standby() (bool, string)                        { return o.standby, "" }
-func (o *testOwner) ActiveAPIAddr(context.Context) (string, string, error) {
-	return "n1", o.apiAddr, nil
-}
 
 // newLeaderMembership returns the membership of the active node n1 of a
 // fake three-server cluster (n1 self, n2 voter, n3 non-voter) with its
@@ -220,4 +233,14 @@ func (l *logBuffer) String() string {
 func newTestLogger() (*slog.Logger, *logBuffer) {
 	lb := &logBuffer{}
 	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})), lb
+}
+
+// tlsState is a TLS connection state.
+type tlsState = tls.ConnectionState
+
+// verifiedState is the state of a connection whose peer presented id's
+// verified certificate.
+func verifiedState(id *cluster.NodeIdentity) *tlsState {
+	return &tlsState{HandshakeComplete: true, PeerCertificates: []*x509.Certificate{id.Cert.Leaf},
+		VerifiedChains: [][]*x509.Certificate{{id.Cert.Leaf}}}
 }

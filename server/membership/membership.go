@@ -47,9 +47,6 @@ type Role interface {
 	// Standby reports whether the node is an unsealed standby and, if so,
 	// the active node's cluster address ("" while unknown).
 	Standby() (standby bool, activeClusterAddr string)
-	// ActiveAPIAddr returns the node id and api_addr of the active node
-	// as recorded in storage ("" when unknown).
-	ActiveAPIAddr(ctx context.Context) (nodeID, apiAddr string, err error)
 }
 
 // Options are the tunables of a Membership. The zero value of a field
@@ -165,9 +162,17 @@ type Membership struct {
 	// last join failure logged.
 	retrying        atomic.Bool
 	lastJoinFailure atomic.Pointer[string]
-	// background starts the loops every started node runs (echo).
+	// port is the cluster's Port power (nil without one); background
+	// starts, once, the loops every started node runs on it.
+	port       Port
 	background sync.Once
 	echo       echoSender
+	renew      renewer
+	// denied is this node's copy of the deny-list, consulted at every
+	// cluster handshake; refusals rate-limits logging them.
+	denied     cluster.DenyList
+	refusalsMu sync.Mutex
+	refusals   map[string]time.Time
 }
 
 // New builds the membership of a node over cfg.Cluster. It starts
@@ -191,6 +196,11 @@ func New(cfg Config) (*Membership, error) {
 	}
 	m.challenges = newChallengeStore(cfg.Options.MaxChallenges, cfg.Options.ChallengeTTL, cfg.Now)
 	m.autopilot = &Autopilot{m: m}
+	m.refusals = map[string]time.Time{}
+	if p, ok := cfg.Cluster.(Port); ok {
+		m.port = p
+		p.SetPeerCheck(m.checkPeer)
+	}
 	return m, nil
 }
 
@@ -203,10 +213,18 @@ func (m *Membership) Cluster() Cluster { return m.cluster }
 func (m *Membership) Autopilot() *Autopilot { return m.autopilot }
 
 // startBackground starts, once, the work every node with a started
-// cluster network does whatever its role.
+// cluster network does whatever its role: serving the membership service,
+// reporting to autopilot, renewing its certificate, reloading the
+// deny-list.
 func (m *Membership) startBackground() {
 	m.background.Do(func() {
-		m.startEcho()
+		if m.port == nil {
+			return
+		}
+		m.startPort(m.port)
+		m.startEcho(m.port)
+		m.startRenewal(m.port)
+		m.startDenyRefresh()
 	})
 }
 

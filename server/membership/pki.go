@@ -61,13 +61,21 @@ func (m *Membership) loadCA(ctx context.Context) (*cluster.CA, error) {
 	return cluster.UnmarshalCA(e.Value)
 }
 
-// StartAfterUnseal brings the network up on a restarted node that was
-// unsealed: the CA comes from local (barrier-encrypted) state, and the
-// node issues itself an identity with a fresh key. A node whose network
-// already runs keeps its identity.
+// StartAfterUnseal brings the network up on a node that was unsealed:
+// the CA comes from local (barrier-encrypted) state, and the node issues
+// itself an identity with a fresh key. A node whose network already runs
+// keeps its identity unless it is due for renewal (it could not renew
+// while sealed: its certificate may have expired). The deny-list is loaded
+// first, so the port refuses removed nodes from the start.
 func (m *Membership) StartAfterUnseal(ctx context.Context) error {
+	m.refreshDenyList(ctx)
 	if m.cluster.Started() {
-		return nil
+		if m.port == nil {
+			return nil
+		}
+		if id := m.port.Identity(); id != nil && !m.renewDue(id) {
+			return nil
+		}
 	}
 	ca, err := m.loadCA(ctx)
 	if err != nil {

@@ -11,12 +11,11 @@ const (
 	// pinnedNonVoterPrefix the servers that joined as non-voters on request.
 	autopilotConfigKey   = "core/raft/autopilot/configuration"
 	pinnedNonVoterPrefix = "core/raft/autopilot/non-voters/"
+	// removedPrefix holds the deny-list: one entry per removed node id.
+	removedPrefix = "core/raft/removed/"
 
 	// challengeAAD and snapSumsContext are encryption contexts of the join
 	// challenge and of a snapshot's checksums.
 	challengeAAD    = "core/raft/challenge/"
 	snapSumsContext = "core/raft/snapshot-sums"
 )
-
-// echoAAD is the encryption context of an autopilot echo report.
-const echoAAD = "core/raft/autopilot/echo/"
