@@ -45,6 +45,26 @@ func waitLog(t *testing.T, n *Node, timeout time.Duration, want ...string) {
 	}
 }
 
+// waitLogSince is waitLog on what node n logged after offset from (an
+// index into Log()).
+func waitLogSince(t *testing.T, n *Node, from int, timeout time.Duration, want string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		log := n.Log()
+		if from > len(log) {
+			from = len(log)
+		}
+		if strings.Contains(log[from:], want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s logged no %q within %v; last lines:\n%s", n.ID, want, timeout, tail(log[from:], 30))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // TestJoinRefusesDuplicateNodeID: a node whose node_id is already a member
 // cannot join (it would replace the member's address in raft). The
 // joiner's caller gets a generic 400 (the join endpoint is unauthenticated
