@@ -130,3 +130,11 @@ func saveAutopilotConfig(ctx context.Context, b storage.Backend, cfg *AutopilotC
 	}
 	return nil
 }
+
+// setNonZero sets *dst to *src unless src is nil or zero.
+func setNonZero[T comparable](dst *T, src *T) {
+	var zero T
+	if src != nil && *src != zero {
+		*dst = *src
+	}
+}

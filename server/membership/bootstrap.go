@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -79,12 +80,15 @@ func (m *Membership) IssueChallenge(ctx context.Context, serverID string) (*Chal
 		return nil, fmt.Errorf("membership: encrypt challenge: %w", err)
 	}
 	kr, err := m.seal.StoredKeyring(ctx)
-	if err != nil || kr == nil {
-		return nil, fmt.Errorf("membership: read keyring: %v", err)
+	if err != nil {
+		return nil, fmt.Errorf("membership: read keyring: %w", err)
 	}
 	cfg, err := m.seal.SealConfig(ctx)
-	if err != nil || cfg == nil {
-		return nil, fmt.Errorf("membership: read seal config: %v", err)
+	if err != nil {
+		return nil, fmt.Errorf("membership: read seal config: %w", err)
+	}
+	if kr == nil || cfg == nil {
+		return nil, errors.New("membership: this node has no keyring or seal configuration to hand out")
 	}
 	static, err := m.seal.StaticSealBlob(ctx)
 	if err != nil {
@@ -208,18 +212,20 @@ func (s *challengeStore) add(serverID string, answer []byte) error {
 	return nil
 }
 
-// take consumes serverID's challenge and reports whether answer is its
-// unexpired answer (compared in constant time).
+// take reports whether answer is serverID's unexpired answer (compared in
+// constant time) and if so consumes the challenge. A wrong answer leaves
+// it in place: whoever knows a joiner's server id cannot cancel its join
+// with a bogus answer (and 256 random bits are not guessed).
 func (s *challengeStore) take(serverID string, answer []byte) bool {
 	s.mu.Lock()
-	now := s.now()
-	s.sweepLocked(now)
+	defer s.mu.Unlock()
+	s.sweepLocked(s.now())
 	pc, ok := s.pending[serverID]
-	if ok {
-		delete(s.pending, serverID)
+	if !ok || subtle.ConstantTimeCompare(pc.answer, answer) != 1 {
+		return false
 	}
-	s.mu.Unlock()
-	return ok && subtle.ConstantTimeCompare(pc.answer, answer) == 1
+	delete(s.pending, serverID)
+	return true
 }
 
 // sweepLocked forgets the challenges expired at now; callers hold s.mu.

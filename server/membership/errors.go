@@ -44,9 +44,6 @@ var (
 	// ErrAutopilotNotRunning: autopilot state or an echo was asked of a
 	// node whose autopilot is not running (503).
 	ErrAutopilotNotRunning = fmt.Errorf("%w: autopilot is not running on this node", logical.ErrUnavailable)
-	// ErrBadEcho: an echo report that this cluster's keyring does not open
-	// (403).
-	ErrBadEcho = fmt.Errorf("%w: echo report does not open with this cluster's keys", logical.ErrPermissionDenied)
 	// ErrSnapshotIntegrity: a snapshot archive whose checksums do not match
 	// (400).
 	ErrSnapshotIntegrity = fmt.Errorf("%w: snapshot integrity check failed", logical.ErrInvalidRequest)

@@ -146,9 +146,6 @@ func (pj *PendingJoin) NewUnsealer() *seal.Unsealer { return pj.shamir.NewUnseal
 // key, nil when the cluster has no static seal.
 func (pj *PendingJoin) StaticSeal() []byte { return pj.staticSeal }
 
-// Leader returns the leader API address the join goes to.
-func (pj *PendingJoin) Leader() string { return pj.params.LeaderAPIAddr }
-
 // CompleteJoin answers the challenge with the combined root key, starts
 // the cluster network with the identity the leader issued and waits until
 // the cluster's keyring and seal configuration have replicated here. The

@@ -167,6 +167,11 @@ func TestJoin(t *testing.T) {
 	if cfg, err := pj.SealConfig(ctx); err != nil || cfg.SecretThreshold != 1 {
 		t.Fatalf("pending join's seal config %+v, %v", cfg, err)
 	}
+	// A bogus answer from someone who knows the joiner's id does not
+	// cancel its challenge.
+	if _, err := leader.Admit(ctx, &Answer{ServerID: "n9", Answer: make([]byte, 32), ClusterAddr: "evil:1", PublicKey: []byte("x")}); !errors.Is(err, ErrInvalidAnswer) {
+		t.Fatalf("bogus answer: %v", err)
+	}
 	wrong := make([]byte, len(owner.rootKey))
 	if err := m.CompleteJoin(ctx, pj, wrong); !errors.Is(err, ErrWrongKeys) {
 		t.Fatalf("join with wrong keys: %v", err)

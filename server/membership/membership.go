@@ -204,9 +204,6 @@ func New(cfg Config) (*Membership, error) {
 	return m, nil
 }
 
-// Cluster returns the cluster membership manages.
-func (m *Membership) Cluster() Cluster { return m.cluster }
-
 // Autopilot returns the node's autopilot, an active-only service: the
 // core starts it when the node becomes active and stops it when it stops
 // being active.
@@ -233,13 +230,5 @@ func orDefault[T comparable](v *T, def T) {
 	var zero T
 	if *v == zero {
 		*v = def
-	}
-}
-
-// setNonZero sets *dst to *src unless src is nil or zero.
-func setNonZero[T comparable](dst *T, src *T) {
-	var zero T
-	if src != nil && *src != zero {
-		*dst = *src
 	}
 }

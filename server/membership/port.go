@@ -138,18 +138,20 @@ type peerConn struct {
 	state tls.ConnectionState
 }
 
-// Accept implements net.Listener.
+// Accept implements net.Listener. A connection that is not cluster TLS
+// (the Mux yields none) is closed and skipped: an error here would stop
+// the http.Server for good.
 func (l peerListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	tc, ok := c.(*tls.Conn)
-	if !ok {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if tc, ok := c.(*tls.Conn); ok {
+			return &peerConn{Conn: tc, state: tc.ConnectionState()}, nil
+		}
 		_ = c.Close()
-		return nil, fmt.Errorf("%w: got %T", cluster.ErrNotTLS, c)
 	}
-	return &peerConn{Conn: tc, state: tc.ConnectionState()}, nil
 }
 
 // withPeerState is the http.Server's ConnContext.
