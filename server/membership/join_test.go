@@ -117,6 +117,19 @@ func TestJoinDoesNotRelayTheLeader(t *testing.T) {
 			}
 		})
 	}
+	t.Run("redirect elsewhere", func(t *testing.T) {
+		var hits atomic.Int32
+		target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+		defer target.Close()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target.URL+"/internal", http.StatusTemporaryRedirect)
+		}))
+		defer srv.Close()
+		m, _, _ := newJoiner(t, newTestOwner(t))
+		if _, err := m.RequestJoin(context.Background(), &JoinParams{LeaderAPIAddr: srv.URL}); !errors.Is(err, ErrJoinFailed) || hits.Load() != 0 {
+			t.Fatalf("RequestJoin = %v, redirect target asked %d times; want ErrJoinFailed and no request elsewhere", err, hits.Load())
+		}
+	})
 	t.Run("unreachable", func(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		addr := srv.URL

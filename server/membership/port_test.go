@@ -197,7 +197,7 @@ func TestRenewalFromActiveNode(t *testing.T) {
 	}
 	got := n2.pc.Identity()
 	if got == short || !got.Key().Equal(short.Key()) || got.NodeID() != "n2" {
-		t.Fatalf("renewed identity %+v: want a new certificate for the same key and id", got)
+		t.Fatalf("identity after renewal: %q until %v (renewed: %v); want a new certificate for the same key and id", got.NodeID(), got.NotAfter(), got != short)
 	}
 	if left := time.Until(got.NotAfter()); left < DefaultOptions().NodeCertTTL-time.Hour {
 		t.Fatalf("renewed certificate valid for %v", left)

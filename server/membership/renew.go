@@ -26,10 +26,10 @@ import (
 //     the certificate the caller authenticated with.
 //
 // A removed node is thus never renewed, and its certificate expires within
-// Options.NodeCertTTL even where the deny-list cannot be read (a member
-// that restarted and is still sealed). A failed renewal is retried at
-// every check; a certificate that expired anyway (a node cut off for its
-// whole lifetime) is replaced when the node is next unsealed.
+// Options.NodeCertTTL even towards a member that has not read the
+// deny-list since the removal (sealed since before it). A failed renewal
+// is retried at every check; a certificate that expired anyway (a node cut
+// off for its whole lifetime) is replaced when the node is next unsealed.
 
 // certificateAnswer is the answer of pathCertificate.
 type certificateAnswer struct {
