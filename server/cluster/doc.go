@@ -2,14 +2,15 @@
 //
 // Every node has one cluster listener (listener.cluster_address). It speaks
 // TLS 1.3 only, with mutual authentication against a CA that the cluster
-// generates at init (NewCA) and that core stores behind the barrier
-// (CA.Marshal / UnmarshalCA). Leaf certificates (CA.Issue) carry the fixed
-// DNS SAN ServerName, which every client uses as its TLS server name, and the
-// node id as a second SAN (PeerNodeID reads it back).
+// generates at init (NewCA) and that server/membership stores behind the
+// barrier (CA.Marshal / UnmarshalCA). Leaf certificates (CA.Issue) carry the
+// fixed DNS SAN ServerName, which every client uses as its TLS server name,
+// and the node id as a second SAN and as subject (PeerNodeID reads it back).
 //
 // One port carries several protocols, told apart by ALPN: ProtoRaft for the
-// hashicorp/raft network transport (StreamLayer) and ProtoForward for gRPC
-// request forwarding (Dialer.GRPCDialer with TransportCredentials). Listen
+// hashicorp/raft network transport (StreamLayer), ProtoForward for gRPC
+// request forwarding (Dialer.GRPCDialer with TransportCredentials) and
+// ProtoMember for server/membership's own service. Listen
 // returns a Mux whose per-protocol listeners yield only connections whose
 // handshake completed, with a client certificate from the cluster CA, and
 // that negotiated that protocol; every other connection is closed.
