@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/hcl/hcl/ast"
 
 	"github.com/secretumvault/secretumvault/engines/framework"
-	"github.com/secretumvault/secretumvault/server/core"
+	"github.com/secretumvault/secretumvault/server/membership"
 )
 
 // Config is a vaultd configuration file (a subset of Vault's HCL).
@@ -29,6 +29,10 @@ type Config struct {
 	DisableMlock bool   `hcl:"disable_mlock"`
 	LogLevel     string `hcl:"log_level"`
 	LogFormat    string `hcl:"log_format"`
+	// ClusterCertTTL is the lifetime of the node certificates of the
+	// cluster port ("72h" by default; members renew theirs after two
+	// thirds of it): see clusterCertTTL.
+	ClusterCertTTL string `hcl:"cluster_cert_ttl"`
 }
 
 // StorageConfig is the storage "raft" { ... } block.
@@ -63,6 +67,21 @@ func (s *StorageConfig) snapshotInterval() (time.Duration, error) {
 	return d, nil
 }
 
+// clusterCertTTL parses cluster_cert_ttl (framework.ParseDuration: "72h",
+// "30s" or seconds); 0 when unset (membership's default, 72h). It may not
+// be shorter than membership.MinNodeCertTTL: short lifetimes are for
+// tests of renewal.
+func (c *Config) clusterCertTTL() (time.Duration, error) {
+	d, err := framework.ParseDuration(c.ClusterCertTTL)
+	if err != nil {
+		return 0, fmt.Errorf("config: cluster_cert_ttl: %w", err)
+	}
+	if d != 0 && d < membership.MinNodeCertTTL {
+		return 0, fmt.Errorf("config: cluster_cert_ttl %v is shorter than %v", d, membership.MinNodeCertTTL)
+	}
+	return d, nil
+}
+
 // RetryJoin is a retry_join { ... } block inside storage "raft": an
 // uninitialised node keeps asking these leaders to let it join.
 type RetryJoin struct {
@@ -75,8 +94,8 @@ type RetryJoin struct {
 }
 
 // joinParams reads the PEM files of a retry_join block.
-func (j RetryJoin) joinParams() (*core.JoinParams, error) {
-	p := &core.JoinParams{LeaderAPIAddr: j.LeaderAPIAddr, LeaderCACert: j.LeaderCACert}
+func (j RetryJoin) joinParams() (*membership.JoinParams, error) {
+	p := &membership.JoinParams{LeaderAPIAddr: j.LeaderAPIAddr, LeaderCACert: j.LeaderCACert}
 	for _, f := range []struct {
 		path string
 		into *string
@@ -138,6 +157,7 @@ type ListenerTelemetry struct {
 var topLevelKeys = map[string]bool{
 	"storage": true, "listener": true, "api_addr": true, "cluster_addr": true,
 	"disable_mlock": true, "log_level": true, "seal": true, "log_format": true, "ui": true, "cluster_name": true,
+	"cluster_cert_ttl": true,
 }
 
 // LoadConfig reads and validates a config file.
@@ -247,6 +267,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if _, err := c.Storage.snapshotInterval(); err != nil {
+		return err
+	}
+	if _, err := c.clusterCertTTL(); err != nil {
 		return err
 	}
 	if c.Seal != nil && (c.Seal.Type != "static" || c.Seal.KeyFile == "") {

@@ -155,3 +155,35 @@ listener "tcp" {
 		})
 	}
 }
+
+func TestClusterCertTTL(t *testing.T) {
+	const base = "storage \"raft\" {\n  path = \"p\"\n}\nlistener \"tcp\" {\n  address     = \"127.0.0.1:8200\"\n  tls_disable = true\n}\n"
+	tests := []struct {
+		name, setting string
+		want          time.Duration
+		wantErr       string
+	}{
+		{name: "unset (membership's default)", want: 0},
+		{name: "hours", setting: `cluster_cert_ttl = "24h"`, want: 24 * time.Hour},
+		{name: "short, for tests", setting: `cluster_cert_ttl = "30s"`, want: 30 * time.Second},
+		{name: "too short", setting: `cluster_cert_ttl = "5s"`, wantErr: "cluster_cert_ttl 5s is shorter than 10s"},
+		{name: "garbage", setting: `cluster_cert_ttl = "soon"`, wantErr: "cluster_cert_ttl"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, warnings, err := ParseConfig(base + tc.setting + "\n")
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || len(warnings) != 0 {
+				t.Fatalf("%v, warnings %q", err, warnings)
+			}
+			if got, err := cfg.clusterCertTTL(); err != nil || got != tc.want {
+				t.Fatalf("clusterCertTTL() = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/secretumvault/secretumvault/server/api"
 	"github.com/secretumvault/secretumvault/server/cluster"
 	"github.com/secretumvault/secretumvault/server/core"
+	"github.com/secretumvault/secretumvault/server/membership"
 	raftstore "github.com/secretumvault/secretumvault/storage/raft"
 )
 
@@ -143,7 +144,7 @@ func startNode(ctx context.Context, cfg *Config, logger *slog.Logger) (*node, er
 }
 
 func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) error {
-	mux, err := cluster.Listen(rc.BindAddr, nil, cluster.ProtoRaft, cluster.ProtoForward)
+	mux, err := cluster.Listen(rc.BindAddr, nil, cluster.ProtoRaft, cluster.ProtoForward, cluster.ProtoMember)
 	if err != nil {
 		return fmt.Errorf("cluster listener on %s: %w", rc.BindAddr, err)
 	}
@@ -152,10 +153,14 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 	if err != nil {
 		return err
 	}
+	rcl := membership.NewRaftCluster(n.store, mux, dialer, rc.AdvertiseAddr)
 	cc := core.Config{
 		Physical: n.store, Logger: n.logger.With(slog.String("component", "core")),
 		StorageType: "raft", APIAddr: cfg.APIAddr, ClusterAddr: cfg.ClusterAddr,
-		Cluster: core.NewRaftCluster(n.store, mux, dialer, rc.AdvertiseAddr),
+		Cluster: rcl,
+	}
+	if cc.Membership.NodeCertTTL, err = cfg.clusterCertTTL(); err != nil {
+		return err
 	}
 	if cfg.Seal != nil {
 		if cc.StaticSealKey, err = cfg.Seal.staticSealKey(); err != nil {
@@ -184,6 +189,7 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 		Cluster:            c,
 		ForwardDial:        dialer.GRPCDialer(cluster.ProtoForward),
 		ForwardCredentials: cluster.TransportCredentials(),
+		ForwardPeerTrusted: membership.CurrentMember(rcl),
 	})
 	fwd := srv.ForwardingServer()
 	go func() { _ = fwd.Serve(mux.Listener(cluster.ProtoForward)) }()
@@ -197,7 +203,7 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 		"cluster_address", rc.BindAddr, "cluster_addr", rc.AdvertiseAddr, "node_id", rc.NodeID,
 		"unauthenticated_metrics_access", httpCfg.UnauthenticatedMetricsAccess)
 	if len(cfg.Storage.RetryJoin) > 0 {
-		leaders := make([]*core.JoinParams, 0, len(cfg.Storage.RetryJoin))
+		leaders := make([]*membership.JoinParams, 0, len(cfg.Storage.RetryJoin))
 		for _, rj := range cfg.Storage.RetryJoin {
 			p, err := rj.joinParams()
 			if err != nil {

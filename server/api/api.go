@@ -17,6 +17,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
@@ -86,6 +87,15 @@ type Options struct {
 	// server/cluster's TransportCredentials, which in addition refuse any
 	// connection that is not a completed mutual-TLS one.
 	ForwardCredentials credentials.TransportCredentials
+	// ForwardPeerTrusted decides, on the active node, whether the
+	// cluster-port peer of a forwarded request may speak for its client:
+	// only then are the client address and request id it sends used;
+	// otherwise the peer's own address and a fresh id are. peer is the
+	// connection's verified TLS state (nil if it is not TLS). vaultd
+	// passes membership.CurrentMember (a server of the raft
+	// configuration). nil trusts every peer that reached the forwarding
+	// server (the unit tests, over plain TCP).
+	ForwardPeerTrusted func(ctx context.Context, peer *tls.ConnectionState) bool
 }
 
 // ClusterRole is the node's place in the cluster as forwarding needs it.

@@ -36,7 +36,8 @@ func (s *Server) newForwardingServer(svc *service) *grpc.Server {
 		grpc.InitialConnWindowSize(forwardWindow),
 		// Standbys ping every 10 s (forwarder); allow it.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(clusterInterceptor, unaryInterceptor(s.log, s.metrics)),
+		grpc.ChainUnaryInterceptor(s.trustUnary, clusterInterceptor, unaryInterceptor(s.log, s.metrics)),
+		grpc.ChainStreamInterceptor(s.trustStream),
 	}
 	if s.opts.ForwardCredentials != nil {
 		opts = append(opts, grpc.Creds(s.opts.ForwardCredentials))

@@ -135,7 +135,7 @@ func (c *CA) Pool() *x509.CertPool { return c.pool }
 // its subject and carries the DNS SANs ServerName and nodeID; it is usable
 // for both TLS server and client authentication.
 func (c *CA) Issue(nodeID string, pub crypto.PublicKey, ttl time.Duration) ([]byte, error) {
-	if err := validateNodeID(nodeID); err != nil {
+	if err := ValidateNodeID(nodeID); err != nil {
 		return nil, err
 	}
 	if ttl <= 0 {
@@ -184,7 +184,7 @@ func (c *CA) IssueCSR(nodeID string, csrDER []byte, ttl time.Duration) ([]byte, 
 // NewCSR returns a DER-encoded certificate request for key naming nodeID,
 // for a joining node to send to the leader (see CA.IssueCSR).
 func NewCSR(nodeID string, key *ecdsa.PrivateKey) ([]byte, error) {
-	if err := validateNodeID(nodeID); err != nil {
+	if err := ValidateNodeID(nodeID); err != nil {
 		return nil, err
 	}
 	tmpl := &x509.CertificateRequest{Subject: pkix.Name{CommonName: nodeID}}
@@ -205,17 +205,21 @@ func randomSerial() (*big.Int, error) {
 	return n.Add(n, big.NewInt(1)), nil
 }
 
-// validateNodeID accepts 1-63 characters from [A-Za-z0-9._-], which are
-// valid in a DNS SAN.
-func validateNodeID(id string) error {
-	if id == "" || len(id) > 63 {
-		return fmt.Errorf("%w: %q: length must be 1-63", ErrInvalidNodeID, id)
+// MaxNodeIDLength is the longest node id ValidateNodeID accepts.
+const MaxNodeIDLength = 128
+
+// ValidateNodeID accepts 1 to MaxNodeIDLength characters from
+// [A-Za-z0-9._-] (the characters of a DNS name, which the certificate
+// carries as a SAN) and reports anything else as ErrInvalidNodeID.
+func ValidateNodeID(id string) error {
+	if id == "" || len(id) > MaxNodeIDLength {
+		return fmt.Errorf("%w: length must be 1-%d", ErrInvalidNodeID, MaxNodeIDLength)
 	}
 	for _, r := range id {
 		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
 			r == '.' || r == '-' || r == '_'
 		if !ok {
-			return fmt.Errorf("%w: %q: character %q not allowed", ErrInvalidNodeID, id, r)
+			return fmt.Errorf("%w: character %q not allowed", ErrInvalidNodeID, r)
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 type Dialer struct {
 	local *net.TCPAddr // nil: any local address
 	id    func() *NodeIdentity
+	check peerCheck
 }
 
 // NewDialer returns a Dialer that dials from localIP (an IP literal, or a
@@ -39,6 +40,10 @@ func NewDialer(localIP string, id func() *NodeIdentity) (*Dialer, error) {
 	}
 	return d, nil
 }
+
+// SetPeerCheck installs check, consulted on every outbound handshake after
+// the server's certificate has been verified (nil removes it).
+func (d *Dialer) SetPeerCheck(check PeerCheck) { d.check.set(check) }
 
 // DialContext connects to the cluster port at addr and completes a TLS
 // handshake negotiating proto. The returned *tls.Conn is authenticated both
@@ -67,7 +72,9 @@ func (d *Dialer) DialContext(ctx context.Context, addr, proto string) (net.Conn,
 		hctx, cancel = context.WithTimeout(ctx, DefaultHandshakeTimeout)
 	}
 	defer cancel()
-	tc := tls.Client(raw, id.ClientConfig(proto))
+	cfg := id.ClientConfig(proto)
+	cfg.VerifyConnection = d.check.verify
+	tc := tls.Client(raw, cfg)
 	if err := tc.HandshakeContext(hctx); err != nil {
 		_ = raw.Close()
 		return nil, fmt.Errorf("cluster: TLS handshake with %s: %w", addr, err)

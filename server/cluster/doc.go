@@ -2,17 +2,23 @@
 //
 // Every node has one cluster listener (listener.cluster_address). It speaks
 // TLS 1.3 only, with mutual authentication against a CA that the cluster
-// generates at init (NewCA) and that core stores behind the barrier
-// (CA.Marshal / UnmarshalCA). Leaf certificates (CA.Issue) carry the fixed
-// DNS SAN ServerName, which every client uses as its TLS server name, and the
-// node id as a second SAN (PeerNodeID reads it back).
+// generates at init (NewCA) and that server/membership stores behind the
+// barrier (CA.Marshal / UnmarshalCA). Leaf certificates (CA.Issue) carry the
+// fixed DNS SAN ServerName, which every client uses as its TLS server name,
+// and the node id as a second SAN and as subject (PeerNodeID reads it back).
 //
 // One port carries several protocols, told apart by ALPN: ProtoRaft for the
-// hashicorp/raft network transport (StreamLayer) and ProtoForward for gRPC
-// request forwarding (Dialer.GRPCDialer with TransportCredentials). Listen
+// hashicorp/raft network transport (StreamLayer), ProtoForward for gRPC
+// request forwarding (Dialer.GRPCDialer with TransportCredentials) and
+// ProtoMember for server/membership's own service. Listen
 // returns a Mux whose per-protocol listeners yield only connections whose
 // handshake completed, with a client certificate from the cluster CA, and
 // that negotiated that protocol; every other connection is closed.
+//
+// Every handshake, on both ends, also consults an optional PeerCheck
+// (Mux.SetPeerCheck, Dialer.SetPeerCheck) once the peer's certificate has
+// been verified against the CA: a DenyList refuses the certificates of
+// nodes removed from the cluster, whatever the CA says.
 //
 // A Mux starts without an identity when the node has not joined yet (or is
 // sealed): every handshake fails until SetIdentity installs one, so a node
@@ -38,6 +44,9 @@ const (
 	// ProtoForward carries gRPC request forwarding from standbys to the
 	// active node.
 	ProtoForward = "sv-forward/1"
+	// ProtoMember carries the membership service of server/membership:
+	// autopilot echoes and node certificate renewal.
+	ProtoMember = "sv-member/1"
 )
 
 // ServerName is the DNS SAN present in every node certificate and the TLS
@@ -50,7 +59,11 @@ const ServerName = "secretumvault-cluster"
 const DefaultHandshakeTimeout = 5 * time.Second
 
 // DefaultCertTTL is the lifetime IssueIdentity gives a node certificate.
-const DefaultCertTTL = 2 * 365 * 24 * time.Hour
+// Node certificates are short-lived: members renew theirs well before
+// they expire (server/membership), so a removed node that is no longer
+// renewed loses its certificate's validity within this time even towards
+// a member that cannot consult the deny-list.
+const DefaultCertTTL = 72 * time.Hour
 
 // caValidity is the lifetime of a cluster CA made by NewCA.
 const caValidity = 10 * 365 * 24 * time.Hour
@@ -63,8 +76,8 @@ var (
 	// ErrInvalidCA: a marshalled CA does not parse, is not a CA, or its
 	// key does not match its certificate.
 	ErrInvalidCA = errors.New("cluster: invalid CA")
-	// ErrInvalidNodeID: a node id is empty, too long or not made of
-	// letters, digits, '.', '-' and '_'.
+	// ErrInvalidNodeID: a node id is empty, longer than MaxNodeIDLength or
+	// not made of letters, digits, '.', '-' and '_'.
 	ErrInvalidNodeID = errors.New("cluster: invalid node id")
 	// ErrInvalidCert: a node certificate or key does not parse, does not
 	// match, or does not chain to the CA.
@@ -79,4 +92,9 @@ var (
 	ErrNotTLS = errors.New("cluster: connection is not cluster TLS")
 	// ErrBadLocalIP: the Dialer's local address is not an IP address.
 	ErrBadLocalIP = errors.New("cluster: invalid local IP")
+	// ErrDenied: the peer's node id is on the deny-list (DenyList.Check).
+	ErrDenied = errors.New("cluster: node is deny-listed")
+	// ErrNoPeerCertificate: a PeerCheck ran on a connection whose peer
+	// presented no certificate.
+	ErrNoPeerCertificate = errors.New("cluster: peer presented no certificate")
 )

@@ -95,11 +95,16 @@ func NewIdentity(key *ecdsa.PrivateKey, certDER, caPEM []byte) (*NodeIdentity, e
 // initialises the cluster; joining nodes use NewNodeKey, NewCSR and
 // NewIdentity instead so their key never leaves them.
 func (c *CA) IssueIdentity(nodeID string) (*NodeIdentity, error) {
+	return c.IssueIdentityTTL(nodeID, DefaultCertTTL)
+}
+
+// IssueIdentityTTL is IssueIdentity with a certificate valid for ttl.
+func (c *CA) IssueIdentityTTL(nodeID string, ttl time.Duration) (*NodeIdentity, error) {
 	key, err := NewNodeKey()
 	if err != nil {
 		return nil, err
 	}
-	der, err := c.Issue(nodeID, key.Public(), DefaultCertTTL)
+	der, err := c.Issue(nodeID, key.Public(), ttl)
 	if err != nil {
 		return nil, err
 	}
@@ -157,4 +162,11 @@ func PeerNodeID(cs tls.ConnectionState) string {
 		return ""
 	}
 	return cs.VerifiedChains[0][0].Subject.CommonName
+}
+
+// Key returns the identity's private key (for a renewal of its
+// certificate), or nil if it is not an ECDSA key.
+func (id *NodeIdentity) Key() *ecdsa.PrivateKey {
+	key, _ := id.Cert.PrivateKey.(*ecdsa.PrivateKey)
+	return key
 }

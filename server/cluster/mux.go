@@ -22,6 +22,7 @@ type Mux struct {
 	id      atomic.Pointer[muxIdentity]
 	timeout atomic.Int64 // handshake timeout, nanoseconds
 	base    *tls.Config
+	check   peerCheck
 
 	mu      sync.Mutex
 	subs    map[string]*protoListener
@@ -81,8 +82,15 @@ func (m *Mux) SetIdentity(id *NodeIdentity) {
 		m.id.Store(nil)
 		return
 	}
-	m.id.Store(&muxIdentity{id: id, cfg: id.ServerConfig(m.protos)})
+	cfg := id.ServerConfig(m.protos)
+	cfg.VerifyConnection = m.check.verify
+	m.id.Store(&muxIdentity{id: id, cfg: cfg})
 }
+
+// SetPeerCheck installs check, consulted on every inbound handshake after
+// the client's certificate has been verified (nil removes it). It applies
+// to handshakes that have not yet verified their peer.
+func (m *Mux) SetPeerCheck(check PeerCheck) { m.check.set(check) }
 
 // Identity returns the current node identity, or nil. Its signature fits
 // NewDialer, so a node dials with the identity it serves with.

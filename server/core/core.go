@@ -17,6 +17,7 @@ import (
 	"github.com/secretumvault/secretumvault/engines/kv"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/server/core/token"
+	"github.com/secretumvault/secretumvault/server/membership"
 	"github.com/secretumvault/secretumvault/storage"
 	"github.com/secretumvault/secretumvault/storage/barrier"
 	"github.com/secretumvault/secretumvault/storage/seal"
@@ -66,7 +67,11 @@ type Config struct {
 	Now func() time.Time
 	// Cluster is the replication layer of a clustered node; nil means a
 	// single node whose physical backend needs no network (tests, inmem).
-	Cluster Cluster
+	Cluster membership.Cluster
+	// Membership tunes the raft membership of a clustered node (node
+	// certificate lifetime, join challenge limits, join retries); zero
+	// fields mean membership.DefaultOptions.
+	Membership membership.Options
 	// StaticSealKey, when set (32 bytes), lets the node unseal itself:
 	// init stores the root key wrapped with it, AutoUnseal opens it, and a
 	// joining node answers the join challenge with it. Anyone holding the
@@ -116,12 +121,11 @@ type Core struct {
 	clusterInfo atomic.Pointer[clusterInfo]
 	// sealedTransferAt is when a sealed leader last handed leadership on.
 	sealedTransferAt atomic.Int64
-	// join is the pending raft join of a node that has no state yet.
-	join *pendingJoin
-	// challenges are the join challenges this active node handed out.
-	challenges challenges
-	// autopilot runs on the active node; echo on standbys.
-	autopilot autopilotHolder
+	// members is the raft membership of a clustered node (nil without a
+	// Cluster); join is its pending join while a node without state waits
+	// for the unseal keys that answer the join challenge.
+	members *membership.Membership
+	join    *membership.PendingJoin
 
 	// sys is the backend mounted at sys/; authorizer and audit are the
 	// pipeline's authorize and audit stages.
@@ -203,7 +207,17 @@ func New(cfg Config) (*Core, error) {
 	c.sys = newSystemBackend(c)
 	c.unauthLimiter = newClientLimiter(cfg.Now)
 	c.services = newActiveServices(logger)
-	c.services.add(&autopilotService{core: c})
+	if cfg.Cluster != nil {
+		m, err := membership.New(membership.Config{
+			Cluster: cfg.Cluster, Barrier: c.barrier, Seal: memberView{c}, Role: memberView{c},
+			Logger: logger, Now: cfg.Now, Version: Version, Options: cfg.Membership,
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.members = m
+		c.services.add(m.Autopilot())
+	}
 	c.services.add(&keyRotationService{core: c, every: cfg.KeyRotationCheck})
 	c.unsealer = c.newUnsealer()
 	c.sealed.Store(true)

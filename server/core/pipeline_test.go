@@ -90,7 +90,6 @@ func recordedCore(t *testing.T) (c *Core, rec *recorder, root, child string) {
 var unauthenticatedRoutes = []string{
 	"sys/init", "sys/unseal", "sys/seal-status", "sys/health", "sys/leader",
 	"sys/storage/raft/join", "sys/storage/raft/bootstrap/challenge", "sys/storage/raft/bootstrap/answer",
-	"sys/storage/raft/autopilot/echo",
 	"sys/rekey/init", "sys/rekey/update", "sys/rekey/verify",
 	"sys/generate-root/attempt", "sys/generate-root/update", "sys/generate-root-token/attempt", "sys/generate-root-token/update",
 }
@@ -115,7 +114,7 @@ var samplePaths = map[string][]string{
 	"storage/raft/remove-peer": {"sys/storage/raft/remove-peer"}, "storage/raft/snapshot": {"sys/storage/raft/snapshot"},
 	"storage/raft/snapshot-force":          {"sys/storage/raft/snapshot-force"},
 	"storage/raft/autopilot/configuration": {"sys/storage/raft/autopilot/configuration"},
-	"storage/raft/autopilot/state":         {"sys/storage/raft/autopilot/state"}, "storage/raft/autopilot/echo": {"sys/storage/raft/autopilot/echo"},
+	"storage/raft/autopilot/state":         {"sys/storage/raft/autopilot/state"},
 }
 
 // kvSamples are request paths for kv's route patterns (mounted at secret/).

@@ -2,8 +2,7 @@ package core
 
 // The storage schema of the core: every key and prefix it reads or writes,
 // defined once. Keys behind the barrier are encrypted with the keyring and
-// bind their path as AAD; the AAD contexts below bind values the core
-// encrypts itself with barrier.Encrypt.
+// bind their path as AAD.
 const (
 	// clusterInfoKey holds the cluster's name and id (created at init).
 	clusterInfoKey = "core/cluster-info"
@@ -20,18 +19,10 @@ const (
 	// staticSealKey holds the root key wrapped with the static seal key.
 	staticSealKey = "core/static-seal"
 
-	// clusterCAKey holds the cluster CA; activeNodeKey the record of the
-	// active node that standbys read for sys/leader.
-	clusterCAKey  = "core/cluster/ca"
+	// activeNodeKey is the record of the active node that standbys read
+	// for sys/leader.
 	activeNodeKey = "core/cluster/active"
-	// autopilotConfigKey holds the autopilot configuration;
-	// pinnedNonVoterPrefix the servers that joined as non-voters on request.
-	autopilotConfigKey   = "core/raft/autopilot/configuration"
-	pinnedNonVoterPrefix = "core/raft/autopilot/non-voters/"
-
-	// challengeAAD, echoAAD and snapSumsContext are encryption contexts of
-	// the join challenge, the autopilot echo and a snapshot's checksums.
-	challengeAAD    = "core/raft/challenge/"
-	echoAAD         = "core/raft/autopilot/echo/"
-	snapSumsContext = "core/raft/snapshot-sums"
 )
+
+// The raft membership's keys (cluster CA, autopilot, deny-list) are
+// server/membership's, in its schema.go.

@@ -36,9 +36,13 @@ func (c *Core) Initialize(ctx context.Context, p *InitParams) (*InitResult, erro
 	} else if ok {
 		return nil, ErrAlreadyInitialized
 	}
-	ca, err := c.startClusterForInit(ctx)
-	if err != nil {
-		return nil, err
+	var ca *cluster.CA
+	if c.members != nil {
+		// Init writes through raft: bootstrap a one-node cluster first.
+		var err error
+		if ca, err = c.members.StartForInit(ctx); err != nil {
+			return nil, err
+		}
 	}
 	rootKey, shares, err := c.shamir.Init(ctx, seal.Config{
 		Type: "shamir", SecretShares: p.SecretShares, SecretThreshold: p.SecretThreshold,
@@ -79,8 +83,10 @@ func (c *Core) Initialize(ctx context.Context, p *InitParams) (*InitResult, erro
 }
 
 func (c *Core) initialStateWithCA(ctx context.Context, ca *cluster.CA) (string, error) {
-	if err := saveCA(ctx, c.barrier, ca); err != nil {
-		return "", err
+	if ca != nil {
+		if err := c.members.SaveCA(ctx, ca); err != nil {
+			return "", err
+		}
 	}
 	return c.initialState(ctx)
 }
@@ -238,7 +244,7 @@ func (c *Core) sealStatusLocked(ctx context.Context) (*SealStatus, error) {
 // waits for its keys, else the one in local storage.
 func (c *Core) sealConfig(ctx context.Context) (*seal.Config, error) {
 	if c.join != nil {
-		return c.join.shamir.Config(ctx)
+		return c.join.SealConfig(ctx)
 	}
 	return c.shamir.Config(ctx)
 }

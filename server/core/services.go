@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+
+	"github.com/secretumvault/secretumvault/server/membership"
 )
 
 // activeService is work that runs only on the active node: autopilot
@@ -14,15 +16,19 @@ import (
 // seal, restore of a foreign snapshot), always from setActive and
 // clearActive, never from anywhere else.
 //
-// start must not block for long (start a goroutine for loops); an error is
-// logged and the node stays active without that service. stop must return
-// promptly and must not take the core's state or transition locks: it is
-// called with them held.
+// Start must not block for long (start a goroutine for loops); its ctx
+// bounds only that call. An error is logged and the node stays active
+// without that service. Stop must return promptly and must not take the
+// core's state or transition locks: it is called with them held. The
+// methods are exported so that services of other packages (autopilot:
+// *membership.Autopilot) can implement the interface.
 type activeService interface {
-	name() string
-	start(ctx context.Context, st *activeState) error
-	stop()
+	Name() string
+	Start(ctx context.Context) error
+	Stop()
 }
+
+var _ activeService = (*membership.Autopilot)(nil)
 
 // activeServices is the ordered set of active-only services.
 type activeServices struct {
@@ -43,17 +49,17 @@ func (a *activeServices) add(s activeService) {
 	a.list = append(a.list, s)
 }
 
-// startAll starts every service for the active period st, stopping those
+// startAll starts every service for a new active period, stopping those
 // of a previous period first.
-func (a *activeServices) startAll(ctx context.Context, st *activeState) {
+func (a *activeServices) startAll(ctx context.Context) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.running {
 		a.stopLocked()
 	}
 	for _, s := range a.list {
-		if err := s.start(ctx, st); err != nil {
-			a.logger.Error("core: active service did not start", "service", s.name(), "error", err)
+		if err := s.Start(ctx); err != nil {
+			a.logger.Error("core: active service did not start", "service", s.Name(), "error", err)
 		}
 	}
 	a.running = true
@@ -70,7 +76,7 @@ func (a *activeServices) stopAll() {
 
 func (a *activeServices) stopLocked() {
 	for i := len(a.list) - 1; i >= 0; i-- {
-		a.list[i].stop()
+		a.list[i].Stop()
 	}
 	a.running = false
 }
@@ -80,7 +86,7 @@ func (a *activeServices) stopLocked() {
 func (c *Core) setActive(ctx context.Context, st *activeState) {
 	c.activeAt = c.cfg.Now()
 	c.active.Store(st)
-	c.services.startAll(ctx, st)
+	c.services.startAll(ctx)
 }
 
 // clearActive ends the node's active period: services stop, requests see
@@ -90,18 +96,3 @@ func (c *Core) clearActive() {
 	c.ceremonies.reset()
 	c.active.Store(nil)
 }
-
-// autopilotService runs autopilot on the active node of a cluster.
-type autopilotService struct{ core *Core }
-
-func (s *autopilotService) name() string { return "autopilot" }
-
-func (s *autopilotService) start(ctx context.Context, st *activeState) error {
-	if s.core.cfg.Cluster == nil {
-		return nil
-	}
-	s.core.startAutopilot(ctx, st)
-	return nil
-}
-
-func (s *autopilotService) stop() { s.core.stopAutopilot() }

@@ -2,11 +2,11 @@ package core
 
 import (
 	"context"
-	"encoding/base64"
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/membership"
 )
 
 func (c *Core) autopilotPaths() []*framework.Path {
@@ -32,19 +32,24 @@ func (c *Core) autopilotPaths() []*framework.Path {
 			Pattern: "storage/raft/autopilot/state", Sudo: true,
 			Operations: readOp(c.handleAutopilotState), HelpSynopsis: "Autopilot's view of every server.",
 		},
-		{
-			// A standby's sealed report: no token, the seal authenticates it.
-			Pattern: "storage/raft/autopilot/echo", Unauthenticated: true,
-			Fields: map[string]*framework.FieldSchema{
-				"node_id": {Type: framework.TypeString}, "report": {Type: framework.TypeString},
-			},
-			Operations: writeOp(c.handleAutopilotEcho), HelpSynopsis: "Receive a standby's log position.",
-		},
 	}
 }
 
+// autopilot returns the active node's autopilot.
+func (c *Core) autopilot() (*membership.Autopilot, error) {
+	m, err := c.membership()
+	if err != nil {
+		return nil, err
+	}
+	return m.Autopilot(), nil
+}
+
 func (c *Core) handleAutopilotConfigRead(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
-	cfg, err := c.RaftAutopilotConfiguration(ctx)
+	ap, err := c.autopilot()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ap.Configuration(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +66,7 @@ func (c *Core) handleAutopilotConfigRead(ctx context.Context, _ *logical.Request
 
 // autopilotInput is the decoded body of a configuration update; nil is
 // "not sent" (and, as Vault's client sends zeros for unset fields, a zero
-// changes nothing either: AutopilotConfigUpdate.Apply).
+// changes nothing either: membership.AutopilotConfigUpdate.Apply).
 type autopilotInput struct {
 	CleanupDeadServers             *bool          `json:"cleanup_dead_servers"`
 	LastContactThreshold           *time.Duration `json:"last_contact_threshold"`
@@ -73,7 +78,7 @@ type autopilotInput struct {
 }
 
 // update validates the input and turns it into a configuration update.
-func (in *autopilotInput) update() (*AutopilotConfigUpdate, error) {
+func (in *autopilotInput) update() (*membership.AutopilotConfigUpdate, error) {
 	if in.DisableUpgradeMigration {
 		return nil, logical.InvalidRequest("disable_upgrade_migration", "upgrade migration is not supported by this server")
 	}
@@ -85,7 +90,7 @@ func (in *autopilotInput) update() (*AutopilotConfigUpdate, error) {
 			return nil, logical.InvalidRequest(name, "must not be negative")
 		}
 	}
-	u := &AutopilotConfigUpdate{CleanupDeadServers: in.CleanupDeadServers, LastContactThreshold: in.LastContactThreshold,
+	u := &membership.AutopilotConfigUpdate{CleanupDeadServers: in.CleanupDeadServers, LastContactThreshold: in.LastContactThreshold,
 		DeadServerLastContactThreshold: in.DeadServerLastContactThreshold, ServerStabilizationTime: in.ServerStabilizationTime}
 	if n := in.MaxTrailingLogs; n != nil {
 		if *n < 0 {
@@ -113,11 +118,19 @@ func (c *Core) handleAutopilotConfigWrite(ctx context.Context, _ *logical.Reques
 	if err != nil {
 		return nil, err
 	}
-	return nil, c.RaftSetAutopilotConfiguration(ctx, u)
+	ap, err := c.autopilot()
+	if err != nil {
+		return nil, err
+	}
+	return nil, ap.SetConfiguration(ctx, u)
 }
 
 func (c *Core) handleAutopilotState(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
-	st, err := c.RaftAutopilotState(ctx)
+	ap, err := c.autopilot()
+	if err != nil {
+		return nil, err
+	}
+	st, err := ap.State(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -134,12 +147,4 @@ func (c *Core) handleAutopilotState(ctx context.Context, _ *logical.Request, _ *
 		"healthy": st.Healthy, "failure_tolerance": st.FailureTolerance, "leader": st.Leader,
 		"voters": st.Voters, "non_voters": st.NonVoters, "servers": servers,
 	}}, nil
-}
-
-func (c *Core) handleAutopilotEcho(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	sealed, err := base64.StdEncoding.DecodeString(d.String("report"))
-	if err != nil {
-		return nil, logical.InvalidRequest("report", "must be base64")
-	}
-	return nil, c.RaftAutopilotEcho(ctx, d.String("node_id"), sealed)
 }

@@ -3,15 +3,19 @@ package core
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
+	"io"
 
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/membership"
 )
 
 // raftPaths are the sys/storage/raft/ endpoints: join and its handshake
 // (unauthenticated: a joining node has no token), and the operator's
-// membership and snapshot operations (sudo).
+// membership and snapshot operations (sudo). The handlers decode, call
+// server/membership and render Vault's shapes; the sequencing that is the
+// core's (the state lock around a join, the active state after a restore)
+// stays here.
 func (c *Core) raftPaths() []*framework.Path {
 	str := func() *framework.FieldSchema { return &framework.FieldSchema{Type: framework.TypeString} }
 	boolean := func() *framework.FieldSchema { return &framework.FieldSchema{Type: framework.TypeBool} }
@@ -74,7 +78,7 @@ func (c *Core) handleRaftJoin(ctx context.Context, _ *logical.Request, d *framew
 	if err := d.Decode(&in); err != nil {
 		return nil, err
 	}
-	p := JoinParams(in)
+	p := membership.JoinParams(in)
 	if err := c.Join(ctx, &p); err != nil {
 		return nil, err
 	}
@@ -82,9 +86,24 @@ func (c *Core) handleRaftJoin(ctx context.Context, _ *logical.Request, d *framew
 }
 
 func (c *Core) handleRaftChallenge(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	out, err := c.RaftChallenge(ctx, d.String("server_id"))
+	m, err := c.membership()
 	if err != nil {
 		return nil, err
+	}
+	ch, err := m.IssueChallenge(ctx, d.String("server_id"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{
+		"challenge":   base64.StdEncoding.EncodeToString(ch.Challenge),
+		"keyring":     base64.StdEncoding.EncodeToString(ch.Keyring),
+		"seal_config": ch.SealConfig,
+	}
+	if ch.StaticSeal != nil {
+		out["static_seal"] = base64.StdEncoding.EncodeToString(ch.StaticSeal)
+	}
+	if ch.WrappedRootKey != nil {
+		out["wrapped_root_key"] = base64.StdEncoding.EncodeToString(ch.WrappedRootKey)
 	}
 	return &logical.Response{Data: out}, nil
 }
@@ -98,6 +117,10 @@ type answerInput struct {
 }
 
 func (c *Core) handleRaftAnswer(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	m, err := c.membership()
+	if err != nil {
+		return nil, err
+	}
 	var in answerInput
 	if err := d.Decode(&in); err != nil {
 		return nil, err
@@ -110,19 +133,23 @@ func (c *Core) handleRaftAnswer(ctx context.Context, _ *logical.Request, d *fram
 	if err != nil {
 		return nil, logical.InvalidRequest("public_key", "must be base64")
 	}
-	out, err := c.RaftAnswer(ctx, &RaftAnswerParams{ServerID: in.ServerID, Answer: answer, ClusterAddr: in.ClusterAddr, PublicKey: pub, NonVoter: in.NonVoter})
+	adm, err := m.Admit(ctx, &membership.Answer{ServerID: in.ServerID, Answer: answer, ClusterAddr: in.ClusterAddr, PublicKey: pub, NonVoter: in.NonVoter})
 	if err != nil {
 		return nil, err
 	}
-	return &logical.Response{Data: out}, nil
+	return &logical.Response{Data: map[string]any{
+		"ca_cert":   string(adm.CACert),
+		"node_cert": base64.StdEncoding.EncodeToString(adm.NodeCert),
+		"peers":     adm.Peers,
+	}}, nil
 }
 
 func (c *Core) handleRaftConfiguration(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
-	cl, err := c.activeCluster()
+	m, err := c.membership()
 	if err != nil {
 		return nil, err
 	}
-	peers, err := cl.Peers(ctx)
+	peers, err := m.Configuration(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -134,32 +161,11 @@ func (c *Core) handleRaftConfiguration(ctx context.Context, _ *logical.Request, 
 }
 
 func (c *Core) handleRaftRemovePeer(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	return nil, c.RaftRemovePeer(ctx, d.String("server_id"))
-}
-
-// RaftRemovePeer removes serverID from the raft configuration.
-func (c *Core) RaftRemovePeer(ctx context.Context, serverID string) error {
-	cl, err := c.activeCluster()
+	m, err := c.membership()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if serverID == "" {
-		return logical.InvalidRequest("server_id", "is required")
-	}
-	peers, err := cl.Peers(ctx)
-	if err != nil {
-		return err
-	}
-	for _, p := range peers {
-		if p.ID == serverID {
-			if err := cl.RemovePeer(ctx, serverID); err != nil {
-				return fmt.Errorf("core: remove peer %s: %w", serverID, err)
-			}
-			c.logger.Info("core: raft peer removed", "node_id", serverID)
-			return nil
-		}
-	}
-	return logical.InvalidRequest("server_id", "no raft peer %q", serverID)
+	return nil, m.RemovePeer(ctx, d.String("server_id"))
 }
 
 // handleSnapshotSave streams the snapshot archive to req.ResponseWriter.
@@ -167,7 +173,11 @@ func (c *Core) handleSnapshotSave(ctx context.Context, req *logical.Request, _ *
 	if req.ResponseWriter == nil {
 		return nil, logical.InvalidRequest("", "a snapshot is binary: download it over HTTP")
 	}
-	return nil, c.RaftSnapshotSave(ctx, req.ResponseWriter)
+	m, err := c.membership()
+	if err != nil {
+		return nil, err
+	}
+	return nil, m.SaveSnapshot(ctx, req.ResponseWriter)
 }
 
 // handleSnapshotRestore installs the archive streamed in req.Body.
@@ -176,6 +186,51 @@ func (c *Core) handleSnapshotRestore(force bool) framework.OperationHandler {
 		if req.Body == nil {
 			return nil, logical.InvalidRequest("", "a snapshot restore needs the archive as the request body")
 		}
-		return nil, c.RaftSnapshotRestore(ctx, req.Body, force)
+		return nil, c.restoreSnapshot(ctx, req.Body, force)
 	}
+}
+
+// restoreSnapshot installs a snapshot archive cluster-wide and rebuilds
+// the active state from it; if this node's keys do not open the restored
+// keyring (another cluster's snapshot), the node seals, to be unsealed
+// with that cluster's keys, as in Vault.
+func (c *Core) restoreSnapshot(ctx context.Context, r io.Reader, force bool) error {
+	m, err := c.membership()
+	if err != nil {
+		return err
+	}
+	// The active period ends once the archive is verified and before the
+	// state is replaced: no active-only service may write (under this
+	// cluster's keys) into another cluster's restored state.
+	stopped := false
+	defer func() {
+		if stopped {
+			c.transitionLock.Unlock()
+		}
+	}()
+	err = m.RestoreSnapshot(ctx, r, force, func() {
+		c.transitionLock.Lock()
+		stopped = true
+		c.clearActive()
+	})
+	if err != nil {
+		if stopped {
+			if aerr := c.becomeActive(ctx); aerr != nil {
+				c.logger.Error("core: could not resume after a failed restore", "error", aerr)
+			}
+		}
+		return err
+	}
+	if !stopped {
+		c.transitionLock.Lock()
+		stopped = true
+		c.clearActive()
+	}
+	if err := c.becomeActive(ctx); err != nil {
+		c.logger.Warn("core: restored state does not open with this node's keys; sealing", "error", err)
+		c.stateLock.Lock()
+		c.sealLocked()
+		c.stateLock.Unlock()
+	}
+	return nil
 }

@@ -105,16 +105,19 @@ type keyRotationService struct {
 	done   chan struct{}
 }
 
-func (s *keyRotationService) name() string { return "key-rotation" }
+// Name implements activeService.
+func (s *keyRotationService) Name() string { return "key-rotation" }
 
-func (s *keyRotationService) start(context.Context, *activeState) error {
+// Start implements activeService.
+func (s *keyRotationService) Start(context.Context) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan struct{})
 	go s.run(ctx, s.done)
 	return nil
 }
 
-func (s *keyRotationService) stop() {
+// Stop implements activeService.
+func (s *keyRotationService) Stop() {
 	if s.cancel != nil {
 		s.cancel()
 		<-s.done

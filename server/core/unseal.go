@@ -101,7 +101,7 @@ func (c *Core) postUnseal(ctx context.Context) error {
 		c.sealed.Store(false)
 		return nil
 	}
-	if err := c.startClusterAfterUnseal(ctx); err != nil {
+	if err := c.members.StartAfterUnseal(ctx); err != nil {
 		return err
 	}
 	c.sealed.Store(false)

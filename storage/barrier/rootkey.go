@@ -173,7 +173,7 @@ const rootEnvelopeSize = headerSize + KeySize + tagSize
 // reloadAttempts bounds how often loadWithRotatedRoot starts over when the
 // root key is rotated again between its reads of the record and the
 // keyring.
-const reloadAttempts = 3
+const reloadAttempts = 16
 
 // loadWithRotatedRoot loads the keyring with the root key found at
 // RootKeyPath, opened with a term key of prev.

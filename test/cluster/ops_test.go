@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -162,47 +163,112 @@ func TestMinorityPartitionCannotCommit(t *testing.T) {
 	if v != "kept" {
 		t.Fatalf("healed old leader does not serve the majority's write: %q, %v", v, err)
 	}
-	if v, err := kvGet(c, old, root, "minority"); err == nil {
-		t.Fatalf("the failed minority write became visible: %q", v)
+	if v, err := kvGet(c, old, root, "minority"); !errors.Is(err, vault.ErrSecretNotFound) {
+		t.Fatalf("the failed minority write: %q, %v; want not found", v, err)
 	}
 }
 
-// TestRemovedPeerStaysOut removes a node; after a restart it is still not
-// a member, cannot serve writes and cannot simply join again.
+// TestRemovedPeerStaysOut removes a node with remove-peer while it is
+// down (so it never learns of its removal: its raft still counts itself a
+// voter, as a dead server cleaned up by autopilot would), then restarts it
+// and unseals it with the cluster's keys: it runs and is unsealed, and it
+// campaigns, but every member refuses its cluster connections at the TLS
+// handshake (its node id is on the deny-list, whatever certificate it
+// issued itself at unseal), so it cannot write, is not a member again,
+// cannot join again with its old state, and cannot join again under its
+// node id even wiped. (A node removed while running receives the
+// configuration without itself and never campaigns at all.)
 func TestRemovedPeerStaysOut(t *testing.T) {
 	c, root := startKV(t, 3)
 	leader := c.WaitLeader(30 * time.Second)
 	victim := c.Others(leader)[0]
+	vid := nodeID(victim)
 	lc := c.Client(leader, root)
-	if _, err := lc.Logical().Write("sys/storage/raft/remove-peer", map[string]any{"server_id": nodeID(victim)}); err != nil {
+	if err := c.Kill(victim); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.Logical().Write("sys/storage/raft/remove-peer", map[string]any{"server_id": vid}); err != nil {
 		t.Fatalf("remove-peer: %v", err)
 	}
-	peers := func() []string {
-		s, err := lc.Logical().Read("sys/storage/raft/configuration")
+	members := func() map[string]bool {
+		t.Helper()
+		servers, err := raftServers(lc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ids []string
-		for _, srv := range s.Data["config"].(map[string]any)["servers"].([]any) {
-			ids = append(ids, srv.(map[string]any)["node_id"].(string))
-		}
-		return ids
+		return servers
 	}
-	if ids := peers(); len(ids) != 2 || strings.Contains(strings.Join(ids, ","), nodeID(victim)) {
+	if ids := members(); len(ids) != 2 || ids[vid] {
 		t.Fatalf("configuration after remove-peer = %v", ids)
 	}
+
+	// Where the members' logs stand before the restart.
+	marks := make(map[int]int)
+	for _, i := range c.Others(victim) {
+		marks[i] = len(c.Nodes[i].Log())
+	}
 	if err := c.Restart(victim); err != nil {
-		t.Logf("restart of removed node: %v", err)
+		t.Fatalf("restart and unseal of the removed node: %v", err)
 	}
-	if err := kvPut(c, victim, root, "from-removed", "x", 5*time.Second); err == nil {
-		t.Fatal("a removed node acknowledged a write")
+	n := c.Nodes[victim]
+	if !n.Running() {
+		t.Fatal("the removed node is not running")
 	}
-	if ids := peers(); len(ids) != 2 {
+	if st, err := c.Client(victim, "").Sys().SealStatus(); err != nil || !st.Initialized || st.Sealed {
+		t.Fatalf("the removed node after restart: %+v, %v; want initialized and unsealed", st, err)
+	}
+	victimMark := strings.LastIndex(n.Log(), "=== harness: start #")
+
+	// Refused at the handshake: a member logs it, and the removed node's
+	// raft sees TLS alerts.
+	deadline := time.Now().Add(30 * time.Second)
+	refusedBy := -1
+	for refusedBy < 0 && time.Now().Before(deadline) {
+		for i, mark := range marks {
+			log := c.Nodes[i].Log()[mark:]
+			if strings.Contains(log, "refused cluster connection from removed node") && strings.Contains(log, `"node_id":"`+vid+`"`) {
+				refusedBy = i
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if refusedBy < 0 {
+		t.Fatalf("no member logged refusing %s's connections after its restart", vid)
+	}
+	waitLogSince(t, n, victimMark, 30*time.Second, "bad certificate")
+	t.Logf("%s (restarted, unsealed) refused at the handshake by node%d", vid, refusedBy)
+
+	// It cannot write: it knows no active node.
+	err := kvPut(c, victim, root, "from-removed", "x", 5*time.Second)
+	if code, _ := responseError(err); code != http.StatusServiceUnavailable {
+		t.Fatalf("write through the removed node: %v; want 503", err)
+	}
+	if ids := members(); len(ids) != 2 || ids[vid] {
 		t.Fatalf("removed node came back into the configuration: %v", ids)
 	}
-	_, err := c.Client(victim, "").Logical().Write("sys/storage/raft/join", map[string]any{"leader_api_addr": c.Nodes[leader].APIURL()})
-	if err == nil {
-		t.Fatal("a removed node with old state joined again without being wiped")
+	// It cannot join again with its old state...
+	_, err = c.Client(victim, "").Logical().Write("sys/storage/raft/join", map[string]any{"leader_api_addr": c.Nodes[leader].APIURL()})
+	if code, msg := responseError(err); code != http.StatusBadRequest || !strings.Contains(msg, "already initialized") {
+		t.Fatalf("join of the removed node with its old state: %v; want 400 already initialized", err)
+	}
+	// ...nor wiped, under its node id.
+	if err := n.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(n.dataDir); err != nil {
+		t.Fatal(err)
+	}
+	leaderMark := len(c.Nodes[leader].Log())
+	if err := n.start(c.opts.StartTimeout); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Client(victim, "").Logical().Write("sys/storage/raft/join", map[string]any{"leader_api_addr": c.Nodes[leader].APIURL()})
+	if code, msg := responseError(err); code != http.StatusBadRequest || !strings.Contains(msg, "join failed") {
+		t.Fatalf("join of the wiped removed node: %v; want a generic 400", err)
+	}
+	waitLogSince(t, c.Nodes[leader], leaderMark, 10*time.Second, "join of a removed node id refused")
+	if st, err := c.Client(victim, "").Sys().SealStatus(); err != nil || st.Initialized {
+		t.Fatalf("the wiped removed node joined: %+v, %v", st, err)
 	}
 	if err := kvPut(c, leader, root, "still-works", "y", 10*time.Second); err != nil {
 		t.Fatalf("two-node cluster after removal cannot write: %v", err)
@@ -223,7 +289,7 @@ func TestClusterPortNeedsClusterCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range c.Nodes {
-		for _, proto := range []string{cluster.ProtoRaft, cluster.ProtoForward} {
+		for _, proto := range []string{cluster.ProtoRaft, cluster.ProtoForward, cluster.ProtoMember} {
 			cfg := id.ClientConfig(proto)
 			cfg.InsecureSkipVerify = true // the intruder does not even check the server
 			for name, conf := range map[string]*tls.Config{
@@ -236,12 +302,14 @@ func TestClusterPortNeedsClusterCertificate(t *testing.T) {
 			}
 		}
 	}
-	// A join answer without the key shares is refused.
-	resp, err := c.Client(0, "").Logical().Write("sys/storage/raft/bootstrap/answer", map[string]any{
+	// A join answer without the key shares is refused by the leader with
+	// 403 (bootstrap paths are not forwarded: ask the active node).
+	leader := c.WaitLeader(30 * time.Second)
+	resp, err := c.Client(leader, "").Logical().Write("sys/storage/raft/bootstrap/answer", map[string]any{
 		"server_id": "intruder", "answer": "AAAA", "cluster_addr": "127.0.0.99:1", "public_key": "AAAA",
 	})
-	if err == nil {
-		t.Fatalf("forged join answer accepted: %v", resp)
+	if code, _ := responseError(err); code != http.StatusForbidden {
+		t.Fatalf("forged join answer: %v, %v; want 403 from the leader", resp, err)
 	}
 	if err := kvPut(c, 0, root, "after-probes", "ok", 10*time.Second); err != nil {
 		t.Fatalf("cluster hurt by the probes: %v", err)

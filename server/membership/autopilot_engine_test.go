@@ -1,4 +1,4 @@
-package core
+package membership
 
 import (
 	"errors"
@@ -81,12 +81,12 @@ func TestAutopilotConfigUpdateApply(t *testing.T) {
 // apCluster builds an autopilot input: ids[0] is the leader (self); each
 // follower is fresh, reported and caught up unless edited.
 type apFixture struct {
-	ap *autopilot
+	ap *engine
 	in *apInput
 }
 
 func newFixture(cfg AutopilotConfig, voters, nonVoters []string) *apFixture {
-	ap := newAutopilot(voters[0], "1.2.3", cfg, t0)
+	ap := newEngine(voters[0], "1.2.3", cfg, t0)
 	in := &apInput{now: t0, stats: ClusterStats{Term: 5, LastIndex: 100, Contacts: map[string]PeerContact{}}, pinned: map[string]bool{}}
 	for _, id := range voters {
 		in.peers = append(in.peers, Peer{ID: id, Address: id + ":8201", Voter: true, Leader: id == voters[0]})
@@ -145,15 +145,6 @@ func TestAutopilotJudgesFollowers(t *testing.T) {
 		{"trailing by exactly max_trailing_logs", func(f *apFixture) {
 			f.ap.echoes["b"] = echoRecord{report: echoReport{NodeID: "b", Term: 5, LastIndex: 10, Version: "v"}, received: t0, leaderIndex: 1010}
 		}, true, AutopilotAlive, 50 * time.Millisecond, 10, 5, "v"},
-		{"no reports because the leader has no api_addr", func(f *apFixture) {
-			delete(f.ap.echoes, "b")
-			f.ap.noEcho = true
-		}, true, AutopilotAlive, 50 * time.Millisecond, 0, 5, ""},
-		{"no reports, no api_addr, no contact", func(f *apFixture) {
-			delete(f.ap.echoes, "b")
-			f.ap.noEcho = true
-			f.silent("b", 3*time.Second)
-		}, false, AutopilotAlive, 3 * time.Second, 0, 5, ""},
 		{"no acknowledgement at all since becoming active", func(f *apFixture) {
 			delete(f.in.stats.Contacts, "b")
 			f.at(12 * time.Second)
@@ -289,7 +280,7 @@ func TestAutopilotPromotesAfterStabilization(t *testing.T) {
 }
 
 func TestAutopilotEchoOrdering(t *testing.T) {
-	ap := newAutopilot("a", "v", DefaultAutopilotConfig(), t0)
+	ap := newEngine("a", "v", DefaultAutopilotConfig(), t0)
 	ap.recordEcho(echoReport{NodeID: "b", Boot: "x", Seq: 5, LastIndex: 50}, 60, t0)
 	ap.recordEcho(echoReport{NodeID: "b", Boot: "x", Seq: 4, LastIndex: 40}, 60, t0.Add(time.Second))
 	if e := ap.echoes["b"]; e.report.LastIndex != 50 || !e.received.Equal(t0) {

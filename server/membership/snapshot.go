@@ -1,4 +1,4 @@
-package core
+package membership
 
 import (
 	"archive/tar"
@@ -31,33 +31,26 @@ const (
 	snapMetaFile   = "meta.json"
 )
 
-// ErrSnapshotIntegrity: a snapshot archive whose checksums do not match.
-var ErrSnapshotIntegrity = fmt.Errorf("%w: snapshot integrity check failed", logical.ErrInvalidRequest)
-
-// RaftSnapshotSave writes a snapshot archive of the whole store to w.
-func (c *Core) RaftSnapshotSave(ctx context.Context, w io.Writer) error {
-	cl, err := c.activeCluster()
-	if err != nil {
-		return err
-	}
+// SaveSnapshot writes a snapshot archive of the whole store to w.
+func (m *Membership) SaveSnapshot(ctx context.Context, w io.Writer) error {
 	tmp, err := os.CreateTemp("", "secretum-snapshot-")
 	if err != nil {
-		return fmt.Errorf("core: snapshot spool: %w", err)
+		return fmt.Errorf("membership: snapshot spool: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	h := sha256.New()
 	bw := bufio.NewWriter(io.MultiWriter(tmp, h))
-	if err := cl.SaveSnapshot(ctx, bw); err != nil {
-		return fmt.Errorf("core: save snapshot: %w", err)
+	if err := m.cluster.SaveSnapshot(ctx, bw); err != nil {
+		return fmt.Errorf("membership: save snapshot: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("core: snapshot spool: %w", err)
+		return fmt.Errorf("membership: snapshot spool: %w", err)
 	}
 	sums := []byte(hex.EncodeToString(h.Sum(nil)) + "  " + snapStateFile + "\n")
-	sealed, err := c.barrier.Encrypt(snapSumsContext, sums)
+	sealed, err := m.barrier.Encrypt(snapSumsContext, sums)
 	if err != nil {
-		return fmt.Errorf("core: seal snapshot sums: %w", err)
+		return fmt.Errorf("membership: seal snapshot sums: %w", err)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return err
@@ -91,7 +84,7 @@ func writeArchive(w io.Writer, state *os.File, sums, sealed []byte) error {
 		{snapSealedFile, int64(len(sealed)), strings.NewReader(string(sealed))},
 	} {
 		if err := add(f.name, f.size, f.r); err != nil {
-			return fmt.Errorf("core: write snapshot archive: %w", err)
+			return fmt.Errorf("membership: write snapshot archive: %w", err)
 		}
 	}
 	if err := tw.Close(); err != nil {
@@ -100,47 +93,34 @@ func writeArchive(w io.Writer, state *os.File, sums, sealed []byte) error {
 	return gz.Close()
 }
 
-// RaftSnapshotRestore verifies a snapshot archive and installs it
+// RestoreSnapshot verifies a snapshot archive and installs it
 // cluster-wide (keeping the current raft membership, so the cluster can
 // still elect). Without force the archive must come from this cluster (its
 // sealed sums must open with this keyring). A snapshot of another cluster
-// carries that cluster's keyring: this node then seals and must be unsealed
-// with that cluster's keys, as in Vault.
-func (c *Core) RaftSnapshotRestore(ctx context.Context, r io.Reader, force bool) error {
-	cl, err := c.activeCluster()
-	if err != nil {
-		return err
-	}
-	state, err := c.readArchive(r, force)
+// carries that cluster's keyring: the caller must then rebuild its active
+// state, or seal if this node's keys no longer open it, as in Vault.
+// beforeInstall, when set, runs once the archive is verified and just
+// before the state is replaced (the caller ends its active period there,
+// so nothing it runs writes into the restored state).
+func (m *Membership) RestoreSnapshot(ctx context.Context, r io.Reader, force bool, beforeInstall func()) error {
+	state, err := m.readArchive(r, force)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(state.Name())
 	defer state.Close()
-	// The active period ends before the state is replaced: no active-only
-	// service may write (under this cluster's keys) into the restored
-	// state of another one.
-	c.transitionLock.Lock()
-	defer c.transitionLock.Unlock()
-	c.clearActive()
-	if err := cl.RestoreSnapshot(ctx, state, force); err != nil {
-		if aerr := c.becomeActive(ctx); aerr != nil {
-			c.logger.Error("core: could not resume after a failed restore", "error", aerr)
-		}
-		return fmt.Errorf("%w: restore snapshot: %v", logical.ErrInvalidRequest, err)
+	if beforeInstall != nil {
+		beforeInstall()
 	}
-	if err := c.becomeActive(ctx); err != nil {
-		c.logger.Warn("core: restored state does not open with this node's keys; sealing", "error", err)
-		c.stateLock.Lock()
-		c.sealLocked()
-		c.stateLock.Unlock()
+	if err := m.cluster.RestoreSnapshot(ctx, state, force); err != nil {
+		return fmt.Errorf("%w: restore snapshot: %v", logical.ErrInvalidRequest, err)
 	}
 	return nil
 }
 
 // readArchive spools state.bin to a temporary file and checks it against
 // SHA256SUMS (and, without force, SHA256SUMS.sealed against the keyring).
-func (c *Core) readArchive(r io.Reader, force bool) (*os.File, error) {
+func (m *Membership) readArchive(r io.Reader, force bool) (*os.File, error) {
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a snapshot archive: %v", ErrSnapshotIntegrity, err)
@@ -186,9 +166,9 @@ func (c *Core) readArchive(r io.Reader, force bool) (*os.File, error) {
 		return nil, fmt.Errorf("%w: state.bin does not match SHA256SUMS (truncated or altered)", ErrSnapshotIntegrity)
 	}
 	if !force {
-		opened, err := c.barrier.Decrypt(snapSumsContext, sealed)
+		opened, err := m.barrier.Decrypt(snapSumsContext, sealed)
 		if err != nil || subtle.ConstantTimeCompare(opened, sums) != 1 {
-			return nil, fmt.Errorf("%w: the snapshot was not taken by this cluster (use snapshot-force to restore it anyway)", logical.ErrInvalidRequest)
+			return nil, ErrSnapshotForeign
 		}
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {

@@ -1,4 +1,4 @@
-package core
+package membership
 
 import (
 	"bytes"
@@ -39,7 +39,12 @@ func newLeaderClient(p *JoinParams) (*leaderClient, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	tr.TLSClientConfig = tc
-	return &leaderClient{addr: strings.TrimSuffix(p.LeaderAPIAddr, "/"), http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}, nil
+	return &leaderClient{addr: strings.TrimSuffix(p.LeaderAPIAddr, "/"), http: &http.Client{
+		Transport: tr, Timeout: 30 * time.Second,
+		// The address comes from an unauthenticated caller: go there and
+		// nowhere else.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}, nil
 }
 
 // call PUTs body as JSON to /v1/path and decodes the response's "data"

@@ -1,4 +1,4 @@
-package core
+package membership
 
 import (
 	"context"
@@ -9,9 +9,6 @@ import (
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/storage"
 )
-
-// autopilotConfigKey holds the autopilot configuration behind the barrier
-// (Vault's path).
 
 // MinDeadServerThreshold is the shortest dead_server_last_contact_threshold
 // accepted while cleanup_dead_servers is on: far above raft's election
@@ -106,26 +103,19 @@ func (u *AutopilotConfigUpdate) Apply(c *AutopilotConfig) {
 	setNonZero(&c.ServerStabilizationTime, u.ServerStabilizationTime)
 }
 
-func setNonZero[T comparable](dst *T, src *T) {
-	var zero T
-	if src != nil && *src != zero {
-		*dst = *src
-	}
-}
-
 // loadAutopilotConfig reads the stored configuration, or the defaults when
 // none was ever set.
 func loadAutopilotConfig(ctx context.Context, b storage.Backend) (AutopilotConfig, error) {
 	cfg := DefaultAutopilotConfig()
 	e, err := b.Get(ctx, autopilotConfigKey)
 	if err != nil {
-		return cfg, fmt.Errorf("core: read autopilot configuration: %w", err)
+		return cfg, fmt.Errorf("membership: read autopilot configuration: %w", err)
 	}
 	if e == nil {
 		return cfg, nil
 	}
 	if err := json.Unmarshal(e.Value, &cfg); err != nil {
-		return DefaultAutopilotConfig(), fmt.Errorf("core: decode autopilot configuration: %w", err)
+		return DefaultAutopilotConfig(), fmt.Errorf("membership: decode autopilot configuration: %w", err)
 	}
 	return cfg, nil
 }
@@ -133,53 +123,18 @@ func loadAutopilotConfig(ctx context.Context, b storage.Backend) (AutopilotConfi
 func saveAutopilotConfig(ctx context.Context, b storage.Backend, cfg *AutopilotConfig) error {
 	raw, err := json.Marshal(cfg)
 	if err != nil {
-		return fmt.Errorf("core: encode autopilot configuration: %w", err)
+		return fmt.Errorf("membership: encode autopilot configuration: %w", err)
 	}
 	if err := b.Put(ctx, &storage.Entry{Key: autopilotConfigKey, Value: raw}); err != nil {
-		return fmt.Errorf("core: store autopilot configuration: %w", err)
+		return fmt.Errorf("membership: store autopilot configuration: %w", err)
 	}
 	return nil
 }
 
-// RaftAutopilotConfiguration answers GET sys/storage/raft/autopilot/
-// configuration.
-func (c *Core) RaftAutopilotConfiguration(ctx context.Context) (*AutopilotConfig, error) {
-	if _, err := c.activeCluster(); err != nil {
-		return nil, err
+// setNonZero sets *dst to *src unless src is nil or zero.
+func setNonZero[T comparable](dst *T, src *T) {
+	var zero T
+	if src != nil && *src != zero {
+		*dst = *src
 	}
-	cfg, err := loadAutopilotConfig(ctx, c.barrier)
-	if err != nil {
-		return nil, err
-	}
-	return &cfg, nil
-}
-
-// RaftSetAutopilotConfiguration answers POST sys/storage/raft/autopilot/
-// configuration: it merges u into the stored configuration, validates the
-// result, stores it behind the barrier and hands it to the running
-// autopilot.
-func (c *Core) RaftSetAutopilotConfiguration(ctx context.Context, u *AutopilotConfigUpdate) error {
-	if _, err := c.activeCluster(); err != nil {
-		return err
-	}
-	c.autopilot.cfgMu.Lock()
-	defer c.autopilot.cfgMu.Unlock()
-	cfg, err := loadAutopilotConfig(ctx, c.barrier)
-	if err != nil {
-		return err
-	}
-	u.Apply(&cfg)
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	if err := saveAutopilotConfig(ctx, c.barrier, &cfg); err != nil {
-		return err
-	}
-	if r := c.autopilot.run.Load(); r != nil {
-		r.ap.setConfig(cfg)
-	}
-	c.logger.Info("core: autopilot configuration updated", "cleanup_dead_servers", cfg.CleanupDeadServers,
-		"dead_server_last_contact_threshold", cfg.DeadServerLastContactThreshold, "min_quorum", cfg.MinQuorum,
-		"server_stabilization_time", cfg.ServerStabilizationTime)
-	return nil
 }

@@ -1,4 +1,4 @@
-package core
+package membership
 
 import (
 	"slices"
@@ -16,7 +16,7 @@ import (
 //   - raft itself: when the server last acknowledged this leader's
 //     AppendEntries (heartbeats included) and in which term (last_contact,
 //     last_term, and whether it is dead);
-//   - the server's own report ("echo", autopilot_echo.go), sent by every
+//   - the server's own report ("echo", echo.go), sent by every
 //     standby to the active node every second: its last log index and its
 //     version (last_index, how far it trails, version).
 //
@@ -108,15 +108,12 @@ type apInput struct {
 	pinned map[string]bool
 }
 
-// autopilot is the judgement of one active period; its methods are safe
-// for concurrent use.
-type autopilot struct {
+// engine is autopilot's judgement of one active period; its methods are
+// safe for concurrent use.
+type engine struct {
 	self    string
 	version string
 	started time.Time
-	// noEcho: this node advertises no API address, so standbys cannot
-	// report to it; followers are then judged on raft's view alone.
-	noEcho bool
 
 	mu     sync.Mutex
 	cfg    AutopilotConfig
@@ -124,27 +121,27 @@ type autopilot struct {
 	health map[string]serverHealth
 }
 
-func newAutopilot(self, version string, cfg AutopilotConfig, now time.Time) *autopilot {
-	return &autopilot{
+func newEngine(self, version string, cfg AutopilotConfig, now time.Time) *engine {
+	return &engine{
 		self: self, version: version, started: now, cfg: cfg,
 		echoes: map[string]echoRecord{}, health: map[string]serverHealth{},
 	}
 }
 
-func (a *autopilot) config() AutopilotConfig {
+func (a *engine) config() AutopilotConfig {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.cfg
 }
 
-func (a *autopilot) setConfig(cfg AutopilotConfig) {
+func (a *engine) setConfig(cfg AutopilotConfig) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.cfg = cfg
 }
 
 // recordEcho keeps r unless a later report of the same process is held.
-func (a *autopilot) recordEcho(r echoReport, leaderIndex uint64, now time.Time) {
+func (a *engine) recordEcho(r echoReport, leaderIndex uint64, now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if old, ok := a.echoes[r.NodeID]; ok && old.report.Boot == r.Boot && old.report.Seq >= r.Seq {
@@ -154,7 +151,7 @@ func (a *autopilot) recordEcho(r echoReport, leaderIndex uint64, now time.Time) 
 }
 
 // forget drops what autopilot knows of a removed server.
-func (a *autopilot) forget(id string) {
+func (a *engine) forget(id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.echoes, id)
@@ -162,7 +159,7 @@ func (a *autopilot) forget(id string) {
 }
 
 // evaluate judges every server of in and returns the cluster's state.
-func (a *autopilot) evaluate(in *apInput) *AutopilotState {
+func (a *engine) evaluate(in *apInput) *AutopilotState {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := &AutopilotState{Leader: a.self, Servers: make(map[string]*AutopilotServer, len(in.peers))}
@@ -200,7 +197,7 @@ func (a *autopilot) evaluate(in *apInput) *AutopilotState {
 }
 
 // judge computes one server's health; callers hold a.mu.
-func (a *autopilot) judge(p Peer, in *apInput) *AutopilotServer {
+func (a *engine) judge(p Peer, in *apInput) *AutopilotServer {
 	s := &AutopilotServer{ID: p.ID, Name: p.ID, Address: p.Address, NodeStatus: AutopilotAlive, Status: AutopilotNonVoter, NodeType: AutopilotNonVoter}
 	if p.Voter {
 		s.Status, s.NodeType = AutopilotVoter, AutopilotVoter
@@ -223,7 +220,7 @@ func (a *autopilot) judge(p Peer, in *apInput) *AutopilotServer {
 // judgeFollower fills in a follower's contact, position and health.
 // Without an acknowledgement in the current term, its last contact counts
 // from the start of this active period.
-func (a *autopilot) judgeFollower(s *AutopilotServer, in *apInput) {
+func (a *engine) judgeFollower(s *AutopilotServer, in *apInput) {
 	cfg := a.cfg
 	s.LastContact = in.now.Sub(a.started)
 	if c, ok := in.stats.Contacts[s.ID]; ok {
@@ -247,7 +244,7 @@ func (a *autopilot) judgeFollower(s *AutopilotServer, in *apInput) {
 	freshReport := reported && in.now.Sub(e.received) <= cfg.LastContactThreshold
 	s.Healthy = s.LastContact <= cfg.LastContactThreshold &&
 		s.LastTerm == in.stats.Term &&
-		(freshReport || a.noEcho) &&
+		freshReport &&
 		trailing <= cfg.MaxTrailingLogs
 }
 
@@ -255,7 +252,7 @@ func (a *autopilot) judgeFollower(s *AutopilotServer, in *apInput) {
 // promote, from a state evaluate just returned for in. Dead non-voters
 // always go; dead voters only while at least MinQuorum voters remain and
 // no more than a minority of the voters is removed.
-func (a *autopilot) plan(st *AutopilotState, in *apInput) (remove, promote []string) {
+func (a *engine) plan(st *AutopilotState, in *apInput) (remove, promote []string) {
 	cfg := a.config()
 	if cfg.CleanupDeadServers {
 		for _, id := range st.NonVoters {

@@ -1,4 +1,4 @@
-package core
+package membership
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 )
 
 // RaftCluster is the Cluster of a vaultd node: the raft store plus the
-// mutual-TLS cluster port (one listener, ALPN-multiplexed).
+// mutual-TLS cluster port (one listener, ALPN-multiplexed). It has the
+// Port power.
 type RaftCluster struct {
 	store     *raftstore.Store
 	mux       *cluster.Mux
@@ -22,7 +23,10 @@ type RaftCluster struct {
 	mu sync.Mutex
 }
 
-var _ Cluster = (*RaftCluster)(nil)
+var (
+	_ Cluster = (*RaftCluster)(nil)
+	_ Port    = (*RaftCluster)(nil)
+)
 
 // NewRaftCluster wires store to the cluster port mux. advertise is the
 // cluster address peers dial (cluster_addr); dialer dials peers from this
@@ -39,7 +43,7 @@ func (r *RaftCluster) Start(ctx context.Context, id *cluster.NodeIdentity, boots
 	if !r.store.Started() {
 		adv, err := net.ResolveTCPAddr("tcp", r.advertise)
 		if err != nil {
-			return fmt.Errorf("core: cluster address %q: %w", r.advertise, err)
+			return fmt.Errorf("membership: cluster address %q: %w", r.advertise, err)
 		}
 		sl := cluster.NewStreamLayer(r.mux.Listener(cluster.ProtoRaft), r.dialer, cluster.ProtoRaft, adv)
 		if err := r.store.Start(ctx, sl); err != nil {
@@ -127,4 +131,22 @@ func (r *RaftCluster) Stats() ClusterStats {
 		contacts[id] = PeerContact{Term: c.Term, Age: c.Age}
 	}
 	return ClusterStats{Term: r.store.CurrentTerm(), LastIndex: r.store.LastIndex(), Contacts: contacts}
+}
+
+// Listener implements Port.
+func (r *RaftCluster) Listener(proto string) net.Listener { return r.mux.Listener(proto) }
+
+// DialContext implements Port.
+func (r *RaftCluster) DialContext(ctx context.Context, addr, proto string) (net.Conn, error) {
+	return r.dialer.DialContext(ctx, addr, proto)
+}
+
+// Identity implements Port.
+func (r *RaftCluster) Identity() *cluster.NodeIdentity { return r.mux.Identity() }
+
+// SetPeerCheck implements Port: the check guards the mux (inbound) and the
+// dialer (outbound).
+func (r *RaftCluster) SetPeerCheck(check cluster.PeerCheck) {
+	r.mux.SetPeerCheck(check)
+	r.dialer.SetPeerCheck(check)
 }
