@@ -122,11 +122,7 @@ func (c *Core) handleRootAttemptCancel(_ context.Context, _ *logical.Request, _ 
 }
 
 func (c *Core) handleRootAttemptUpdate(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	var in shareInput
-	if err := d.Decode(&in); err != nil {
-		return nil, err
-	}
-	share, err := decodeShare(in.Key)
+	share, nonce, err := shareFrom(d)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +133,7 @@ func (c *Core) handleRootAttemptUpdate(ctx context.Context, req *logical.Request
 		clear(share)
 		return nil, logical.InvalidRequest("", "no root generation in progress")
 	}
-	vs, err := a.verifier.Add(ctx, share, in.Nonce)
+	vs, err := a.verifier.Add(ctx, share, nonce)
 	clear(share)
 	if err != nil {
 		return nil, ceremonyError(err)

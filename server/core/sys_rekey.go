@@ -55,9 +55,18 @@ func shareFields() map[string]*framework.FieldSchema {
 	return map[string]*framework.FieldSchema{"key": {Type: framework.TypeString}, "nonce": {Type: framework.TypeString}}
 }
 
-type shareInput struct {
-	Key   string `json:"key"`
-	Nonce string `json:"nonce"`
+// shareFrom decodes the key share (hex or base64) and nonce of a
+// ceremony update; the caller clears the share.
+func shareFrom(d *framework.FieldData) (share []byte, nonce string, err error) {
+	var in struct {
+		Key   string `json:"key"`
+		Nonce string `json:"nonce"`
+	}
+	if err := d.Decode(&in); err != nil {
+		return nil, "", err
+	}
+	share, err = decodeShare(in.Key)
+	return share, in.Nonce, err
 }
 
 func rekeyStatusData(st seal.RekeyStatus) map[string]any {
@@ -114,16 +123,12 @@ func (c *Core) handleRekeyCancel(_ context.Context, _ *logical.Request, _ *frame
 }
 
 func (c *Core) handleRekeyUpdate(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	var in shareInput
-	if err := d.Decode(&in); err != nil {
-		return nil, err
-	}
-	share, err := decodeShare(in.Key)
+	share, nonce, err := shareFrom(d)
 	if err != nil {
 		return nil, err
 	}
 	rk := c.ceremonies.rekeyOf(c.shamir)
-	res, err := rk.Update(ctx, share, in.Nonce)
+	res, err := rk.Update(ctx, share, nonce)
 	clear(share)
 	if err != nil {
 		return nil, ceremonyError(err)
@@ -168,15 +173,11 @@ func (c *Core) handleRekeyVerifyStatus(ctx context.Context, req *logical.Request
 }
 
 func (c *Core) handleRekeyVerify(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	var in shareInput
-	if err := d.Decode(&in); err != nil {
-		return nil, err
-	}
-	share, err := decodeShare(in.Key)
+	share, nonce, err := shareFrom(d)
 	if err != nil {
 		return nil, err
 	}
-	vs, err := c.ceremonies.rekeyOf(c.shamir).Verify(ctx, share, in.Nonce)
+	vs, err := c.ceremonies.rekeyOf(c.shamir).Verify(ctx, share, nonce)
 	clear(share)
 	if err != nil {
 		return nil, ceremonyError(err)
