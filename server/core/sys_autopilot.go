@@ -9,7 +9,7 @@ import (
 	"github.com/secretumvault/secretumvault/server/membership"
 )
 
-func (c *Core) autopilotPaths() []*framework.Path {
+func (c sysHandlers) autopilotPaths() []*framework.Path {
 	dur := func() *framework.FieldSchema { return &framework.FieldSchema{Type: framework.TypeDuration} }
 	return []*framework.Path{
 		{
@@ -44,7 +44,7 @@ func (c *Core) autopilot() (*membership.Autopilot, error) {
 	return m.Autopilot(), nil
 }
 
-func (c *Core) handleAutopilotConfigRead(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleAutopilotConfigRead(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	ap, err := c.autopilot()
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (in *autopilotInput) update() (*membership.AutopilotConfigUpdate, error) {
 	return u, nil
 }
 
-func (c *Core) handleAutopilotConfigWrite(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleAutopilotConfigWrite(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	var in autopilotInput
 	if err := d.Decode(&in); err != nil {
 		return nil, err
@@ -125,7 +125,7 @@ func (c *Core) handleAutopilotConfigWrite(ctx context.Context, _ *logical.Reques
 	return nil, ap.SetConfiguration(ctx, u)
 }
 
-func (c *Core) handleAutopilotState(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleAutopilotState(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	ap, err := c.autopilot()
 	if err != nil {
 		return nil, err

@@ -28,7 +28,13 @@ var (
 	_ logical.RouteDescriber = (*systemBackend)(nil)
 )
 
-func newSystemBackend(c *Core) *systemBackend {
+// sysHandlers are the system backend's path tables and handlers: the
+// core's operations as the sys/ routes expose them (kept off Core's own
+// method set, which is the pipeline and the seal state machine).
+type sysHandlers struct{ *Core }
+
+func newSystemBackend(core *Core) *systemBackend {
+	c := sysHandlers{core}
 	b := &systemBackend{}
 	b.Help = "system endpoints used for control, policy and debugging"
 	b.Paths = slices.Concat(c.sealPaths(), c.mountPaths(), c.authPaths(), c.keyPaths(), c.rotatePaths(),

@@ -14,7 +14,7 @@ import (
 // mints a root token, returned encoded with a one-time password only the
 // initiator holds. Unauthenticated, as in Vault: the key shares are the
 // authority (a listener may turn the ceremony off).
-func (c *Core) generateRootPaths() []*framework.Path {
+func (c sysHandlers) generateRootPaths() []*framework.Path {
 	var out []*framework.Path
 	for _, base := range []string{"generate-root", "generate-root-token"} {
 		out = append(out,
@@ -61,7 +61,7 @@ func (c *Core) rootStatus(ctx context.Context, otp string) (map[string]any, erro
 	return d, nil
 }
 
-func (c *Core) handleRootAttemptStatus(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRootAttemptStatus(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	d, err := c.rootStatus(ctx, "")
 	if err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func (c *Core) handleRootAttemptStatus(ctx context.Context, req *logical.Request
 	return ceremonyResp(req, d), nil
 }
 
-func (c *Core) handleRootAttemptInit(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRootAttemptInit(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	var in struct {
 		OTP    string `json:"otp"`
 		PGPKey string `json:"pgp_key"`
@@ -114,14 +114,14 @@ func (c *Core) handleRootAttemptInit(ctx context.Context, req *logical.Request, 
 	return ceremonyResp(req, out), nil
 }
 
-func (c *Core) handleRootAttemptCancel(_ context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRootAttemptCancel(_ context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	c.ceremonies.mu.Lock()
 	c.ceremonies.genRoot = nil
 	c.ceremonies.mu.Unlock()
 	return nil, nil
 }
 
-func (c *Core) handleRootAttemptUpdate(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRootAttemptUpdate(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	share, nonce, err := shareFrom(d)
 	if err != nil {
 		return nil, err

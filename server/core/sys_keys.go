@@ -11,7 +11,7 @@ import (
 
 // keyPaths are the barrier key endpoints, and sys/metrics (whose
 // Prometheus form server/api serves once this route has authorized it).
-func (c *Core) keyPaths() []*framework.Path {
+func (c sysHandlers) keyPaths() []*framework.Path {
 	return []*framework.Path{
 		{Pattern: "key-status", Operations: readOp(c.handleKeyStatus), HelpSynopsis: "The active barrier key term."},
 		// rotate/keyring is OpenBao's name (bao operator rotate calls it).
@@ -22,7 +22,7 @@ func (c *Core) keyPaths() []*framework.Path {
 	}
 }
 
-func (c *Core) handleKeyStatus(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleKeyStatus(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
 	ks, err := c.barrier.KeyStatus()
 	if err != nil {
 		return nil, fmt.Errorf("core: key status: %w", err)
@@ -34,7 +34,7 @@ func (c *Core) handleKeyStatus(context.Context, *logical.Request, *framework.Fie
 	}}, nil
 }
 
-func (c *Core) handleRotate(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRotate(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	if _, err := c.barrier.Rotate(ctx); err != nil {
 		return nil, fmt.Errorf("core: rotate barrier key: %w", err)
 	}

@@ -66,19 +66,19 @@ func (in *mountInput) configTTLs() (def, max *time.Duration, err error) {
 	return out.Def, out.Max, nil
 }
 
-func (c *Core) mountPaths() []*framework.Path {
+func (c sysHandlers) mountPaths() []*framework.Path {
 	return append(c.tablePaths(secretMounts, "mounts"),
 		&framework.Path{Pattern: "internal/ui/mounts", Operations: readOp(c.handleUIMounts)},
 		&framework.Path{Pattern: "internal/ui/mounts/(?P<path>.+)", Operations: readOp(c.handleUIMount)},
 	)
 }
 
-func (c *Core) authPaths() []*framework.Path { return c.tablePaths(authMounts, "auth") }
+func (c sysHandlers) authPaths() []*framework.Path { return c.tablePaths(authMounts, "auth") }
 
 // tablePaths are the list, tune and enable/disable endpoints of one mount
 // table (sys/mounts or sys/auth).
-func (c *Core) tablePaths(kind mountKind, base string) []*framework.Path {
-	t := &tableHandlers{c: c, kind: kind}
+func (c sysHandlers) tablePaths(kind mountKind, base string) []*framework.Path {
+	t := &tableHandlers{c: c.Core, kind: kind}
 	return []*framework.Path{
 		{Pattern: base, Operations: readOp(t.list), HelpSynopsis: "List the " + kind.noun() + "s."},
 		{

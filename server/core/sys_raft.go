@@ -16,7 +16,7 @@ import (
 // server/membership and render Vault's shapes; the sequencing that is the
 // core's (the state lock around a join, the active state after a restore)
 // stays here.
-func (c *Core) raftPaths() []*framework.Path {
+func (c sysHandlers) raftPaths() []*framework.Path {
 	str := func() *framework.FieldSchema { return &framework.FieldSchema{Type: framework.TypeString} }
 	boolean := func() *framework.FieldSchema { return &framework.FieldSchema{Type: framework.TypeBool} }
 	return []*framework.Path{
@@ -73,7 +73,7 @@ type joinInput struct {
 	Retry            bool   `json:"retry"`
 }
 
-func (c *Core) handleRaftJoin(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRaftJoin(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	var in joinInput
 	if err := d.Decode(&in); err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func (c *Core) handleRaftJoin(ctx context.Context, _ *logical.Request, d *framew
 	return &logical.Response{Raw: map[string]any{"joined": true}}, nil
 }
 
-func (c *Core) handleRaftChallenge(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRaftChallenge(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	m, err := c.membership()
 	if err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ type answerInput struct {
 	NonVoter    bool   `json:"non_voter"`
 }
 
-func (c *Core) handleRaftAnswer(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRaftAnswer(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	m, err := c.membership()
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func (c *Core) handleRaftAnswer(ctx context.Context, _ *logical.Request, d *fram
 	}}, nil
 }
 
-func (c *Core) handleRaftConfiguration(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRaftConfiguration(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	m, err := c.membership()
 	if err != nil {
 		return nil, err
@@ -160,7 +160,7 @@ func (c *Core) handleRaftConfiguration(ctx context.Context, _ *logical.Request, 
 	return &logical.Response{Data: map[string]any{"config": map[string]any{"servers": servers}}}, nil
 }
 
-func (c *Core) handleRaftRemovePeer(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRaftRemovePeer(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	m, err := c.membership()
 	if err != nil {
 		return nil, err
@@ -169,7 +169,7 @@ func (c *Core) handleRaftRemovePeer(ctx context.Context, _ *logical.Request, d *
 }
 
 // handleSnapshotSave streams the snapshot archive to req.ResponseWriter.
-func (c *Core) handleSnapshotSave(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleSnapshotSave(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	if req.ResponseWriter == nil {
 		return nil, logical.InvalidRequest("", "a snapshot is binary: download it over HTTP")
 	}
@@ -181,7 +181,7 @@ func (c *Core) handleSnapshotSave(ctx context.Context, req *logical.Request, _ *
 }
 
 // handleSnapshotRestore installs the archive streamed in req.Body.
-func (c *Core) handleSnapshotRestore(force bool) framework.OperationHandler {
+func (c sysHandlers) handleSnapshotRestore(force bool) framework.OperationHandler {
 	return func(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 		if req.Body == nil {
 			return nil, logical.InvalidRequest("", "a snapshot restore needs the archive as the request body")

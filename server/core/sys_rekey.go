@@ -13,7 +13,7 @@ import (
 // rekey` call; a listener may turn them off), and under OpenBao's
 // token-authenticated names, sys/rotate/root/* (`bao operator
 // rotate-keys`). Both drive the same ceremony.
-func (c *Core) rekeyPaths() []*framework.Path {
+func (c sysHandlers) rekeyPaths() []*framework.Path {
 	var out []*framework.Path
 	for _, v := range []struct {
 		base   string
@@ -81,7 +81,7 @@ func rekeyStatusData(st seal.RekeyStatus) map[string]any {
 	return d
 }
 
-func (c *Core) handleRekeyStatus(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRekeyStatus(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	st, err := c.ceremonies.rekeyOf(c.shamir).Status(ctx)
 	if err != nil {
 		return nil, ceremonyError(err)
@@ -97,7 +97,7 @@ type rekeyInitInput struct {
 	RequireVerification bool     `json:"require_verification"`
 }
 
-func (c *Core) handleRekeyInit(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRekeyInit(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	var in rekeyInitInput
 	if err := d.Decode(&in); err != nil {
 		return nil, err
@@ -117,12 +117,12 @@ func (c *Core) handleRekeyInit(ctx context.Context, req *logical.Request, d *fra
 	return ceremonyResp(req, rekeyStatusData(st)), nil
 }
 
-func (c *Core) handleRekeyCancel(_ context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRekeyCancel(_ context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	c.ceremonies.rekeyOf(c.shamir).Cancel()
 	return nil, nil
 }
 
-func (c *Core) handleRekeyUpdate(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRekeyUpdate(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	share, nonce, err := shareFrom(d)
 	if err != nil {
 		return nil, err
@@ -164,7 +164,7 @@ func (c *Core) verifyStatus(ctx context.Context) (map[string]any, error) {
 	return map[string]any{"nonce": st.VerificationNonce, "started": true, "t": st.T, "n": st.N, "progress": st.VerificationProgress}, nil
 }
 
-func (c *Core) handleRekeyVerifyStatus(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRekeyVerifyStatus(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	d, err := c.verifyStatus(ctx)
 	if err != nil {
 		return nil, err
@@ -172,7 +172,7 @@ func (c *Core) handleRekeyVerifyStatus(ctx context.Context, req *logical.Request
 	return ceremonyResp(req, d), nil
 }
 
-func (c *Core) handleRekeyVerify(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRekeyVerify(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	share, nonce, err := shareFrom(d)
 	if err != nil {
 		return nil, err
@@ -188,7 +188,7 @@ func (c *Core) handleRekeyVerify(ctx context.Context, req *logical.Request, d *f
 	return ceremonyResp(req, map[string]any{"nonce": vs.Nonce, "complete": vs.Complete}), nil
 }
 
-func (c *Core) handleRekeyVerifyRestart(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRekeyVerifyRestart(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	if _, err := c.ceremonies.rekeyOf(c.shamir).RestartVerification(); err != nil {
 		return nil, ceremonyError(err)
 	}

@@ -17,7 +17,7 @@ import (
 // sys/rotate/root), and the automatic term rotation's configuration under
 // both names, sys/rotate/config (Vault) and sys/rotate/keyring/config
 // (OpenBao).
-func (c *Core) rotatePaths() []*framework.Path {
+func (c sysHandlers) rotatePaths() []*framework.Path {
 	return []*framework.Path{
 		{Pattern: "rotate/root", Sudo: true, Operations: writeOp(c.handleRotateRoot), HelpSynopsis: "Replace the root key; the unseal keys stay valid."},
 		{
@@ -33,7 +33,7 @@ func (c *Core) rotatePaths() []*framework.Path {
 	}
 }
 
-func (c *Core) handleRotateRoot(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRotateRoot(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	if err := c.shamir.RotateRootKey(ctx, c.barrier, c.staticSealHook); err != nil {
 		return nil, ceremonyError(fmt.Errorf("core: rotate root key: %w", err))
 	}
@@ -54,7 +54,7 @@ func (c *Core) staticSealHook(_ context.Context, _, newRootKey []byte) ([]*stora
 	return []*storage.Op{{Kind: storage.OpPut, Entry: &storage.Entry{Key: staticSealKey, Value: blob}}}, nil
 }
 
-func (c *Core) handleRotateConfigRead(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRotateConfigRead(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
 	cfg, err := c.barrier.RotationConfig()
 	if err != nil {
 		return nil, err
@@ -64,7 +64,7 @@ func (c *Core) handleRotateConfigRead(context.Context, *logical.Request, *framew
 	}}, nil
 }
 
-func (c *Core) handleRotateConfigWrite(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleRotateConfigWrite(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	var in struct {
 		MaxOperations *int           `json:"max_operations"`
 		Interval      *time.Duration `json:"interval"`

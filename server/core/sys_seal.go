@@ -12,7 +12,7 @@ import (
 
 // sealPaths are the node-local seal and status endpoints: they describe or
 // change the node that received them, whatever its state.
-func (c *Core) sealPaths() []*framework.Path {
+func (c sysHandlers) sealPaths() []*framework.Path {
 	return []*framework.Path{
 		{
 			Pattern: "init", Unauthenticated: true, Local: true,
@@ -72,7 +72,7 @@ type initInput struct {
 	RecoveryPGPKeys   []string `json:"recovery_pgp_keys"`
 }
 
-func (c *Core) handleInitStatus(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleInitStatus(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	ok, err := c.Initialized(ctx)
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (c *Core) handleInitStatus(ctx context.Context, _ *logical.Request, _ *fram
 	return &logical.Response{Data: map[string]any{"initialized": ok}}, nil
 }
 
-func (c *Core) handleInit(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleInit(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	var in initInput
 	if err := d.Decode(&in); err != nil {
 		return nil, err
@@ -107,7 +107,7 @@ type unsealInput struct {
 	Migrate bool   `json:"migrate"`
 }
 
-func (c *Core) handleUnseal(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleUnseal(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	var in unsealInput
 	if err := d.Decode(&in); err != nil {
 		return nil, err
@@ -147,7 +147,7 @@ func decodeUnsealKey(k string) ([]byte, error) {
 	return nil, logical.InvalidRequest("key", "'key' must be a valid hex or base64 string")
 }
 
-func (c *Core) handleSealStatus(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleSealStatus(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	st, err := c.SealStatus(ctx)
 	if err != nil {
 		return nil, err
@@ -179,14 +179,14 @@ func optional(d map[string]any, key, v string) {
 // handleSeal seals the node. The pipeline has authenticated and authorized
 // the caller (the route needs sudo) and released the state lock, which
 // sealing takes for writing.
-func (c *Core) handleSeal(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleSeal(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
 	c.stateLock.Lock()
 	defer c.stateLock.Unlock()
 	c.sealLocked()
 	return nil, nil
 }
 
-func (c *Core) handleHealth(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleHealth(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	h := c.Health(ctx)
 	d := map[string]any{
 		"initialized": h.Initialized, "sealed": h.Sealed, "standby": h.Standby,
@@ -201,7 +201,7 @@ func (c *Core) handleHealth(ctx context.Context, _ *logical.Request, _ *framewor
 	return &logical.Response{Data: d}, nil
 }
 
-func (c *Core) handleLeader(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleLeader(ctx context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	ls, err := c.Leader(ctx)
 	if err != nil {
 		return nil, err

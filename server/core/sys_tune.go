@@ -113,7 +113,7 @@ func applyTTLs(cfg *mountConfig, def, max *time.Duration) error {
 }
 
 // handleUIMounts answers sys/internal/ui/mounts.
-func (c *Core) handleUIMounts(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleUIMounts(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
 	st, err := c.state()
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func (c *Core) handleUIMounts(context.Context, *logical.Request, *framework.Fiel
 
 // handleUIMount answers sys/internal/ui/mounts/:path, which Vault's CLI
 // calls before every kv command to learn the mount and its kv version.
-func (c *Core) handleUIMount(_ context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleUIMount(_ context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	st, err := c.state()
 	if err != nil {
 		return nil, err
