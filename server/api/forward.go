@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -317,6 +318,15 @@ func (s *Server) openForward(ctx context.Context, cancel context.CancelFunc, add
 	if err != nil {
 		return nil, nil, err
 	}
+	// A body of at most one chunk travels with the request line (no round
+	// trip); a larger one waits until the active node asks for it.
+	first, rest, err := peekBody(body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("api: read request body: %w", err)
+	}
+	if rest == nil {
+		req.Body, req.BodyComplete = first, true
+	}
 	stream, err := pb.NewForwardingClient(conn).Forward(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("api: forward to %s: %w", addr, err)
@@ -324,7 +334,14 @@ func (s *Server) openForward(ctx context.Context, cancel context.CancelFunc, add
 	if err := stream.Send(req); err != nil {
 		return nil, nil, fmt.Errorf("api: forward to %s: %w", addr, err)
 	}
-	pumping := false
+	// With the whole body sent, the request side ends at once (one frame,
+	// like a unary call); the active node never asks for more.
+	pumping := rest == nil
+	if pumping {
+		_ = stream.CloseSend()
+	} else {
+		body = rest
+	}
 	for {
 		first, err := stream.Recv()
 		if err != nil {
@@ -338,6 +355,25 @@ func (s *Server) openForward(ctx context.Context, cancel context.CancelFunc, add
 			go pumpBody(stream, cancel, body)
 		}
 	}
+}
+
+// peekBody reads up to one chunk of body. When that is all of it, rest is
+// nil and first the whole body; otherwise rest reads the whole body again
+// (the chunk already read, then the remainder).
+func peekBody(body io.Reader) (first []byte, rest io.Reader, err error) {
+	if body == nil || body == http.NoBody {
+		return nil, nil, nil
+	}
+	// ReadAll grows its buffer with what arrives: a small body costs a
+	// small allocation, not a whole chunk.
+	buf, err := io.ReadAll(io.LimitReader(body, forwardChunkSize+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(buf) <= forwardChunkSize {
+		return buf, nil, nil
+	}
+	return nil, io.MultiReader(bytes.NewReader(buf), body), nil
 }
 
 // pumpBody sends body in chunks, then closes the sending side. It stops

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -68,7 +69,11 @@ func (f *forwardingService) Forward(stream grpc.BidiStreamingServer[pb.Forwarded
 	if err != nil {
 		return status.Error(codes.InvalidArgument, "api: forwarded request without its first message")
 	}
-	r, err := forwardedHTTPRequest(stream.Context(), in, &streamBody{stream: stream})
+	var body io.ReadCloser = &streamBody{stream: stream}
+	if in.GetBodyComplete() {
+		body = io.NopCloser(bytes.NewReader(in.GetBody()))
+	}
+	r, err := forwardedHTTPRequest(stream.Context(), in, body)
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}

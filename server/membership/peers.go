@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -20,7 +21,13 @@ import (
 // for its clients: their addresses and request ids). The deny-list has
 // already refused removed nodes at the handshake; this check also refuses
 // a holder of a cluster certificate that is not, or no longer, a member.
+//
+// The check runs on every forwarded request, so it reads the
+// configuration at most once per memberCacheTTL (a raft round trip per
+// request would cost the active node dearly); a removal is seen within
+// that time, and the removed node is refused at its next handshake anyway.
 func CurrentMember(cl Cluster) func(ctx context.Context, peer *tls.ConnectionState) bool {
+	var cache memberCache
 	return func(ctx context.Context, peer *tls.ConnectionState) bool {
 		if peer == nil {
 			return false
@@ -29,9 +36,38 @@ func CurrentMember(cl Cluster) func(ctx context.Context, peer *tls.ConnectionSta
 		if id == "" {
 			return false
 		}
-		peers, err := cl.Peers(ctx)
-		return err == nil && slices.ContainsFunc(peers, func(p Peer) bool { return p.ID == id })
+		ids, err := cache.members(ctx, cl)
+		return err == nil && slices.Contains(ids, id)
 	}
+}
+
+// memberCacheTTL bounds how stale CurrentMember's view may be.
+const memberCacheTTL = time.Second
+
+// memberCache holds the ids of the raft configuration, refreshed after
+// memberCacheTTL.
+type memberCache struct {
+	mu      sync.Mutex
+	ids     []string
+	fetched time.Time
+}
+
+func (m *memberCache) members(ctx context.Context, cl Cluster) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ids != nil && time.Since(m.fetched) < memberCacheTTL {
+		return m.ids, nil
+	}
+	peers, err := cl.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(peers))
+	for i, p := range peers {
+		ids[i] = p.ID
+	}
+	m.ids, m.fetched = ids, time.Now()
+	return ids, nil
 }
 
 // Configuration returns the raft configuration.
