@@ -25,6 +25,14 @@ type Principal struct {
 	// DisplayName and Policies are the token's.
 	DisplayName string
 	Policies    []string
+	// EntityName and EntityType name the token's entity in Cedar
+	// ("alice", "User" | "Service"); empty for a token without an
+	// entity, which is Token::"<accessor>".
+	EntityName string
+	EntityType string
+	// Groups maps each group the entity belongs to, directly or not, to
+	// its parent groups (empty for a top-level group).
+	Groups map[string][]string
 }
 
 // Request is one authorization question. Every field is a copy the
@@ -47,6 +55,12 @@ type Request struct {
 	RemoteAddr string
 	// Time is when the request arrived.
 	Time time.Time
+	// TTL is the requested ttl parameter or, when none is sent, the TTL
+	// the backend will grant; HasTTL says whether there is one.
+	TTL    time.Duration
+	HasTTL bool
+	// KVPath is a KV v2 path without its data/ or metadata/ segment.
+	KVPath string
 }
 
 // Decision is an Authorizer's answer.
@@ -58,6 +72,9 @@ type Decision struct {
 	// Reason says, in a sentence a client may read, why a request was
 	// denied ("" when allowed).
 	Reason string
+	// Errors are policy evaluation errors (a policy that could not be
+	// evaluated for this request is skipped, as Cedar specifies).
+	Errors []string
 }
 
 // Authorizer decides requests. Authorize must be safe for concurrent use
