@@ -8,16 +8,10 @@ import (
 	"time"
 )
 
-// Snapshot transfers, whose bodies have no size bound, get progress-based
-// deadlines (see ListenerConfig): their paths, after /v1/.
-var streamingPaths = map[string]bool{
-	"sys/storage/raft/snapshot":       true,
-	"sys/storage/raft/snapshot-force": true,
-}
-
+// isStreaming reports the snapshot transfers, whose bodies have no size
+// bound and which get progress-based deadlines (see ListenerConfig).
 func isStreaming(urlPath string) bool {
-	p, ok := strings.CutPrefix(urlPath, "/v1/")
-	return ok && streamingPaths[strings.TrimSuffix(p, "/")]
+	return isSnapshotPath(strings.TrimSuffix(urlPath, "/"))
 }
 
 // progressDeadlines wraps next so that on the streaming paths ReadTimeout

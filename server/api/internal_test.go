@@ -206,6 +206,7 @@ func TestDecodeJSONObject(t *testing.T) {
 	}{
 		{"", nil, false},
 		{"  \n", nil, false},
+		{"null", nil, false},
 		{`{"n":12345678901234567890,"s":"x"}`, map[string]any{"n": json.Number("12345678901234567890"), "s": "x"}, false},
 		{`{"a":1} {"b":2}`, nil, true},
 		{`[1]`, nil, true},
@@ -214,7 +215,7 @@ func TestDecodeJSONObject(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			got, err := decodeJSONObject([]byte(tc.in))
+			got, err := logical.DecodeData([]byte(tc.in))
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v", err)
 			}

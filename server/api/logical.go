@@ -61,7 +61,7 @@ func buildLogicalRequest(ctx context.Context, in *pb.LogicalRequest) (*logical.R
 	} else {
 		req.Operation, err = parseOperation(in.GetOperation())
 		if err == nil {
-			req.Data, err = decodeJSONObject(in.GetData())
+			req.Data, err = logical.DecodeData(in.GetData())
 		}
 	}
 	if err != nil {
@@ -95,7 +95,7 @@ func restOperation(rc *restCall, body []byte) (logical.Operation, map[string]any
 	case http.MethodDelete:
 		return logical.DeleteOperation, queryData(rc.query), nil
 	case http.MethodPut, http.MethodPost, http.MethodPatch:
-		data, err := decodeJSONObject(body)
+		data, err := logical.DecodeData(body)
 		if err != nil {
 			return "", nil, err
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/api/httpbody"
@@ -103,27 +102,4 @@ func decodeBody(data []byte, v any) error {
 		return errBadJSON
 	}
 	return nil
-}
-
-// decodeJSONObject decodes request data (a JSON object, or nothing) the way
-// Vault does: numbers stay json.Number so large integers survive.
-func decodeJSONObject(data []byte) (map[string]any, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || string(data) == "null" {
-		// Vault's CLI sends null for a write without data (write -f).
-		return nil, nil
-	}
-	if data[0] != '{' {
-		return nil, newStatusError(http.StatusBadRequest, errBadJSON, msgBadJSON)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var out map[string]any
-	if err := dec.Decode(&out); err != nil {
-		return nil, newStatusError(http.StatusBadRequest, errBadJSON, msgBadJSON)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, newStatusError(http.StatusBadRequest, errBadJSON, msgBadJSON)
-	}
-	return out, nil
 }

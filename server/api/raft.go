@@ -15,7 +15,7 @@ const raftPrefix = "/v1/sys/storage/raft/"
 // core's answer to the client. Both run through core's pipeline like
 // every other request. It reports whether it handled r.
 func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request, call *callInfo) bool {
-	if r.URL.Path != raftPrefix+"snapshot" && r.URL.Path != raftPrefix+"snapshot-force" {
+	if !isSnapshotPath(r.URL.Path) {
 		return false
 	}
 	req := &logical.Request{
@@ -71,5 +71,10 @@ func (sw *snapshotWriter) Write(p []byte) (int, error) {
 // isSnapshotUpload reports a snapshot restore, whose body is exempt from
 // the JSON body size limit.
 func isSnapshotUpload(r *http.Request) bool {
-	return r.Method != http.MethodGet && (r.URL.Path == raftPrefix+"snapshot" || r.URL.Path == raftPrefix+"snapshot-force")
+	return r.Method != http.MethodGet && isSnapshotPath(r.URL.Path)
+}
+
+// isSnapshotPath reports the two binary snapshot endpoints.
+func isSnapshotPath(urlPath string) bool {
+	return urlPath == raftPrefix+"snapshot" || urlPath == raftPrefix+"snapshot-force"
 }

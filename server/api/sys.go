@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,17 +14,6 @@ import (
 )
 
 const sysMount = "sys/"
-
-// decodeDataObject decodes a JSON object with numbers kept as json.Number.
-func decodeDataObject(raw []byte) map[string]any {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var out map[string]any
-	if err := dec.Decode(&out); err != nil {
-		return nil
-	}
-	return out
-}
 
 // The typed Sys RPCs are adapters over the logical sys/ paths: each builds
 // the request, runs it through core's one pipeline (which authenticates,
@@ -106,7 +94,8 @@ func protoData(m proto.Message) map[string]any {
 	if err != nil {
 		return nil
 	}
-	return decodeDataObject(raw)
+	data, _ := logical.DecodeData(raw) // protojson made it: an object
+	return data
 }
 
 // dataInto reads a response's data into a message by Vault's field names.

@@ -1,8 +1,6 @@
 package core
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,10 +11,6 @@ import (
 // maxUnauthenticatedBody bounds the body an unauthenticated route reads
 // (init, unseal and the join handshake carry a few KiB at most).
 const maxUnauthenticatedBody = 1 << 20
-
-// errBadJSON is the client's answer for a body that is not a JSON object
-// (Vault's wording).
-var errBadJSON = &logical.InvalidRequestError{Message: "error parsing JSON"}
 
 // readBody decodes an unread request body into req.Data (a JSON object,
 // numbers kept as json.Number so large integers survive) unless the route
@@ -41,7 +35,7 @@ func readBody(req *logical.Request, info logical.RouteInfo, limit int64) error {
 	if limit > 0 && int64(len(raw)) > limit {
 		return fmt.Errorf("%w: at most %d bytes on an unauthenticated path", logical.ErrRequestTooLarge, limit)
 	}
-	data, err := decodeJSONObject(raw)
+	data, err := logical.DecodeData(raw)
 	if err != nil {
 		return err
 	}
@@ -49,26 +43,4 @@ func readBody(req *logical.Request, info logical.RouteInfo, limit int64) error {
 		req.Data = data
 	}
 	return nil
-}
-
-// decodeJSONObject decodes a JSON object, or nothing.
-func decodeJSONObject(raw []byte) (map[string]any, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		// Vault's CLI sends null for a write without data (write -f).
-		return nil, nil
-	}
-	if raw[0] != '{' {
-		return nil, errBadJSON
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var out map[string]any
-	if err := dec.Decode(&out); err != nil {
-		return nil, errBadJSON
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errBadJSON
-	}
-	return out, nil
 }

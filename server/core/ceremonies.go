@@ -1,13 +1,14 @@
 package core
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/storage/seal"
 )
@@ -72,16 +73,23 @@ func ceremonyError(err error) error {
 	return err
 }
 
-// ceremonyResp shapes a ceremony's answer for the name it was called by:
-// OpenBao's logical paths (sys/rotate/root/*, sys/generate-root-token/*)
-// answer in the response envelope, under data; Vault's (sys/rekey/*,
-// sys/generate-root/*) answer with the bare object, as each project's
-// client and CLI expect. req.Path is relative to sys/.
-func ceremonyResp(req *logical.Request, d map[string]any) *logical.Response {
-	if strings.HasPrefix(req.Path, "rotate/root/") || strings.HasPrefix(req.Path, "generate-root-token/") {
-		return &logical.Response{Data: d}
+// inEnvelope makes the handlers of paths answer in the response envelope
+// (under data) instead of with the bare object. Ceremony handlers answer
+// bare, as Vault's names do (sys/rekey/*, sys/generate-root/*); OpenBao's
+// logical names (sys/rotate/root/*, sys/generate-root-token/*) are wrapped
+// with this, as OpenBao's client expects.
+func inEnvelope(paths []*framework.Path) {
+	for _, p := range paths {
+		for op, h := range p.Operations {
+			p.Operations[op] = func(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+				resp, err := h(ctx, req, d)
+				if resp != nil && resp.Raw != nil {
+					resp = &logical.Response{Data: resp.Raw}
+				}
+				return resp, err
+			}
+		}
 	}
-	return &logical.Response{Raw: d}
 }
 
 // decodeShare accepts a key share in hex or base64, as Vault does.

@@ -17,8 +17,8 @@ import (
 func (c sysHandlers) generateRootPaths() []*framework.Path {
 	var out []*framework.Path
 	for _, base := range []string{"generate-root", "generate-root-token"} {
-		out = append(out,
-			&framework.Path{
+		paths := []*framework.Path{
+			{
 				Pattern: base + "/attempt", Unauthenticated: true,
 				Fields: map[string]*framework.FieldSchema{"otp": {Type: framework.TypeString}, "pgp_key": {Type: framework.TypeString}},
 				Operations: map[logical.Operation]framework.OperationHandler{
@@ -27,10 +27,15 @@ func (c sysHandlers) generateRootPaths() []*framework.Path {
 				},
 				HelpSynopsis: "Start, read or cancel a root token generation.",
 			},
-			&framework.Path{
+			{
 				Pattern: base + "/update", Unauthenticated: true, Fields: shareFields(),
 				Operations: writeOp(c.handleRootAttemptUpdate), HelpSynopsis: "Submit an unseal key share towards a root token.",
-			})
+			},
+		}
+		if base == "generate-root-token" {
+			inEnvelope(paths) // OpenBao's client reads these under data
+		}
+		out = append(out, paths...)
 	}
 	return out
 }
@@ -66,7 +71,7 @@ func (c sysHandlers) handleRootAttemptStatus(ctx context.Context, req *logical.R
 	if err != nil {
 		return nil, err
 	}
-	return ceremonyResp(req, d), nil
+	return &logical.Response{Raw: d}, nil
 }
 
 func (c sysHandlers) handleRootAttemptInit(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
@@ -111,7 +116,7 @@ func (c sysHandlers) handleRootAttemptInit(ctx context.Context, req *logical.Req
 	if err != nil {
 		return nil, err
 	}
-	return ceremonyResp(req, out), nil
+	return &logical.Response{Raw: out}, nil
 }
 
 func (c sysHandlers) handleRootAttemptCancel(_ context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
@@ -143,14 +148,14 @@ func (c sysHandlers) handleRootAttemptUpdate(ctx context.Context, req *logical.R
 		"encoded_token": "", "encoded_root_token": "", "pgp_fingerprint": "", "otp": "", "otp_length": token.OTPLength,
 	}
 	if !vs.Complete {
-		return ceremonyResp(req, out), nil
+		return &logical.Response{Raw: out}, nil
 	}
 	encoded, err := c.mintEncodedRoot(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	out["encoded_token"], out["encoded_root_token"] = encoded, encoded
-	return ceremonyResp(req, out), nil
+	return &logical.Response{Raw: out}, nil
 }
 
 // mintEncodedRoot ends attempt a: it creates a root token and returns it

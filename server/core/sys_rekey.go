@@ -19,8 +19,8 @@ func (c sysHandlers) rekeyPaths() []*framework.Path {
 		base   string
 		unauth bool
 	}{{"rekey", true}, {"rotate/root", false}} {
-		out = append(out,
-			&framework.Path{
+		paths := []*framework.Path{
+			{
 				Pattern: v.base + "/init", Unauthenticated: v.unauth, Sudo: !v.unauth,
 				Fields: map[string]*framework.FieldSchema{
 					"secret_shares": {Type: framework.TypeInt}, "secret_threshold": {Type: framework.TypeInt},
@@ -33,12 +33,12 @@ func (c sysHandlers) rekeyPaths() []*framework.Path {
 				},
 				HelpSynopsis: "Start, read or cancel a rekey of the unseal keys.",
 			},
-			&framework.Path{
+			{
 				Pattern: v.base + "/update", Unauthenticated: v.unauth, Sudo: !v.unauth,
 				Fields:     shareFields(),
 				Operations: writeOp(c.handleRekeyUpdate), HelpSynopsis: "Submit a current unseal key share.",
 			},
-			&framework.Path{
+			{
 				Pattern: v.base + "/verify", Unauthenticated: v.unauth, Sudo: !v.unauth,
 				Fields: shareFields(),
 				Operations: map[logical.Operation]framework.OperationHandler{
@@ -46,7 +46,12 @@ func (c sysHandlers) rekeyPaths() []*framework.Path {
 					logical.DeleteOperation: c.handleRekeyVerifyRestart,
 				},
 				HelpSynopsis: "Prove the new unseal keys before they replace the old ones.",
-			})
+			},
+		}
+		if !v.unauth {
+			inEnvelope(paths) // OpenBao's client reads sys/rotate/root/* under data
+		}
+		out = append(out, paths...)
 	}
 	return out
 }
@@ -86,7 +91,7 @@ func (c sysHandlers) handleRekeyStatus(ctx context.Context, req *logical.Request
 	if err != nil {
 		return nil, ceremonyError(err)
 	}
-	return ceremonyResp(req, rekeyStatusData(st)), nil
+	return &logical.Response{Raw: rekeyStatusData(st)}, nil
 }
 
 type rekeyInitInput struct {
@@ -114,7 +119,7 @@ func (c sysHandlers) handleRekeyInit(ctx context.Context, req *logical.Request, 
 		return nil, ceremonyError(err)
 	}
 	c.logger.Info("core: rekey started", "shares", in.SecretShares, "threshold", in.SecretThreshold, "verification", in.RequireVerification)
-	return ceremonyResp(req, rekeyStatusData(st)), nil
+	return &logical.Response{Raw: rekeyStatusData(st)}, nil
 }
 
 func (c sysHandlers) handleRekeyCancel(_ context.Context, _ *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
@@ -138,7 +143,7 @@ func (c sysHandlers) handleRekeyUpdate(ctx context.Context, req *logical.Request
 		if err != nil {
 			return nil, ceremonyError(err)
 		}
-		return ceremonyResp(req, rekeyStatusData(st)), nil
+		return &logical.Response{Raw: rekeyStatusData(st)}, nil
 	}
 	keys, keysB64 := encodeShares(res.Keys)
 	out := map[string]any{
@@ -150,7 +155,7 @@ func (c sysHandlers) handleRekeyUpdate(ctx context.Context, req *logical.Request
 	} else {
 		c.logger.Info("core: rekey complete: the new unseal keys replace the old ones")
 	}
-	return ceremonyResp(req, out), nil
+	return &logical.Response{Raw: out}, nil
 }
 
 func (c *Core) verifyStatus(ctx context.Context) (map[string]any, error) {
@@ -169,7 +174,7 @@ func (c sysHandlers) handleRekeyVerifyStatus(ctx context.Context, req *logical.R
 	if err != nil {
 		return nil, err
 	}
-	return ceremonyResp(req, d), nil
+	return &logical.Response{Raw: d}, nil
 }
 
 func (c sysHandlers) handleRekeyVerify(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
@@ -185,7 +190,7 @@ func (c sysHandlers) handleRekeyVerify(ctx context.Context, req *logical.Request
 	if vs.Complete {
 		c.logger.Info("core: rekey verified and complete: the new unseal keys replace the old ones")
 	}
-	return ceremonyResp(req, map[string]any{"nonce": vs.Nonce, "complete": vs.Complete}), nil
+	return &logical.Response{Raw: map[string]any{"nonce": vs.Nonce, "complete": vs.Complete}}, nil
 }
 
 func (c sysHandlers) handleRekeyVerifyRestart(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
@@ -196,5 +201,5 @@ func (c sysHandlers) handleRekeyVerifyRestart(ctx context.Context, req *logical.
 	if err != nil {
 		return nil, err
 	}
-	return ceremonyResp(req, d), nil
+	return &logical.Response{Raw: d}, nil
 }

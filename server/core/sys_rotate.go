@@ -160,9 +160,7 @@ func (s *keyRotationService) tick(ctx context.Context) {
 func (s *keyRotationService) flush() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if err := s.core.barrier.Flush(ctx); err != nil && !isSealedErr(err) {
+	if err := s.core.barrier.Flush(ctx); err != nil && !errors.Is(err, barrier.ErrSealed) {
 		s.core.logger.Warn("core: could not persist the barrier encryption count", "error", err)
 	}
 }
-
-func isSealedErr(err error) bool { return errors.Is(err, barrier.ErrSealed) }
