@@ -33,6 +33,12 @@ type Principal struct {
 	// Groups maps each group the entity belongs to, directly or not, to
 	// its parent groups (empty for a top-level group).
 	Groups map[string][]string
+	// Metadata is the entity's metadata (a token's metadata for a token
+	// without an entity), exposed as the principal's Cedar tags:
+	// principal.hasTag("team") && principal.getTag("team") == "payments".
+	Metadata map[string]string
+	// GroupMetadata is each group's metadata, exposed as its tags.
+	GroupMetadata map[string]map[string]string
 }
 
 // Request is one authorization question. Every field is a copy the

@@ -103,22 +103,41 @@ func (c *Cedar) Authorize(_ context.Context, req *Request) (Decision, error) {
 	return d, nil
 }
 
+// MaxSegments is how many leading path segments a Secret's seg and rest
+// attributes describe (a Vault HCL "+" beyond it cannot be compiled).
+const MaxSegments = 32
+
 // cedarRequest builds the Cedar request and the entities it needs.
+//
+// Attributes (authz/schema.cedarschema declares them):
+//   - principal (User, Service, Token): policies (Set<String>, the
+//     token's policy names), accessor, display_name; entity_id and name
+//     for an entity; tags = Principal.Metadata.
+//   - Group: name; tags = its metadata.
+//   - resource Secret: path (the request path without a leading "/",
+//     trailing "/" kept), depth (number of "/"-separated segments, a
+//     trailing "/" counting an empty last one), seg.sN (segment N) and
+//     rest.rN (segments N.. joined by "/") for N < MaxSegments.
+//   - context: operation, mount_type, time, sudo (the route is
+//     privileged), remote_addr, kv_path, ttl (the last three when known).
 func cedarRequest(req *Request) (cedar.Request, cedar.EntityMap, error) {
 	entities := cedar.EntityMap{}
-	principal := principalUID(req.Principal)
+	p := req.Principal
+	principal := principalUID(p)
 	var parents []types.EntityUID
-	for g, up := range req.Principal.Groups {
+	for g, up := range p.Groups {
 		gid := types.NewEntityUID(TypeGroup, types.String(g))
 		parents = append(parents, gid)
 		ups := make([]types.EntityUID, len(up))
 		for i, u := range up {
 			ups[i] = types.NewEntityUID(TypeGroup, types.String(u))
 		}
-		entities[gid] = types.Entity{UID: gid, Parents: types.NewEntityUIDSet(ups...)}
+		entities[gid] = types.Entity{UID: gid, Parents: types.NewEntityUIDSet(ups...),
+			Attributes: types.NewRecord(types.RecordMap{"name": types.String(g)}), Tags: tags(p.GroupMetadata[g])}
 	}
-	entities[principal] = types.Entity{UID: principal, Parents: types.NewEntityUIDSet(parents...)}
-	resource := addSecret(entities, strings.Trim(req.Path, "/"))
+	entities[principal] = types.Entity{UID: principal, Parents: types.NewEntityUIDSet(parents...),
+		Attributes: principalAttributes(p), Tags: tags(p.Metadata)}
+	resource := addSecret(entities, req.Path)
 	act := req.Action
 	if act == "" {
 		act = req.Operation
@@ -147,32 +166,98 @@ func principalUID(p Principal) types.EntityUID {
 	return types.NewEntityUID(types.EntityType(typ), types.String(p.EntityName))
 }
 
-// addSecret adds Secret::"<path>" and every prefix as its ancestors
-// ("a/b/c" in "a/b" in "a") and returns its uid.
-func addSecret(entities cedar.EntityMap, path string) types.EntityUID {
-	uid := types.NewEntityUID(TypeSecret, types.String(path))
-	child := uid
-	for i := len(path) - 1; i > 0; i-- {
-		if path[i] != '/' {
+func principalAttributes(p Principal) types.Record {
+	pols := make([]types.Value, len(p.Policies))
+	for i, n := range p.Policies {
+		pols[i] = types.String(n)
+	}
+	m := types.RecordMap{
+		"policies":     types.NewSet(pols...),
+		"accessor":     types.String(p.Accessor),
+		"display_name": types.String(p.DisplayName),
+	}
+	if p.EntityName != "" {
+		m["entity_id"] = types.String(p.EntityID)
+		m["name"] = types.String(p.EntityName)
+	}
+	return types.NewRecord(m)
+}
+
+func tags(md map[string]string) types.Record {
+	if len(md) == 0 {
+		return types.Record{}
+	}
+	m := make(types.RecordMap, len(md))
+	for k, v := range md {
+		m[types.String(k)] = types.String(v)
+	}
+	return types.NewRecord(m)
+}
+
+// segKeys and restKeys are the attribute names of seg and rest.
+var segKeys, restKeys = func() (s, r [MaxSegments]types.String) {
+	for i := range MaxSegments {
+		s[i] = types.String(fmt.Sprintf("s%d", i))
+		r[i] = types.String(fmt.Sprintf("r%d", i))
+	}
+	return s, r
+}()
+
+// secretAttributes are the request resource's path, depth, seg and rest.
+func secretAttributes(path string) types.Record {
+	seg, rest := types.RecordMap{}, types.RecordMap{}
+	depth, start := 0, 0
+	for i := 0; i <= len(path); i++ {
+		if i < len(path) && path[i] != '/' {
 			continue
 		}
-		parent := types.NewEntityUID(TypeSecret, types.String(path[:i]))
-		entities[child] = types.Entity{UID: child, Parents: types.NewEntityUIDSet(parent)}
+		if depth < MaxSegments {
+			seg[segKeys[depth]] = types.String(path[start:i])
+			rest[restKeys[depth]] = types.String(path[start:])
+		}
+		depth++
+		start = i + 1
+	}
+	return types.NewRecord(types.RecordMap{
+		"path":  types.String(path),
+		"depth": types.Long(depth),
+		"seg":   types.NewRecord(seg),
+		"rest":  types.NewRecord(rest),
+	})
+}
+
+// addSecret adds Secret::"<path>" (its uid trimmed of slashes) with its
+// attributes, and every prefix as its ancestors ("a/b/c" in "a/b" in
+// "a"), and returns its uid.
+func addSecret(entities cedar.EntityMap, path string) types.EntityUID {
+	path = strings.TrimPrefix(path, "/")
+	id := strings.Trim(path, "/")
+	uid := types.NewEntityUID(TypeSecret, types.String(id))
+	child := uid
+	attrs := secretAttributes(path)
+	for i := len(id) - 1; i > 0; i-- {
+		if id[i] != '/' {
+			continue
+		}
+		parent := types.NewEntityUID(TypeSecret, types.String(id[:i]))
+		entities[child] = types.Entity{UID: child, Parents: types.NewEntityUIDSet(parent), Attributes: attrs}
+		attrs = types.Record{}
 		child = parent
 	}
 	if _, ok := entities[child]; !ok {
-		entities[child] = types.Entity{UID: child, Parents: types.NewEntityUIDSet()}
+		entities[child] = types.Entity{UID: child, Parents: types.NewEntityUIDSet(), Attributes: attrs}
 	}
 	return uid
 }
 
-// requestContext is the Cedar context: operation, mount_type, time,
+// requestContext is the Cedar context: operation, mount_type, time, sudo,
 // remote_addr (an ipaddr, when known), kv_path and ttl (when known).
 func requestContext(req *Request) (types.Record, error) {
 	m := types.RecordMap{
 		"operation":  types.String(req.Operation),
 		"mount_type": types.String(req.MountType),
 		"time":       types.NewDatetime(req.Time),
+		"sudo":       types.Boolean(req.Sudo),
 	}
 	if req.RemoteAddr != "" {
 		ip, err := types.ParseIPAddr(req.RemoteAddr)

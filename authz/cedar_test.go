@@ -138,3 +138,43 @@ func BenchmarkCedarAuthorize(b *testing.B) {
 		}
 	}
 }
+
+// TestCedarAttributes: the principal's policies and tags, a group's tags,
+// the resource's path, depth, seg and rest, and context.sudo.
+func TestCedarAttributes(t *testing.T) {
+	c := authz.NewCedar()
+	err := c.Load(map[string]string{"attrs": `
+@id("shape")
+permit(principal, action, resource) when {
+  resource.path == "a/x/cat/" && resource.depth == 4 && resource.seg.s0 == "a" && resource.seg.s3 == "" &&
+  resource.rest.r2 like "c*" && !(resource.seg has s4) &&
+  principal.policies.contains("dev") && principal.hasTag("team") && principal.getTag("team") == "pay" &&
+  context.sudo == false
+};
+@id("group-tag")
+permit(principal in Group::"ops", action, resource == Secret::"g") when {
+  Group::"ops".hasTag("tier") && Group::"ops".getTag("tier") == "1"
+};`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := authz.Principal{Accessor: "a", Policies: []string{"default", "dev"}, Metadata: map[string]string{"team": "pay"},
+		Groups: map[string][]string{"ops": nil}, GroupMetadata: map[string]map[string]string{"ops": {"tier": "1"}}}
+	tests := []struct {
+		req     authz.Request
+		allowed bool
+	}{
+		{authz.Request{Principal: p, Operation: "read", Path: "/a/x/cat/"}, true},
+		{authz.Request{Principal: p, Operation: "read", Path: "a/x/cat/", Sudo: true}, false},
+		{authz.Request{Principal: p, Operation: "read", Path: "a/x/dog/"}, false},
+		{authz.Request{Principal: authz.Principal{Accessor: "b", Policies: []string{"dev"}}, Operation: "read", Path: "a/x/cat/"}, false},
+		{authz.Request{Principal: p, Operation: "read", Path: "g"}, true},
+	}
+	for _, tt := range tests {
+		tt.req.Time = time.Now()
+		d, err := c.Authorize(context.Background(), &tt.req)
+		if err != nil || d.Allowed != tt.allowed {
+			t.Errorf("%s sudo=%v: %+v, %v; want allowed=%v", tt.req.Path, tt.req.Sudo, d, err, tt.allowed)
+		}
+	}
+}

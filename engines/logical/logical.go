@@ -6,6 +6,7 @@ package logical
 
 import (
 	"context"
+	"crypto/x509"
 	"io"
 	"time"
 
@@ -33,7 +34,13 @@ type Storage = storage.Backend
 
 // Connection describes the client connection a request came from.
 type Connection struct {
+	// RemoteAddr is the client's IP address (for a request a standby
+	// forwarded, the original client's, never the standby's).
 	RemoteAddr string
+	// PeerCertificates is the client's TLS certificate chain as presented
+	// on the API listener (leaf first), unverified: the cert auth method
+	// verifies it against its own trusted CAs. Empty without client TLS.
+	PeerCertificates []*x509.Certificate
 }
 
 // Request is one operation against a mounted engine.
@@ -107,6 +114,14 @@ type Secret struct {
 }
 
 // Auth is the auth block of a response that created or looked up a token.
+//
+// An auth method's login answers an Auth with no ClientToken: it vouches
+// for an identity (Alias) and says what token it is owed (policies, TTLs,
+// bound CIDRs); core resolves the alias to an identity entity, mints the
+// token bound to that entity, and fills ClientToken, Accessor, EntityID,
+// LeaseDuration and the rest before the client sees the block. Auth
+// methods never mint tokens themselves. The fields tagged "-" are that
+// request to core and are never rendered.
 type Auth struct {
 	ClientToken   string            `json:"client_token"`
 	Accessor      string            `json:"accessor"`
@@ -119,6 +134,40 @@ type Auth struct {
 	TokenType     string            `json:"token_type"`
 	Orphan        bool              `json:"orphan"`
 	NumUses       int               `json:"num_uses"`
+
+	// Alias is the identity the auth method authenticated, unique within
+	// its mount (a username, a role id, a certificate's role, a JWT's
+	// user_claim). Required on a login.
+	Alias *Alias `json:"-"`
+	// EntityType is the Cedar type ("User" or "Service") of the entity
+	// created for a first login: "Service" for machine logins (approle,
+	// cert, jwt), "User" for human ones (userpass, keypair). An existing
+	// entity keeps its type.
+	EntityType string `json:"-"`
+	// GroupNames are external groups the login asserts (a JWT's
+	// groups_claim); core makes the entity a member of those groups for
+	// this mount, replacing the previous login's set.
+	GroupNames []string `json:"-"`
+	// DisplayName of the token ("<mount>-<alias>" when empty).
+	DisplayName string `json:"-"`
+	// TTL, MaxTTL and Period of the token (0: the mount's defaults); the
+	// mount's max_lease_ttl caps them.
+	TTL    time.Duration `json:"-"`
+	MaxTTL time.Duration `json:"-"`
+	Period time.Duration `json:"-"`
+	// BoundCIDRs restrict where the token may be used from (the role's
+	// token_bound_cidrs); an empty list means anywhere.
+	BoundCIDRs []string `json:"-"`
+	// NoDefaultPolicy leaves "default" off the token's policies.
+	NoDefaultPolicy bool `json:"-"`
+}
+
+// Alias is an identity as one auth mount knows it.
+type Alias struct {
+	// Name is unique within the mount.
+	Name string
+	// Metadata is stored on the entity alias (e.g. the role name).
+	Metadata map[string]string
 }
 
 // Response is an engine's answer. A nil Response with a nil error means
