@@ -164,8 +164,13 @@ type Auth struct {
 
 // Alias is an identity as one auth mount knows it.
 type Alias struct {
-	// Name is unique within the mount.
+	// Name is unique within the mount (a username, a role_id, a JWT's
+	// user_claim value).
 	Name string
+	// EntityName names the entity created at the alias's first login
+	// (its Cedar id, e.g. Service::"ci"); "" means Name. Core picks
+	// another name when it is taken by an unrelated entity.
+	EntityName string
 	// Metadata is stored on the entity alias (e.g. the role name).
 	Metadata map[string]string
 }
