@@ -102,7 +102,7 @@ func (Interim) Authorize(_ context.Context, req *Request) (Decision, error) {
 	switch {
 	case req.Principal.Root:
 		return Decision{Allowed: true}, nil
-	case req.Sudo:
+	case req.Sudo || req.Action == "sudo":
 		return Decision{Reason: "this path needs the root token"}, nil
 	}
 	return Decision{Allowed: true}, nil

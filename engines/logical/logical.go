@@ -106,6 +106,15 @@ type RouteDescriber interface {
 	RouteInfo(path string, op Operation) (info RouteInfo, ok bool)
 }
 
+// TTLGranter is the optional power of a backend that can tell, before it
+// runs a request, the TTL it would grant (a role's default TTL for a
+// credential read). The pipeline asks it for a request that sends no ttl
+// parameter, so that policies can bound context.ttl. ok=false means no
+// TTL applies.
+type TTLGranter interface {
+	GrantTTL(ctx context.Context, req *Request) (ttl time.Duration, ok bool, err error)
+}
+
 // Secret describes a leased secret returned by an engine.
 type Secret struct {
 	LeaseID   string

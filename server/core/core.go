@@ -54,8 +54,9 @@ type Config struct {
 	// AuthFactories maps auth method types to constructors (the token
 	// store is built in and always mounted at auth/token/).
 	AuthFactories map[string]logical.Factory
-	// Authorizer decides every authenticated request; nil means
-	// authz.Interim.
+	// Authorizer decides every authenticated request; nil means the
+	// stored policies (Cedar and compiled Vault HCL), the server's own.
+	// Tests may set authz.Interim.
 	Authorizer authz.Authorizer
 	// Audit records every request and response; nil means audit.Nop.
 	Audit audit.Broker
@@ -142,11 +143,13 @@ type Core struct {
 
 // activeState is what exists only while unsealed.
 type activeState struct {
-	tokens  *token.Store
-	mounts  *mountTable // secrets engines
-	auths   *mountTable // auth methods other than the token store
-	router  *router
-	cluster clusterInfo
+	tokens   *token.Store
+	policies *policyStore
+	identity identitySource
+	mounts   *mountTable // secrets engines
+	auths    *mountTable // auth methods other than the token store
+	router   *router
+	cluster  clusterInfo
 }
 
 // table returns the state's mount table of kind.
@@ -177,9 +180,6 @@ func New(cfg Config) (*Core, error) {
 	}
 	if cfg.StorageType == "" {
 		cfg.StorageType = def.StorageType
-	}
-	if cfg.Authorizer == nil {
-		cfg.Authorizer = authz.Interim{}
 	}
 	if cfg.Audit == nil {
 		cfg.Audit = audit.Nop{}

@@ -105,6 +105,8 @@ type pipelineCall struct {
 	start    time.Time
 	caller   *token.Entry
 	decision authz.Decision
+	// existenceChecked: authorize already told create from update.
+	existenceChecked bool
 
 	tgt   target
 	areq  authz.Request
@@ -198,7 +200,7 @@ func (c *Core) admit(ctx context.Context, st *activeState, call *pipelineCall, t
 		}
 	}
 	if !tgt.info.Unauthenticated {
-		if err := c.authorize(ctx, call, tgt, req); err != nil {
+		if err := c.authorize(ctx, st, call, tgt, req); err != nil {
 			return c.auditRefusal(ctx, call, tgt, req, err)
 		}
 	}
@@ -217,6 +219,9 @@ func (c *Core) gate(ctx context.Context, st *activeState, call *pipelineCall, re
 	te, err := c.authenticate(ctx, st, req.ClientToken)
 	if err != nil {
 		return err
+	}
+	if !te.UsableFrom(clientOf(req)) {
+		return fmt.Errorf("%w: the token may not be used from this address", logical.ErrPermissionDenied)
 	}
 	call.caller = te
 	return nil
@@ -252,29 +257,53 @@ func (c *Core) authenticate(ctx context.Context, st *activeState, raw string) (*
 	return te, nil
 }
 
-// authorize asks the Authorizer; a denial is a 403 with its reason.
-func (c *Core) authorize(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) error {
-	te := call.caller
+// authorize is stage 2: it tells create from update (Vault's policies
+// distinguish them), builds the authorization question and asks the
+// Authorizer — the configured one, else the active node's policy set. A
+// denial is a 403 "permission denied" (the decision, with the policies
+// that made it, goes to the audit log; sys/authz/explain tells an
+// operator why).
+func (c *Core) authorize(ctx context.Context, st *activeState, call *pipelineCall, tgt *target, req *logical.Request) error {
+	if err := c.existence(ctx, call, tgt, req); err != nil {
+		return err
+	}
 	areq := &call.areq
-	*areq = authz.Request{
-		Principal: authz.Principal{Root: te.IsRoot(), Accessor: te.Accessor, EntityID: te.EntityID, DisplayName: te.DisplayName, Policies: te.Policies},
-		Operation: string(req.Operation),
-		Action:    tgt.info.Action,
-		Path:      call.full,
-		MountType: tgt.typ,
-		Sudo:      tgt.info.Sudo,
-		Time:      call.start,
+	c.authzRequest(ctx, areq, st, call.caller, tgt, req, call.full)
+	areq.Time = call.start
+	az := c.authorizer
+	if az == nil {
+		az = st.policies
 	}
-	if req.Connection != nil {
-		areq.RemoteAddr = req.Connection.RemoteAddr
-	}
-	d, err := c.authorizer.Authorize(ctx, areq)
+	d, err := az.Authorize(ctx, areq)
 	if err != nil {
 		return fmt.Errorf("core: authorize: %w", err)
 	}
 	call.decision = d
 	if !d.Allowed {
-		return fmt.Errorf("%w: %s", logical.ErrPermissionDenied, d.Reason)
+		c.logger.Debug("core: permission denied", "request_id", req.ID, "path", call.full, "accessor", call.caller.Accessor, "policies", d.PolicyIDs)
+		return logical.ErrPermissionDenied
+	}
+	return nil
+}
+
+// existence runs the backend's existence check of an update before it
+// is authorized, so that policies see create or update as Vault's do; the
+// route stage does not repeat it.
+func (c *Core) existence(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) error {
+	if req.Operation != logical.UpdateOperation {
+		return nil
+	}
+	probe := *req
+	probe.Path, probe.MountPoint, probe.MountType, probe.Storage = relativePath(call.full, tgt.mount), tgt.mount, tgt.typ, tgt.view
+	exists, ok, err := tgt.backend.ExistenceCheck(ctx, &probe)
+	if err != nil {
+		// Authorized as an update; the route stage checks again and
+		// reports the error to an authorized caller only.
+		return nil
+	}
+	call.existenceChecked = true
+	if ok && !exists {
+		req.Operation = logical.CreateOperation
 	}
 	return nil
 }
@@ -308,16 +337,12 @@ func (c *Core) auditRequest(ctx context.Context, call *pipelineCall, tgt *target
 // dispatch runs stages 4-6: route to the backend, (leases), audit the
 // response.
 func (c *Core) dispatch(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) (*logical.Response, error) {
-	full := req.Path
-	req.Path = strings.TrimPrefix(strings.TrimPrefix(req.Path, tgt.mount), "/")
-	if full+"/" == tgt.mount {
-		req.Path = ""
-	}
+	req.Path = relativePath(req.Path, tgt.mount)
 	req.MountPoint, req.MountType, req.Storage = tgt.mount, tgt.typ, tgt.view
 	if call.caller != nil {
 		ctx = token.ContextWithCaller(ctx, call.caller)
 	}
-	resp, err := c.route(ctx, tgt, req)
+	resp, err := c.route(ctx, call, tgt, req)
 	e := c.auditEntry(call, tgt, req)
 	if resp != nil {
 		e.ResponseData = resp.Data
@@ -334,8 +359,8 @@ func (c *Core) dispatch(ctx context.Context, call *pipelineCall, tgt *target, re
 
 // route hands the request to its backend, telling create from update for
 // backends with an existence check.
-func (c *Core) route(ctx context.Context, tgt *target, req *logical.Request) (*logical.Response, error) {
-	if req.Operation == logical.UpdateOperation {
+func (c *Core) route(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) (*logical.Response, error) {
+	if req.Operation == logical.UpdateOperation && !call.existenceChecked {
 		exists, ok, err := tgt.backend.ExistenceCheck(ctx, req)
 		if err != nil {
 			return nil, err
@@ -377,6 +402,14 @@ func unavailableIfDeposed(err error) error {
 		return fmt.Errorf("%w: %v", logical.ErrUnavailable, err)
 	}
 	return err
+}
+
+// relativePath is full relative to its mount ("" for the mount itself).
+func relativePath(full, mount string) string {
+	if full+"/" == mount {
+		return ""
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(full, mount), "/")
 }
 
 // clientOf is the client address a request is rate-limited by.

@@ -16,6 +16,12 @@ const (
 	// <prefix><mount uuid>/.
 	logicalPrefix     = "logical/"
 	authStoragePrefix = "auth/"
+	// cedarPolicyPrefix and aclPolicyPrefix hold the stored policies,
+	// <prefix><name>: Cedar documents and Vault HCL ACL policies.
+	cedarPolicyPrefix = "core/policies/cedar/"
+	aclPolicyPrefix   = "core/policies/acl/"
+	// identityPrefix is the identity store's storage view.
+	identityPrefix = "sys/identity/"
 	// staticSealKey holds the root key wrapped with the static seal key.
 	staticSealKey = "core/static-seal"
 

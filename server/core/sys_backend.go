@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -46,14 +47,45 @@ func newSystemBackend(core *Core) *systemBackend {
 	return b
 }
 
-// RouteInfo implements logical.RouteDescriber: as declared, and every
-// authenticated write under sys/ needs sudo.
+// RouteInfo implements logical.RouteDescriber: as declared, plus two
+// rules for authenticated routes. Every write is the Cedar action "sudo"
+// (unless the path declares another), so one Cedar policy governs who may
+// change the server. Vault's root-protected paths (sysRootPaths) are
+// sudo routes, so a Vault HCL policy needs the sudo capability there
+// exactly where Vault asks for it.
 func (b *systemBackend) RouteInfo(path string, op logical.Operation) (logical.RouteInfo, bool) {
 	info, ok := b.Backend.RouteInfo(path, op)
-	if ok && !info.Unauthenticated && isWrite(op) {
+	if !ok || info.Unauthenticated {
+		return info, ok
+	}
+	if isWrite(op) && info.Action == "" {
+		info.Action = "sudo"
+	}
+	if isRootPath(path) {
 		info.Sudo = true
 	}
 	return info, ok
+}
+
+// sysRootPaths are the sys/ paths Vault protects with sudo (OpenBao's
+// system backend PathsSpecial.Root), beyond those declaring Sudo
+// themselves (seal, raft membership, rekey and root rotation): a trailing
+// "*" matches any suffix.
+var sysRootPaths = []string{
+	"auth/*", "remount", "audit", "audit/*", "raw", "raw/*", "rotate", "rotate/keyring", "rotate/root",
+	"config/cors", "config/auditing/*", "config/ui/headers/*", "plugins/catalog/*",
+	"revoke-prefix/*", "revoke-force/*", "leases/revoke-prefix/*", "leases/revoke-force/*",
+	"leases/lookup/*", "leases", "internal/inspect/*", "step-down",
+}
+
+func isRootPath(path string) bool {
+	path = strings.TrimSuffix(path, "/")
+	for _, p := range sysRootPaths {
+		if pre, glob := strings.CutSuffix(p, "*"); glob && strings.HasPrefix(path, pre) || path == p {
+			return true
+		}
+	}
+	return false
 }
 
 // isWrite reports operations that change state.

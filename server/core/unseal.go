@@ -77,7 +77,11 @@ func (c *Core) buildActiveState(ctx context.Context) (*activeState, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &activeState{tokens: ts, mounts: mt, auths: at, router: r, cluster: ci}, nil
+	ps, err := loadPolicyStore(ctx, c.barrier)
+	if err != nil {
+		return nil, err
+	}
+	return &activeState{tokens: ts, policies: ps, mounts: mt, auths: at, router: r, cluster: ci}, nil
 }
 
 // postUnseal runs once the barrier is unsealed. A single node becomes

@@ -26,11 +26,11 @@ func CallerFromContext(ctx context.Context) *Entry {
 	return e
 }
 
-// selfPaths act on the caller's own token or mint a child of it; every
-// other path acts on other tokens and is privileged (Vault's default
-// policy grants exactly these).
-var selfPaths = map[string]bool{
-	"lookup-self": true, "renew-self": true, "revoke-self": true, "create": true,
+// rootPaths are the token paths Vault protects with sudo (OpenBao's
+// token store PathsSpecial.Root); every other path is governed by
+// policies alone, as in Vault.
+func isRootPath(p string) bool {
+	return p == "accessors" || strings.HasPrefix(p, "revoke-orphan")
 }
 
 // Backend is the store as the auth method mounted at auth/token/: a
@@ -64,11 +64,11 @@ func Paths() []string {
 }
 
 // RouteInfo implements logical.RouteDescriber: every known path needs a
-// token; those not acting on the caller's own token need sudo.
+// token; Vault's root-protected ones need sudo.
 func (b *Backend) RouteInfo(path string, _ logical.Operation) (logical.RouteInfo, bool) {
 	p := strings.TrimSuffix(path, "/")
 	if _, ok := routes[p]; !ok {
 		return logical.RouteInfo{}, false
 	}
-	return logical.RouteInfo{Sudo: !selfPaths[p]}, true
+	return logical.RouteInfo{Sudo: isRootPath(p)}, true
 }

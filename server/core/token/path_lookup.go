@@ -138,6 +138,9 @@ func (s *Store) lookupData(e *Entry, id string) map[string]any {
 		d["expire_time"] = e.ExpireTime.Format(time.RFC3339Nano)
 		d["ttl"] = int64(e.ExpireTime.Sub(s.opts.Now()).Round(time.Second) / time.Second)
 	}
+	if len(e.BoundCIDRs) > 0 {
+		d["bound_cidrs"] = e.BoundCIDRs
+	}
 	if e.Period > 0 {
 		d["period"] = int64(e.Period / time.Second)
 	}

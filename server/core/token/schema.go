@@ -53,6 +53,7 @@ type record struct {
 	NumUses         int               `json:"num_uses"`
 	Limited         bool              `json:"limited,omitempty"`
 	Path            string            `json:"path"`
+	BoundCIDRs      []string          `json:"bound_cidrs,omitempty"`
 }
 
 // accessorRecord is the value of an accessor index entry.
@@ -67,7 +68,7 @@ func toRecord(e *Entry) *record {
 		TTL: e.TTL, ExplicitMaxTTL: e.ExplicitMaxTTL, Period: e.Period,
 		CreationTime: e.CreationTime, ExpireTime: e.ExpireTime,
 		LastRenewalTime: e.LastRenewalTime, Renewable: e.Renewable,
-		NumUses: e.NumUses, Limited: e.limited, Path: e.Path,
+		NumUses: e.NumUses, Limited: e.limited, Path: e.Path, BoundCIDRs: e.BoundCIDRs,
 	}
 }
 
@@ -79,7 +80,7 @@ func (r *record) entry() *Entry {
 		CreationTime: r.CreationTime, ExpireTime: r.ExpireTime,
 		LastRenewalTime: r.LastRenewalTime, Renewable: r.Renewable,
 		NumUses: r.NumUses, limited: r.Limited, Path: r.Path,
-		Orphan: r.Parent == "",
+		Orphan: r.Parent == "", BoundCIDRs: r.BoundCIDRs,
 	}
 }
 

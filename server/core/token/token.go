@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -144,6 +145,10 @@ type Entry struct {
 	Orphan bool
 	// Path is the creation path, e.g. "auth/token/create".
 	Path string
+	// BoundCIDRs restrict the client addresses the token may be used
+	// from (CIDR blocks or addresses); empty means anywhere. The pipeline
+	// enforces them (BoundTo).
+	BoundCIDRs []string
 
 	id      string // salted hash of the raw token: the storage key
 	parent  string // salted hash of the parent token; "" for orphans
@@ -165,6 +170,7 @@ func (e *Entry) clone() *Entry {
 	c := *e
 	c.Policies = slices.Clone(e.Policies)
 	c.Meta = maps.Clone(e.Meta)
+	c.BoundCIDRs = slices.Clone(e.BoundCIDRs)
 	return &c
 }
 
@@ -189,6 +195,8 @@ type CreateParams struct {
 	// Renewable, NumUses as in auth/token/create.
 	Renewable bool
 	NumUses   int
+	// BoundCIDRs as Entry.BoundCIDRs (validated by the caller).
+	BoundCIDRs []string
 }
 
 // Store is the token store. See the package comment for its contract.
@@ -245,6 +253,7 @@ func (s *Store) Create(ctx context.Context, p CreateParams) (string, *Entry, err
 		limited:     p.NumUses > 0,
 		Renewable:   p.Renewable,
 		Period:      p.Period,
+		BoundCIDRs:  slices.Clone(p.BoundCIDRs),
 	}
 	if p.Parent != nil {
 		e.parent = p.Parent.id
@@ -331,4 +340,27 @@ func (s *Store) Tidy(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return s.tidy(ctx)
+}
+
+// UsableFrom reports whether the token may be used by a client at addr
+// (an IP address): always for a token without bound CIDRs, never from an
+// unknown or unparsable address for one with them.
+func (e *Entry) UsableFrom(addr string) bool {
+	if len(e.BoundCIDRs) == 0 {
+		return true
+	}
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, c := range e.BoundCIDRs {
+		if p, err := netip.ParsePrefix(c); err == nil && p.Contains(ip) {
+			return true
+		}
+		if a, err := netip.ParseAddr(c); err == nil && a.Unmap() == ip {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,143 @@
+package core
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/secretumvault/secretumvault/authz"
+	"github.com/secretumvault/secretumvault/engines/framework"
+	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/core/token"
+)
+
+// authzRequest fills areq, the authorization question of a request by
+// the token te to the route tgt (Time is the caller's to set).
+func (c *Core) authzRequest(ctx context.Context, areq *authz.Request, st *activeState, te *token.Entry, tgt *target, req *logical.Request, full string) {
+	*areq = authz.Request{
+		Principal: principalOf(st, te),
+		Operation: string(req.Operation),
+		Action:    routeAction(tgt.info, req.Operation),
+		Path:      full,
+		MountType: tgt.typ,
+		Sudo:      tgt.info.Sudo,
+		KVPath:    kvPath(tgt, full),
+	}
+	if req.Connection != nil {
+		areq.RemoteAddr = req.Connection.RemoteAddr
+	}
+	areq.TTL, areq.HasTTL = requestTTL(ctx, tgt, req, full)
+}
+
+// routeAction is the Cedar action of an operation on a route: the one the
+// route declares, "sudo" for a privileged route that declares none, else
+// the operation itself.
+func routeAction(info logical.RouteInfo, op logical.Operation) string {
+	switch {
+	case info.Action != "":
+		return info.Action
+	case info.Sudo:
+		return "sudo"
+	}
+	return string(op)
+}
+
+// principalOf is the token's principal: its entity (name, type, groups,
+// metadata) when it has one, and the policies of the token, the entity
+// and its groups together (Vault's identity policies).
+func principalOf(st *activeState, te *token.Entry) authz.Principal {
+	p := authz.Principal{
+		Root: te.IsRoot(), Accessor: te.Accessor, EntityID: te.EntityID,
+		DisplayName: te.DisplayName, Policies: te.Policies, Metadata: te.Meta,
+	}
+	if te.EntityID == "" || st == nil || st.identity == nil {
+		return p
+	}
+	ip, ok := st.identity.Principal(te.EntityID)
+	if !ok {
+		return p
+	}
+	p.EntityName, p.EntityType = ip.Name, ip.Type
+	p.Groups, p.GroupMetadata, p.Metadata = ip.Groups, ip.GroupMetadata, ip.Metadata
+	if len(ip.Policies) > 0 {
+		p.Policies = mergePolicies(te.Policies, ip.Policies)
+	}
+	return p
+}
+
+// mergePolicies is a ∪ b, in order, without duplicates.
+func mergePolicies(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	out = append(out, a...)
+	for _, n := range b {
+		if !containsString(a, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// kvSegments are the first segments of a KV v2 path that precede the
+// secret's own path.
+var kvSegments = map[string]bool{"data": true, "metadata": true, "delete": true, "undelete": true, "destroy": true, "subkeys": true}
+
+// kvPath is a KV v2 request's secret path without its data/ (metadata/,
+// ...) segment, or "".
+func kvPath(tgt *target, full string) string {
+	if tgt.typ != "kv" {
+		return ""
+	}
+	seg, rest, _ := strings.Cut(relativePath(full, tgt.mount), "/")
+	if !kvSegments[seg] {
+		return ""
+	}
+	return rest
+}
+
+// requestTTL is the TTL a request asks for (its ttl parameter) or, when
+// it sends none, the one the backend says it will grant.
+func requestTTL(ctx context.Context, tgt *target, req *logical.Request, full string) (time.Duration, bool) {
+	if v, ok := req.Data["ttl"]; ok {
+		if d, err := framework.ParseDuration(v); err == nil {
+			return d, true
+		}
+		return 0, false
+	}
+	g, ok := tgt.backend.(logical.TTLGranter)
+	if !ok {
+		return 0, false
+	}
+	probe := *req
+	probe.Path, probe.MountPoint, probe.MountType, probe.Storage = relativePath(full, tgt.mount), tgt.mount, tgt.typ, tgt.view
+	d, ok, err := g.GrantTTL(ctx, &probe)
+	if err != nil || !ok {
+		return 0, false
+	}
+	return d, true
+}
+
+// identityPrincipal is what the identity store tells the pipeline about
+// an entity.
+type identityPrincipal struct {
+	Name, Type    string
+	Disabled      bool
+	Metadata      map[string]string
+	Policies      []string
+	Groups        map[string][]string
+	GroupMetadata map[string]map[string]string
+}
+
+// identitySource resolves entity ids for the pipeline (the identity
+// store of the active node).
+type identitySource interface {
+	Principal(entityID string) (identityPrincipal, bool)
+}

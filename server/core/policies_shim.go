@@ -1,0 +1,37 @@
+package core
+
+import (
+	"errors"
+	"maps"
+
+	"github.com/secretumvault/secretumvault/authz"
+)
+
+// TEMPORARY until authz.Documents and authz/hcl land (issue 7 slices).
+
+func loadAuthorizer(cz *authz.Cedar, cedarDocs, acl map[string]string) error {
+	all := maps.Clone(cedarDocs)
+	if all == nil {
+		all = map[string]string{}
+	}
+	for n, t := range acl {
+		all["acl:"+n] = t
+	}
+	return cz.Load(all)
+}
+
+const defaultACLPolicy = `path "auth/token/lookup-self" { capabilities = ["read"] }`
+
+var errNoHCL = errors.New("HCL policies are not compiled yet")
+
+func compileACL(acl map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	for n := range acl {
+		if n != defaultPolicyName {
+			return nil, errNoHCL
+		}
+	}
+	out[defaultPolicyName] = `permit(principal, action, resource) when { principal.policies.contains("default") &&
+  ["auth/token/lookup-self", "auth/token/renew-self", "auth/token/revoke-self", "sys/capabilities-self"].contains(resource.path) };`
+	return out, nil
+}
