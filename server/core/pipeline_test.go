@@ -115,6 +115,13 @@ var samplePaths = map[string][]string{
 	"storage/raft/snapshot-force":          {"sys/storage/raft/snapshot-force"},
 	"storage/raft/autopilot/configuration": {"sys/storage/raft/autopilot/configuration"},
 	"storage/raft/autopilot/state":         {"sys/storage/raft/autopilot/state"},
+	"policies/cedar-schema":                {"sys/policies/cedar-schema"},
+	"policies/cedar/?":                     {"sys/policies/cedar", "sys/policies/cedar/"},
+	"policies/cedar/(?P<name>.+)":          {"sys/policies/cedar/dev"},
+	"policies/acl/?":                       {"sys/policies/acl"},
+	"policies/acl/(?P<name>.+)":            {"sys/policies/acl/dev"},
+	"policy/?":                             {"sys/policy"},
+	"policy/(?P<name>.+)":                  {"sys/policy/dev"},
 }
 
 // kvSamples are request paths for kv's route patterns (mounted at secret/).

@@ -364,3 +364,14 @@ func (e *Entry) UsableFrom(addr string) bool {
 	}
 	return false
 }
+
+// LookupAccessor returns the entry of the valid token behind accessor,
+// without consuming a use; an unknown accessor is a 400 "invalid
+// accessor".
+func (s *Store) LookupAccessor(ctx context.Context, accessor string) (*Entry, error) {
+	e, err := s.liveByAccessor(ctx, accessor)
+	if err != nil {
+		return nil, err
+	}
+	return e.clone(), nil
+}

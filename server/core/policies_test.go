@@ -1,0 +1,115 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/core"
+)
+
+// childToken mints a token with policies through auth/token/create.
+func childToken(t *testing.T, c *core.Core, root string, policies ...string) string {
+	t.Helper()
+	resp, err := do(t, c, root, logical.UpdateOperation, "auth/token/create", map[string]any{"policies": policies})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Auth.ClientToken
+}
+
+const appReader = `
+@id("app-read")
+permit(principal, action in [Action::"read", Action::"list"], resource in Secret::"secret/data/app")
+  when { principal.policies.contains("app-reader") };
+@id("no-app-secrets")
+forbid(principal, action, resource in Secret::"secret/data/app/secrets")
+  when { principal.policies.contains("app-reader") };
+`
+
+// TestCedarPoliciesDecide: a stored Cedar policy permits, a forbid
+// overrides it, everything else is denied, and the set survives a seal.
+func TestCedarPoliciesDecide(t *testing.T) {
+	c, res := newCore(t)
+	root := res.RootToken
+	mustDo(t, c, root, logical.UpdateOperation, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
+	for _, p := range []string{"app/db", "app/secrets/key", "other/x"} {
+		mustDo(t, c, root, logical.UpdateOperation, "secret/data/"+p, map[string]any{"data": map[string]any{"v": "1"}})
+	}
+	mustDo(t, c, root, logical.UpdateOperation, "sys/policies/cedar/app", map[string]any{"policy": appReader})
+	tok := childToken(t, c, root, "app-reader")
+	check := func(when string) {
+		t.Helper()
+		tests := []struct {
+			op      logical.Operation
+			path    string
+			allowed bool
+		}{
+			{logical.ReadOperation, "secret/data/app/db", true},
+			{logical.ReadOperation, "secret/data/app/secrets/key", false},
+			{logical.ReadOperation, "secret/data/other/x", false},
+			{logical.UpdateOperation, "secret/data/app/db", false},
+			{logical.ReadOperation, "sys/policies/cedar/app", false},
+		}
+		for _, tt := range tests {
+			_, err := do(t, c, tok, tt.op, tt.path, map[string]any{"data": map[string]any{"v": "2"}})
+			if denied := errors.Is(err, logical.ErrPermissionDenied); denied == tt.allowed {
+				t.Errorf("%s: %s %s: err %v, want allowed=%v", when, tt.op, tt.path, err, tt.allowed)
+			}
+		}
+	}
+	check("after the write")
+	resp := mustDo(t, c, root, logical.ListOperation, "sys/policies/cedar", nil)
+	if keys, _ := resp.Data["keys"].([]string); !slices.Equal(keys, []string{"app"}) {
+		t.Fatalf("list = %v", resp.Data)
+	}
+	if resp := mustDo(t, c, root, logical.ReadOperation, "sys/policies/cedar/app", nil); resp.Data["policy"] != appReader || resp.Data["name"] != "app" {
+		t.Fatalf("read = %v", resp.Data)
+	}
+	resealed(t, c, res)
+	check("after a seal and unseal")
+
+	// A bad document is a 400 and the old set stays in force.
+	for name, bad := range map[string]string{
+		"syntax": `permit(principal, action, resource`,
+		"empty":  "  ",
+	} {
+		_, err := do(t, c, root, logical.UpdateOperation, "sys/policies/cedar/app", map[string]any{"policy": bad})
+		if !errors.Is(err, logical.ErrInvalidRequest) {
+			t.Fatalf("%s policy: %v, want 400", name, err)
+		}
+	}
+	check("after refused updates")
+	if _, err := do(t, c, root, logical.UpdateOperation, "sys/policies/cedar/Bad Name", map[string]any{"policy": appReader}); !errors.Is(err, logical.ErrInvalidRequest) {
+		t.Fatalf("bad name: %v", err)
+	}
+	mustDo(t, c, root, logical.DeleteOperation, "sys/policies/cedar/app", nil)
+	if _, err := do(t, c, tok, logical.ReadOperation, "secret/data/app/db", nil); !errors.Is(err, logical.ErrPermissionDenied) {
+		t.Fatalf("read after the policy was deleted: %v", err)
+	}
+}
+
+func mustDo(t *testing.T, c *core.Core, tok string, op logical.Operation, path string, data map[string]any) *logical.Response {
+	t.Helper()
+	resp, err := do(t, c, tok, op, path, data)
+	if err != nil {
+		t.Fatalf("%s %s: %v", op, path, err)
+	}
+	return resp
+}
+
+// resealed seals c and unseals it again with the init keys.
+func resealed(t *testing.T, c *core.Core, res *core.InitResult) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.Seal(ctx, res.RootToken); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range res.Keys[:3] {
+		if _, err := c.Unseal(ctx, mustHex(t, k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
