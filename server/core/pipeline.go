@@ -120,6 +120,8 @@ type target struct {
 	typ     string
 	view    logical.Storage
 	info    logical.RouteInfo
+	// entry is the mount's table row (nil for sys/).
+	entry *mountEntry
 }
 
 // localTarget reports a sys/ route declared Local.
@@ -170,7 +172,7 @@ func (c *Core) resolve(call *pipelineCall, st *activeState, req *logical.Request
 	if rt == nil {
 		return nil, fmt.Errorf("%w: no handler for route %q", logical.ErrUnsupportedPath, req.Path)
 	}
-	call.tgt = target{backend: rt.backend, mount: rt.prefix, typ: rt.entry.Type, view: rt.view}
+	call.tgt = target{backend: rt.backend, mount: rt.prefix, typ: rt.entry.Type, view: rt.view, entry: rt.entry}
 	tgt := &call.tgt
 	if rd, ok := rt.backend.(logical.RouteDescriber); ok {
 		tgt.info, _ = rd.RouteInfo(strings.TrimPrefix(req.Path, rt.prefix), req.Operation)
@@ -343,6 +345,9 @@ func (c *Core) dispatch(ctx context.Context, call *pipelineCall, tgt *target, re
 		ctx = token.ContextWithCaller(ctx, call.caller)
 	}
 	resp, err := c.route(ctx, call, tgt, req)
+	if err == nil && isLogin(tgt, resp) {
+		err = c.completeLogin(ctx, call, tgt, req, resp)
+	}
 	e := c.auditEntry(call, tgt, req)
 	if resp != nil {
 		e.ResponseData = resp.Data
