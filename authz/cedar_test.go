@@ -139,11 +139,8 @@ func BenchmarkCedarAuthorize(b *testing.B) {
 	}
 }
 
-// TestCedarAttributes: the principal's policies and tags, a group's tags,
-// the resource's path, depth, seg and rest, and context.sudo.
-func TestCedarAttributes(t *testing.T) {
-	c := authz.NewCedar()
-	err := c.Load(authz.Documents{Cedar: map[string]string{"attrs": `
+// attrPolicies read every attribute of the model.
+const attrPolicies = `
 @id("shape")
 permit(principal, action, resource) when {
   resource.path == "a/x/cat/" && resource.depth == 4 && resource.seg.s0 == "a" && resource.seg.s3 == "" &&
@@ -154,7 +151,13 @@ permit(principal, action, resource) when {
 @id("group-tag")
 permit(principal in Group::"ops", action, resource == Secret::"g") when {
   Group::"ops".hasTag("tier") && Group::"ops".getTag("tier") == "1"
-};`}})
+};`
+
+// TestCedarAttributes: the principal's policies and tags, a group's tags,
+// the resource's path, depth, seg and rest, and context.sudo.
+func TestCedarAttributes(t *testing.T) {
+	c := authz.NewCedar()
+	err := c.Load(authz.Documents{Cedar: map[string]string{"attrs": attrPolicies}})
 	if err != nil {
 		t.Fatal(err)
 	}

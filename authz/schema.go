@@ -148,7 +148,7 @@ func parseError(kind, doc string, err error) *BadPolicyError {
 		e.Line, _ = strconv.Atoi(e.Message[m[2]:m[3]])
 		e.Column, _ = strconv.Atoi(e.Message[m[4]:m[5]])
 		rest := strings.TrimLeft(e.Message[m[1]:], " ")
-		e.Message = "parse error: " + rest
+		e.Message = "parse error near " + rest
 	}
 	return e
 }
