@@ -1,0 +1,70 @@
+package authz
+
+import (
+	"github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/types"
+	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
+)
+
+// hasGuard reports whether a when clause of p has
+// principal.policies.contains("<name>") as one of its top-level
+// conjuncts, which makes p false for a token not holding name.
+func hasGuard(p *cedar.Policy, name string) bool {
+	for _, c := range (*xast.Policy)(p.AST()).Conditions {
+		if c.Condition != xast.ConditionWhen {
+			continue
+		}
+		for _, n := range conjuncts(c.Body, nil) {
+			if isGuard(n, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// conjuncts flattens a && b && ... into its operands.
+func conjuncts(n xast.IsNode, out []xast.IsNode) []xast.IsNode {
+	if a, ok := n.(xast.NodeTypeAnd); ok {
+		return conjuncts(a.Right, conjuncts(a.Left, out))
+	}
+	return append(out, n)
+}
+
+func isGuard(n xast.IsNode, name string) bool {
+	c, ok := n.(xast.NodeTypeContains)
+	if !ok {
+		return false
+	}
+	acc, ok := c.Left.(xast.NodeTypeAccess)
+	if !ok || acc.Value != "policies" {
+		return false
+	}
+	v, ok := acc.Arg.(xast.NodeTypeVariable)
+	if !ok || v.Name != "principal" {
+		return false
+	}
+	lit, ok := c.Right.(xast.NodeValue)
+	return ok && lit.Value == types.String(name)
+}
+
+// scan finds which attributes and whether tags any policy reads.
+func scan(policies []*compiled) needs {
+	n := needs{attrs: map[string]bool{}}
+	for _, p := range policies {
+		for _, c := range (*xast.Policy)(p.policy.AST()).Conditions {
+			xast.Inspect(xast.NewNode(c.Body), func(node xast.IsNode) bool {
+				switch node := node.(type) {
+				case xast.NodeTypeAccess:
+					n.attrs[string(node.Value)] = true
+				case xast.NodeTypeHas:
+					n.attrs[string(node.Value)] = true
+				case xast.NodeTypeHasTag, xast.NodeTypeGetTag:
+					n.tags = true
+				}
+				return true
+			})
+		}
+	}
+	return n
+}
