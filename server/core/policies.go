@@ -123,7 +123,7 @@ func compilePolicies(cedarDocs, acl map[string]string) (*authz.Cedar, map[string
 		return nil, nil, err
 	}
 	cz := authz.NewCedar()
-	if err := loadAuthorizer(cz, cedarDocs, compiled); err != nil {
+	if err := cz.Load(authz.Documents{Cedar: cedarDocs, ACL: compiled}); err != nil {
 		return nil, nil, err
 	}
 	return cz, compiled, nil

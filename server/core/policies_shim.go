@@ -2,23 +2,9 @@ package core
 
 import (
 	"errors"
-	"maps"
-
-	"github.com/secretumvault/secretumvault/authz"
 )
 
 // TEMPORARY until authz.Documents and authz/hcl land (issue 7 slices).
-
-func loadAuthorizer(cz *authz.Cedar, cedarDocs, acl map[string]string) error {
-	all := maps.Clone(cedarDocs)
-	if all == nil {
-		all = map[string]string{}
-	}
-	for n, t := range acl {
-		all["acl:"+n] = t
-	}
-	return cz.Load(all)
-}
 
 const defaultACLPolicy = `path "auth/token/lookup-self" { capabilities = ["read"] }`
 
@@ -35,5 +21,3 @@ func compileACL(acl map[string]string) (map[string]string, error) {
   ["auth/token/lookup-self", "auth/token/renew-self", "auth/token/revoke-self", "sys/capabilities-self"].contains(resource.path) };`
 	return out, nil
 }
-
-func cedarSchema() string { return "" }

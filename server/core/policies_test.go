@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -73,12 +74,18 @@ func TestCedarPoliciesDecide(t *testing.T) {
 
 	// A bad document is a 400 and the old set stays in force.
 	for name, bad := range map[string]string{
-		"syntax": `permit(principal, action, resource`,
-		"empty":  "  ",
+		"syntax":              "permit(principal, action,\n  resource",
+		"unknown action":      `permit(principal, action == Action::"reed", resource);`,
+		"unknown entity type": `permit(principal == Person::"bob", action, resource);`,
+		"unknown attribute":   `permit(principal, action, resource) when { context.colour == "red" };`,
+		"empty":               "  ",
 	} {
 		_, err := do(t, c, root, logical.UpdateOperation, "sys/policies/cedar/app", map[string]any{"policy": bad})
 		if !errors.Is(err, logical.ErrInvalidRequest) {
 			t.Fatalf("%s policy: %v, want 400", name, err)
+		}
+		if name != "empty" && !strings.Contains(err.Error(), "line") {
+			t.Errorf("%s policy: %q does not give the position", name, err)
 		}
 	}
 	check("after refused updates")

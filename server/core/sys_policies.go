@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 
+	"github.com/secretumvault/secretumvault/authz"
+
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
@@ -42,7 +44,7 @@ func listOp(h framework.OperationHandler) map[logical.Operation]framework.Operat
 }
 
 func handleCedarSchema(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
-	return &logical.Response{Data: map[string]any{"schema": cedarSchema()}}, nil
+	return &logical.Response{Data: map[string]any{"schema": authz.Schema()}}, nil
 }
 
 // policyHandlers serve one kind of policy.
