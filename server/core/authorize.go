@@ -140,4 +140,6 @@ type identityPrincipal struct {
 // store of the active node).
 type identitySource interface {
 	Principal(entityID string) (identityPrincipal, bool)
+	// EntityID resolves an entity name.
+	EntityID(name string) (string, bool)
 }

@@ -122,6 +122,10 @@ var samplePaths = map[string][]string{
 	"policies/acl/(?P<name>.+)":            {"sys/policies/acl/dev"},
 	"policy/?":                             {"sys/policy"},
 	"policy/(?P<name>.+)":                  {"sys/policy/dev"},
+	"authz/explain":                        {"sys/authz/explain"},
+	"capabilities":                         {"sys/capabilities"},
+	"capabilities-self":                    {"sys/capabilities-self"},
+	"capabilities-accessor":                {"sys/capabilities-accessor"},
 }
 
 // kvSamples are request paths for kv's route patterns (mounted at secret/).

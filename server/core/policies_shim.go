@@ -18,6 +18,6 @@ func compileACL(acl map[string]string) (map[string]string, error) {
 		}
 	}
 	out[defaultPolicyName] = `permit(principal, action, resource) when { principal.policies.contains("default") &&
-  ["auth/token/lookup-self", "auth/token/renew-self", "auth/token/revoke-self", "sys/capabilities-self"].contains(resource.path) };`
+  !context.sudo && ["auth/token/lookup-self", "auth/token/renew-self", "auth/token/revoke-self", "sys/capabilities-self", "sys/authz/explain"].contains(resource.path) };`
 	return out, nil
 }

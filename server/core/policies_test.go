@@ -98,6 +98,63 @@ func TestCedarPoliciesDecide(t *testing.T) {
 	}
 }
 
+// TestExplainAndCapabilities: explain names the deciding policies and
+// the principal; capabilities are answered from the same set; asking
+// about another token needs sudo.
+func TestExplainAndCapabilities(t *testing.T) {
+	c, res := newCore(t)
+	root := res.RootToken
+	mustDo(t, c, root, logical.UpdateOperation, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
+	mustDo(t, c, root, logical.UpdateOperation, "sys/policies/cedar/app", map[string]any{"policy": appReader})
+	tok := childToken(t, c, root, "app-reader")
+	explain := func(caller string, data map[string]any) map[string]any {
+		t.Helper()
+		return mustDo(t, c, caller, logical.UpdateOperation, "sys/authz/explain", data).Data
+	}
+	x := explain(root, map[string]any{"token": tok, "path": "secret/data/app/secrets/key"})
+	if x["allowed"] != false || !slices.Equal(x["policy_ids"].([]string), []string{"no-app-secrets"}) ||
+		!strings.HasPrefix(x["principal"].(string), "Token::") || x["action"] != `Action::"read"` ||
+		x["resource"] != `Secret::"secret/data/app/secrets/key"` {
+		t.Fatalf("explain a forbidden read = %v", x)
+	}
+	if pols := x["policies"].([]map[string]any); len(pols) != 1 || !strings.Contains(pols[0]["text"].(string), "forbid") {
+		t.Fatalf("explain does not show the deciding policy's text: %v", x["policies"])
+	}
+	// The token explains itself without naming itself.
+	x = explain(tok, map[string]any{"path": "secret/data/app/db"})
+	if x["allowed"] != true || !slices.Equal(x["policy_ids"].([]string), []string{"app-read"}) {
+		t.Fatalf("self explain of an allowed read = %v", x)
+	}
+	x = explain(tok, map[string]any{"path": "secret/data/other", "operation": "update"})
+	if x["allowed"] != false || len(x["policy_ids"].([]string)) != 0 || !strings.Contains(x["reason"].(string), "no policy") && x["reason"] == "" {
+		t.Fatalf("explain of a default deny = %v", x)
+	}
+	if _, err := do(t, c, tok, logical.UpdateOperation, "sys/authz/explain", map[string]any{"token": root, "path": "secret/data/app/db"}); !errors.Is(err, logical.ErrPermissionDenied) {
+		t.Fatalf("a token without sudo explained another token: %v", err)
+	}
+	if _, err := do(t, c, root, logical.UpdateOperation, "sys/authz/explain", map[string]any{"path": "x", "operation": "fly"}); !errors.Is(err, logical.ErrInvalidRequest) {
+		t.Fatalf("unknown operation: %v", err)
+	}
+
+	caps := mustDo(t, c, tok, logical.UpdateOperation, "sys/capabilities-self", map[string]any{"paths": []string{"secret/data/app/db", "secret/data/app/secrets/x", "secret/metadata/"}}).Data
+	for path, want := range map[string][]string{
+		"secret/data/app/db":        {"read", "list"},
+		"secret/data/app/secrets/x": {"deny"},
+		"secret/metadata/":          {"deny"},
+	} {
+		if got, _ := caps[path].([]string); !slices.Equal(got, want) {
+			t.Errorf("capabilities-self %s = %v, want %v", path, caps[path], want)
+		}
+	}
+	rootCaps := mustDo(t, c, root, logical.UpdateOperation, "sys/capabilities", map[string]any{"token": root, "paths": []string{"sys/seal"}}).Data
+	if got, _ := rootCaps["capabilities"].([]string); !slices.Equal(got, []string{"root"}) {
+		t.Fatalf("root capabilities = %v", rootCaps)
+	}
+	if _, err := do(t, c, tok, logical.UpdateOperation, "sys/capabilities", map[string]any{"token": root, "paths": []string{"x"}}); !errors.Is(err, logical.ErrPermissionDenied) {
+		t.Fatalf("capabilities of another token without sudo: %v", err)
+	}
+}
+
 func mustDo(t *testing.T, c *core.Core, tok string, op logical.Operation, path string, data map[string]any) *logical.Response {
 	t.Helper()
 	resp, err := do(t, c, tok, op, path, data)
