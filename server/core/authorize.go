@@ -143,3 +143,17 @@ type identitySource interface {
 	// EntityID resolves an entity name.
 	EntityID(name string) (string, bool)
 }
+
+// hasSudo reports whether the request's caller may make it as a
+// privileged request (Vault's sudo capability on the path): for token
+// store checks such as creating orphans.
+func (c *Core) hasSudo(ctx context.Context, call *pipelineCall) bool {
+	st, err := c.state()
+	if err != nil {
+		return false
+	}
+	probe := call.areq
+	probe.Sudo, probe.Action = true, "sudo"
+	d, err := c.authorizerOf(st).Authorize(ctx, &probe)
+	return err == nil && d.Allowed
+}

@@ -343,6 +343,9 @@ func (c *Core) dispatch(ctx context.Context, call *pipelineCall, tgt *target, re
 	req.MountPoint, req.MountType, req.Storage = tgt.mount, tgt.typ, tgt.view
 	if call.caller != nil {
 		ctx = token.ContextWithCaller(ctx, call.caller)
+		if tgt.typ == token.MountType && !call.caller.IsRoot() {
+			ctx = token.ContextWithSudo(ctx, func() bool { return c.hasSudo(ctx, call) })
+		}
 	}
 	resp, err := c.route(ctx, call, tgt, req)
 	if err == nil && isLogin(tgt, resp) {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
@@ -18,6 +19,29 @@ type callerKey struct{}
 // request's token; the pipeline sets it before the token backend runs.
 func ContextWithCaller(ctx context.Context, e *Entry) context.Context {
 	return context.WithValue(ctx, callerKey{}, e)
+}
+
+type sudoKey struct{}
+
+// ContextWithSudo returns ctx carrying a check of whether the caller has
+// sudo on the request's path (Vault's "root or sudo privileges"); the
+// pipeline sets it for token paths. It is called at most when needed.
+func ContextWithSudo(ctx context.Context, check func() bool) context.Context {
+	return context.WithValue(ctx, sudoKey{}, check)
+}
+
+// privilegeCheck is privileged as a function evaluated once, on demand.
+func privilegeCheck(ctx context.Context, caller *Entry) func() bool {
+	return sync.OnceValue(func() bool { return privileged(ctx, caller) })
+}
+
+// privileged reports whether the caller is root or has sudo on the path.
+func privileged(ctx context.Context, caller *Entry) bool {
+	if caller.IsRoot() {
+		return true
+	}
+	check, _ := ctx.Value(sudoKey{}).(func() bool)
+	return check != nil && check()
 }
 
 // CallerFromContext returns the entry ContextWithCaller stored, or nil.

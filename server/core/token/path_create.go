@@ -87,7 +87,7 @@ func (s *Store) createToken(ctx context.Context, req *logical.Request, d *framew
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.newChild(c, req.Path, parent, orphan)
+	e, err := s.newChild(c, req.Path, parent, orphan, privilegeCheck(ctx, parent))
 	if err != nil {
 		return nil, err
 	}
@@ -104,8 +104,10 @@ func (s *Store) createToken(ctx context.Context, req *logical.Request, d *framew
 
 // newChild validates c against its parent and returns the entry to mint
 // (without TTL, id or accessor).
-func (s *Store) newChild(c *createRequest, path string, parent *Entry, orphan bool) (*Entry, error) {
-	root := parent.IsRoot()
+func (s *Store) newChild(c *createRequest, path string, parent *Entry, orphan bool, privileged func() bool) (*Entry, error) {
+	needs := c.NoParent || c.Period > 0 || c.ID != "" ||
+		len(c.Policies) > 0 && !subset(sanitizePolicies(parent.Policies, false), sanitizePolicies(c.Policies, false))
+	root := parent.IsRoot() || needs && privileged()
 	switch {
 	case c.Type != "" && c.Type != TypeService:
 		return nil, logical.InvalidRequest("type", "only service tokens are supported")
@@ -120,7 +122,7 @@ func (s *Store) newChild(c *createRequest, path string, parent *Entry, orphan bo
 	case c.ID != "" && strings.Contains(c.ID, "."):
 		return nil, badRequest("token IDs can not contain a period")
 	}
-	policies, err := childPolicies(c, parent)
+	policies, err := childPolicies(c, parent, root)
 	if err != nil {
 		return nil, err
 	}
@@ -147,16 +149,17 @@ func (s *Store) newChild(c *createRequest, path string, parent *Entry, orphan bo
 // childPolicies applies Vault's rules: no policies given inherits the
 // parent's; a non-root parent may only grant a subset of its own (and
 // passes "default" on only if it has it); a root parent may grant any and
-// adds "default"; no_default_policy strips "default"; only a root parent
-// may create a root token.
-func childPolicies(c *createRequest, parent *Entry) ([]string, error) {
+// adds "default" (so may a parent with sudo on the path, privileged);
+// no_default_policy strips "default"; only a root parent may create a
+// root token.
+func childPolicies(c *createRequest, parent *Entry, privileged bool) ([]string, error) {
 	root := parent.IsRoot()
 	addDefault := false
 	requested := c.Policies
 	switch {
 	case len(requested) == 0:
 		requested = parent.Policies
-	case !root:
+	case !privileged:
 		if !subset(sanitizePolicies(parent.Policies, false), sanitizePolicies(requested, false)) {
 			return nil, badRequest("child policies must be subset of parent")
 		}

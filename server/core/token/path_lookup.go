@@ -85,10 +85,10 @@ func (s *Store) liveByAccessor(ctx context.Context, accessor string) (*Entry, er
 	return e, nil
 }
 
-// handleAccessors lists the accessors of all live tokens (root only).
+// handleAccessors lists the accessors of all live tokens (root or sudo).
 func (s *Store) handleAccessors(ctx context.Context, _ *logical.Request, _ *framework.FieldData, caller *Entry) (*logical.Response, error) {
-	if !caller.IsRoot() {
-		return nil, fmt.Errorf("token: accessors: root token required: %w", logical.ErrPermissionDenied)
+	if !privileged(ctx, caller) {
+		return nil, fmt.Errorf("token: accessors: root or sudo privileges required: %w", logical.ErrPermissionDenied)
 	}
 	ids, err := s.view.List(ctx, idPrefix)
 	if err != nil {

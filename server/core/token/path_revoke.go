@@ -42,13 +42,13 @@ func (s *Store) handleRevokeAccessor(ctx context.Context, _ *logical.Request, d 
 }
 
 // handleRevokeOrphan revokes the token in "token" but keeps its children,
-// which become orphans. Root only.
+// which become orphans. Root or sudo only.
 func (s *Store) handleRevokeOrphan(ctx context.Context, _ *logical.Request, d *framework.FieldData, caller *Entry) (*logical.Response, error) {
 	raw, err := requiredToken(d)
 	if err != nil {
 		return nil, err
 	}
-	if !caller.IsRoot() {
+	if !privileged(ctx, caller) {
 		return nil, badRequest("root or sudo privileges required to revoke and orphan")
 	}
 	h, err := s.hash(raw)
