@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/core"
 )
 
 // BenchmarkKVv2 measures KV v2 writes and reads through the whole core
@@ -41,4 +42,54 @@ func BenchmarkKVv2(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkKVv2Authorized is BenchmarkKVv2 with a non-root token, so that
+// every request is decided by the policy set: one permitting policy among
+// n others (each a group-scoped permit or forbid on its own path).
+func BenchmarkKVv2Authorized(b *testing.B) {
+	for _, n := range []int{0, 1000} {
+		b.Run(fmt.Sprintf("policies=%d", n), func(b *testing.B) {
+			c, res := newCore(b)
+			root := res.RootToken
+			mustDoB(b, c, root, logical.UpdateOperation, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
+			var doc strings.Builder
+			doc.WriteString(`permit(principal, action in [Action::"read", Action::"write"], resource in Secret::"secret/data/bench") when { principal.policies.contains("bench") };` + "\n")
+			for i := range n {
+				effect := "permit"
+				if i%5 == 0 {
+					effect = "forbid"
+				}
+				fmt.Fprintf(&doc, "%s(principal in Group::\"team-%d\", action == Action::\"read\", resource in Secret::\"secret/data/team-%d\");\n", effect, i%50, i)
+			}
+			mustDoB(b, c, root, logical.UpdateOperation, "sys/policies/cedar/bench", map[string]any{"policy": doc.String()})
+			resp := mustDoB(b, c, root, logical.UpdateOperation, "auth/token/create", map[string]any{"policies": []string{"bench"}})
+			tok := resp.Auth.ClientToken
+			value := strings.Repeat("x", 1024)
+			for i := range 1000 {
+				mustDoB(b, c, tok, logical.UpdateOperation, fmt.Sprintf("secret/data/bench/%d", i), map[string]any{"data": map[string]any{"v": value}})
+			}
+			b.Run("put", func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					mustDoB(b, c, tok, logical.UpdateOperation, fmt.Sprintf("secret/data/bench/%d", i%1000), map[string]any{"data": map[string]any{"v": value}})
+				}
+			})
+			b.Run("get", func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					mustDoB(b, c, tok, logical.ReadOperation, fmt.Sprintf("secret/data/bench/%d", i%1000), nil)
+				}
+			})
+		})
+	}
+}
+
+func mustDoB(b *testing.B, c *core.Core, tok string, op logical.Operation, path string, data map[string]any) *logical.Response {
+	b.Helper()
+	resp, err := do(b, c, tok, op, path, data)
+	if err != nil {
+		b.Fatalf("%s %s: %v", op, path, err)
+	}
+	return resp
 }
