@@ -40,7 +40,7 @@ func (n needs) ctx(name string) bool { return n.all || n.context || n.attrs[name
 type shape struct {
 	principal types.EntityUID
 	// groups are every group the principal is in, directly or not.
-	groups []types.EntityUID
+	groups       []types.EntityUID
 	action       types.EntityUID
 	actionEntity types.Entity
 	// actionGroups are the action's groups (write for create ...).
