@@ -48,23 +48,37 @@ func isGuard(n xast.IsNode, name string) bool {
 	return ok && lit.Value == types.String(name)
 }
 
-// scan finds which attributes and whether tags any policy reads.
+// scan finds which attributes any policy reads, whether any reads tags,
+// and whether any uses the context record other than by attribute.
 func scan(policies []*compiled) needs {
 	n := needs{attrs: map[string]bool{}}
+	var contexts, byAttribute int
 	for _, p := range policies {
 		for _, c := range (*xast.Policy)(p.policy.AST()).Conditions {
 			xast.Inspect(xast.NewNode(c.Body), func(node xast.IsNode) bool {
 				switch node := node.(type) {
 				case xast.NodeTypeAccess:
 					n.attrs[string(node.Value)] = true
+					byAttribute += isContext(node.Arg)
 				case xast.NodeTypeHas:
 					n.attrs[string(node.Value)] = true
+					byAttribute += isContext(node.Arg)
 				case xast.NodeTypeHasTag, xast.NodeTypeGetTag:
 					n.tags = true
+				case xast.NodeTypeVariable:
+					contexts += isContext(node)
 				}
 				return true
 			})
 		}
 	}
+	n.context = contexts != byAttribute
 	return n
+}
+
+func isContext(n xast.IsNode) int {
+	if v, ok := n.(xast.NodeTypeVariable); ok && v.Name == "context" {
+		return 1
+	}
+	return 0
 }

@@ -181,3 +181,41 @@ func TestCedarAttributes(t *testing.T) {
 		}
 	}
 }
+
+// TestCedarConcurrentLoad: requests decided while sets are swapped see
+// one set or the other (run with -race).
+func TestCedarConcurrentLoad(t *testing.T) {
+	c := authz.NewCedar()
+	a := authz.Documents{Cedar: map[string]string{"design": designPolicies}}
+	b := authz.Documents{ACL: map[string]string{"dev": aclDev}}
+	if err := c.Load(a); err != nil {
+		t.Fatal(err)
+	}
+	req := authz.Request{Principal: authz.Principal{EntityName: "alice", Policies: []string{"dev"}, Groups: map[string][]string{"developers": nil}},
+		Operation: "read", Path: "database/dev/x", Time: time.Now()}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			docs := a
+			if i%2 == 1 {
+				docs = b
+			}
+			if err := c.Load(docs); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		d, err := c.Authorize(context.Background(), &req)
+		if err != nil || (d.Allowed && !slices.Equal(d.PolicyIDs, []string{"design.0"})) {
+			t.Fatalf("%+v, %v", d, err)
+		}
+	}
+}

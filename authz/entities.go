@@ -2,6 +2,7 @@ package authz
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cedar-policy/cedar-go"
@@ -19,7 +20,10 @@ const MaxSegments = 32
 type needs struct {
 	attrs map[string]bool
 	tags  bool
-	all   bool
+	// context: some policy uses the context record as a whole (not only
+	// context.name or context has name), so every attribute is built.
+	context bool
+	all     bool
 }
 
 // allNeeds builds every attribute and tag.
@@ -29,13 +33,16 @@ func (n needs) attr(name string) bool { return n.all || n.attrs[name] }
 
 func (n needs) anyTags() bool { return n.all || n.tags }
 
+func (n needs) ctx(name string) bool { return n.all || n.context || n.attrs[name] }
+
 // shape is a request's entity uids: what the index looks up and the
 // entities are built from.
 type shape struct {
 	principal types.EntityUID
 	// groups are every group the principal is in, directly or not.
-	groups []types.EntityUID
-	action types.EntityUID
+	groups       []types.EntityUID
+	action       types.EntityUID
+	actionEntity types.Entity
 	// actionGroups are the action's groups (write for create ...).
 	actionGroups []types.EntityUID
 	resource     types.EntityUID
@@ -45,59 +52,86 @@ type shape struct {
 	path string
 }
 
-// actionUIDs are the Action entities of the model, made once.
-var actionUIDs = func() map[string]types.EntityUID {
-	m := map[string]types.EntityUID{}
+// noParents is the empty parent set, shared (sets are immutable).
+var noParents = types.NewEntityUIDSet()
+
+// actionEntities are the Action entities of the model with their groups,
+// made once.
+var actionEntities = func() map[string]types.Entity {
+	m := map[string]types.Entity{}
 	for _, a := range []string{"read", "list", "create", "update", "patch", "delete", "generate", "rotate", "renew", "revoke", "sudo", "write"} {
-		m[a] = types.NewEntityUID(TypeAction, types.String(a))
+		m[a] = newActionEntity(a)
 	}
 	return m
 }()
 
-func actionUID(name string) types.EntityUID {
-	if uid, ok := actionUIDs[name]; ok {
-		return uid
+func newActionEntity(name string) types.Entity {
+	var groups []types.EntityUID
+	for _, g := range actionGroups[name] {
+		groups = append(groups, types.NewEntityUID(TypeAction, types.String(g)))
 	}
-	return types.NewEntityUID(TypeAction, types.String(name))
+	parents := noParents
+	if len(groups) > 0 {
+		parents = types.NewEntityUIDSet(groups...)
+	}
+	return types.Entity{UID: types.NewEntityUID(TypeAction, types.String(name)), Parents: parents}
+}
+
+// actionEntity is the Action entity of name.
+func actionEntity(name string) types.Entity {
+	if e, ok := actionEntities[name]; ok {
+		return e
+	}
+	return newActionEntity(name)
 }
 
 // newShape computes the uids of req (not root).
 func newShape(req *Request) shape {
 	p := req.Principal
 	s := shape{principal: principalUID(p)}
-	if len(p.Groups) > 0 {
-		seen := make(map[string]bool, len(p.Groups))
-		s.groups = make([]types.EntityUID, 0, len(p.Groups))
-		add := func(g string) {
-			if !seen[g] {
-				seen[g] = true
-				s.groups = append(s.groups, types.NewEntityUID(TypeGroup, types.String(g)))
-			}
-		}
-		for g, up := range p.Groups {
-			add(g)
-			for _, u := range up {
-				add(u)
-			}
-		}
-	}
+	s.groups = groupUIDs(p.Groups)
 	act := req.Action
 	if act == "" {
 		act = req.Operation
 	}
-	s.action = actionUID(act)
+	s.actionEntity = actionEntity(act)
+	s.action = s.actionEntity.UID
 	for _, g := range actionGroups[act] {
-		s.actionGroups = append(s.actionGroups, actionUID(g))
+		s.actionGroups = append(s.actionGroups, types.NewEntityUID(TypeAction, types.String(g)))
 	}
 	s.path = strings.TrimPrefix(req.Path, "/")
 	id := strings.Trim(s.path, "/")
 	s.resource = types.NewEntityUID(TypeSecret, types.String(id))
+	if n := strings.Count(id, "/"); n > 0 {
+		s.prefixes = make([]types.EntityUID, 0, n)
+	}
 	for i := len(id) - 1; i > 0; i-- {
 		if id[i] == '/' {
 			s.prefixes = append(s.prefixes, types.NewEntityUID(TypeSecret, types.String(id[:i])))
 		}
 	}
 	return s
+}
+
+// groupUIDs are the keys and the values of groups, each once.
+func groupUIDs(groups map[string][]string) []types.EntityUID {
+	if len(groups) == 0 {
+		return nil
+	}
+	out := make([]types.EntityUID, 0, 2*len(groups))
+	add := func(g string) {
+		uid := types.NewEntityUID(TypeGroup, types.String(g))
+		if !slices.Contains(out, uid) {
+			out = append(out, uid)
+		}
+	}
+	for g, up := range groups {
+		add(g)
+		for _, u := range up {
+			add(u)
+		}
+	}
+	return out
 }
 
 // entities is the EntityGetter of one request: a handful of entities
@@ -146,7 +180,7 @@ func (e *entities) Get(uid types.EntityUID) (types.Entity, bool) {
 //   - context: operation, mount_type, time, sudo (the route is
 //     privileged), remote_addr, kv_path, ttl (the last three when known).
 func cedarRequest(req *Request, s *shape, n needs) (cedar.Request, *entities, error) {
-	ctx, err := requestContext(req)
+	ctx, err := requestContext(req, n)
 	if err != nil {
 		return cedar.Request{}, nil, err
 	}
@@ -158,7 +192,7 @@ func cedarRequest(req *Request, s *shape, n needs) (cedar.Request, *entities, er
 		es.principal.Tags = tags(p.Metadata)
 	}
 	es.groups = groupEntities(p, n)
-	es.action = types.Entity{UID: s.action, Parents: types.NewEntityUIDSet(s.actionGroups...)}
+	es.action = s.actionEntity
 	es.secrets = secretEntities(s, n)
 	return cedar.Request{Principal: s.principal, Action: s.action, Resource: s.resource, Context: ctx}, es, nil
 }
@@ -173,11 +207,14 @@ func groupEntities(p Principal, n needs) []types.Entity {
 	out := make([]types.Entity, 0, len(p.Groups))
 	for g, up := range p.Groups {
 		gid := types.NewEntityUID(TypeGroup, types.String(g))
-		ups := make([]types.EntityUID, len(up))
-		for i, u := range up {
-			ups[i] = types.NewEntityUID(TypeGroup, types.String(u))
+		e := types.Entity{UID: gid, Parents: noParents}
+		if len(up) > 0 {
+			ups := make([]types.EntityUID, len(up))
+			for i, u := range up {
+				ups[i] = types.NewEntityUID(TypeGroup, types.String(u))
+			}
+			e.Parents = types.NewEntityUIDSet(ups...)
 		}
-		e := types.Entity{UID: gid, Parents: types.NewEntityUIDSet(ups...)}
 		if n.attr("name") {
 			e.Attributes = types.NewRecord(types.RecordMap{"name": types.String(g)})
 		}
@@ -307,29 +344,44 @@ func secretEntities(s *shape, n needs) []types.Entity {
 		attrs = types.Record{}
 		child = parent
 	}
-	return append(out, types.Entity{UID: child, Parents: types.NewEntityUIDSet(), Attributes: attrs})
+	return append(out, types.Entity{UID: child, Parents: noParents, Attributes: attrs})
 }
 
 // requestContext is the Cedar context: operation, mount_type, time, sudo,
-// remote_addr (an ipaddr, when known), kv_path and ttl (when known).
-func requestContext(req *Request) (types.Record, error) {
+// remote_addr (an ipaddr, when known), kv_path and ttl (when known);
+// those n says no policy reads are left out. A bad remote address is an
+// error even then.
+func requestContext(req *Request, n needs) (types.Record, error) {
 	m := make(types.RecordMap, 7)
-	m["operation"] = types.String(req.Operation)
-	m["mount_type"] = types.String(req.MountType)
-	m["time"] = types.NewDatetime(req.Time)
-	m["sudo"] = types.Boolean(req.Sudo)
+	if n.ctx("operation") {
+		m["operation"] = types.String(req.Operation)
+	}
+	if n.ctx("mount_type") {
+		m["mount_type"] = types.String(req.MountType)
+	}
+	if n.ctx("time") {
+		m["time"] = types.NewDatetime(req.Time)
+	}
+	if n.ctx("sudo") {
+		m["sudo"] = types.Boolean(req.Sudo)
+	}
 	if req.RemoteAddr != "" {
 		ip, err := types.ParseIPAddr(req.RemoteAddr)
 		if err != nil {
 			return types.Record{}, fmt.Errorf("authz: remote address %q: %w", req.RemoteAddr, err)
 		}
-		m["remote_addr"] = ip
+		if n.ctx("remote_addr") {
+			m["remote_addr"] = ip
+		}
 	}
-	if req.KVPath != "" {
+	if req.KVPath != "" && n.ctx("kv_path") {
 		m["kv_path"] = types.String(req.KVPath)
 	}
-	if req.HasTTL {
+	if req.HasTTL && n.ctx("ttl") {
 		m["ttl"] = types.NewDuration(req.TTL)
+	}
+	if len(m) == 0 {
+		return types.Record{}, nil
 	}
 	return types.NewRecord(m), nil
 }

@@ -103,6 +103,9 @@ func randCondition(r *rand.Rand, permit bool) string {
 	case 7:
 		return `resource.rest has r1 && resource.rest.r1 like "dev*"`
 	case 8:
+		if r.IntN(2) == 0 {
+			return `{"c": context}.c.sudo` // the context as a whole value
+		}
 		return `resource.depth > 2 || context.sudo`
 	case 9:
 		return `context.ttl < duration("1h")`
