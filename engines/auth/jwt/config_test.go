@@ -108,7 +108,7 @@ func TestFactoryAndRoutes(t *testing.T) {
 	}
 	rd := b.(logical.RouteDescriber)
 	for _, tc := range []struct {
-		path  string
+		path   string
 		unauth bool
 	}{{"login", true}, {"config", false}, {"role/x", false}, {"role/", false}} {
 		info, ok := rd.RouteInfo(tc.path, logical.UpdateOperation)

@@ -221,8 +221,10 @@ func TestLoginClaimRules(t *testing.T) {
 			claims:    func(c map[string]any) map[string]any { return with(c, "groups", []any{"users", "admins"}) },
 			wantAlias: "svc"},
 		{name: "bound claims nested pointer",
-			role:      map[string]any{"bound_claims": map[string]any{"/ctx/env/name": "prod"}},
-			claims:    func(c map[string]any) map[string]any { return with(c, "ctx", map[string]any{"env": map[string]any{"name": "prod"}}) },
+			role: map[string]any{"bound_claims": map[string]any{"/ctx/env/name": "prod"}},
+			claims: func(c map[string]any) map[string]any {
+				return with(c, "ctx", map[string]any{"env": map[string]any{"name": "prod"}})
+			},
 			wantAlias: "svc"},
 		{name: "bound claims number and bool",
 			role:      map[string]any{"bound_claims": map[string]any{"n": 42, "ok": true}},
@@ -269,12 +271,16 @@ func TestLoginClaimRules(t *testing.T) {
 			claims:  func(c map[string]any) map[string]any { return with(c, "exp", c["iat"].(int64)-30) },
 			wantErr: "token is expired"},
 		{name: "no exp: iat plus expiration leeway",
-			role:      map[string]any{"bound_subject": "svc", "expiration_leeway": 600, "clock_skew_leeway": -1},
-			claims:    func(c map[string]any) map[string]any { return with(c, "exp", nil, "nbf", nil, "iat", c["iat"].(int64)-300) },
+			role: map[string]any{"bound_subject": "svc", "expiration_leeway": 600, "clock_skew_leeway": -1},
+			claims: func(c map[string]any) map[string]any {
+				return with(c, "exp", nil, "nbf", nil, "iat", c["iat"].(int64)-300)
+			},
 			wantAlias: "svc"},
 		{name: "no exp: leeway exhausted",
-			role:    map[string]any{"bound_subject": "svc", "expiration_leeway": 60, "clock_skew_leeway": -1},
-			claims:  func(c map[string]any) map[string]any { return with(c, "exp", nil, "nbf", nil, "iat", c["iat"].(int64)-300) },
+			role: map[string]any{"bound_subject": "svc", "expiration_leeway": 60, "clock_skew_leeway": -1},
+			claims: func(c map[string]any) map[string]any {
+				return with(c, "exp", nil, "nbf", nil, "iat", c["iat"].(int64)-300)
+			},
 			wantErr: "token is expired"},
 	}
 	for _, tc := range tests {
@@ -386,7 +392,7 @@ func TestLoginGitHubActions(t *testing.T) {
 			"actor": "octocat", "actor_id": "12", "workflow": "deploy", "event_name": "push",
 			"ref_type": "branch", "head_ref": "", "base_ref": "",
 			"job_workflow_ref": repo + "/.github/workflows/deploy.yml@" + ref,
-			"nbf": now.Add(-5 * time.Second).Unix(), "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+			"nbf":              now.Add(-5 * time.Second).Unix(), "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 		}
 	}
 	tests := []struct {
