@@ -36,6 +36,8 @@ func TestConfigValidation(t *testing.T) {
 		{name: "static keys", data: map[string]any{"jwt_validation_pubkeys": []any{k.pem(t), ecKey(t, "ec-1").pem(t)}}},
 		{name: "jwks", data: map[string]any{"jwks_url": jwks.URL}},
 		{name: "discovery over TLS", data: map[string]any{"oidc_discovery_url": o.URL, "oidc_discovery_ca_pem": o.caPEM}},
+		{name: "jwks over TLS", data: map[string]any{"jwks_url": o.URL + "/keys", "jwks_ca_pem": o.caPEM}},
+		{name: "jwks over TLS without its CA", data: map[string]any{"jwks_url": o.URL + "/keys"}, wantErr: "error checking jwks URL"},
 		{name: "no key source", data: map[string]any{"bound_issuer": "x"}, wantErr: "exactly one of"},
 		{name: "two key sources", data: map[string]any{"jwks_url": jwks.URL, "jwt_validation_pubkeys": []any{k.pem(t)}}, wantErr: "exactly one of"},
 		{name: "three key sources", data: map[string]any{"jwks_url": jwks.URL, "oidc_discovery_url": o.URL, "jwt_validation_pubkeys": []any{k.pem(t)}}, wantErr: "exactly one of"},

@@ -255,8 +255,10 @@ func (r *remoteKeys) due(keys []jose.JSONWebKey, fetched, tried time.Time, refre
 	return keys == nil || refresh || now.Sub(fetched) >= r.maxAge
 }
 
+// fetch reads the key set. Its result is shared by every waiting login,
+// so it does not end when the login that started it is cancelled.
 func (r *remoteKeys) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
-	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 	defer cancel()
 	url := r.jwksURL
 	if r.discoveryURL != "" {

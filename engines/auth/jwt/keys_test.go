@@ -142,3 +142,56 @@ func TestOIDCDiscovery(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigChangeResetsKeys: logins use the key source of the config as
+// stored now, not the one cached from an earlier config.
+func TestConfigChangeResetsKeys(t *testing.T) {
+	h := newHarness(t, map[string]string{"lockout_disable": "true"})
+	a, b := rsaKey(t, "rsa-1"), ecKey(t, "ec-1")
+	h.mustDo(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
+	h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwt_validation_pubkeys": []any{a.pem(t)}})
+	if _, err := h.login("r", a.sign(t, h.claims(testIssuer, "svc", nil))); err != nil {
+		t.Fatal(err)
+	}
+	srv := newJWKSServer(t, b)
+	h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv.URL})
+	if _, err := h.login("r", a.sign(t, h.claims(testIssuer, "svc", nil))); !errors.Is(err, logical.ErrPermissionDenied) {
+		t.Fatalf("old key after config change = %v, want denied", err)
+	}
+	if _, err := h.login("r", b.sign(t, h.claims(testIssuer, "svc", nil))); err != nil {
+		t.Fatalf("new source: %v", err)
+	}
+}
+
+// TestConcurrentLoginsDuringRotation runs logins in parallel while the
+// JWKS rotates (for -race): every login with the current key succeeds
+// once the refresh interval has passed, and they share one fetch.
+func TestConcurrentLoginsDuringRotation(t *testing.T) {
+	h := newHarness(t, map[string]string{"lockout_disable": "true"})
+	oldKey, newKey := rsaKey(t, "rsa-1"), rsaKey(t, "rsa-2")
+	srv := newJWKSServer(t, oldKey)
+	h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv.URL})
+	h.mustDo(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
+	if _, err := h.login("r", oldKey.sign(t, h.claims(testIssuer, "svc", nil))); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.hits.Load()
+	srv.setKeys(oldKey, newKey)
+	h.clock.Advance(jwt.MinKeyRefresh)
+	tokens := []string{oldKey.sign(t, h.claims(testIssuer, "svc", nil)), newKey.sign(t, h.claims(testIssuer, "svc", nil))}
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			_, err := h.login("r", tokens[i%2])
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent login: %v", err)
+		}
+	}
+	if n := srv.hits.Load() - before; n != 1 {
+		t.Fatalf("concurrent logins fetched the JWKS %d times, want 1", n)
+	}
+}
