@@ -62,8 +62,11 @@
 // # Login
 //
 // The timestamp must lie within clock_skew of the server's clock and not
-// before the nonce's issue (less clock_skew, for a client whose clock
-// runs behind). A nonce for a name that is not registered is issued all
+// before the nonce's issue less clock_skew (the slack lets a client whose
+// clock runs behind log in; while the server's clock does not step back
+// the first bound implies the second, which guards the case where it
+// does). Freshness rests on the nonce: it is random, so no signature can
+// predate it, and it dies after nonce_ttl. A nonce for a name that is not registered is issued all
 // the same, and a login for such a name fails exactly as a bad signature
 // does (a signature is still verified, against a dummy key), so neither
 // path tells whether a name exists. Every failed login is ErrLoginFailed

@@ -157,6 +157,8 @@ func timely(t, issued, now time.Time, skew time.Duration) bool {
 }
 
 // auth is the Auth block of a successful login of the key name.
+// DisplayName is left empty so that core names the token
+// "<mount>-<name>", as Vault names a userpass token.
 func (e *keyEntry) auth(name string) *logical.Auth {
 	fp := Fingerprint(e.PublicKey)
 	a := &logical.Auth{
