@@ -195,4 +195,3 @@ func decidingSections(e *client.Explanation) []section {
 	}
 	return out
 }
-

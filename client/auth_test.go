@@ -131,7 +131,9 @@ func TestLoginFailures(t *testing.T) {
 		sent   bool
 	}{
 		{"bad password", 400, `{"errors":["invalid username or password"]}`,
-			func(c *client.Client) (*client.Secret, error) { return c.LoginUserpass(ctx, "userpass", "alice", "hunter2") },
+			func(c *client.Client) (*client.Secret, error) {
+				return c.LoginUserpass(ctx, "userpass", "alice", "hunter2")
+			},
 			client.ErrInvalidRequest, true},
 		{"no auth block", 200, `{"data":{"x":1}}`,
 			func(c *client.Client) (*client.Secret, error) { return c.LoginAppRole(ctx, "approle", "r", "s") }, nil, true},

@@ -236,8 +236,8 @@ func TestExplainAndCapabilitiesShapes(t *testing.T) {
 		},
 		{
 			name: "capabilities multi enveloped", status: 200,
-			reply: `{"request_id":"r","capabilities":["read"],"a/b":["read"],"c":["deny"],"data":{"capabilities":["read"],"a/b":["read","list"],"c":["deny"]}}`,
-			call:  func(c *client.Client) (any, error) { return c.Sys().Capabilities(ctx, "s.other", "a/b", "c") },
+			reply:  `{"request_id":"r","capabilities":["read"],"a/b":["read"],"c":["deny"],"data":{"capabilities":["read"],"a/b":["read","list"],"c":["deny"]}}`,
+			call:   func(c *client.Client) (any, error) { return c.Sys().Capabilities(ctx, "s.other", "a/b", "c") },
 			method: "POST", path: "/v1/sys/capabilities", req: `{"token":"s.other","paths":["a/b","c"]}`,
 			want: map[string][]string{"a/b": {"read", "list"}, "c": {"deny"}},
 		},
