@@ -158,9 +158,13 @@ func explainFields(e *client.Explanation) []field {
 	if e.Allowed || len(e.PolicyIDs) > 0 {
 		deciding = strings.Join(e.PolicyIDs, ", ")
 	}
+	groups := "none"
+	if len(e.Groups) > 0 {
+		groups = strings.Join(e.Groups, ", ")
+	}
 	return []field{
 		{"principal", orNA(e.Principal)},
-		{"groups", orNA(strings.Join(e.Groups, ", "))},
+		{"groups", groups},
 		{"action", orNA(e.Action)},
 		{"resource", orNA(e.Resource)},
 		{"deciding_policies", deciding},
@@ -168,21 +172,23 @@ func explainFields(e *client.Explanation) []field {
 	}
 }
 
-// decidingSections shows the text of each deciding policy under its id;
-// an id the server sent no text for is listed alone.
+// decidingSections shows the text of each deciding policy under its id,
+// in the order of PolicyIDs (then any other policy the server sent); an
+// id the server sent no text for is listed alone.
 func decidingSections(e *client.Explanation) []section {
 	texts := make(map[string]string, len(e.Policies))
-	order := make([]string, 0, len(e.Policies)+len(e.PolicyIDs))
 	for _, pol := range e.Policies {
-		if _, seen := texts[pol.ID]; !seen {
-			order = append(order, pol.ID)
-		}
 		texts[pol.ID] = pol.Text
 	}
+	order := make([]string, 0, len(e.PolicyIDs)+len(e.Policies))
 	for _, id := range e.PolicyIDs {
-		if _, seen := texts[id]; !seen {
-			texts[id] = ""
+		if !slices.Contains(order, id) {
 			order = append(order, id)
+		}
+	}
+	for _, pol := range e.Policies {
+		if !slices.Contains(order, pol.ID) {
+			order = append(order, pol.ID)
 		}
 	}
 	out := make([]section, 0, len(order))
