@@ -1,22 +1,14 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/secretumvault/secretumvault/authz/hcl"
 )
-
-// convertHCL compiles a Vault HCL ACL policy to Cedar, offline. It is the
-// compiler of authz/hcl; nil while that package is not part of the build.
-var convertHCL func(name, text string) (string, error)
-
-// errNoCompiler is the answer of "policy convert" in a build without the
-// HCL compiler.
-var errNoCompiler = errors.New("this vaultctl is built without the HCL to Cedar compiler (authz/hcl); " +
-	"upload the policy with \"policy write NAME FILE.hcl\" and read its Cedar with \"policy read -type hcl -cedar NAME\"")
 
 // policyConvertCmd is `vaultctl policy convert`.
 type policyConvertCmd struct {
@@ -61,10 +53,7 @@ func (c *policyConvertCmd) run(_ *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if convertHCL == nil {
-		return fmt.Errorf("converting %s: %w", displayFile(file), errNoCompiler)
-	}
-	cedar, err := convertHCL(name, text)
+	cedar, err := hcl.Convert(name, text)
 	if err != nil {
 		return fmt.Errorf("converting %s: %w", displayFile(file), err)
 	}

@@ -21,6 +21,7 @@ func policyFiles(t *testing.T) string {
 	dir := t.TempDir()
 	for name, text := range map[string]string{
 		"dev.cedar": devCedar, "dev.hcl": devHCL, "dev.txt": devCedar, "empty.cedar": "\n  \n",
+		"fly.hcl": "path \"a\" {\n  capabilities = [\"fly\"]\n}\n",
 		"bad.cedar": "permit (\n  principal,\n  action == Acton::\"read\",\n  resource\n);\n",
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
@@ -143,6 +144,12 @@ func TestRunPolicyConvert(t *testing.T) {
 	runCases(t, []runCase{
 		{name: "policy convert stdin needs name", args: []string{"policy", "convert", "-"}, stdin: devHCL, code: 2,
 			stderr: "give its name with -name", requests: []string{}},
+		{name: "policy convert", args: []string{"policy", "convert", filepath.Join(dir, "dev.hcl")}, golden: true,
+			requests: []string{}},
+		{name: "policy convert stdin json", args: []string{"policy", "convert", "-format=json", "-name=ops", "-"}, stdin: devHCL,
+			golden: true, requests: []string{}},
+		{name: "policy convert unsupported capability", args: []string{"policy", "convert", filepath.Join(dir, "fly.hcl")}, code: 1,
+			stderr: `capability "fly" is not supported`, requests: []string{}},
 		{name: "policy convert bad name", args: []string{"policy", "convert", "-name=a/b", filepath.Join(dir, "dev.hcl")}, code: 2,
 			stderr: "invalid policy name", requests: []string{}},
 	})
