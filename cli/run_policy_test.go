@@ -21,7 +21,7 @@ func policyFiles(t *testing.T) string {
 	dir := t.TempDir()
 	for name, text := range map[string]string{
 		"dev.cedar": devCedar, "dev.hcl": devHCL, "dev.txt": devCedar, "empty.cedar": "\n  \n",
-		"fly.hcl": "path \"a\" {\n  capabilities = [\"fly\"]\n}\n",
+		"fly.hcl":   "path \"a\" {\n  capabilities = [\"fly\"]\n}\n",
 		"bad.cedar": "permit (\n  principal,\n  action == Acton::\"read\",\n  resource\n);\n",
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
