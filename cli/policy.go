@@ -80,7 +80,8 @@ type storedPolicy struct {
 	Name   string `json:"name"`
 	Type   string `json:"type"`
 	Policy string `json:"policy"`
-	Cedar  string `json:"cedar,omitempty"`
+	// Cedar is the compiled Cedar of an HCL policy ("" for a Cedar one).
+	Cedar string `json:"cedar,omitempty"`
 }
 
 // getPolicy reads the policy name of kind; ok is false when there is none.
@@ -91,7 +92,7 @@ func getPolicy(ctx context.Context, sys *client.Sys, kind, name string) (sp *sto
 		if err != nil {
 			return nil, false, notFoundOK(err)
 		}
-		return &storedPolicy{Name: p.Name, Type: kindCedar, Policy: p.Policy, Cedar: p.Policy}, true, nil
+		return &storedPolicy{Name: p.Name, Type: kindCedar, Policy: p.Policy}, true, nil
 	default:
 		p, err := sys.GetACLPolicy(ctx, name)
 		if err != nil {

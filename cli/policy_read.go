@@ -51,7 +51,7 @@ func (c *policyReadCmd) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	text := sp.Policy
-	if c.cedar {
+	if c.cedar && sp.Type == kindHCL {
 		if sp.Cedar == "" {
 			return fmt.Errorf("the server returned no compiled Cedar for policy %s", sp.Name)
 		}

@@ -96,6 +96,12 @@ func TestRunPolicyReadListDelete(t *testing.T) {
 			routes: map[string]reply{"GET /v1/sys/policies/acl/dev": {200, aclReply}},
 			stdout: "{\n  \"name\": \"dev\",\n  \"type\": \"hcl\",\n  \"policy\": \"path \\\"secret/*\\\" {\\n  capabilities = [\\\"read\\\"]\\n}\\n\",\n" +
 				"  \"cedar\": \"@id(\\\"dev:0\\\")\\npermit (principal, action == Action::\\\"read\\\", resource in Secret::\\\"secret\\\");\\n\"\n}\n"},
+		{name: "policy read cedar json -cedar", args: []string{"policy", "read", "-cedar", "-format=json", "-type=cedar", "dev-read"},
+			routes: map[string]reply{"GET /v1/sys/policies/cedar/dev-read": {200, cedarReply}},
+			stdout: "{\n  \"name\": \"dev-read\",\n  \"type\": \"cedar\",\n  \"policy\": \"permit (principal, action, resource);\\n\"\n}\n"},
+		{name: "policy read hcl without compiled cedar", args: []string{"policy", "read", "-cedar", "-type=hcl", "dev"},
+			routes: map[string]reply{"GET /v1/sys/policies/acl/dev": {200, `{"data":{"name":"dev","policy":"path \"a\" {}"}}`}},
+			code:   1, stderr: "the server returned no compiled Cedar for policy dev"},
 		{name: "policy read missing", args: []string{"policy", "read", "nope"}, code: 2, stderr: "No policy named nope\n"},
 		{name: "policy read ambiguous", args: []string{"policy", "read", "dev"},
 			routes: map[string]reply{"GET /v1/sys/policies/cedar/dev": {200, cedarReply}, "GET /v1/sys/policies/acl/dev": {200, aclReply}},
