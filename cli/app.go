@@ -47,7 +47,8 @@ and VAULT_TOKEN (or the file ~/.vault-token); VAULT_CACERT and VAULT_SKIP_VERIFY
 control TLS. Flags may be written with one dash, as in Vault: -format=json.`,
 		newStatusCmd(a), newOperatorCmd(a),
 		newReadCmd(a), newWriteCmd(a), newListCmd(a), newDeleteCmd(a),
-		newKVCmd(a), newSecretsCmd(a), newTokenCmd(a))
+		newKVCmd(a), newSecretsCmd(a), newTokenCmd(a),
+		newPolicyCmd(a), newAuthCmd(a), newLoginCmd(a))
 	root.SilenceErrors = true
 	root.SilenceUsage = true
 	root.CompletionOptions.DisableDefaultCmd = true

@@ -1,0 +1,269 @@
+package hcl
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/secretumvault/secretumvault/authz"
+)
+
+// operations maps the capabilities granting an operation to the Cedar
+// context.operation value.
+var operations = []struct {
+	bit capSet
+	op  string
+}{
+	{capCreate, "create"}, {capRead, "read"}, {capUpdate, "update"},
+	{capPatch, "patch"}, {capDelete, "delete"}, {capList, "list"},
+}
+
+// writeRule writes the Cedar policies of one rule: one per step at which
+// it can decide.
+func (c *compiler) writeRule(b *strings.Builder, pol string, r *Rule) {
+	k := c.keys[r.Path]
+	deny := r.caps&capDeny != 0
+	ops := opsOf(r.caps)
+	caps := strings.Join(r.Capabilities, ", ")
+	if caps == "" {
+		caps = "no capabilities"
+	}
+	fmt.Fprintf(b, "\n// path %s (line %d): %s\n", quote(r.Path), r.Line, caps)
+	if !deny && len(ops) == 0 {
+		b.WriteString("// It grants no operation; it still decides the paths it matches, so other\n" +
+			"// policies' rules on lower-priority paths name it in their unless clauses.\n")
+		return
+	}
+	for _, s := range r.steps() {
+		c.writePolicy(b, pol, r, k, s, deny, ops)
+	}
+}
+
+func (c *compiler) writePolicy(b *strings.Builder, pol string, r *Rule, k *keyInfo, s step, deny bool, ops []string) {
+	list := s == stepExactList || s == stepMatchList
+	effect := "permit"
+	if deny {
+		effect = "forbid"
+	}
+	id := "hcl:" + pol + ":" + effect
+	if list {
+		id += "-list"
+		b.WriteString("// list fallback: a list of the path with a trailing \"/\"\n")
+	}
+	fmt.Fprintf(b, "@id(%s)\n%s (\n  principal,\n  action,\n  %s\n)\n", quote(id+":"+r.Path), effect, scope(k.pat, s))
+	when := []string{"principal.policies.contains(" + quote(pol) + ")"}
+	if list {
+		when = append(when, `context.operation == "list"`)
+	}
+	when = append(when, stepExpr(k.pat, s)...)
+	if !deny {
+		if !list {
+			when = append(when, opCondition(ops))
+		}
+		if !k.hasSud[pol] {
+			when = append(when, sudoCondition(k.sudo))
+		}
+	}
+	b.WriteString("when {\n  " + strings.Join(when, " &&\n  ") + "\n}")
+	listApplies := deny || list || r.caps&capList != 0
+	var unless []string
+	for _, t := range c.overriders(k, s) {
+		if t.how == stepExactList && !listApplies {
+			continue // that path decides only lists, which this rule does not grant
+		}
+		unless = append(unless, termExpr(t, pol, list))
+	}
+	if len(unless) > 0 {
+		b.WriteString("\nunless {\n  // a higher-priority path of a held policy decides instead\n  " +
+			strings.Join(unless, " ||\n  ") + "\n}")
+	}
+	b.WriteString(";\n")
+}
+
+// stepExpr is the conjunction saying path p applies at step s.
+func stepExpr(p *pattern, s step) []string {
+	switch s {
+	case stepExact:
+		return []string{"resource.path == " + quote(p.text)}
+	case stepExactList:
+		return []string{"resource.path == " + quote(p.text+"/")}
+	case stepMatchList:
+		return matchExpr(p.withSlash())
+	}
+	return matchExpr(p)
+}
+
+// termExpr is an unless disjunct: t applies and a policy owning it is
+// held (nothing to check when pol owns it: the when clause holds pol).
+func termExpr(t term, pol string, inList bool) string {
+	var conj []string
+	if t.how == stepExactList && !inList {
+		conj = append(conj, `context.operation == "list"`)
+	}
+	conj = append(conj, stepExpr(t.q.pat, t.how)...)
+	if !t.q.own[pol] {
+		conj = append(conj, holds(t.q.owners))
+	}
+	if len(conj) == 1 {
+		return conj[0]
+	}
+	return "(" + strings.Join(conj, " && ") + ")"
+}
+
+// matchExpr is the Cedar condition for "p matches resource.path", as
+// OpenBao's ACL matches it.
+func matchExpr(p *pattern) []string {
+	switch p.kind {
+	case kindExact:
+		return []string{"resource.path == " + quote(p.text)}
+	case kindPrefix:
+		return []string{"resource.path like " + likePattern(p.wcPath, true)}
+	}
+	n, first, last := len(p.parts), p.firstWild(), p.lastWild()
+	if first == n { // a segment pattern whose "+" are literal ("a/+b")
+		if p.prefix {
+			return []string{"resource.path like " + likePattern(p.wcPath, true)}
+		}
+		return []string{"resource.path == " + quote(p.wcPath)}
+	}
+	var out []string
+	if p.prefix {
+		out = append(out, "resource.depth >= "+strconv.Itoa(n))
+	} else {
+		out = append(out, "resource.depth == "+strconv.Itoa(n))
+	}
+	if first > 0 {
+		out = append(out, "resource.path like "+likePattern(strings.Join(p.parts[:first], "/")+"/", true))
+	}
+	for i := first + 1; i < last; i++ {
+		if !p.wild[i] {
+			out = append(out, fmt.Sprintf("resource.seg has s%d && resource.seg.s%d == %s", i, i, quote(p.parts[i])))
+		}
+	}
+	if last < n-1 {
+		out = append(out, tailExpr(p, last+1))
+	}
+	return out
+}
+
+// tailExpr checks the literal segments j.. (after the last "+") with
+// resource.rest. When j is past the described segments (a "+" at the
+// last one), r(j-1) is that "+" segment, a "/" and the tail: with the
+// depth fixed the leading "*" cannot span a "/".
+func tailExpr(p *pattern, j int) string {
+	tail := strings.Join(p.parts[j:], "/")
+	if j >= authz.MaxSegments {
+		j = authz.MaxSegments - 1
+		return fmt.Sprintf("resource.rest has r%d && resource.rest.r%d like %s", j, j, `"*/`+escape(tail, true)[1:])
+	}
+	if p.prefix {
+		return fmt.Sprintf("resource.rest has r%d && resource.rest.r%d like %s", j, j, likePattern(tail, true))
+	}
+	return fmt.Sprintf("resource.rest has r%d && resource.rest.r%d == %s", j, j, quote(tail))
+}
+
+// scope states the literal prefix every matching path has, when that is
+// provably implied by the condition: the Secret uid is the path trimmed of
+// slashes and sits inside every prefix ending before a "/".
+func scope(p *pattern, s step) string {
+	if s == stepExact || s == stepExactList {
+		if id := strings.Trim(p.text, "/"); id != "" {
+			return "resource == " + authz.TypeSecret + "::" + quote(id)
+		}
+		return "resource"
+	}
+	h := p.head()
+	if s == stepMatchList {
+		h = p.withSlash().head()
+	}
+	j := strings.LastIndexByte(h, '/')
+	if h == "" || h[0] == '/' || j <= 0 || h[j-1] == '/' {
+		return "resource"
+	}
+	return "resource in " + authz.TypeSecret + "::" + quote(h[:j])
+}
+
+func opsOf(c capSet) []string {
+	if c&capDeny != 0 {
+		return nil
+	}
+	var out []string
+	for _, o := range operations {
+		if c&o.bit != 0 {
+			out = append(out, o.op)
+		}
+	}
+	return out
+}
+
+func opCondition(ops []string) string {
+	if len(ops) == 1 {
+		return "context.operation == " + quote(ops[0])
+	}
+	return stringSet(ops) + ".contains(context.operation)"
+}
+
+// sudoCondition: on a sudo path, some held policy must grant sudo on
+// this same path (capabilities merge across policies).
+func sudoCondition(owners []string) string {
+	if len(owners) == 0 {
+		return "!context.sudo"
+	}
+	return "(!context.sudo || " + holds(owners) + ")"
+}
+
+func holds(owners []string) string {
+	if len(owners) == 1 {
+		return "principal.policies.contains(" + quote(owners[0]) + ")"
+	}
+	return "principal.policies.containsAny(" + stringSet(owners) + ")"
+}
+
+func stringSet(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// quote is a Cedar string literal.
+func quote(s string) string { return escape(s, false) }
+
+// likePattern is a Cedar like pattern matching s literally, followed by
+// a wildcard when star.
+func likePattern(s string, star bool) string {
+	q := escape(s, true)
+	if star {
+		return q[:len(q)-1] + `*"`
+	}
+	return q
+}
+
+func escape(s string, like bool) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '*' && like:
+			b.WriteString(`\*`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == unicode.ReplacementChar || !unicode.IsPrint(r):
+			fmt.Fprintf(&b, `\u{%x}`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

@@ -1,0 +1,151 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// ListAuth returns the enabled auth methods keyed by path with a trailing
+// slash, e.g. "userpass/" (GET sys/auth). The entries have the shape of
+// secrets engine mounts.
+func (s *Sys) ListAuth(ctx context.Context) (map[string]*MountOutput, error) {
+	var raw map[string]json.RawMessage
+	if err := s.c.raw(ctx, request{method: http.MethodGet, path: "sys/auth"}, &raw); err != nil {
+		return nil, fmt.Errorf("list auth methods: %w", err)
+	}
+	methods := make(map[string]*MountOutput, len(raw))
+	for path, v := range raw {
+		// A bare answer mixes the table with envelope fields; keep only
+		// objects that name a method type.
+		if len(v) == 0 || v[0] != '{' {
+			continue
+		}
+		var m MountOutput
+		if err := json.Unmarshal(v, &m); err != nil {
+			return nil, fmt.Errorf("list auth methods: decode %q: %w", path, err)
+		}
+		if m.Type != "" {
+			methods[path] = &m
+		}
+	}
+	return methods, nil
+}
+
+// EnableAuth enables an auth method of in.Type at path (POST
+// sys/auth/:path); the method then answers under auth/<path>/.
+func (s *Sys) EnableAuth(ctx context.Context, path string, in *MountInput) error {
+	path = strings.Trim(path, "/")
+	if path == "" || in == nil || in.Type == "" {
+		return invalidArg("enable auth method needs a path and a type")
+	}
+	if err := s.c.send(ctx, request{method: http.MethodPost, path: "sys/auth/" + path, body: in}); err != nil {
+		return fmt.Errorf("enable auth method %s: %w", path, err)
+	}
+	return nil
+}
+
+// DisableAuth disables the auth method at path and revokes the tokens it
+// issued (DELETE sys/auth/:path).
+func (s *Sys) DisableAuth(ctx context.Context, path string) error {
+	path = strings.Trim(path, "/")
+	if path == "" {
+		return invalidArg("disable auth method needs a path")
+	}
+	if err := s.c.send(ctx, request{method: http.MethodDelete, path: "sys/auth/" + path}); err != nil {
+		return fmt.Errorf("disable auth method %s: %w", path, err)
+	}
+	return nil
+}
+
+// Login posts data to auth/<mountPath>/<subPath> (subPath "" means
+// "login") and returns the answer, whose Auth block is never nil: its
+// ClientToken is the new token. The request carries no X-Vault-Token, and
+// the client's own token is left unchanged: call SetToken with
+// s.Auth.ClientToken to use the new one. A refused login is a
+// *ResponseError (usually matching ErrInvalidRequest or
+// ErrPermissionDenied); credentials never appear in an error.
+func (c *Client) Login(ctx context.Context, mountPath, subPath string, data map[string]any) (*Secret, error) {
+	mountPath = strings.Trim(mountPath, "/")
+	subPath = strings.Trim(subPath, "/")
+	if mountPath == "" {
+		return nil, invalidArg("login needs the auth method's mount path")
+	}
+	if subPath == "" {
+		subPath = "login"
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	path := "auth/" + mountPath + "/" + subPath
+	s, err := c.withoutToken().secret(ctx, request{method: http.MethodPost, path: path, body: data})
+	if err == nil && (s == nil || s.Auth == nil) {
+		err = fmt.Errorf("client: answer carries no auth block")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("login at auth/%s: %w", mountPath, err)
+	}
+	return s, nil
+}
+
+// LoginUserpass logs in as username with password on the userpass method
+// at mount (POST auth/<mount>/login/<username>).
+func (c *Client) LoginUserpass(ctx context.Context, mount, username, password string) (*Secret, error) {
+	if username == "" || strings.Contains(username, "/") {
+		return nil, invalidArg("userpass login needs a username without /")
+	}
+	if password == "" {
+		return nil, invalidArg("userpass login needs a password")
+	}
+	return c.Login(ctx, mount, "login/"+username, map[string]any{"password": password})
+}
+
+// LoginAppRole logs in with roleID and secretID on the approle method at
+// mount (POST auth/<mount>/login). secretID may be empty for a role that
+// does not require one (bind_secret_id=false).
+func (c *Client) LoginAppRole(ctx context.Context, mount, roleID, secretID string) (*Secret, error) {
+	if roleID == "" {
+		return nil, invalidArg("approle login needs a role_id")
+	}
+	data := map[string]any{"role_id": roleID}
+	if secretID != "" {
+		data["secret_id"] = secretID
+	}
+	return c.Login(ctx, mount, "", data)
+}
+
+// LoginJWT logs in with the signed token jwt as role (empty: the method's
+// default role) on the jwt method at mount (POST auth/<mount>/login).
+func (c *Client) LoginJWT(ctx context.Context, mount, role, jwt string) (*Secret, error) {
+	if jwt == "" {
+		return nil, invalidArg("jwt login needs a jwt")
+	}
+	data := map[string]any{"jwt": jwt}
+	if role != "" {
+		data["role"] = role
+	}
+	return c.Login(ctx, mount, "", data)
+}
+
+// LoginCert logs in with the TLS client certificate of the connection on
+// the cert method at mount (POST auth/<mount>/login); name (optional)
+// selects the trusted certificate role to match. The certificate is not a
+// parameter: configure it on the transport, with WithHTTPClient and a
+// tls.Config holding Certificates.
+func (c *Client) LoginCert(ctx context.Context, mount, name string) (*Secret, error) {
+	data := map[string]any{}
+	if name != "" {
+		data["name"] = name
+	}
+	return c.Login(ctx, mount, "", data)
+}
+
+// withoutToken returns a client sharing c's transport and settings that
+// sends no token.
+func (c *Client) withoutToken() *Client {
+	lc := &Client{base: c.base, hc: c.hc, timeout: c.timeout, maxBytes: c.maxBytes}
+	lc.SetToken("")
+	return lc
+}
