@@ -1,0 +1,300 @@
+package hcl_test
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/secretumvault/secretumvault/authz/hcl"
+)
+
+// refACL is a plain port of Vault's ACL (OpenBao
+// internal/vault/policy/acl.go NewACL and AllowOperation), built for one
+// token from the policies it holds: three maps, merged by path, looked
+// up in Vault's order. It shares no code with the compiler.
+type refACL struct {
+	exact, prefix, segment map[string]map[string]bool
+}
+
+func newRefACL(held []*hcl.Policy) *refACL {
+	a := &refACL{exact: map[string]map[string]bool{}, prefix: map[string]map[string]bool{}, segment: map[string]map[string]bool{}}
+	for _, p := range held {
+		for _, r := range p.Rules {
+			tree, key := a.exact, r.Path
+			switch {
+			case r.Path == "+" || strings.Contains(r.Path, "/+") || strings.HasPrefix(r.Path, "+/"):
+				tree = a.segment
+			case strings.HasSuffix(r.Path, "*"):
+				tree, key = a.prefix, strings.TrimSuffix(r.Path, "*")
+			}
+			caps := tree[key]
+			if caps == nil {
+				caps = map[string]bool{}
+				tree[key] = caps
+			}
+			if caps["deny"] {
+				continue
+			}
+			for _, c := range r.Capabilities {
+				caps[c] = true
+			}
+			if caps["deny"] {
+				clear(caps)
+				caps["deny"] = true
+			}
+		}
+	}
+	return a
+}
+
+// allowed is AllowOperation for the operations and sudo check we model.
+func (a *refACL) allowed(op, path string, sudo bool) bool {
+	caps, ok := a.exact[path]
+	if !ok && op == "list" {
+		caps, ok = a.exact[strings.TrimSuffix(path, "/")]
+	}
+	if !ok {
+		caps, ok = a.nonExact(path)
+	}
+	if !ok && op == "list" && strings.HasSuffix(path, "/") {
+		caps, ok = a.nonExact(strings.TrimSuffix(path, "/"))
+	}
+	if !ok || caps["deny"] {
+		return false
+	}
+	return caps[op] && (!sudo || caps["sudo"])
+}
+
+type refCandidate struct {
+	firstWC, wildcards int
+	isPrefix           bool
+	wcPath             string
+	caps               map[string]bool
+}
+
+// nonExact is CheckAllowedFromNonExactPaths (without bareMount).
+func (a *refACL) nonExact(path string) (map[string]bool, bool) {
+	var cands []refCandidate
+	longest := ""
+	found := false
+	for p := range a.prefix {
+		if strings.HasPrefix(path, p) && (!found || len(p) > len(longest)) {
+			longest, found = p, true
+		}
+	}
+	if found {
+		cands = append(cands, refCandidate{firstWC: len(longest), isPrefix: true, wcPath: longest, caps: a.prefix[longest]})
+	}
+	parts := strings.Split(path, "/")
+next:
+	for full, caps := range a.segment {
+		c := refCandidate{firstWC: strings.Index(full, "+"), wcPath: full, caps: caps}
+		if strings.HasSuffix(full, "*") {
+			c.isPrefix, c.wcPath = true, strings.TrimSuffix(full, "*")
+		}
+		acl := strings.Split(c.wcPath, "/")
+		if len(parts) < len(acl) || (!c.isPrefix && len(parts) != len(acl)) {
+			continue
+		}
+		for i, s := range acl {
+			switch {
+			case s == "+":
+				c.wildcards++
+			case s == parts[i]:
+			case c.isPrefix && i == len(acl)-1 && strings.HasPrefix(parts[i], s):
+			default:
+				continue next
+			}
+		}
+		cands = append(cands, c)
+	}
+	if len(cands) == 0 {
+		return nil, false
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		x, y := cands[i], cands[j]
+		switch {
+		case x.firstWC != y.firstWC:
+			return x.firstWC < y.firstWC
+		case x.isPrefix != y.isPrefix:
+			return x.isPrefix
+		case x.wildcards != y.wildcards:
+			return x.wildcards > y.wildcards
+		case len(x.wcPath) != len(y.wcPath):
+			return len(x.wcPath) < len(y.wcPath)
+		}
+		return x.wcPath < y.wcPath
+	})
+	return cands[len(cands)-1].caps, true
+}
+
+var (
+	refSegments  = []string{"a", "b", "ab", "+", "+", ""}
+	pathSegments = []string{"a", "b", "ab", "abc", "ba", ""}
+	operations   = []string{"read", "list", "create", "update", "patch", "delete"}
+	allCaps      = []string{"create", "read", "update", "patch", "delete", "list", "sudo"}
+)
+
+// randomPattern is a policy path over a tiny alphabet, so that random
+// patterns and paths collide often: exact, "*" globs (mid-segment too),
+// "+" globs, trailing slashes, empty segments.
+func randomPattern(r *rand.Rand) string {
+	n := 1 + r.IntN(4)
+	segs := make([]string, n)
+	for i := range segs {
+		segs[i] = refSegments[r.IntN(len(refSegments))]
+		if i == 0 && segs[i] == "" {
+			segs[i] = "a"
+		}
+	}
+	p := strings.Join(segs, "/")
+	switch r.IntN(4) {
+	case 0:
+		p += "/"
+	case 1, 2:
+		if !strings.HasSuffix(p, "+") {
+			p += "*"
+		}
+	}
+	return p
+}
+
+func randomPath(r *rand.Rand) string {
+	n := 1 + r.IntN(5)
+	segs := make([]string, n)
+	for i := range segs {
+		segs[i] = pathSegments[r.IntN(len(pathSegments))]
+	}
+	if segs[0] == "" {
+		// A leading "/": Vault strips them all, authz strips one (see the
+		// package report); request paths here start with a segment.
+		segs[0] = "b"
+	}
+	p := strings.Join(segs, "/")
+	if r.IntN(3) == 0 {
+		p += "/"
+	}
+	return p
+}
+
+// aim is a path matched by one of p's rules: its "+" replaced by a
+// segment, its "*" by a suffix, sometimes with a trailing "/".
+func aim(r *rand.Rand, p *hcl.Policy) string {
+	path := p.Rules[r.IntN(len(p.Rules))].Path
+	var b strings.Builder
+	for _, c := range path {
+		switch c {
+		case '+':
+			b.WriteString(pathSegments[r.IntN(len(pathSegments))])
+		case '*':
+			b.WriteString([]string{"", "a", "b/a", "/", "a/b/"}[r.IntN(5)])
+		default:
+			b.WriteRune(c)
+		}
+	}
+	if r.IntN(4) == 0 {
+		b.WriteString("/")
+	}
+	if strings.HasPrefix(b.String(), "/") {
+		return "a" + b.String() // see randomPath
+	}
+	return b.String()
+}
+
+func randomBody(r *rand.Rand) string {
+	switch r.IntN(10) {
+	case 0:
+		return `capabilities = ["deny"]`
+	case 1:
+		return fmt.Sprintf("policy = %q", []string{"read", "write", "sudo", "deny"}[r.IntN(4)])
+	}
+	var caps []string
+	for _, c := range allCaps {
+		if r.IntN(2) == 0 {
+			caps = append(caps, fmt.Sprintf("%q", c))
+		}
+	}
+	return "capabilities = [" + strings.Join(caps, ", ") + "]"
+}
+
+// randomSet is a set of 1..4 policies of 1..5 rules each, as HCL text.
+func randomSet(r *rand.Rand) map[string]string {
+	set := map[string]string{}
+	for i := range 1 + r.IntN(4) {
+		var b strings.Builder
+		for range 1 + r.IntN(5) {
+			fmt.Fprintf(&b, "path %q { %s }\n", randomPattern(r), randomBody(r))
+		}
+		set[fmt.Sprintf("p%d", i)] = b.String()
+	}
+	return set
+}
+
+// TestDifferential compares the compiled Cedar with the reference ACL on
+// random policy sets × held subsets × paths × operations × sudo.
+func TestDifferential(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 2026))
+	sets, checks, allows := 600, 0, 0
+	if testing.Short() {
+		sets = 100
+	}
+	for n := range sets {
+		texts := randomSet(r)
+		pols := map[string]*hcl.Policy{}
+		for name, text := range texts {
+			p, err := hcl.Parse(name, text)
+			if err != nil {
+				t.Fatalf("set %d: %v", n, err)
+			}
+			pols[name] = p
+		}
+		// The schema validator is slow (its cost is in Load too); a quarter
+		// of the sets is enough to meet every expression form.
+		c := load(t, texts, n%4 == 0)
+		names := slices.Sorted(maps.Keys(pols))
+		// Every subset of the set's policies (at most 16).
+		for mask := range 1 << len(names) {
+			var held []string
+			var heldPols []*hcl.Policy
+			for i, name := range names {
+				if mask&(1<<i) != 0 {
+					held = append(held, name)
+					heldPols = append(heldPols, pols[name])
+				}
+			}
+			ref := newRefACL(heldPols)
+			for range 12 {
+				path := randomPath(r)
+				if r.IntN(2) == 0 {
+					path = aim(r, pols[names[r.IntN(len(names))]])
+				}
+				op, sudo := operations[r.IntN(len(operations))], r.IntN(4) == 0
+				want := ref.allowed(op, path, sudo)
+				if got := allowed(t, c, held, op, path, sudo); got != want {
+					t.Fatalf("set %d, held %v: %s %q (sudo %v): cedar %v, reference %v\npolicies:\n%s\ncedar:\n%s",
+						n, held, op, path, sudo, got, want, dumpTexts(texts), dumpTexts(compileSet(t, texts)))
+				}
+				checks++
+				if want {
+					allows++
+				}
+			}
+		}
+	}
+	t.Logf("%d sets, %d decisions compared, %d allowed", sets, checks, allows)
+	if allows < checks/10 || allows > checks*9/10 {
+		t.Fatalf("%d of %d decisions allowed: the random sets do not exercise both outcomes", allows, checks)
+	}
+}
+
+func dumpTexts(m map[string]string) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(&b, "== %s\n%s\n", k, m[k])
+	}
+	return b.String()
+}
