@@ -15,8 +15,8 @@ import (
 // Login failures, with Vault's messages (400, as Vault answers them).
 var (
 	errNoCertificate = logical.InvalidRequest("", "client certificate must be supplied")
-	errUntrusted = logical.InvalidRequest("", "invalid certificate or no client certificate supplied")
-	errNoMatch = logical.InvalidRequest("", "no chain matching all constraints could be found for this login certificate")
+	errUntrusted     = logical.InvalidRequest("", "invalid certificate or no client certificate supplied")
+	errNoMatch       = logical.InvalidRequest("", "no chain matching all constraints could be found for this login certificate")
 )
 
 // entityType is the Cedar type of the entity of a first cert login.
