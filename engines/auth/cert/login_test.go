@@ -57,6 +57,8 @@ func TestLogin(t *testing.T) {
 		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	})
 	foreign := newLeaf(t, p.other, "ci.example.com", nil)
+	// An impostor root with the trusted root's name but another key.
+	impostor := newLeaf(t, newCAKey(t, "Test Root", nil, 3), "ci.example.com", nil)
 	pinned := newLeaf(t, p.root, "pinned.example.com", nil)
 	samePinnedName := newLeaf(t, p.root, "pinned.example.com", nil)
 	underPinned := issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: "pinned.example.com"},
@@ -90,6 +92,8 @@ func TestLogin(t *testing.T) {
 			chain: chainOf(good), wantErr: logical.ErrInvalidRequest, wantMsg: "invalid certificate or no client certificate supplied"},
 		{name: "wrong CA", roles: map[string]role{"web": rootRole(nil)},
 			chain: chainOf(foreign), wantErr: logical.ErrInvalidRequest, wantMsg: "invalid certificate or no client certificate supplied"},
+		{name: "CA with the trusted root's name and another key", roles: map[string]role{"web": rootRole(nil)},
+			chain: chainOf(impostor), wantErr: logical.ErrInvalidRequest, wantMsg: "invalid certificate or no client certificate supplied"},
 		{name: "expired leaf", roles: map[string]role{"web": rootRole(nil)},
 			chain: chainOf(expired, p.inter), wantErr: logical.ErrInvalidRequest, wantMsg: "failed to verify client's certificate"},
 		{name: "leaf not yet valid", roles: map[string]role{"web": rootRole(nil)},

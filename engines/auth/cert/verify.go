@@ -18,8 +18,10 @@ import (
 type trust struct {
 	// cas verify chains: the role's CA certificates.
 	cas *x509.CertPool
-	// hasCAs is false when the role pins leaves only.
-	hasCAs bool
+	// subjects are the CAs' raw subjects: a chain none of whose
+	// certificates was issued by one of them cannot verify, and is
+	// refused without checking a signature.
+	subjects map[string]bool
 	// pinned are the role's non-CA certificates: a client presenting one
 	// of them exactly (and valid now, for client auth) matches.
 	pinned []*x509.Certificate
@@ -29,7 +31,7 @@ type trust struct {
 // and pinned leaves that may not authenticate TLS clients (Vault's
 // checks), with a logical.InvalidRequestError.
 func parseTrust(pemText string) (*trust, error) {
-	t := &trust{cas: x509.NewCertPool()}
+	t := &trust{cas: x509.NewCertPool(), subjects: map[string]bool{}}
 	rest := []byte(pemText)
 	n := 0
 	for len(rest) > 0 {
@@ -48,7 +50,7 @@ func parseTrust(pemText string) (*trust, error) {
 		n++
 		if c.IsCA {
 			t.cas.AddCert(c)
-			t.hasCAs = true
+			t.subjects[string(c.RawSubject)] = true
 			continue
 		}
 		if !hasClientAuth(c) {
@@ -122,7 +124,7 @@ func (t *trust) verifyChain(chain []*x509.Certificate, now time.Time) (ok bool, 
 			return verify(leaf, opts)
 		}
 	}
-	if !t.hasCAs {
+	if !t.mayIssue(chain) {
 		return false, nil
 	}
 	opts.Roots = t.cas
@@ -130,6 +132,20 @@ func (t *trust) verifyChain(chain []*x509.Certificate, now time.Time) (ok bool, 
 		opts.Intermediates.AddCert(c)
 	}
 	return verify(leaf, opts)
+}
+
+// mayIssue reports whether one of t's CAs issued a certificate of chain
+// (or is its leaf): the names x509 chain building looks parents up by.
+func (t *trust) mayIssue(chain []*x509.Certificate) bool {
+	if t.subjects[string(chain[0].RawSubject)] {
+		return true
+	}
+	for _, c := range chain {
+		if t.subjects[string(c.RawIssuer)] {
+			return true
+		}
+	}
+	return false
 }
 
 func verify(leaf *x509.Certificate, opts x509.VerifyOptions) (bool, error) {
