@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -99,6 +100,8 @@ func restIsLocal(urlPath string) bool {
 type forwarded struct {
 	requestID  string
 	remoteAddr string
+	// peerCerts is the client's TLS chain as the standby received it.
+	peerCerts []*x509.Certificate
 }
 
 type forwardedKey struct{}
@@ -250,12 +253,13 @@ func (s *Server) forwardREST(w *statusRecorder, r *http.Request, call *callInfo)
 		return false
 	}
 	req := &pb.ForwardedRequest{
-		Method:     r.Method,
-		Url:        r.URL.RequestURI(),
-		Host:       r.Host,
-		Headers:    headersToProto(r.Header),
-		RemoteAddr: call.rest.remoteAddr,
-		RequestId:  call.requestID,
+		Method:             r.Method,
+		Url:                r.URL.RequestURI(),
+		Host:               r.Host,
+		Headers:            headersToProto(r.Header),
+		RemoteAddr:         call.rest.remoteAddr,
+		RequestId:          call.requestID,
+		ClientCertificates: certsDER(call.rest.peerCerts),
 	}
 	result := "aborted"
 	defer func() { s.metrics.forwarded("http", result) }()

@@ -134,8 +134,8 @@ func answerStatus(header, trailer metadata.MD) (int, bool) {
 }
 
 // forwardMetadata is the outgoing metadata of a proxied call: the client's
-// own (minus transport headers), then the request id and client address,
-// which replace anything the client sent under those keys.
+// own (minus transport headers), then the request id, client address and
+// client chain, which replace anything the client sent under those keys.
 func forwardMetadata(ctx context.Context) metadata.MD {
 	in, _ := metadata.FromIncomingContext(ctx)
 	out := relayable(in)
@@ -143,10 +143,13 @@ func forwardMetadata(ctx context.Context) metadata.MD {
 		out = metadata.MD{}
 	}
 	out.Set(mdForwardedRequestID, requestIDFor(ctx))
-	if c := connection(ctx); c != nil {
+	c := connection(ctx)
+	if c != nil {
 		out.Set(mdForwardedFor, c.RemoteAddr)
+		setForwardedCerts(out, c.PeerCertificates)
 	} else {
 		out.Delete(mdForwardedFor)
+		setForwardedCerts(out, nil)
 	}
 	return out
 }
@@ -170,8 +173,8 @@ func relayable(md metadata.MD) metadata.MD {
 }
 
 // clusterInterceptor runs first on the cluster port's gRPC server: it
-// takes the request id and client address a standby sent with a proxied
-// call. The cluster port is mutually authenticated, so only nodes send
+// takes the request id, client address and client chain a standby sent
+// with a proxied call. The cluster port is mutually authenticated, so only nodes send
 // them; the API listener never reads them.
 func clusterInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
@@ -182,6 +185,11 @@ func clusterInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h
 	if v := md.Get(mdForwardedFor); len(v) > 0 {
 		f.remoteAddr = v[0]
 	}
+	certs, err := forwardedCertsFrom(md)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	f.peerCerts = certs
 	return handler(withForwarded(ctx, f), req)
 }
 

@@ -26,6 +26,8 @@ import (
 // seenRequest is what the active node's core saw of one request.
 type seenRequest struct {
 	id, remoteAddr, path, token string
+	// certs are the DER of Connection.PeerCertificates, leaf first.
+	certs [][]byte
 }
 
 // recordingCore is a real core that remembers the requests it handled.
@@ -39,6 +41,9 @@ func (c *recordingCore) HandleRequest(ctx context.Context, req *logical.Request)
 	s := seenRequest{id: req.ID, path: req.Path, token: req.ClientToken}
 	if req.Connection != nil {
 		s.remoteAddr = req.Connection.RemoteAddr
+		for _, c := range req.Connection.PeerCertificates {
+			s.certs = append(s.certs, c.Raw)
+		}
 	}
 	c.mu.Lock()
 	c.seen = append(c.seen, s)

@@ -94,7 +94,7 @@ func (f *forwardingService) Forward(stream grpc.BidiStreamingServer[pb.Forwarded
 
 // forwardedHTTPRequest rebuilds the client's request. Its context drops
 // the Forward call's metadata (the standby's, not the client's) and
-// carries the forwarded request id and client address.
+// carries the forwarded request id, client address and client chain.
 func forwardedHTTPRequest(ctx context.Context, in *pb.ForwardedRequest, body io.ReadCloser) (*http.Request, error) {
 	if !validMethod(in.GetMethod()) {
 		return nil, fmt.Errorf("api: forwarded request: invalid method %q", in.GetMethod())
@@ -103,7 +103,11 @@ func forwardedHTTPRequest(ctx context.Context, in *pb.ForwardedRequest, body io.
 	if err != nil || u.Scheme != "" || u.Host != "" {
 		return nil, fmt.Errorf("api: forwarded request: invalid url %q", in.GetUrl())
 	}
-	f := &forwarded{remoteAddr: in.GetRemoteAddr()}
+	certs, err := parseCertsDER(in.GetClientCertificates())
+	if err != nil {
+		return nil, err
+	}
+	f := &forwarded{remoteAddr: in.GetRemoteAddr(), peerCerts: certs}
 	if validRequestID(in.GetRequestId()) {
 		f.requestID = in.GetRequestId()
 	}

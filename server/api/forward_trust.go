@@ -13,8 +13,8 @@ import (
 )
 
 // Forwarding, active side: which standbys may speak for their clients.
-// A forwarded request carries the client's address and the standby's
-// request id (ADR 0004). The active node takes them only from a peer that
+// A forwarded request carries the client's address, its TLS certificate
+// chain and the standby's request id (ADR 0004). The active node takes them only from a peer that
 // Options.ForwardPeerTrusted accepts (vaultd: a current member of the raft
 // configuration); from any other cluster-port peer the address becomes the
 // peer's own and the request id a fresh one. The two interceptors below
@@ -40,20 +40,21 @@ func (s *Server) forwarderTrusted(ctx context.Context) bool {
 	return false
 }
 
-// trustUnary drops the forwarded request id and client address from the
-// metadata of a proxied gRPC call whose peer is not trusted.
+// trustUnary drops the forwarded request id, client address and client
+// chain from the metadata of a proxied gRPC call whose peer is not trusted.
 func (s *Server) trustUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if !s.forwarderTrusted(ctx) {
 		md, _ := metadata.FromIncomingContext(ctx)
 		md = md.Copy()
 		md.Delete(mdForwardedFor)
 		md.Delete(mdForwardedRequestID)
+		md.Delete(mdForwardedClientCert)
 		ctx = metadata.NewIncomingContext(ctx, md)
 	}
 	return handler(ctx, req)
 }
 
-// trustStream replaces the client address and request id of the
+// trustStream replaces the client address, chain and request id of the
 // ForwardedRequest messages of an untrusted peer.
 func (s *Server) trustStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	if s.forwarderTrusted(ss.Context()) {
@@ -75,7 +76,7 @@ func (u *untrustedStream) RecvMsg(m any) error {
 		return err
 	}
 	if fr, ok := m.(*pb.ForwardedRequest); ok {
-		fr.RemoteAddr, fr.RequestId = u.peerAddr, ""
+		fr.RemoteAddr, fr.RequestId, fr.ClientCertificates = u.peerAddr, "", nil
 	}
 	return nil
 }

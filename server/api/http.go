@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +36,9 @@ type restCall struct {
 	method     string
 	query      url.Values
 	remoteAddr string
-	tooLarge   atomic.Bool
+	// peerCerts is the client's TLS chain as presented (see peercerts.go).
+	peerCerts []*x509.Certificate
+	tooLarge  atomic.Bool
 	// body is the unread request body of a Logical call, handed to core.
 	body io.Reader
 }
@@ -53,6 +56,11 @@ func withCall(ctx context.Context, c *callInfo) context.Context {
 func callFrom(ctx context.Context) *callInfo {
 	c, _ := ctx.Value(callKey{}).(*callInfo)
 	return c
+}
+
+// connection is the logical.Connection of the REST call.
+func (rc *restCall) connection() *logical.Connection {
+	return &logical.Connection{RemoteAddr: rc.remoteAddr, PeerCertificates: rc.peerCerts}
 }
 
 func restCallFrom(ctx context.Context) *restCall {
@@ -94,9 +102,9 @@ func (s *Server) buildHandler() http.Handler {
 func (s *Server) restHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		call := &callInfo{requestID: requestIDFor(r.Context()), rest: &restCall{remoteAddr: remoteHost(r.RemoteAddr)}}
+		call := &callInfo{requestID: requestIDFor(r.Context()), rest: &restCall{remoteAddr: remoteHost(r.RemoteAddr), peerCerts: tlsPeerCerts(r.TLS)}}
 		if f := forwardedFrom(r.Context()); f != nil {
-			call.rest.remoteAddr = f.remoteAddr
+			call.rest.remoteAddr, call.rest.peerCerts = f.remoteAddr, f.peerCerts
 		}
 		rec := &statusRecorder{ResponseWriter: w, head: r.Method == http.MethodHead, requestID: call.requestID}
 		r = r.WithContext(withCall(r.Context(), call))

@@ -108,7 +108,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, call *call
 		Operation:   logical.ReadOperation,
 		Path:        "sys/metrics",
 		ClientToken: headerToken(r.Header),
-		Connection:  &logical.Connection{RemoteAddr: call.rest.remoteAddr},
+		Connection:  call.rest.connection(),
 	})
 	if err != nil {
 		writeError(w, toStatusError(err))

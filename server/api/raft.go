@@ -22,7 +22,7 @@ func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request, call *cal
 		ID:          call.requestID,
 		Path:        strings.TrimPrefix(r.URL.Path, "/v1/"),
 		ClientToken: headerToken(r.Header),
-		Connection:  &logical.Connection{RemoteAddr: call.rest.remoteAddr},
+		Connection:  call.rest.connection(),
 	}
 	switch r.Method {
 	case http.MethodGet:

@@ -45,6 +45,11 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, tlsConfig *
 	srv.Protocols.SetHTTP1(true)
 	if tlsConfig != nil {
 		srv.TLSConfig = tlsConfig.Clone()
+		if srv.TLSConfig.ClientAuth == tls.NoClientCert {
+			// Ask for a client certificate for the cert auth method;
+			// verifying it is that method's job (peercerts.go).
+			srv.TLSConfig.ClientAuth = tls.RequestClientCert
+		}
 		srv.Protocols.SetHTTP2(true)
 	} else {
 		srv.Protocols.SetUnencryptedHTTP2(true)
@@ -75,7 +80,10 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, tlsConfig *
 
 // TLSConfig loads a certificate and key (PEM) for the API listener.
 // minVersion is Vault's tls_min_version: "tls12" or "tls13"; empty means
-// TLS 1.3. The config offers ALPN h2 and http/1.1.
+// TLS 1.3. The config offers ALPN h2 and http/1.1 and requests, but
+// neither requires nor verifies, a client certificate
+// (tls.RequestClientCert): the cert auth method verifies the chain a
+// client presents, and clients without one are served as before.
 func TLSConfig(certFile, keyFile, minVersion string) (*tls.Config, error) {
 	min, err := tlsVersion(minVersion)
 	if err != nil {
@@ -88,6 +96,7 @@ func TLSConfig(certFile, keyFile, minVersion string) (*tls.Config, error) {
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   min,
+		ClientAuth:   tls.RequestClientCert,
 		NextProtos:   []string{"h2", "http/1.1"},
 	}, nil
 }

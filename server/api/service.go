@@ -65,19 +65,26 @@ func clientToken(ctx context.Context) string {
 	return ""
 }
 
-// connection is the client's address: for a request forwarded by a
-// standby, the address the standby saw (set only on the cluster port);
-// otherwise the HTTP peer for REST calls, the gRPC peer for gRPC calls.
-// Client-supplied forwarding headers are never trusted.
+// connection is the client's address and TLS certificate chain: for a
+// request forwarded by a standby, what the standby saw (set only on the
+// cluster port, from a trusted peer); otherwise the HTTP peer's for REST
+// calls, the gRPC peer's for gRPC calls. Client-supplied forwarding
+// headers are never trusted, and the certificate of a cluster-port peer
+// (a node) is never taken for a client's.
 func connection(ctx context.Context) *logical.Connection {
-	if f := forwardedFrom(ctx); f != nil && f.remoteAddr != "" {
-		return &logical.Connection{RemoteAddr: f.remoteAddr}
+	f := forwardedFrom(ctx)
+	if f != nil && f.remoteAddr != "" {
+		return &logical.Connection{RemoteAddr: f.remoteAddr, PeerCertificates: f.peerCerts}
 	}
 	if rc := restCallFrom(ctx); rc != nil {
-		return &logical.Connection{RemoteAddr: rc.remoteAddr}
+		return rc.connection()
 	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		return &logical.Connection{RemoteAddr: remoteHost(p.Addr.String())}
+		c := &logical.Connection{RemoteAddr: remoteHost(p.Addr.String())}
+		if f == nil {
+			c.PeerCertificates = authInfoCerts(p.AuthInfo)
+		}
+		return c
 	}
 	return nil
 }

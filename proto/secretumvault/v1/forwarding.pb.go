@@ -49,9 +49,15 @@ type ForwardedRequest struct {
 	// body_complete says the first message carries the whole body (a small
 	// one, at most one chunk): the active node then never asks for more,
 	// which saves a round trip on every small write.
-	BodyComplete  bool `protobuf:"varint,8,opt,name=body_complete,json=bodyComplete,proto3" json:"body_complete,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	BodyComplete bool `protobuf:"varint,8,opt,name=body_complete,json=bodyComplete,proto3" json:"body_complete,omitempty"`
+	// client_certificates is the TLS certificate chain the client presented
+	// on the standby's API listener, leaf first, one DER certificate each,
+	// unverified (the cert auth method verifies it); empty without client
+	// TLS. Like remote_addr, the active node uses it only from a trusted
+	// forwarding peer.
+	ClientCertificates [][]byte `protobuf:"bytes,9,rep,name=client_certificates,json=clientCertificates,proto3" json:"client_certificates,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ForwardedRequest) Reset() {
@@ -138,6 +144,13 @@ func (x *ForwardedRequest) GetBodyComplete() bool {
 		return x.BodyComplete
 	}
 	return false
+}
+
+func (x *ForwardedRequest) GetClientCertificates() [][]byte {
+	if x != nil {
+		return x.ClientCertificates
+	}
+	return nil
 }
 
 // ForwardedResponse is one message of the active node's answer.
@@ -273,7 +286,7 @@ var File_secretumvault_v1_forwarding_proto protoreflect.FileDescriptor
 
 const file_secretumvault_v1_forwarding_proto_rawDesc = "" +
 	"\n" +
-	"!secretumvault/v1/forwarding.proto\x12\x10secretumvault.v1\"\x81\x02\n" +
+	"!secretumvault/v1/forwarding.proto\x12\x10secretumvault.v1\"\xb2\x02\n" +
 	"\x10ForwardedRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x12\n" +
@@ -284,7 +297,8 @@ const file_secretumvault_v1_forwarding_proto_rawDesc = "" +
 	"remoteAddr\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\a \x01(\tR\trequestId\x12#\n" +
-	"\rbody_complete\x18\b \x01(\bR\fbodyComplete\"\x94\x01\n" +
+	"\rbody_complete\x18\b \x01(\bR\fbodyComplete\x12/\n" +
+	"\x13client_certificates\x18\t \x03(\fR\x12clientCertificates\"\x94\x01\n" +
 	"\x11ForwardedResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x126\n" +
 	"\aheaders\x18\x02 \x03(\v2\x1c.secretumvault.v1.HTTPHeaderR\aheaders\x12\x12\n" +

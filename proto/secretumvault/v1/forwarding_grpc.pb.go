@@ -34,8 +34,10 @@ const (
 //
 // The same gRPC server also hosts the Sys and Logical services, so that a
 // standby proxies gRPC calls method for method; those calls carry the
-// request id and client address in the "x-secretum-forwarded-request-id"
-// and "x-secretum-forwarded-for" request metadata.
+// request id, client address and client certificate chain in the
+// "x-secretum-forwarded-request-id", "x-secretum-forwarded-for" and
+// "x-secretum-forwarded-client-cert-bin" (one DER certificate per value,
+// leaf first) request metadata.
 type ForwardingClient interface {
 	// Forward runs one HTTP request through the active node's REST API,
 	// streaming both ways so that neither node ever holds a whole body. The
@@ -84,8 +86,10 @@ type Forwarding_ForwardClient = grpc.BidiStreamingClient[ForwardedRequest, Forwa
 //
 // The same gRPC server also hosts the Sys and Logical services, so that a
 // standby proxies gRPC calls method for method; those calls carry the
-// request id and client address in the "x-secretum-forwarded-request-id"
-// and "x-secretum-forwarded-for" request metadata.
+// request id, client address and client certificate chain in the
+// "x-secretum-forwarded-request-id", "x-secretum-forwarded-for" and
+// "x-secretum-forwarded-client-cert-bin" (one DER certificate per value,
+// leaf first) request metadata.
 type ForwardingServer interface {
 	// Forward runs one HTTP request through the active node's REST API,
 	// streaming both ways so that neither node ever holds a whole body. The
