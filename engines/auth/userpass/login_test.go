@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,5 +186,38 @@ func TestDefaultParamsLogin(t *testing.T) {
 	}
 	if _, err := h.login("127.0.0.1", "alice", "nope"); !errors.Is(err, userpass.ErrInvalidCredentials) {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentLoginsDuringRehash runs logins that all upgrade the same
+// hash, and a password reset, at once (run with -race): every login with
+// the right password succeeds and the hash ends on the new parameters.
+func TestConcurrentLoginsDuringRehash(t *testing.T) {
+	h := newHarness(t, map[string]string{"lockout_disable": "true"})
+	h.must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret"})
+	raised := fastParams
+	raised.Time = 2
+	h2 := h.restart(raised)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h2.login("127.0.0.1", "alice", "s3cret"); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("login: %v", err)
+	}
+	if !strings.Contains(h2.stored("alice"), "t=2") {
+		t.Fatalf("hash not upgraded: %s", h2.stored("alice"))
+	}
+	if _, err := h2.login("127.0.0.1", "alice", "s3cret"); err != nil {
+		t.Fatalf("login after the upgrade: %v", err)
 	}
 }
