@@ -50,7 +50,7 @@ func TestEntityAlias(t *testing.T) {
 	}
 	for _, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
-			h.mustFail(logical.UpdateOperation, tc.path, tc.data, logical.ErrInvalidRequest)
+			h.mustFail(t, logical.UpdateOperation, tc.path, tc.data, logical.ErrInvalidRequest)
 		})
 	}
 
@@ -61,7 +61,7 @@ func TestEntityAlias(t *testing.T) {
 	}
 	// A rename onto an existing (accessor, name) is refused.
 	h.write("entity-alias", map[string]any{"name": "bobby", "mount_accessor": "acc3", "canonical_id": bob})
-	h.mustFail(logical.UpdateOperation, "entity-alias/id/"+aid, map[string]any{"name": "bobby", "mount_accessor": "acc3"}, logical.ErrInvalidRequest)
+	h.mustFail(t, logical.UpdateOperation, "entity-alias/id/"+aid, map[string]any{"name": "bobby", "mount_accessor": "acc3"}, logical.ErrInvalidRequest)
 
 	// Move the alias to bob.
 	out = h.write("entity-alias/id/"+aid, map[string]any{"canonical_id": bob})

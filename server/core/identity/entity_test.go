@@ -96,7 +96,7 @@ func TestEntityValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h.mustFail(logical.UpdateOperation, tc.path, tc.data, logical.ErrInvalidRequest)
+			h.mustFail(t, logical.UpdateOperation, tc.path, tc.data, logical.ErrInvalidRequest)
 		})
 	}
 	if h.read("entity/name/x") != nil {
@@ -117,7 +117,7 @@ func TestEntityMetadataKVPairs(t *testing.T) {
 	if got := h.read("entity/name/b")["metadata"]; !reflect.DeepEqual(got, map[string]string{"team": "ops", "env": "prod"}) {
 		t.Errorf("two pairs: %v", got)
 	}
-	h.mustFail(logical.UpdateOperation, "entity", map[string]any{"name": "c", "metadata": "nopair"}, logical.ErrInvalidRequest)
+	h.mustFail(t, logical.UpdateOperation, "entity", map[string]any{"name": "c", "metadata": "nopair"}, logical.ErrInvalidRequest)
 }
 
 func TestEntityList(t *testing.T) {

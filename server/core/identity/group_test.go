@@ -95,7 +95,7 @@ func TestGroupValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h.mustFail(logical.UpdateOperation, tc.path, tc.data, logical.ErrInvalidRequest)
+			h.mustFail(t, logical.UpdateOperation, tc.path, tc.data, logical.ErrInvalidRequest)
 		})
 	}
 	if h.read("group/name/x") != nil {
@@ -182,7 +182,7 @@ func TestGroupAlias(t *testing.T) {
 	}
 	for _, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
-			h.mustFail(logical.UpdateOperation, tc.path, tc.data, logical.ErrInvalidRequest)
+			h.mustFail(t, logical.UpdateOperation, tc.path, tc.data, logical.ErrInvalidRequest)
 		})
 	}
 

@@ -75,14 +75,14 @@ func (h *harness) must(op logical.Operation, path string, data map[string]any) m
 	return resp.Data
 }
 
-// mustFail sends a request that must fail with an error wrapping want.
-func (h *harness) mustFail(op logical.Operation, path string, data map[string]any, want error) error {
-	h.t.Helper()
+// mustFail sends a request that must fail with an error wrapping want;
+// t is the (sub)test reporting it.
+func (h *harness) mustFail(t testing.TB, op logical.Operation, path string, data map[string]any, want error) {
+	t.Helper()
 	_, err := h.do(op, path, data)
 	if !errors.Is(err, want) {
-		h.t.Fatalf("%s %s: err = %v, want %v", op, path, err, want)
+		t.Fatalf("%s %s: err = %v, want %v", op, path, err, want)
 	}
-	return err
 }
 
 func (h *harness) write(path string, data map[string]any) map[string]any {

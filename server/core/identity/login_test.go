@@ -66,7 +66,11 @@ func TestLoginEntityNameAndType(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p, _ := h.s.Principal(h.login(tc.login))
+			id, err := h.s.Login(h.ctx, tc.login)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, _ := h.s.Principal(id)
 			if p.Name != tc.wantName || p.Type != tc.wantType {
 				t.Fatalf("entity %q %q, want %q %q", p.Name, p.Type, tc.wantName, tc.wantType)
 			}
