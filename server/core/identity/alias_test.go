@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/core/identity"
 )
 
 func TestEntityAlias(t *testing.T) {
@@ -92,5 +93,27 @@ func TestEntityAlias(t *testing.T) {
 	}
 	if _, ok := h.s.EntityByAlias("acc1", "alice"); ok {
 		t.Fatal("alias index after delete")
+	}
+}
+
+func TestMountResolver(t *testing.T) {
+	h := newHarness(t)
+	mounts := map[string]identity.MountInfo{"acc1": {Path: "auth/userpass/", Type: "userpass"}}
+	h.s = identity.New(h.view, identity.Options{Now: h.clock.Now, Mounts: func(acc string) (identity.MountInfo, bool) {
+		mi, ok := mounts[acc]
+		return mi, ok
+	}})
+	if err := h.s.Setup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.mustFail(t, logical.UpdateOperation, "entity-alias", map[string]any{"name": "a", "mount_accessor": "nope"}, logical.ErrInvalidRequest)
+	h.mustFail(t, logical.UpdateOperation, "group-alias", map[string]any{"name": "a", "mount_accessor": "nope"}, logical.ErrInvalidRequest)
+	id := h.write("entity-alias", map[string]any{"name": "a", "mount_accessor": "acc1"})["id"].(string)
+	if got := h.read("entity-alias/id/" + id); got["mount_path"] != "auth/userpass/" || got["mount_type"] != "userpass" {
+		t.Fatalf("alias mount = %v %v", got["mount_path"], got["mount_type"])
+	}
+	mounts["acc1"] = identity.MountInfo{Path: "auth/people/", Type: "userpass"} // remounted
+	if got := h.read("entity-alias/id/" + id); got["mount_path"] != "auth/people/" {
+		t.Fatalf("alias mount after remount = %v", got["mount_path"])
 	}
 }
