@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -156,4 +157,43 @@ func BenchmarkPrincipal(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestPrincipalConcurrentWrites reads Principal while groups change and
+// checks that, once the writes are done, the cached answer is the one a
+// fresh store computes: no read may cache a stale Principal.
+func TestPrincipalConcurrentWrites(t *testing.T) {
+	h := newHarness(t)
+	alice, g1, _, g3 := nested(h)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					if _, ok := h.s.Principal(alice); !ok {
+						t.Error("principal vanished")
+						return
+					}
+				}
+			}
+		})
+	}
+	for i := range 50 {
+		h.write("group/id/"+g3, map[string]any{"policies": fmt.Sprintf("p3-%d", i)})
+		h.write("group/id/"+g1, map[string]any{"metadata": map[string]any{"i": fmt.Sprint(i)}})
+	}
+	close(stop)
+	wg.Wait()
+	got, _ := h.s.Principal(alice)
+	want, _ := h.open().Principal(alice)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("cached principal after concurrent writes:\n%+v\nfresh:\n%+v", got, want)
+	}
+	if !slices.Contains(got.Policies, "p3-49") || got.GroupMetadata["g1"]["i"] != "49" {
+		t.Fatalf("last write not visible: %+v", got)
+	}
 }
