@@ -14,6 +14,11 @@ import (
 
 	"github.com/secretumvault/secretumvault/audit"
 	"github.com/secretumvault/secretumvault/authz"
+	"github.com/secretumvault/secretumvault/engines/auth/approle"
+	"github.com/secretumvault/secretumvault/engines/auth/cert"
+	"github.com/secretumvault/secretumvault/engines/auth/jwt"
+	"github.com/secretumvault/secretumvault/engines/auth/keypair"
+	"github.com/secretumvault/secretumvault/engines/auth/userpass"
 	"github.com/secretumvault/secretumvault/engines/kv"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/server/core/token"
@@ -85,7 +90,11 @@ func DefaultConfig() Config {
 	return Config{
 		StorageType: "inmem",
 		Factories:   map[string]logical.Factory{"kv": kv.Factory},
-		Now:         time.Now,
+		AuthFactories: map[string]logical.Factory{
+			approle.Type: approle.Factory, userpass.Type: userpass.Factory, keypair.Type: keypair.Factory,
+			cert.Type: cert.Factory, jwt.Type: jwt.Factory, jwt.TypeOIDC: jwt.Factory,
+		},
+		Now: time.Now,
 	}
 }
 
@@ -174,6 +183,9 @@ func New(cfg Config) (*Core, error) {
 	def := DefaultConfig()
 	if cfg.Factories == nil {
 		cfg.Factories = def.Factories
+	}
+	if cfg.AuthFactories == nil {
+		cfg.AuthFactories = def.AuthFactories
 	}
 	if cfg.Now == nil {
 		cfg.Now = def.Now

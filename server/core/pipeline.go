@@ -225,6 +225,11 @@ func (c *Core) gate(ctx context.Context, st *activeState, call *pipelineCall, re
 	if !te.UsableFrom(clientOf(req)) {
 		return fmt.Errorf("%w: the token may not be used from this address", logical.ErrPermissionDenied)
 	}
+	if te.EntityID != "" && st.identity != nil {
+		if p, ok := st.identity.Principal(te.EntityID); ok && p.Disabled {
+			return fmt.Errorf("%w: the token's entity is disabled", logical.ErrPermissionDenied)
+		}
+	}
 	call.caller = te
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/core/identity"
 	"github.com/secretumvault/secretumvault/server/core/token"
 	"github.com/secretumvault/secretumvault/storage"
 )
@@ -81,9 +82,12 @@ func (r *router) replace(prefix string, rt *route) {
 
 // buildRouter instantiates every backend of both mount tables, plus the
 // token store at auth/token/.
-func (c *Core) buildRouter(ctx context.Context, secrets, auths *mountTable, ts *token.Store) (*router, error) {
+func (c *Core) buildRouter(ctx context.Context, secrets, auths *mountTable, ts *token.Store, ids *identity.Store) (*router, error) {
 	r := &router{}
-	routes := []*route{{prefix: authPrefix + tokenMount.Path, entry: tokenMount, backend: token.NewBackend(ts)}}
+	routes := []*route{
+		{prefix: authPrefix + tokenMount.Path, entry: tokenMount, backend: token.NewBackend(ts)},
+		{prefix: identityMount.Path, entry: identityMount, backend: ids.Backend()},
+	}
 	for _, t := range []struct {
 		kind  mountKind
 		table *mountTable

@@ -73,7 +73,11 @@ func (c *Core) buildActiveState(ctx context.Context) (*activeState, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.buildRouter(ctx, mt, at, ts)
+	ids, err := c.newIdentityStore(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("core: identity store setup: %w", err)
+	}
+	r, err := c.buildRouter(ctx, mt, at, ts, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +85,7 @@ func (c *Core) buildActiveState(ctx context.Context) (*activeState, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &activeState{tokens: ts, policies: ps, mounts: mt, auths: at, router: r, cluster: ci}, nil
+	return &activeState{tokens: ts, policies: ps, identity: identityView{ids}, mounts: mt, auths: at, router: r, cluster: ci}, nil
 }
 
 // postUnseal runs once the barrier is unsealed. A single node becomes

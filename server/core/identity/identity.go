@@ -231,3 +231,14 @@ func (s *Store) EntityByAlias(mountAccessor, name string) (entityID string, ok b
 // entity-alias, group and group-alias endpoints, relative to the mount.
 // Every path is an ordinary authenticated route (no sudo), as in Vault.
 func (s *Store) Backend() logical.Backend { return &backend{s: s} }
+
+// EntityID returns the id of the entity named name.
+func (s *Store) EntityID(name string) (entityID string, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e := s.st.entityByName[name]
+	if e == nil {
+		return "", false
+	}
+	return e.ID, true
+}
