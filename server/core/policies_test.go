@@ -138,7 +138,7 @@ func TestExplainAndCapabilities(t *testing.T) {
 
 	caps := mustDo(t, c, tok, logical.UpdateOperation, "sys/capabilities-self", map[string]any{"paths": []string{"secret/data/app/db", "secret/data/app/secrets/x", "secret/metadata/"}}).Data
 	for path, want := range map[string][]string{
-		"secret/data/app/db":        {"read", "list"},
+		"secret/data/app/db":        {"list", "read"},
 		"secret/data/app/secrets/x": {"deny"},
 		"secret/metadata/":          {"deny"},
 	} {

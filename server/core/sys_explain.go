@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/secretumvault/secretumvault/authz"
@@ -209,8 +210,7 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// capabilityOps are the operations a capability list reports, in Vault's
-// order.
+// capabilityOps are the operations a capability list reports.
 var capabilityOps = []logical.Operation{logical.CreateOperation, logical.ReadOperation, logical.UpdateOperation,
 	logical.PatchOperation, logical.DeleteOperation, logical.ListOperation}
 
@@ -299,5 +299,6 @@ func (c *Core) capabilities(ctx context.Context, st *activeState, te *token.Entr
 	if len(caps) == 0 {
 		return []string{"deny"}, nil
 	}
+	slices.Sort(caps) // Vault's order
 	return caps, nil
 }
