@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 
 	"github.com/cedar-policy/cedar-go"
-	"github.com/cedar-policy/cedar-go/types"
 )
 
 // Cedar entity types and the action groups of the model
@@ -31,16 +30,30 @@ var actionGroups = map[string][]string{
 	"create": {"write"}, "update": {"write"}, "patch": {"write"},
 }
 
-// ErrBadPolicy is returned by Load for a document that does not parse;
-// the message names the document and the position.
+// ErrBadPolicy is wrapped by every error of Load, ValidateDocument and
+// ValidateACLDocument about a document: it does not parse, does not
+// validate against the schema, or breaks a rule of Load. The error is a
+// *BadPolicyError naming the document and the position.
 var ErrBadPolicy = errors.New("authz: bad policy")
+
+// Documents are the policy documents Load compiles, by name.
+type Documents struct {
+	// Cedar are operators' Cedar documents; they apply to every request
+	// (each policy scopes itself).
+	Cedar map[string]string
+	// ACL are Cedar documents compiled from Vault HCL policies
+	// (authz/hcl). ACL document N applies only to tokens whose
+	// Principal.Policies contain N: every policy in it must carry the
+	// guard principal.policies.contains("N") in a when clause.
+	ACL map[string]string
+}
 
 // Cedar is the Authorizer of Cedar policies: default deny, forbid wins
 // over permit, the root token bypasses. Its compiled policy set is swapped
 // atomically by Load: a request sees the old set or the new one, never a
 // mix. Safe for concurrent use.
 type Cedar struct {
-	set atomic.Pointer[cedar.PolicySet]
+	set atomic.Pointer[policySet]
 }
 
 var _ Authorizer = (*Cedar)(nil)
@@ -49,44 +62,70 @@ var _ Authorizer = (*Cedar)(nil)
 // the root token is denied).
 func NewCedar() *Cedar {
 	c := &Cedar{}
-	c.set.Store(cedar.NewPolicySet())
+	c.set.Store(newPolicySet(nil))
 	return c
 }
 
-// Load compiles docs (document name → Cedar text) into one policy set and
-// makes it current. A policy's id is its @id("...") annotation, else
-// "<document>.<index>". On any error nothing changes.
-func (c *Cedar) Load(docs map[string]string) error {
-	ps := cedar.NewPolicySet()
-	for _, name := range slices.Sorted(maps.Keys(docs)) {
-		list, err := cedar.NewPolicyListFromBytes(name, []byte(docs[name]))
-		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrBadPolicy, name, err)
-		}
-		for i, p := range list {
-			id := cedar.PolicyID(fmt.Sprintf("%s.%d", name, i))
-			if v, ok := p.Annotations()["id"]; ok && v != "" {
-				id = cedar.PolicyID(v)
+// Load compiles docs into one policy set and makes it current. Every
+// policy must parse and validate against Schema(). A policy's id is, in a
+// Cedar document, its @id("...") annotation, else "<document>.<index>";
+// in ACL document N, "acl:N:<@id or index>". An id used twice is an
+// error. On any error (wrapping ErrBadPolicy) nothing changes.
+func (c *Cedar) Load(docs Documents) error {
+	var all []*compiled
+	for _, d := range []struct {
+		kind docKind
+		m    map[string]string
+	}{{docCedar, docs.Cedar}, {docACL, docs.ACL}} {
+		for _, name := range slices.Sorted(maps.Keys(d.m)) {
+			list, err := compileDoc(d.kind, name, d.m[name])
+			if err != nil {
+				return err
 			}
-			if !ps.Add(id, p) {
-				return fmt.Errorf("%w: %s: policy id %q is used twice", ErrBadPolicy, name, id)
-			}
+			all = append(all, list...)
 		}
 	}
-	c.set.Store(ps)
+	seen := make(map[cedar.PolicyID]*compiled, len(all))
+	for _, p := range all {
+		if q, ok := seen[p.id]; ok {
+			return &BadPolicyError{Kind: p.kind.String(), Doc: p.doc, Line: p.line, Column: p.column,
+				Message: fmt.Sprintf("policy id %q is also used in %s %q", p.id, q.kind, q.doc)}
+		}
+		seen[p.id] = p
+	}
+	c.set.Store(newPolicySet(all))
 	return nil
 }
 
-// Authorize implements Authorizer.
+// Policy returns the Cedar text of the policy id of the current set.
+func (c *Cedar) Policy(id string) (text string, ok bool) {
+	p, ok := c.set.Load().byID[cedar.PolicyID(id)]
+	if !ok {
+		return "", false
+	}
+	return p.text, true
+}
+
+// Authorize implements Authorizer. It evaluates only the policies the
+// index admits for the request; the decision, the deciding policy ids and
+// the errors are those of evaluating the whole set (PolicyIDs and Errors
+// sorted).
 func (c *Cedar) Authorize(_ context.Context, req *Request) (Decision, error) {
 	if req.Principal.Root {
 		return Decision{Allowed: true}, nil
 	}
-	creq, entities, err := cedarRequest(req)
+	ps := c.set.Load()
+	s := newShape(req)
+	creq, es, err := cedarRequest(req, &s, ps.needs)
 	if err != nil {
 		return Decision{}, err
 	}
-	ok, diag := cedar.Authorize(c.set.Load(), entities, creq)
+	sel := selection{policies: ps.policies, bits: ps.index.candidates(&s, req.Principal.Policies)}
+	return decide(cedar.Authorize(sel, es, creq)), nil
+}
+
+// decide turns cedar-go's answer into a Decision.
+func decide(ok cedar.Decision, diag cedar.Diagnostic) Decision {
 	d := Decision{Allowed: bool(ok)}
 	for _, r := range diag.Reasons {
 		d.PolicyIDs = append(d.PolicyIDs, string(r.PolicyID))
@@ -94,183 +133,123 @@ func (c *Cedar) Authorize(_ context.Context, req *Request) (Decision, error) {
 	for _, e := range diag.Errors {
 		d.Errors = append(d.Errors, e.String())
 	}
+	slices.Sort(d.PolicyIDs)
+	slices.Sort(d.Errors)
 	if !d.Allowed {
 		d.Reason = "permission denied"
 		if len(d.PolicyIDs) > 0 {
 			d.Reason = "forbidden by " + strings.Join(d.PolicyIDs, ", ")
 		}
 	}
-	return d, nil
+	return d
 }
 
-// MaxSegments is how many leading path segments a Secret's seg and rest
-// attributes describe (a Vault HCL "+" beyond it cannot be compiled).
-const MaxSegments = 32
+// docKind tells an operator's Cedar document from an ACL document.
+type docKind int
 
-// cedarRequest builds the Cedar request and the entities it needs.
-//
-// Attributes (authz/schema.cedarschema declares them):
-//   - principal (User, Service, Token): policies (Set<String>, the
-//     token's policy names), accessor, display_name; entity_id and name
-//     for an entity; tags = Principal.Metadata.
-//   - Group: name; tags = its metadata.
-//   - resource Secret: path (the request path without a leading "/",
-//     trailing "/" kept), depth (number of "/"-separated segments, a
-//     trailing "/" counting an empty last one), seg.sN (segment N) and
-//     rest.rN (segments N.. joined by "/") for N < MaxSegments.
-//   - context: operation, mount_type, time, sudo (the route is
-//     privileged), remote_addr, kv_path, ttl (the last three when known).
-func cedarRequest(req *Request) (cedar.Request, cedar.EntityMap, error) {
-	entities := cedar.EntityMap{}
-	p := req.Principal
-	principal := principalUID(p)
-	var parents []types.EntityUID
-	for g, up := range p.Groups {
-		gid := types.NewEntityUID(TypeGroup, types.String(g))
-		parents = append(parents, gid)
-		ups := make([]types.EntityUID, len(up))
-		for i, u := range up {
-			ups[i] = types.NewEntityUID(TypeGroup, types.String(u))
-		}
-		entities[gid] = types.Entity{UID: gid, Parents: types.NewEntityUIDSet(ups...),
-			Attributes: types.NewRecord(types.RecordMap{"name": types.String(g)}), Tags: tags(p.GroupMetadata[g])}
+const (
+	docCedar docKind = iota
+	docACL
+)
+
+func (k docKind) String() string {
+	if k == docACL {
+		return "acl"
 	}
-	entities[principal] = types.Entity{UID: principal, Parents: types.NewEntityUIDSet(parents...),
-		Attributes: principalAttributes(p), Tags: tags(p.Metadata)}
-	resource := addSecret(entities, req.Path)
-	act := req.Action
-	if act == "" {
-		act = req.Operation
+	return "doc"
+}
+
+// compiled is one policy of a set.
+type compiled struct {
+	id     cedar.PolicyID
+	policy *cedar.Policy
+	kind   docKind
+	doc    string
+	// acl is the HCL policy an ACL document's policy is bound to ("" for
+	// a Cedar document's).
+	acl          string
+	line, column int
+	// text is the policy in Cedar's canonical form.
+	text string
+}
+
+// policySet is one compiled, indexed, immutable set.
+type policySet struct {
+	policies []*compiled // sorted by id
+	byID     map[cedar.PolicyID]*compiled
+	index    *index
+	needs    needs
+}
+
+func newPolicySet(all []*compiled) *policySet {
+	slices.SortFunc(all, func(a, b *compiled) int { return strings.Compare(string(a.id), string(b.id)) })
+	ps := &policySet{policies: all, byID: make(map[cedar.PolicyID]*compiled, len(all)), index: newIndex(all), needs: scan(all)}
+	for _, p := range all {
+		ps.byID[p.id] = p
 	}
-	action := types.NewEntityUID(TypeAction, types.String(act))
-	var groups []types.EntityUID
-	for _, g := range actionGroups[act] {
-		groups = append(groups, types.NewEntityUID(TypeAction, types.String(g)))
+	return ps
+}
+
+// full is the whole set as a cedar.PolicySet (for full evaluation).
+func (ps *policySet) full() *cedar.PolicySet {
+	s := cedar.NewPolicySet()
+	for _, p := range ps.policies {
+		s.Add(p.id, p.policy)
 	}
-	entities[action] = types.Entity{UID: action, Parents: types.NewEntityUIDSet(groups...)}
-	ctx, err := requestContext(req)
+	return s
+}
+
+// compileDoc parses and validates one document and names its policies.
+func compileDoc(kind docKind, name, text string) ([]*compiled, error) {
+	v, err := loadValidators()
 	if err != nil {
-		return cedar.Request{}, nil, err
+		return nil, fmt.Errorf("%w: %v", errSchema, err)
 	}
-	return cedar.Request{Principal: principal, Action: action, Resource: resource, Context: ctx}, entities, nil
-}
-
-func principalUID(p Principal) types.EntityUID {
-	if p.EntityName == "" {
-		return types.NewEntityUID(TypeToken, types.String(p.Accessor))
+	list, err := cedar.NewPolicyListFromBytes(name, []byte(text))
+	if err != nil {
+		return nil, parseError(kind.String(), name, err)
 	}
-	typ := p.EntityType
-	if typ != TypeService {
-		typ = TypeUser
-	}
-	return types.NewEntityUID(types.EntityType(typ), types.String(p.EntityName))
-}
-
-func principalAttributes(p Principal) types.Record {
-	pols := make([]types.Value, len(p.Policies))
-	for i, n := range p.Policies {
-		pols[i] = types.String(n)
-	}
-	m := types.RecordMap{
-		"policies":     types.NewSet(pols...),
-		"accessor":     types.String(p.Accessor),
-		"display_name": types.String(p.DisplayName),
-	}
-	if p.EntityName != "" {
-		m["entity_id"] = types.String(p.EntityID)
-		m["name"] = types.String(p.EntityName)
-	}
-	return types.NewRecord(m)
-}
-
-func tags(md map[string]string) types.Record {
-	if len(md) == 0 {
-		return types.Record{}
-	}
-	m := make(types.RecordMap, len(md))
-	for k, v := range md {
-		m[types.String(k)] = types.String(v)
-	}
-	return types.NewRecord(m)
-}
-
-// segKeys and restKeys are the attribute names of seg and rest.
-var segKeys, restKeys = func() (s, r [MaxSegments]types.String) {
-	for i := range MaxSegments {
-		s[i] = types.String(fmt.Sprintf("s%d", i))
-		r[i] = types.String(fmt.Sprintf("r%d", i))
-	}
-	return s, r
-}()
-
-// secretAttributes are the request resource's path, depth, seg and rest.
-func secretAttributes(path string) types.Record {
-	seg, rest := types.RecordMap{}, types.RecordMap{}
-	depth, start := 0, 0
-	for i := 0; i <= len(path); i++ {
-		if i < len(path) && path[i] != '/' {
-			continue
+	out := make([]*compiled, 0, len(list))
+	ids := make(map[cedar.PolicyID]bool, len(list))
+	for i, p := range list {
+		end := len(text)
+		if i+1 < len(list) {
+			end = list[i+1].Position().Offset
 		}
-		if depth < MaxSegments {
-			seg[segKeys[depth]] = types.String(path[start:i])
-			rest[restKeys[depth]] = types.String(path[start:])
+		if e := validatePolicy(v, kind.String(), name, text, p, end); e != nil {
+			return nil, e
 		}
-		depth++
-		start = i + 1
+		pos := p.Position()
+		cp := &compiled{policy: p, kind: kind, doc: name, line: pos.Line, column: pos.Column, text: string(p.MarshalCedar())}
+		cp.id = policyID(kind, name, i, p)
+		if kind == docACL {
+			if !hasGuard(p, name) {
+				return nil, &BadPolicyError{Kind: kind.String(), Doc: name, Line: pos.Line, Column: pos.Column,
+					Message: fmt.Sprintf("policy lacks the guard principal.policies.contains(%q) in a when clause", name)}
+			}
+			cp.acl = name
+		}
+		if ids[cp.id] {
+			return nil, &BadPolicyError{Kind: kind.String(), Doc: name, Line: pos.Line, Column: pos.Column,
+				Message: fmt.Sprintf("policy id %q is used twice", cp.id)}
+		}
+		ids[cp.id] = true
+		out = append(out, cp)
 	}
-	return types.NewRecord(types.RecordMap{
-		"path":  types.String(path),
-		"depth": types.Long(depth),
-		"seg":   types.NewRecord(seg),
-		"rest":  types.NewRecord(rest),
-	})
+	return out, nil
 }
 
-// addSecret adds Secret::"<path>" (its uid trimmed of slashes) with its
-// attributes, and every prefix as its ancestors ("a/b/c" in "a/b" in
-// "a"), and returns its uid.
-func addSecret(entities cedar.EntityMap, path string) types.EntityUID {
-	path = strings.TrimPrefix(path, "/")
-	id := strings.Trim(path, "/")
-	uid := types.NewEntityUID(TypeSecret, types.String(id))
-	child := uid
-	attrs := secretAttributes(path)
-	for i := len(id) - 1; i > 0; i-- {
-		if id[i] != '/' {
-			continue
-		}
-		parent := types.NewEntityUID(TypeSecret, types.String(id[:i]))
-		entities[child] = types.Entity{UID: child, Parents: types.NewEntityUIDSet(parent), Attributes: attrs}
-		attrs = types.Record{}
-		child = parent
+// policyID names policy i of a document.
+func policyID(kind docKind, doc string, i int, p *cedar.Policy) cedar.PolicyID {
+	v, named := p.Annotations()["id"]
+	named = named && v != ""
+	switch {
+	case kind == docACL && named:
+		return cedar.PolicyID("acl:" + doc + ":" + string(v))
+	case kind == docACL:
+		return cedar.PolicyID(fmt.Sprintf("acl:%s:%d", doc, i))
+	case named:
+		return cedar.PolicyID(v)
 	}
-	if _, ok := entities[child]; !ok {
-		entities[child] = types.Entity{UID: child, Parents: types.NewEntityUIDSet(), Attributes: attrs}
-	}
-	return uid
-}
-
-// requestContext is the Cedar context: operation, mount_type, time, sudo,
-// remote_addr (an ipaddr, when known), kv_path and ttl (when known).
-func requestContext(req *Request) (types.Record, error) {
-	m := types.RecordMap{
-		"operation":  types.String(req.Operation),
-		"mount_type": types.String(req.MountType),
-		"time":       types.NewDatetime(req.Time),
-		"sudo":       types.Boolean(req.Sudo),
-	}
-	if req.RemoteAddr != "" {
-		ip, err := types.ParseIPAddr(req.RemoteAddr)
-		if err != nil {
-			return types.Record{}, fmt.Errorf("authz: remote address %q: %w", req.RemoteAddr, err)
-		}
-		m["remote_addr"] = ip
-	}
-	if req.KVPath != "" {
-		m["kv_path"] = types.String(req.KVPath)
-	}
-	if req.HasTTL {
-		m["ttl"] = types.NewDuration(req.TTL)
-	}
-	return types.NewRecord(m), nil
+	return cedar.PolicyID(fmt.Sprintf("%s.%d", doc, i))
 }

@@ -33,7 +33,7 @@ permit(principal in Group::"developers", action == Action::"read", resource in S
 
 func TestCedarModel(t *testing.T) {
 	c := authz.NewCedar()
-	if err := c.Load(map[string]string{"design": designPolicies, "extra": extraPolicies}); err != nil {
+	if err := c.Load(authz.Documents{Cedar: map[string]string{"design": designPolicies, "extra": extraPolicies}}); err != nil {
 		t.Fatal(err)
 	}
 	dev := authz.Principal{Accessor: "a1", EntityName: "alice", EntityType: "User", Groups: map[string][]string{"developers": nil}}
@@ -88,7 +88,7 @@ func TestCedarModel(t *testing.T) {
 // evaluated (no ttl in the context) skips its policy and says why.
 func TestCedarEvaluationErrorsAreReported(t *testing.T) {
 	c := authz.NewCedar()
-	if err := c.Load(map[string]string{"design": designPolicies}); err != nil {
+	if err := c.Load(authz.Documents{Cedar: map[string]string{"design": designPolicies}}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := c.Authorize(context.Background(), &authz.Request{Principal: authz.Principal{EntityName: "github-actions", EntityType: "Service"},
@@ -100,7 +100,7 @@ func TestCedarEvaluationErrorsAreReported(t *testing.T) {
 
 func TestCedarLoadKeepsTheOldSetOnError(t *testing.T) {
 	c := authz.NewCedar()
-	if err := c.Load(map[string]string{"design": designPolicies}); err != nil {
+	if err := c.Load(authz.Documents{Cedar: map[string]string{"design": designPolicies}}); err != nil {
 		t.Fatal(err)
 	}
 	req := authz.Request{Principal: authz.Principal{EntityName: "alice", Groups: map[string][]string{"developers": nil}}, Operation: "read", Path: "database/dev/x", Time: time.Now()}
@@ -108,7 +108,7 @@ func TestCedarLoadKeepsTheOldSetOnError(t *testing.T) {
 		"syntax":    `permit(principal, action, resource`,
 		"duplicate": `@id("x") permit(principal, action, resource); @id("x") forbid(principal, action, resource);`,
 	} {
-		err := c.Load(map[string]string{"design": designPolicies, "bad": doc})
+		err := c.Load(authz.Documents{Cedar: map[string]string{"design": designPolicies, "bad": doc}})
 		if !errors.Is(err, authz.ErrBadPolicy) || !strings.Contains(err.Error(), "bad") {
 			t.Fatalf("%s: %v, want ErrBadPolicy naming the document", name, err)
 		}
@@ -116,7 +116,7 @@ func TestCedarLoadKeepsTheOldSetOnError(t *testing.T) {
 			t.Fatalf("%s: the old set is no longer in force", name)
 		}
 	}
-	if err := c.Load(nil); err != nil {
+	if err := c.Load(authz.Documents{}); err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := c.Authorize(context.Background(), &req); d.Allowed {
@@ -126,7 +126,7 @@ func TestCedarLoadKeepsTheOldSetOnError(t *testing.T) {
 
 func BenchmarkCedarAuthorize(b *testing.B) {
 	c := authz.NewCedar()
-	if err := c.Load(map[string]string{"design": designPolicies, "extra": extraPolicies}); err != nil {
+	if err := c.Load(authz.Documents{Cedar: map[string]string{"design": designPolicies, "extra": extraPolicies}}); err != nil {
 		b.Fatal(err)
 	}
 	req := authz.Request{Principal: authz.Principal{Accessor: "a", EntityName: "alice", Groups: map[string][]string{"developers": nil}},
@@ -139,11 +139,8 @@ func BenchmarkCedarAuthorize(b *testing.B) {
 	}
 }
 
-// TestCedarAttributes: the principal's policies and tags, a group's tags,
-// the resource's path, depth, seg and rest, and context.sudo.
-func TestCedarAttributes(t *testing.T) {
-	c := authz.NewCedar()
-	err := c.Load(map[string]string{"attrs": `
+// attrPolicies read every attribute of the model.
+const attrPolicies = `
 @id("shape")
 permit(principal, action, resource) when {
   resource.path == "a/x/cat/" && resource.depth == 4 && resource.seg.s0 == "a" && resource.seg.s3 == "" &&
@@ -154,7 +151,13 @@ permit(principal, action, resource) when {
 @id("group-tag")
 permit(principal in Group::"ops", action, resource == Secret::"g") when {
   Group::"ops".hasTag("tier") && Group::"ops".getTag("tier") == "1"
-};`})
+};`
+
+// TestCedarAttributes: the principal's policies and tags, a group's tags,
+// the resource's path, depth, seg and rest, and context.sudo.
+func TestCedarAttributes(t *testing.T) {
+	c := authz.NewCedar()
+	err := c.Load(authz.Documents{Cedar: map[string]string{"attrs": attrPolicies}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,6 +178,44 @@ permit(principal in Group::"ops", action, resource == Secret::"g") when {
 		d, err := c.Authorize(context.Background(), &tt.req)
 		if err != nil || d.Allowed != tt.allowed {
 			t.Errorf("%s sudo=%v: %+v, %v; want allowed=%v", tt.req.Path, tt.req.Sudo, d, err, tt.allowed)
+		}
+	}
+}
+
+// TestCedarConcurrentLoad: requests decided while sets are swapped see
+// one set or the other (run with -race).
+func TestCedarConcurrentLoad(t *testing.T) {
+	c := authz.NewCedar()
+	a := authz.Documents{Cedar: map[string]string{"design": designPolicies}}
+	b := authz.Documents{ACL: map[string]string{"dev": aclDev}}
+	if err := c.Load(a); err != nil {
+		t.Fatal(err)
+	}
+	req := authz.Request{Principal: authz.Principal{EntityName: "alice", Policies: []string{"dev"}, Groups: map[string][]string{"developers": nil}},
+		Operation: "read", Path: "database/dev/x", Time: time.Now()}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			docs := a
+			if i%2 == 1 {
+				docs = b
+			}
+			if err := c.Load(docs); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		d, err := c.Authorize(context.Background(), &req)
+		if err != nil || (d.Allowed && !slices.Equal(d.PolicyIDs, []string{"design.0"})) {
+			t.Fatalf("%+v, %v", d, err)
 		}
 	}
 }

@@ -1,0 +1,287 @@
+package authz
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/types"
+)
+
+// The universe of the differential test: small, so that random scopes
+// and random requests meet often.
+var (
+	uUsers    = []string{"alice", "bob", "carol"}
+	uServices = []string{"ci", "backup"}
+	uGroups   = []string{"g0", "g1", "g2", "g3", "g4", "g5"}
+	uSegs     = []string{"secret", "data", "dev", "prod", "a"}
+	uActions  = []string{"read", "list", "create", "update", "patch", "delete", "generate", "sudo"}
+	uACLs     = []string{"p0", "p1", "p2", "p3"}
+	uTeams    = []string{"pay", "ops"}
+)
+
+func pick[T any](r *rand.Rand, s []T) T { return s[r.IntN(len(s))] }
+
+func randPath(r *rand.Rand) string {
+	n := 1 + r.IntN(4)
+	segs := make([]string, n)
+	for i := range segs {
+		segs[i] = pick(r, uSegs)
+	}
+	p := strings.Join(segs, "/")
+	if r.IntN(8) == 0 {
+		p += "/"
+	}
+	return p
+}
+
+func randPrincipalScope(r *rand.Rand) string {
+	switch r.IntN(8) {
+	case 0, 1:
+		return "principal"
+	case 2:
+		return fmt.Sprintf("principal == User::%q", pick(r, uUsers))
+	case 3:
+		return fmt.Sprintf("principal == Service::%q", pick(r, uServices))
+	case 4, 5:
+		return fmt.Sprintf("principal in Group::%q", pick(r, uGroups))
+	case 6:
+		return "principal is User"
+	}
+	return fmt.Sprintf("principal is Service in Group::%q", pick(r, uGroups))
+}
+
+func randActionScope(r *rand.Rand) string {
+	switch r.IntN(5) {
+	case 0:
+		return "action"
+	case 1, 2:
+		return fmt.Sprintf("action == Action::%q", pick(r, uActions))
+	case 3:
+		return `action in Action::"write"`
+	}
+	return fmt.Sprintf("action in [Action::%q, Action::%q]", pick(r, uActions), pick(r, uActions))
+}
+
+func randResourceScope(r *rand.Rand) string {
+	switch r.IntN(6) {
+	case 0:
+		return "resource"
+	case 1:
+		return fmt.Sprintf("resource == Secret::%q", strings.Trim(randPath(r), "/"))
+	case 2, 3:
+		return fmt.Sprintf("resource in Secret::%q", strings.Trim(randPath(r), "/"))
+	case 4:
+		return "resource is Secret"
+	}
+	return fmt.Sprintf("resource is Secret in Secret::%q", strings.Trim(randPath(r), "/"))
+}
+
+// randCondition is a when condition; the unguarded ones (which err when
+// the attribute is absent) only go in permits, as validation demands.
+func randCondition(r *rand.Rand, permit bool) string {
+	n := r.IntN(12)
+	if !permit && n >= 9 {
+		n -= 3
+	}
+	switch n {
+	case 0, 1, 2:
+		return ""
+	case 3:
+		return `context has ttl && context.ttl <= duration("30m")`
+	case 4:
+		return `context has remote_addr && context.remote_addr.isInRange(ip("10.0.0.0/8"))`
+	case 5:
+		return fmt.Sprintf(`principal.hasTag("team") && principal.getTag("team") == %q`, pick(r, uTeams))
+	case 6:
+		return `resource.seg has s1 && resource.seg.s1 == "dev"`
+	case 7:
+		return `resource.rest has r1 && resource.rest.r1 like "dev*"`
+	case 8:
+		if r.IntN(2) == 0 {
+			return `{"c": context}.c.sudo` // the context as a whole value
+		}
+		return `resource.depth > 2 || context.sudo`
+	case 9:
+		return `context.ttl < duration("1h")`
+	case 10:
+		return `context.remote_addr.isInRange(ip("10.0.0.0/8"))`
+	}
+	return `resource.seg.s2 == "a"`
+}
+
+func randPolicy(r *rand.Rand, guard string) string {
+	permit := r.IntN(3) != 0
+	effect := "permit"
+	if !permit {
+		effect = "forbid"
+	}
+	var conds []string
+	if guard != "" {
+		conds = append(conds, fmt.Sprintf("principal.policies.contains(%q)", guard))
+	}
+	if c := randCondition(r, permit); c != "" {
+		conds = append(conds, "("+c+")")
+	}
+	p := fmt.Sprintf("%s(%s, %s, %s)", effect, randPrincipalScope(r), randActionScope(r), randResourceScope(r))
+	if len(conds) > 0 {
+		p += " when { " + strings.Join(conds, " && ") + " }"
+	}
+	return p + ";\n"
+}
+
+func randDocuments(r *rand.Rand) Documents {
+	docs := Documents{Cedar: map[string]string{}, ACL: map[string]string{}}
+	for i := range 1 + r.IntN(3) {
+		var b strings.Builder
+		for range r.IntN(8) {
+			b.WriteString(randPolicy(r, ""))
+		}
+		docs.Cedar[fmt.Sprintf("c%d", i)] = b.String()
+	}
+	for _, n := range uACLs {
+		if r.IntN(3) == 0 {
+			continue
+		}
+		var b strings.Builder
+		for range 1 + r.IntN(5) {
+			b.WriteString(randPolicy(r, n))
+		}
+		docs.ACL[n] = b.String()
+	}
+	return docs
+}
+
+// randGroups nests a few groups up to three levels: each chosen group's
+// parents are later groups of the universe.
+func randGroups(r *rand.Rand) map[string][]string {
+	if r.IntN(4) == 0 {
+		return nil
+	}
+	m := map[string][]string{}
+	g := r.IntN(3)
+	for level := 0; level < 3 && g < len(uGroups); level++ {
+		next := g + 1 + r.IntN(2)
+		var up []string
+		if next < len(uGroups) && level < 2 {
+			up = []string{uGroups[next]}
+		}
+		m[uGroups[g]] = up
+		g = next
+	}
+	return m
+}
+
+func randRequest(r *rand.Rand) Request {
+	p := Principal{Accessor: fmt.Sprintf("acc%d", r.IntN(3)), DisplayName: "d", Policies: []string{"default"}}
+	switch r.IntN(3) {
+	case 0:
+		p.EntityName, p.EntityType, p.EntityID = pick(r, uUsers), TypeUser, "e1"
+	case 1:
+		p.EntityName, p.EntityType, p.EntityID = pick(r, uServices), TypeService, "e2"
+	}
+	for _, n := range uACLs {
+		if r.IntN(2) == 0 {
+			p.Policies = append(p.Policies, n)
+		}
+	}
+	p.Groups = randGroups(r)
+	if r.IntN(2) == 0 {
+		p.Metadata = map[string]string{"team": pick(r, uTeams)}
+	}
+	req := Request{Principal: p, Operation: pick(r, uActions), Path: randPath(r), MountType: "kv", Time: time.Unix(1700000000, 0)}
+	if r.IntN(4) == 0 {
+		req.Path = "/" + req.Path
+	}
+	if r.IntN(2) == 0 {
+		req.TTL, req.HasTTL = time.Duration(r.IntN(90))*time.Minute, true
+	}
+	switch r.IntN(3) {
+	case 0:
+		req.RemoteAddr = "10.1.2.3"
+	case 1:
+		req.RemoteAddr = "192.0.2.1"
+	}
+	req.Sudo = r.IntN(5) == 0
+	return req
+}
+
+// referenceEntities builds the request's entities as a plain EntityMap
+// with every attribute, the way the authorizer did before the index.
+func referenceEntities(t *testing.T, req *Request) (cedar.Request, cedar.EntityMap) {
+	t.Helper()
+	s := newShape(req)
+	creq, es, err := cedarRequest(req, &s, allNeeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cedar.EntityMap{}
+	var keys []types.EntityUID
+	for _, g := range es.groups {
+		m[g.UID] = g
+		keys = append(keys, g.UID)
+	}
+	pe := es.principal
+	pe.Parents = types.NewEntityUIDSet(keys...) // direct parents only, as before
+	m[pe.UID] = pe
+	m[es.action.UID] = es.action
+	for _, e := range es.secrets {
+		m[e.UID] = e
+	}
+	return creq, m
+}
+
+// TestIndexDifferential: the indexed Authorize, which evaluates only the
+// candidates and builds only the attributes the set reads, decides as
+// cedar.Authorize over the whole set with every attribute built.
+func TestIndexDifferential(t *testing.T) {
+	const sets, requests = 300, 40
+	var allowed, forbidden, errored, narrowed int
+	for seed := range uint64(sets) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		docs := randDocuments(r)
+		c := NewCedar()
+		if err := c.Load(docs); err != nil {
+			t.Fatalf("seed %d: %v\n%v", seed, err, docs)
+		}
+		ps := c.set.Load()
+		full := ps.full()
+		for i := range requests {
+			req := randRequest(r)
+			got, err := c.Authorize(context.Background(), &req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			creq, ents := referenceEntities(t, &req)
+			want := decide(cedar.Authorize(full, ents, creq))
+			if got.Allowed != want.Allowed || !slices.Equal(got.PolicyIDs, want.PolicyIDs) || !slices.Equal(got.Errors, want.Errors) {
+				t.Fatalf("seed %d request %d: %+v\nindexed %+v\nfull    %+v\npolicies:\n%v", seed, i, req, got, want, docs)
+			}
+			s := newShape(&req)
+			if n := (selection{policies: ps.policies, bits: ps.index.candidates(&s, req.Principal.Policies)}).count(); n < len(ps.policies) {
+				narrowed++
+			}
+			switch {
+			case got.Allowed:
+				allowed++
+			case len(got.PolicyIDs) > 0:
+				forbidden++
+			}
+			if len(got.Errors) > 0 {
+				errored++
+			}
+		}
+	}
+	t.Logf("%d cases: %d allowed, %d forbidden, %d with errors, %d narrowed by the index", sets*requests, allowed, forbidden, errored, narrowed)
+	// The test means something only if every outcome occurs often.
+	for name, n := range map[string]int{"allowed": allowed, "forbidden": forbidden, "errored": errored, "narrowed": narrowed} {
+		if n < sets*requests/50 {
+			t.Errorf("only %d %s cases: the generator does not exercise it", n, name)
+		}
+	}
+}
