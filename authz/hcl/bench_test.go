@@ -98,3 +98,25 @@ func BenchmarkAuthorize(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkLoad loads (parses, validates, indexes) the Cedar compiled
+// from 1,000 policies × 5 rules, without and with broad globs.
+func BenchmarkLoad(b *testing.B) {
+	for _, bc := range []struct {
+		name       string
+		broadEvery int
+	}{{"teams", 0}, {"teams+broad", 10}} {
+		b.Run(bc.name, func(b *testing.B) {
+			docs, err := hcl.Compile(teamPolicies(b, 1000, bc.broadEvery))
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := authz.NewCedar()
+			for b.Loop() {
+				if err := loadACL(c, docs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
