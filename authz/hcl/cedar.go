@@ -61,20 +61,12 @@ func (c *compiler) writePolicy(b *strings.Builder, pol string, r *Rule, k *keyIn
 		if !list {
 			when = append(when, opCondition(ops))
 		}
-		if !k.hasSud[pol] {
+		if k.caps[pol]&capSudo == 0 {
 			when = append(when, sudoCondition(k.sudo))
 		}
 	}
 	b.WriteString("when {\n  " + strings.Join(when, " &&\n  ") + "\n}")
-	listApplies := deny || list || r.caps&capList != 0
-	var unless []string
-	for _, t := range c.overriders(k, s) {
-		if t.how == stepExactList && !listApplies {
-			continue // that path decides only lists, which this rule does not grant
-		}
-		unless = append(unless, termExpr(t, pol, list))
-	}
-	if len(unless) > 0 {
+	if unless := c.unless(pol, r, k, s, deny); len(unless) > 0 {
 		b.WriteString("\nunless {\n  // a higher-priority path of a held policy decides instead\n  " +
 			strings.Join(unless, " ||\n  ") + "\n}")
 	}
@@ -92,23 +84,6 @@ func stepExpr(p *pattern, s step) []string {
 		return matchExpr(p.withSlash())
 	}
 	return matchExpr(p)
-}
-
-// termExpr is an unless disjunct: t applies and a policy owning it is
-// held (nothing to check when pol owns it: the when clause holds pol).
-func termExpr(t term, pol string, inList bool) string {
-	var conj []string
-	if t.how == stepExactList && !inList {
-		conj = append(conj, `context.operation == "list"`)
-	}
-	conj = append(conj, stepExpr(t.q.pat, t.how)...)
-	if !t.q.own[pol] {
-		conj = append(conj, holds(t.q.owners))
-	}
-	if len(conj) == 1 {
-		return conj[0]
-	}
-	return "(" + strings.Join(conj, " && ") + ")"
 }
 
 // matchExpr is the Cedar condition for "p matches resource.path", as

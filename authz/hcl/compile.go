@@ -29,11 +29,29 @@ type keyInfo struct {
 	pat  *pattern
 	head string // pat.head()
 	// owners are the policies with a rule on the path, sorted; sudo
-	// those of them granting sudo.
+	// those of them granting sudo; caps each owner's capabilities.
 	owners []string
-	own    map[string]bool
 	sudo   []string
-	hasSud map[string]bool
+	caps   map[string]capSet
+}
+
+func (k *keyInfo) owns(pol string) bool { _, ok := k.caps[pol]; return ok }
+
+// decidesAlike reports whether, whenever k decides and some owner is
+// held, the outcome is what a stray rule granting ops (on sudo requests
+// too, if sudo) would give: every owner denies, or grants all of ops
+// (and sudo). Such a k need not be named in that rule's unless clause.
+func (k *keyInfo) decidesAlike(deny bool, ops capSet, sudo bool) bool {
+	for _, c := range k.caps {
+		switch {
+		case c&capDeny != 0:
+		case deny:
+			return false
+		case c&ops != ops || (sudo && c&capSudo == 0):
+			return false
+		}
+	}
+	return true
 }
 
 // term is a path that overrides another when it applies and one of its
@@ -66,16 +84,15 @@ func newCompiler(policies map[string]*Policy) *compiler {
 		for _, r := range policies[name].Rules {
 			k := c.keys[r.Path]
 			if k == nil {
-				k = &keyInfo{pat: r.pat, head: r.pat.head(), own: map[string]bool{}, hasSud: map[string]bool{}}
+				k = &keyInfo{pat: r.pat, head: r.pat.head(), caps: map[string]capSet{}}
 				c.keys[r.Path] = k
 				c.sorted = append(c.sorted, k)
 				c.byHead[k.head] = append(c.byHead[k.head], k)
 			}
 			k.owners = append(k.owners, name)
-			k.own[name] = true
+			k.caps[name] = r.caps
 			if r.caps&capSudo != 0 {
 				k.sudo = append(k.sudo, name)
-				k.hasSud[name] = true
 			}
 		}
 	}

@@ -18,10 +18,10 @@ import (
 	"github.com/secretumvault/secretumvault/authz/hcl"
 )
 
-// loadACL loads compiled HCL documents as ACL documents. It is the one
-// line to change when authz's Load takes authz.Documents.
+// loadACL loads compiled HCL documents as ACL documents (validated by
+// Load against the schema, with the policy guard checked).
 func loadACL(c *authz.Cedar, docs map[string]string) error {
-	return c.Load(docs)
+	return c.Load(authz.Documents{ACL: docs})
 }
 
 var (
@@ -68,6 +68,9 @@ func validateDocs(t testing.TB, docs map[string]string) {
 
 func checkDocs(v *validate.Validator, docs map[string]string) error {
 	for _, name := range slices.Sorted(maps.Keys(docs)) {
+		if err := authz.ValidateACLDocument(name, docs[name]); err != nil {
+			return err
+		}
 		list, err := cedar.NewPolicyListFromBytes(name, []byte(docs[name]))
 		if err != nil {
 			return fmt.Errorf("document %q does not parse: %v\n%s", name, err, docs[name])
@@ -89,9 +92,10 @@ func checkDocs(v *validate.Validator, docs map[string]string) error {
 func TestValidatorRejects(t *testing.T) {
 	v := schemaValidator(t)
 	for _, d := range []string{
-		`permit(principal, action, resource) when { resource.seg.s2 == "x" };`,
-		`permit(principal, action, resource) when { context.nope == "x" };`,
-		`permit(principal, action, resource) when { principal.policies.contains(1) };`,
+		`permit(principal, action, resource) when { principal.policies.contains("x") && resource.seg.s2 == "x" };`,
+		`permit(principal, action, resource) when { principal.policies.contains("x") && context.nope == "x" };`,
+		`permit(principal, action, resource) when { principal.policies.contains("x") && principal.policies.contains(1) };`,
+		`permit(principal, action, resource) when { resource.path == "a" };`, // no guard
 	} {
 		if err := checkDocs(v, map[string]string{"x": d}); err == nil {
 			t.Errorf("%s validated", d)

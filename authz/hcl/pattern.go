@@ -90,7 +90,7 @@ func (p *pattern) checkDepth() error {
 	last := p.lastWild()
 	switch {
 	case last >= authz.MaxSegments:
-		return fmt.Errorf("'+' at segment %d: at most %d segments can hold a '+'", last, authz.MaxSegments)
+		return fmt.Errorf("'+' at segment %d: only segments 0 to %d can be '+'", last, authz.MaxSegments-1)
 	case last == authz.MaxSegments-1 && p.prefix:
 		return fmt.Errorf("'+' at segment %d followed by a '*' glob is too deep to compile", last)
 	}

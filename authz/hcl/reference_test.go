@@ -298,3 +298,50 @@ func dumpTexts(m map[string]string) string {
 	}
 	return b.String()
 }
+
+// TestDeepPatterns compares Cedar with the reference around
+// authz.MaxSegments, where seg and rest stop describing the path.
+func TestDeepPatterns(t *testing.T) {
+	a := func(n int) string { return strings.Repeat("a/", n) }
+	patterns := []string{
+		a(31) + "+/b/c",            // "+" at the last described segment, then a tail
+		a(30) + "+/b*",             // a prefix tail starting at r31
+		"+/" + a(40) + "b",         // a "+" first, a tail past 32 segments
+		a(40) + "b",                // exact, deep
+		a(31) + "+",                // "+" at segment 31, last (its list fallback has a tail at 32)
+		a(20) + "+/" + a(20) + "*", // deep prefix tail
+	}
+	var b strings.Builder
+	for i, p := range patterns {
+		fmt.Fprintf(&b, "path %q { capabilities = [%q, \"list\"] }\n", p, []string{"read", "update"}[i%2])
+	}
+	texts := map[string]string{"deep": b.String()}
+	pol, err := hcl.Parse("deep", texts["deep"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := authorizer(t, texts)
+	ref := newRefACL([]*hcl.Policy{pol})
+	var paths []string
+	for _, n := range []int{30, 31, 32, 33, 40, 41, 42} {
+		for _, tail := range []string{"b", "b/c", "x/b/c", "b/c/d", "bz", "x", "b/", "x/", ""} {
+			paths = append(paths, a(n)+tail, "x/"+a(n)+tail)
+		}
+	}
+	allows := 0
+	for _, path := range paths {
+		for _, op := range operations {
+			want := ref.allowed(op, path, false)
+			if want {
+				allows++
+			}
+			if got := allowed(t, c, []string{"deep"}, op, path, false); got != want {
+				t.Errorf("%s %s (%d segments): cedar %v, reference %v", op, path, strings.Count(path, "/")+1, got, want)
+			}
+		}
+	}
+	if allows < 20 {
+		t.Fatalf("only %d deep requests allowed: the paths miss the patterns", allows)
+	}
+	t.Logf("%d of %d deep requests allowed", allows, len(paths)*len(operations))
+}
