@@ -99,7 +99,7 @@ func newShape(req *Request) shape {
 	for _, g := range actionGroups[act] {
 		s.actionGroups = append(s.actionGroups, types.NewEntityUID(TypeAction, types.String(g)))
 	}
-	s.path = strings.TrimPrefix(req.Path, "/")
+	s.path = strings.TrimLeft(req.Path, "/")
 	id := strings.Trim(s.path, "/")
 	s.resource = types.NewEntityUID(TypeSecret, types.String(id))
 	if n := strings.Count(id, "/"); n > 0 {

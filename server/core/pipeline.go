@@ -40,7 +40,10 @@ var ErrAuditFailed = errors.New("core: audit: the request could not be recorded"
 // path after /v1/; the pipeline rewrites it to the mount-relative path and
 // fills MountPoint, MountType and Storage before the backend sees it.
 func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
-	req.Path = strings.TrimPrefix(req.Path, "/")
+	req.Path = strings.TrimLeft(req.Path, "/")
+	if err := checkPath(req.Path); err != nil {
+		return nil, err
+	}
 	if req.ID == "" {
 		id, err := logical.NewUUID()
 		if err != nil {
@@ -415,6 +418,22 @@ func unavailableIfDeposed(err error) error {
 		return fmt.Errorf("%w: %v", logical.ErrUnavailable, err)
 	}
 	return err
+}
+
+// checkPath refuses request paths with empty, "." or ".." segments: a
+// backend would resolve them to another path than the one authorized
+// ("secret//data/x" is secret/data/x to kv, but not inside
+// Secret::"secret/data" to a policy).
+func checkPath(path string) error {
+	rest := strings.TrimSuffix(path, "/")
+	for rest != "" {
+		seg, tail, _ := strings.Cut(rest, "/")
+		if seg == "" || seg == "." || seg == ".." {
+			return logical.InvalidRequest("path", "invalid request path %q: empty, \".\" or \"..\" segment", path)
+		}
+		rest = tail
+	}
+	return nil
 }
 
 // relativePath is full relative to its mount ("" for the mount itself).

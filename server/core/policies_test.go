@@ -177,3 +177,27 @@ func resealed(t *testing.T, c *core.Core, res *core.InitResult) {
 		}
 	}
 }
+
+// TestPathsCannotDodgePolicies: a path a backend would resolve to
+// another secret than the one authorized is refused before authorization.
+func TestPathsCannotDodgePolicies(t *testing.T) {
+	c, res := newCore(t)
+	root := res.RootToken
+	mustDo(t, c, root, logical.UpdateOperation, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
+	mustDo(t, c, root, logical.UpdateOperation, "secret/data/app/secrets/key", map[string]any{"data": map[string]any{"v": "1"}})
+	mustDo(t, c, root, logical.UpdateOperation, "sys/policies/cedar/app", map[string]any{"policy": appReader + `
+permit(principal, action == Action::"read", resource) when { principal.policies.contains("app-reader") };`})
+	tok := childToken(t, c, root, "app-reader")
+	if _, err := do(t, c, tok, logical.ReadOperation, "secret/data/app/secrets/key", nil); !errors.Is(err, logical.ErrPermissionDenied) {
+		t.Fatalf("the forbid does not apply: %v", err)
+	}
+	for _, p := range []string{"secret//data/app/secrets/key", "secret/data//app/secrets/key", "secret/./data/app/secrets/key",
+		"secret/data/app/x/../secrets/key", "/secret/data/app/secrets//key"} {
+		if _, err := do(t, c, tok, logical.ReadOperation, p, nil); !errors.Is(err, logical.ErrInvalidRequest) {
+			t.Errorf("%s: %v, want 400", p, err)
+		}
+	}
+	if _, err := do(t, c, tok, logical.ReadOperation, "//secret/data/app/secrets/key", nil); !errors.Is(err, logical.ErrPermissionDenied) {
+		t.Fatalf("leading slashes: %v, want the forbid", err)
+	}
+}
