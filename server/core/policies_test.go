@@ -201,3 +201,34 @@ permit(principal, action == Action::"read", resource) when { principal.policies.
 		t.Fatalf("leading slashes: %v, want the forbid", err)
 	}
 }
+
+// TestContextTTL: context.ttl is the requested ttl, or the TTL the
+// backend would grant when none is sent.
+func TestContextTTL(t *testing.T) {
+	c, res := newCore(t)
+	root := res.RootToken
+	mustDo(t, c, root, logical.UpdateOperation, "sys/policies/cedar/minter", map[string]any{"policy": `
+permit(principal, action == Action::"update", resource == Secret::"auth/token/create")
+  when { principal.policies.contains("minter") && context.ttl <= duration("1h") };`})
+	tok := childToken(t, c, root, "minter")
+	tests := []struct {
+		data    map[string]any
+		allowed bool
+	}{
+		{map[string]any{"ttl": "30m"}, true},
+		{map[string]any{"ttl": "2h"}, false},
+		{map[string]any{}, false}, // the default TTL, 768h
+		{map[string]any{"explicit_max_ttl": "45m"}, true},
+	}
+	for _, tt := range tests {
+		tt.data["policies"] = []string{"minter"}
+		_, err := do(t, c, tok, logical.UpdateOperation, "auth/token/create", tt.data)
+		if denied := errors.Is(err, logical.ErrPermissionDenied); denied == tt.allowed || err != nil && !denied {
+			t.Errorf("create %v: %v, want allowed=%v", tt.data, err, tt.allowed)
+		}
+	}
+	x := mustDo(t, c, tok, logical.UpdateOperation, "sys/authz/explain", map[string]any{"path": "auth/token/create", "operation": "update", "ttl": "10m"}).Data
+	if x["allowed"] != true || x["context"].(map[string]any)["ttl"] == nil {
+		t.Fatalf("explain with a ttl = %v", x)
+	}
+}

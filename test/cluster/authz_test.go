@@ -127,7 +127,7 @@ func TestCedarOverHTTP(t *testing.T) {
 		{"ip range: outside", "carol", "read", "secret/data/office/wifi", nil, "127.0.0.98", false},
 		{"ttl within the bound", "ci", "write", "auth/token/create", map[string]any{"ttl": "30m", "policies": []string{"default"}}, "", true},
 		{"ttl beyond the bound", "ci", "write", "auth/token/create", map[string]any{"ttl": "2h", "policies": []string{"default"}}, "", false},
-		{"ttl absent: the condition errs, denied", "ci", "write", "auth/token/create", map[string]any{"policies": []string{"default"}}, "", false},
+		{"no ttl sent: the granted default (768h) is beyond the bound", "ci", "write", "auth/token/create", map[string]any{"policies": []string{"default"}}, "", false},
 		{"root bypasses", "root", "read", "database/prod/data/app", nil, "", true},
 		{"default deny", "carol", "write", "secret/data/other", map[string]any{"data": map[string]any{"v": "2"}}, "", false},
 	}

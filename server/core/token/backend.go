@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
 
@@ -95,4 +97,35 @@ func (b *Backend) RouteInfo(path string, _ logical.Operation) (logical.RouteInfo
 		return logical.RouteInfo{}, false
 	}
 	return logical.RouteInfo{Sudo: isRootPath(p)}, true
+}
+
+var _ logical.TTLGranter = (*Backend)(nil)
+
+// GrantTTL implements logical.TTLGranter for the create paths: the TTL a
+// token that asks for none gets (its period when periodic, else the
+// store's default), capped by an explicit_max_ttl, so that a policy can
+// bound context.ttl whether or not the client sends a ttl.
+func (b *Backend) GrantTTL(_ context.Context, req *logical.Request) (time.Duration, bool, error) {
+	switch strings.TrimSuffix(req.Path, "/") {
+	case "create", "create-orphan":
+	default:
+		return 0, false, nil
+	}
+	ttl := b.store.opts.DefaultTTL
+	if d, ok := durationParam(req.Data, "period"); ok && d > 0 {
+		ttl = d
+	}
+	if d, ok := durationParam(req.Data, "explicit_max_ttl"); ok && d > 0 && d < ttl {
+		ttl = d
+	}
+	return min(ttl, b.store.opts.MaxTTL), true, nil
+}
+
+func durationParam(data map[string]any, key string) (time.Duration, bool) {
+	v, ok := data[key]
+	if !ok {
+		return 0, false
+	}
+	d, err := framework.ParseDuration(v)
+	return d, err == nil
 }
