@@ -1,12 +1,15 @@
 package core_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/secretumvault/secretumvault/authz"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/server/core"
+	"github.com/secretumvault/secretumvault/storage/inmem"
 )
 
 // BenchmarkKVv2 measures KV v2 writes and reads through the whole core
@@ -44,18 +47,35 @@ func BenchmarkKVv2(b *testing.B) {
 	})
 }
 
+// allowAll is an Authorizer that allows everything: authorization "off".
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, *authz.Request) (authz.Decision, error) {
+	return authz.Decision{Allowed: true}, nil
+}
+
 // BenchmarkKVv2Authorized is BenchmarkKVv2 with a non-root token, so that
-// every request is decided by the policy set: one permitting policy among
-// n others (each a group-scoped permit or forbid on its own path).
+// every request is decided by the policy set — one permitting policy
+// among n others (group-scoped permits and forbids on their own paths) —
+// against the same requests with authorization off (an Authorizer that
+// allows everything): the difference is what authorization costs.
 func BenchmarkKVv2Authorized(b *testing.B) {
-	for _, n := range []int{0, 1000} {
-		b.Run(fmt.Sprintf("policies=%d", n), func(b *testing.B) {
-			c, res := newCore(b)
+	for _, tc := range []struct {
+		name string
+		n    int
+		off  bool
+	}{{"authz=off", 0, true}, {"policies=1", 0, false}, {"policies=1000", 1000, false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := core.Config{Physical: inmem.New()}
+			if tc.off {
+				cfg.Authorizer = allowAll{}
+			}
+			c, res := newCoreWith(b, cfg)
 			root := res.RootToken
 			mustDoB(b, c, root, logical.UpdateOperation, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
 			var doc strings.Builder
 			doc.WriteString(`permit(principal, action in [Action::"read", Action::"write"], resource in Secret::"secret/data/bench") when { principal.policies.contains("bench") };` + "\n")
-			for i := range n {
+			for i := range tc.n {
 				effect := "permit"
 				if i%5 == 0 {
 					effect = "forbid"

@@ -14,8 +14,14 @@ import (
 // newCore returns an initialised, unsealed core over inmem storage.
 func newCore(t testing.TB) (*core.Core, *core.InitResult) {
 	t.Helper()
+	return newCoreWith(t, core.Config{Physical: inmem.New()})
+}
+
+// newCoreWith is newCore with cfg.
+func newCoreWith(t testing.TB, cfg core.Config) (*core.Core, *core.InitResult) {
+	t.Helper()
 	ctx := context.Background()
-	c, err := core.New(core.Config{Physical: inmem.New()})
+	c, err := core.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
