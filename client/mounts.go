@@ -47,23 +47,32 @@ type MountConfigOutput struct {
 // ListMounts returns the mounted secrets engines keyed by path with a
 // trailing slash, e.g. "secret/" (GET sys/mounts).
 func (s *Sys) ListMounts(ctx context.Context) (map[string]*MountOutput, error) {
-	var raw map[string]json.RawMessage
-	if err := s.c.raw(ctx, request{method: http.MethodGet, path: "sys/mounts"}, &raw); err != nil {
+	mounts, err := s.mountTable(ctx, "sys/mounts")
+	if err != nil {
 		return nil, fmt.Errorf("list mounts: %w", err)
 	}
+	return mounts, nil
+}
+
+// mountTable reads a table of mounts keyed by path (sys/mounts, sys/auth).
+// A bare (non-enveloped) answer mixes the table with envelope fields, so
+// only objects that name a type are kept.
+func (s *Sys) mountTable(ctx context.Context, path string) (map[string]*MountOutput, error) {
+	var raw map[string]json.RawMessage
+	if err := s.c.raw(ctx, request{method: http.MethodGet, path: path}, &raw); err != nil {
+		return nil, err
+	}
 	mounts := make(map[string]*MountOutput, len(raw))
-	for path, v := range raw {
-		// A bare (non-enveloped) answer mixes mounts with envelope fields;
-		// keep only objects that name an engine type.
+	for key, v := range raw {
 		if len(v) == 0 || v[0] != '{' {
 			continue
 		}
 		var m MountOutput
 		if err := json.Unmarshal(v, &m); err != nil {
-			return nil, fmt.Errorf("list mounts: decode %q: %w", path, err)
+			return nil, fmt.Errorf("decode %q: %w", key, err)
 		}
 		if m.Type != "" {
-			mounts[path] = &m
+			mounts[key] = &m
 		}
 	}
 	return mounts, nil
