@@ -21,27 +21,13 @@ func (s *Sys) ListAuth(ctx context.Context) (map[string]*MountOutput, error) {
 // EnableAuth enables an auth method of in.Type at path (POST
 // sys/auth/:path); the method then answers under auth/<path>/.
 func (s *Sys) EnableAuth(ctx context.Context, path string, in *MountInput) error {
-	path = strings.Trim(path, "/")
-	if path == "" || in == nil || in.Type == "" {
-		return invalidArg("enable auth method needs a path and a type")
-	}
-	if err := s.c.send(ctx, request{method: http.MethodPost, path: "sys/auth/" + path, body: in}); err != nil {
-		return fmt.Errorf("enable auth method %s: %w", path, err)
-	}
-	return nil
+	return s.enableAt(ctx, "sys/auth/", "auth method", path, in)
 }
 
 // DisableAuth disables the auth method at path and revokes the tokens it
 // issued (DELETE sys/auth/:path).
 func (s *Sys) DisableAuth(ctx context.Context, path string) error {
-	path = strings.Trim(path, "/")
-	if path == "" {
-		return invalidArg("disable auth method needs a path")
-	}
-	if err := s.c.send(ctx, request{method: http.MethodDelete, path: "sys/auth/" + path}); err != nil {
-		return fmt.Errorf("disable auth method %s: %w", path, err)
-	}
-	return nil
+	return s.disableAt(ctx, "sys/auth/", "auth method", path)
 }
 
 // Login posts data to auth/<mountPath>/<subPath> (subPath "" means

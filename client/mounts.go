@@ -80,25 +80,36 @@ func (s *Sys) mountTable(ctx context.Context, path string) (map[string]*MountOut
 
 // EnableMount mounts a secrets engine at path (POST sys/mounts/:path).
 func (s *Sys) EnableMount(ctx context.Context, path string, in *MountInput) error {
-	path = strings.Trim(path, "/")
-	if path == "" || in == nil || in.Type == "" {
-		return invalidArg("enable mount needs a path and a type")
-	}
-	if err := s.c.send(ctx, request{method: http.MethodPost, path: "sys/mounts/" + path, body: in}); err != nil {
-		return fmt.Errorf("enable mount %s: %w", path, err)
-	}
-	return nil
+	return s.enableAt(ctx, "sys/mounts/", "mount", path, in)
 }
 
 // DisableMount unmounts the engine at path and deletes its data
 // (DELETE sys/mounts/:path).
 func (s *Sys) DisableMount(ctx context.Context, path string) error {
+	return s.disableAt(ctx, "sys/mounts/", "mount", path)
+}
+
+// enableAt posts in to table+path (sys/mounts/, sys/auth/); what names
+// the mount in errors ("mount", "auth method").
+func (s *Sys) enableAt(ctx context.Context, table, what, path string, in *MountInput) error {
+	path = strings.Trim(path, "/")
+	if path == "" || in == nil || in.Type == "" {
+		return invalidArg("enable %s needs a path and a type", what)
+	}
+	if err := s.c.send(ctx, request{method: http.MethodPost, path: table + path, body: in}); err != nil {
+		return fmt.Errorf("enable %s %s: %w", what, path, err)
+	}
+	return nil
+}
+
+// disableAt deletes table+path, as enableAt.
+func (s *Sys) disableAt(ctx context.Context, table, what, path string) error {
 	path = strings.Trim(path, "/")
 	if path == "" {
-		return invalidArg("disable mount needs a path")
+		return invalidArg("disable %s needs a path", what)
 	}
-	if err := s.c.send(ctx, request{method: http.MethodDelete, path: "sys/mounts/" + path}); err != nil {
-		return fmt.Errorf("disable mount %s: %w", path, err)
+	if err := s.c.send(ctx, request{method: http.MethodDelete, path: table + path}); err != nil {
+		return fmt.Errorf("disable %s %s: %w", what, path, err)
 	}
 	return nil
 }
