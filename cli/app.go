@@ -66,6 +66,17 @@ func (a *app) client() (*client.Client, error) {
 	if a.cl != nil {
 		return a.cl, nil
 	}
+	c, err := a.newClient()
+	if err != nil {
+		return nil, err
+	}
+	a.cl = c
+	return c, nil
+}
+
+// newClient builds a client from the global flags and the environment,
+// with extra options last.
+func (a *app) newClient(extra ...client.Option) (*client.Client, error) {
 	opts := []client.Option{client.WithEnv(a.env)}
 	if a.address != "" {
 		opts = append(opts, client.WithAddress(a.address))
@@ -81,11 +92,10 @@ func (a *app) client() (*client.Client, error) {
 			opts = append(opts, client.WithToken(tok))
 		}
 	}
-	c, err := client.New(opts...)
+	c, err := client.New(append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("configure client: %w", err)
 	}
-	a.cl = c
 	return c, nil
 }
 

@@ -24,11 +24,7 @@ func newListCmd(a *app) *cobra.Command {
 }
 
 func (c *listCmd) run(cmd *cobra.Command, args []string) error {
-	p, err := c.app.printer()
-	if err != nil {
-		return err
-	}
-	cl, err := c.app.client()
+	p, cl, err := c.app.session()
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,8 @@ with its accessor, TTL and policies.
   -method=jwt              jwt=J [role=R]
   -method=cert             [name=N], with -client-cert and -client-key
                            (default $VAULT_CLIENT_CERT, $VAULT_CLIENT_KEY)
+  -method=keypair          name=N key=@FILE  (an ed25519 private key, OpenSSH or
+                           PEM; it signs the server's nonce and never leaves)
 
 -path is the method's mount (default: the method name). A VALUE may be
 "@file" or "-" (stdin), as with "write".
@@ -49,7 +51,7 @@ always in effect. Use it for later commands with
 		RunE: c.run,
 	}
 	f := cmd.Flags()
-	f.StringVar(&c.method, "method", "token", "auth method: token, userpass, approle, jwt or cert")
+	f.StringVar(&c.method, "method", "token", "auth method: token, userpass, approle, jwt, cert or keypair")
 	f.StringVar(&c.path, "path", "", "mount path of the auth method (default: the method name)")
 	f.StringVar(&c.field, "field", "", "print only this field (e.g. token, token_policies)")
 	f.BoolVar(&c.tokenOnly, "token-only", false, "print only the token")
@@ -67,6 +69,7 @@ var loginKeys = map[string][]string{
 	"approle":  {"role_id", "secret_id"},
 	"jwt":      {"jwt", "role"},
 	"cert":     {"name"},
+	"keypair":  {"name", "key"},
 }
 
 func (c *loginCmd) run(cmd *cobra.Command, args []string) error {
@@ -76,7 +79,7 @@ func (c *loginCmd) run(cmd *cobra.Command, args []string) error {
 	}
 	method := strings.ToLower(strings.TrimSpace(c.method))
 	if _, ok := loginKeys[method]; !ok {
-		return usagef("unknown auth method %q: want one of token, userpass, approle, jwt or cert "+
+		return usagef("unknown auth method %q: want one of token, userpass, approle, jwt, cert or keypair "+
 			"(\"vaultctl auth list\" shows the enabled ones)", c.method)
 	}
 	if !c.noStore {
@@ -185,6 +188,8 @@ func (c *loginCmd) login(ctx context.Context, method, mount string, params map[s
 		s, err = cl.LoginJWT(ctx, mount, params["role"], params["jwt"])
 	case "cert":
 		s, err = cl.LoginCert(ctx, mount, params["name"])
+	case "keypair":
+		s, err = keypairLogin(ctx, cl, mount, params["name"], params["key"])
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticating: %w", err)

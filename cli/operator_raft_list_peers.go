@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"fmt"
+	"context"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -26,19 +26,12 @@ or yaml the answer keeps Vault's shape, {"data":{"config":{"servers":[...]}}}.`,
 }
 
 func (c *raftListPeersCmd) run(cmd *cobra.Command, _ []string) error {
-	p, err := c.app.printer()
-	if err != nil {
-		return err
-	}
-	cl, err := c.app.client()
-	if err != nil {
-		return err
-	}
-	peers, err := cl.Raft().Peers(cmd.Context())
-	if err != nil {
-		return fmt.Errorf("listing raft peers: %w", err)
-	}
-	return p.print(peersDocument(peers))
+	_, err := fetchAndPrint(cmd.Context(), c.app, "listing raft peers", raftPeers, peersDocument)
+	return err
+}
+
+func raftPeers(ctx context.Context, cl *client.Client) ([]client.RaftPeer, error) {
+	return cl.Raft().Peers(ctx)
 }
 
 // peersOutput is the json/yaml form of list-peers, as Vault's envelope.

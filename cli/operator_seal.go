@@ -20,11 +20,7 @@ func newOperatorSealCmd(a *app) *cobra.Command {
 }
 
 func (c *operatorSealCmd) run(cmd *cobra.Command, _ []string) error {
-	p, err := c.app.printer()
-	if err != nil {
-		return err
-	}
-	cl, err := c.app.client()
+	p, cl, err := c.app.session()
 	if err != nil {
 		return err
 	}

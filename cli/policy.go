@@ -137,6 +137,30 @@ func findPolicy(ctx context.Context, sys *client.Sys, kind, name string) (*store
 	return nil, usagef("there are both a Cedar and an HCL policy named %q: choose one with -type cedar or -type hcl", name)
 }
 
+// policySession is how the policy commands that name a -type start: the
+// printer, then each NAME argument checked, the -type kind (kindFlag,
+// "" when unspecified) and the sys/ helpers of the client, in this order.
+func (a *app) policySession(kindFlag string, names ...string) (*printer, string, *client.Sys, error) {
+	p, err := a.printer()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	for _, name := range names {
+		if err := checkPolicyNameArg(name); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	kind, err := parseKind(kindFlag)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	cl, err := a.client()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return p, kind, cl.Sys(), nil
+}
+
 // checkPolicyNameArg refuses names the server could not address.
 func checkPolicyNameArg(name string) error {
 	if name == "" || strings.TrimSpace(name) != name || strings.ContainsAny(name, "/?#") || name == "." || name == ".." {

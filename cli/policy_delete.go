@@ -28,23 +28,11 @@ either kind with that name is deleted, and exit code 2 says there is none.`,
 }
 
 func (c *policyDeleteCmd) run(cmd *cobra.Command, args []string) error {
-	p, err := c.app.printer()
-	if err != nil {
-		return err
-	}
 	name := args[0]
-	if err := checkPolicyNameArg(name); err != nil {
-		return err
-	}
-	kind, err := parseKind(c.kind)
+	p, kind, sys, err := c.app.policySession(c.kind, name)
 	if err != nil {
 		return err
 	}
-	cl, err := c.app.client()
-	if err != nil {
-		return err
-	}
-	sys := cl.Sys()
 	if kind == "" {
 		sp, err := findPolicy(cmd.Context(), sys, "", name)
 		if err != nil {

@@ -34,19 +34,10 @@ type policyEntry struct {
 }
 
 func (c *policyListCmd) run(cmd *cobra.Command, _ []string) error {
-	p, err := c.app.printer()
+	p, kind, sys, err := c.app.policySession(c.kind)
 	if err != nil {
 		return err
 	}
-	kind, err := parseKind(c.kind)
-	if err != nil {
-		return err
-	}
-	cl, err := c.app.client()
-	if err != nil {
-		return err
-	}
-	sys := cl.Sys()
 	var cedar, hcl []string
 	if kind != kindHCL {
 		if cedar, err = sys.ListCedarPolicies(cmd.Context()); err != nil {

@@ -31,22 +31,11 @@ Exit code 2 when there is no such policy.`,
 }
 
 func (c *policyReadCmd) run(cmd *cobra.Command, args []string) error {
-	p, err := c.app.printer()
+	p, kind, sys, err := c.app.policySession(c.kind, args[0])
 	if err != nil {
 		return err
 	}
-	if err := checkPolicyNameArg(args[0]); err != nil {
-		return err
-	}
-	kind, err := parseKind(c.kind)
-	if err != nil {
-		return err
-	}
-	cl, err := c.app.client()
-	if err != nil {
-		return err
-	}
-	sp, err := findPolicy(cmd.Context(), cl.Sys(), kind, args[0])
+	sp, err := findPolicy(cmd.Context(), sys, kind, args[0])
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,9 @@
 package cli
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
+
+	"github.com/secretumvault/secretumvault/client"
 )
 
 // policySchemaCmd is `vaultctl policy schema`.
@@ -22,17 +22,11 @@ schema syntax, e.g. to validate policies locally. -format=json: {"schema": TEXT}
 }
 
 func (c *policySchemaCmd) run(cmd *cobra.Command, _ []string) error {
-	p, err := c.app.printer()
-	if err != nil {
-		return err
-	}
-	cl, err := c.app.client()
-	if err != nil {
-		return err
-	}
-	schema, err := cl.Sys().CedarSchema(cmd.Context())
-	if err != nil {
-		return fmt.Errorf("reading the Cedar schema: %w", err)
-	}
-	return p.print(document{Value: map[string]string{"schema": schema}, Sections: []section{{Text: textLines(schema)}}})
+	_, err := fetchAndPrint(cmd.Context(), c.app, "reading the Cedar schema", onSys((*client.Sys).CedarSchema), schemaDocument)
+	return err
+}
+
+// schemaDocument prints the schema text, or {"schema": TEXT}.
+func schemaDocument(schema string) document {
+	return document{Value: map[string]string{"schema": schema}, Sections: []section{{Text: textLines(schema)}}}
 }

@@ -23,19 +23,8 @@ func newStatusCmd(a *app) *cobra.Command {
 }
 
 func (c *statusCmd) run(cmd *cobra.Command, _ []string) error {
-	p, err := c.app.printer()
+	st, err := fetchAndPrint(cmd.Context(), c.app, "checking seal status", onSys((*client.Sys).SealStatus), sealStatusDocument)
 	if err != nil {
-		return err
-	}
-	cl, err := c.app.client()
-	if err != nil {
-		return err
-	}
-	st, err := cl.Sys().SealStatus(cmd.Context())
-	if err != nil {
-		return fmt.Errorf("checking seal status: %w", err)
-	}
-	if err := p.print(sealStatusDocument(st)); err != nil {
 		return err
 	}
 	if st.Sealed {

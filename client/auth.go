@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,24 +11,9 @@ import (
 // slash, e.g. "userpass/" (GET sys/auth). The entries have the shape of
 // secrets engine mounts.
 func (s *Sys) ListAuth(ctx context.Context) (map[string]*MountOutput, error) {
-	var raw map[string]json.RawMessage
-	if err := s.c.raw(ctx, request{method: http.MethodGet, path: "sys/auth"}, &raw); err != nil {
+	methods, err := s.mountTable(ctx, "sys/auth")
+	if err != nil {
 		return nil, fmt.Errorf("list auth methods: %w", err)
-	}
-	methods := make(map[string]*MountOutput, len(raw))
-	for path, v := range raw {
-		// A bare answer mixes the table with envelope fields; keep only
-		// objects that name a method type.
-		if len(v) == 0 || v[0] != '{' {
-			continue
-		}
-		var m MountOutput
-		if err := json.Unmarshal(v, &m); err != nil {
-			return nil, fmt.Errorf("list auth methods: decode %q: %w", path, err)
-		}
-		if m.Type != "" {
-			methods[path] = &m
-		}
 	}
 	return methods, nil
 }
@@ -37,27 +21,13 @@ func (s *Sys) ListAuth(ctx context.Context) (map[string]*MountOutput, error) {
 // EnableAuth enables an auth method of in.Type at path (POST
 // sys/auth/:path); the method then answers under auth/<path>/.
 func (s *Sys) EnableAuth(ctx context.Context, path string, in *MountInput) error {
-	path = strings.Trim(path, "/")
-	if path == "" || in == nil || in.Type == "" {
-		return invalidArg("enable auth method needs a path and a type")
-	}
-	if err := s.c.send(ctx, request{method: http.MethodPost, path: "sys/auth/" + path, body: in}); err != nil {
-		return fmt.Errorf("enable auth method %s: %w", path, err)
-	}
-	return nil
+	return s.enableAt(ctx, "sys/auth/", "auth method", path, in)
 }
 
 // DisableAuth disables the auth method at path and revokes the tokens it
 // issued (DELETE sys/auth/:path).
 func (s *Sys) DisableAuth(ctx context.Context, path string) error {
-	path = strings.Trim(path, "/")
-	if path == "" {
-		return invalidArg("disable auth method needs a path")
-	}
-	if err := s.c.send(ctx, request{method: http.MethodDelete, path: "sys/auth/" + path}); err != nil {
-		return fmt.Errorf("disable auth method %s: %w", path, err)
-	}
-	return nil
+	return s.disableAt(ctx, "sys/auth/", "auth method", path)
 }
 
 // Login posts data to auth/<mountPath>/<subPath> (subPath "" means
@@ -109,11 +79,7 @@ func (c *Client) LoginAppRole(ctx context.Context, mount, roleID, secretID strin
 	if roleID == "" {
 		return nil, invalidArg("approle login needs a role_id")
 	}
-	data := map[string]any{"role_id": roleID}
-	if secretID != "" {
-		data["secret_id"] = secretID
-	}
-	return c.Login(ctx, mount, "", data)
+	return c.Login(ctx, mount, "", loginData("role_id", roleID, "secret_id", secretID))
 }
 
 // LoginJWT logs in with the signed token jwt as role (empty: the method's
@@ -122,24 +88,28 @@ func (c *Client) LoginJWT(ctx context.Context, mount, role, jwt string) (*Secret
 	if jwt == "" {
 		return nil, invalidArg("jwt login needs a jwt")
 	}
-	data := map[string]any{"jwt": jwt}
-	if role != "" {
-		data["role"] = role
-	}
-	return c.Login(ctx, mount, "", data)
+	return c.Login(ctx, mount, "", loginData("jwt", jwt, "role", role))
 }
 
 // LoginCert logs in with the TLS client certificate of the connection on
 // the cert method at mount (POST auth/<mount>/login); name (optional)
 // selects the trusted certificate role to match. The certificate is not a
-// parameter: configure it on the transport, with WithHTTPClient and a
-// tls.Config holding Certificates.
+// parameter: build the client with WithClientCert (or give WithHTTPClient
+// a transport whose tls.Config holds Certificates).
 func (c *Client) LoginCert(ctx context.Context, mount, name string) (*Secret, error) {
-	data := map[string]any{}
-	if name != "" {
-		data["name"] = name
+	return c.Login(ctx, mount, "", loginData("name", name))
+}
+
+// loginData is the login body of the key, value pairs in kv whose value is
+// not empty (optional parameters are left out, not sent as "").
+func loginData(kv ...string) map[string]any {
+	data := make(map[string]any, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			data[kv[i]] = kv[i+1]
+		}
 	}
-	return c.Login(ctx, mount, "", data)
+	return data
 }
 
 // withoutToken returns a client sharing c's transport and settings that

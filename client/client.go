@@ -49,7 +49,7 @@ func New(opts ...Option) (*Client, error) {
 	}
 	hc := s.httpClient
 	if hc == nil {
-		hc, err = newHTTPClient(s.caCert, s.skipVerify)
+		hc, err = newHTTPClient(s)
 		if err != nil {
 			return nil, err
 		}
@@ -111,10 +111,11 @@ func parseAddress(addr string) (*url.URL, error) {
 	return u, nil
 }
 
-// newHTTPClient builds a client with its own transport and TLS settings.
-func newHTTPClient(caFile string, skipVerify bool) (*http.Client, error) {
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: skipVerify} //nolint:gosec // opt-in
-	if caFile != "" {
+// newHTTPClient builds a client with its own transport and the TLS settings
+// of s: the CA to trust, skip-verify and the client certificate.
+func newHTTPClient(s *settings) (*http.Client, error) {
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.skipVerify} //nolint:gosec // opt-in
+	if caFile := s.caCert; caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
 			return nil, fmt.Errorf("client: read CA certificate: %w", err)
@@ -124,6 +125,13 @@ func newHTTPClient(caFile string, skipVerify bool) (*http.Client, error) {
 			return nil, invalidArg("CA certificate %s holds no PEM certificate", caFile)
 		}
 		tlsCfg.RootCAs = pool
+	}
+	if s.clientCert != "" {
+		pair, err := tls.LoadX509KeyPair(s.clientCert, s.clientKey)
+		if err != nil {
+			return nil, fmt.Errorf("client: load client certificate: %w", err)
+		}
+		tlsCfg.Certificates = []tls.Certificate{pair}
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg

@@ -40,9 +40,10 @@ func KeypairLoginMessage(mountPath, name, nonce, timestamp string) []byte {
 // as the key registered under name: it asks auth/<mount>/nonce for a
 // nonce, signs the canonical message (KeypairLoginMessage) with key at
 // the current time, and posts the signature to auth/<mount>/login. The
-// private key never leaves the process. It returns the new client
-// token; the client's own token is left unchanged (call SetToken to use
-// the new one).
+// private key never leaves the process, and, as with Login, neither
+// request carries the client's token. It returns the new client token;
+// the client's own token is left unchanged (call SetToken to use the new
+// one).
 //
 // A bad argument wraps ErrInvalidArgument and sends nothing; a refused
 // login is a *ResponseError matching ErrPermissionDenied (whatever was
@@ -61,7 +62,8 @@ func (c *Client) KeypairLogin(ctx context.Context, mount, name string, key ed255
 	var nonce struct {
 		Nonce string `json:"nonce"`
 	}
-	if err := c.data(ctx, request{method: http.MethodPost, path: base + "nonce", body: map[string]string{"name": name}}, &nonce); err != nil {
+	req := request{method: http.MethodPost, path: base + "nonce", body: map[string]string{"name": name}}
+	if err := c.withoutToken().data(ctx, req, &nonce); err != nil {
 		return "", fmt.Errorf("keypair login: nonce: %w", err)
 	}
 	if nonce.Nonce == "" {
@@ -69,14 +71,9 @@ func (c *Client) KeypairLogin(ctx context.Context, mount, name string, key ed255
 	}
 	ts := time.Now().UTC().Format(time.RFC3339Nano)
 	sig := ed25519.Sign(key, KeypairLoginMessage(base, name, nonce.Nonce, ts))
-	body := map[string]string{
-		"name":      name,
-		"nonce":     nonce.Nonce,
-		"timestamp": ts,
-		"signature": base64.StdEncoding.EncodeToString(sig),
-	}
-	s, err := c.secret(ctx, request{method: http.MethodPost, path: base + "login", body: body})
-	if err == nil && (s == nil || s.Auth == nil || s.Auth.ClientToken == "") {
+	s, err := c.Login(ctx, mount, "login", loginData("name", name, "nonce", nonce.Nonce, "timestamp", ts,
+		"signature", base64.StdEncoding.EncodeToString(sig)))
+	if err == nil && s.Auth.ClientToken == "" {
 		err = fmt.Errorf("client: answer carries no client token")
 	}
 	if err != nil {

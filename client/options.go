@@ -38,6 +38,7 @@ type settings struct {
 	skipVerify, skipVerifySet   bool
 	timeout                     time.Duration
 	timeoutSet                  bool
+	clientCert, clientKey       string
 	httpClient                  *http.Client
 	getenv                      func(string) string
 	maxResponseBytes            int64
@@ -65,8 +66,17 @@ func WithTLSSkipVerify(skip bool) Option {
 	return func(s *settings) { s.skipVerify, s.skipVerifySet = skip, true }
 }
 
+// WithClientCert presents the TLS client certificate in the PEM file
+// certFile, with its private key in the PEM file keyFile, to the server
+// (as the cert auth method needs). Both files are read by New; a pair that
+// does not load is an error there. It cannot be combined with
+// WithHTTPClient.
+func WithClientCert(certFile, keyFile string) Option {
+	return func(s *settings) { s.clientCert, s.clientKey = certFile, keyFile }
+}
+
 // WithHTTPClient uses hc for every request. The caller then owns TLS setup;
-// WithCACert and WithTLSSkipVerify are refused alongside it.
+// WithCACert, WithTLSSkipVerify and WithClientCert are refused alongside it.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(s *settings) { s.httpClient = hc }
 }
@@ -106,8 +116,12 @@ func resolve(opts []Option) (*settings, error) {
 	if s.address == "" {
 		s.address = DefaultAddress
 	}
-	if s.httpClient != nil && (s.caSet || s.skipVerifySet) {
-		return nil, invalidArg("WithHTTPClient cannot be combined with WithCACert or WithTLSSkipVerify")
+	hasCert := s.clientCert != "" || s.clientKey != ""
+	if s.httpClient != nil && (s.caSet || s.skipVerifySet || hasCert) {
+		return nil, invalidArg("WithHTTPClient cannot be combined with WithCACert, WithTLSSkipVerify or WithClientCert")
+	}
+	if hasCert && (s.clientCert == "" || s.clientKey == "") {
+		return nil, invalidArg("WithClientCert needs both a certificate and a key file")
 	}
 	if s.timeout < 0 {
 		return nil, invalidArg("timeout must not be negative")

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -76,16 +77,11 @@ func (s *Sys) PutCedarPolicy(ctx context.Context, name, text string) error {
 // GetCedarPolicy returns the Cedar policy name (GET
 // sys/policies/cedar/:name); a missing policy matches ErrNotFound.
 func (s *Sys) GetCedarPolicy(ctx context.Context, name string) (*CedarPolicy, error) {
-	if err := checkPolicyName(name); err != nil {
+	var out CedarPolicy
+	if err := s.getPolicy(ctx, PolicyCedar, "sys/policies/cedar/", name, &out); err != nil {
 		return nil, err
 	}
-	var out CedarPolicy
-	if err := s.c.data(ctx, request{method: http.MethodGet, path: "sys/policies/cedar/" + name}, &out); err != nil {
-		return nil, fmt.Errorf("read cedar policy %s: %w", name, err)
-	}
-	if out.Name == "" {
-		out.Name = name
-	}
+	out.Name = cmp.Or(out.Name, name)
 	return &out, nil
 }
 
@@ -123,16 +119,11 @@ func (s *Sys) PutACLPolicy(ctx context.Context, name, text string) error {
 // GetACLPolicy returns the HCL ACL policy name with its compiled Cedar
 // (GET sys/policies/acl/:name); a missing policy matches ErrNotFound.
 func (s *Sys) GetACLPolicy(ctx context.Context, name string) (*ACLPolicy, error) {
-	if err := checkPolicyName(name); err != nil {
+	var out ACLPolicy
+	if err := s.getPolicy(ctx, PolicyACL, "sys/policies/acl/", name, &out); err != nil {
 		return nil, err
 	}
-	var out ACLPolicy
-	if err := s.c.data(ctx, request{method: http.MethodGet, path: "sys/policies/acl/" + name}, &out); err != nil {
-		return nil, fmt.Errorf("read acl policy %s: %w", name, err)
-	}
-	if out.Name == "" {
-		out.Name = name
-	}
+	out.Name = cmp.Or(out.Name, name)
 	return &out, nil
 }
 
@@ -166,6 +157,17 @@ func (s *Sys) ListPolicies(ctx context.Context) ([]string, error) {
 		return []string{}, nil
 	}
 	return out.Keys, nil
+}
+
+// getPolicy decodes the policy name of kind, stored under prefix, into out.
+func (s *Sys) getPolicy(ctx context.Context, kind, prefix, name string, out any) error {
+	if err := checkPolicyName(name); err != nil {
+		return err
+	}
+	if err := s.c.data(ctx, request{method: http.MethodGet, path: prefix + name}, out); err != nil {
+		return fmt.Errorf("read %s policy %s: %w", kind, name, err)
+	}
+	return nil
 }
 
 func (s *Sys) putPolicy(ctx context.Context, kind, prefix, name, text string) error {
