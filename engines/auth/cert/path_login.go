@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"strings"
 
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
@@ -57,7 +58,7 @@ func (b *Backend) handleLogin(ctx context.Context, req *logical.Request, d *fram
 	case err != nil:
 	case chain[0].Subject.CommonName == "":
 		err = logical.InvalidRequest("", "the client certificate has no subject common name to name its identity")
-	case !addrAllowed(remote, role.TokenBoundCIDRs):
+	case !tokenfields.AddrAllowed(remote, role.BoundCIDRs):
 		err = fmt.Errorf("%w: login from outside the certificate's token_bound_cidrs", logical.ErrPermissionDenied)
 	}
 	if err != nil {
@@ -159,7 +160,7 @@ func loginAuth(r *roleEntry, leaf *x509.Certificate, aliasMetadata bool) *logica
 	if aliasMetadata {
 		a.Alias.Metadata = copyMap(meta)
 	}
-	r.populate(a)
+	r.Apply(a)
 	return a
 }
 

@@ -3,6 +3,7 @@ package jwt
 import (
 	"context"
 	"errors"
+	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"maps"
 	"strings"
 
@@ -97,7 +98,7 @@ func (b *Backend) handleLogin(ctx context.Context, req *logical.Request, d *fram
 // logical.ErrPermissionDenied; a key source that cannot be reached is
 // logical.ErrUnavailable.
 func (b *Backend) authenticate(ctx context.Context, v *verifier, r *role, roleName, token, remote string) (*logical.Auth, error) {
-	if len(r.TokenBoundCIDRs) > 0 && !addrAllowed(remote, r.TokenBoundCIDRs) {
+	if !tokenfields.AddrAllowed(remote, r.BoundCIDRs) {
 		return nil, denied("login address is not in the role's token_bound_cidrs")
 	}
 	claims, err := v.verify(ctx, token, r, b.now())
@@ -126,6 +127,7 @@ func (b *Backend) authenticate(ctx context.Context, v *verifier, r *role, roleNa
 		EntityType: entityType,
 		GroupNames: groups,
 	}
-	r.tokenParams.populate(auth)
+	r.Apply(auth)
+	auth.Renewable = false // jwt has never asked; core mints login tokens renewable regardless
 	return auth, nil
 }

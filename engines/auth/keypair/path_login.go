@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -143,7 +144,7 @@ func (b *Backend) verify(ctx context.Context, req *logical.Request, in *loginInp
 		pub = e.PublicKey
 	}
 	msg := LoginMessage(b.mountPath(req), in.Name, in.Nonce, in.Timestamp)
-	if !ed25519.Verify(pub, msg, in.Signature) || e == nil || !e.allows(remote) {
+	if !ed25519.Verify(pub, msg, in.Signature) || e == nil || !tokenfields.AddrAllowed(remote, e.BoundCIDRs) {
 		return nil, ErrLoginFailed
 	}
 	return e.auth(in.Name), nil
@@ -166,7 +167,9 @@ func (e *keyEntry) auth(name string) *logical.Auth {
 		EntityType: EntityType,
 		Metadata:   map[string]string{"name": name, "fingerprint": fp},
 	}
-	e.fillAuth(a)
+	e.Apply(a)
+	a.Renewable = false // keypair has never asked; core mints login tokens renewable regardless
+
 	return a
 }
 
