@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
 	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
@@ -102,21 +103,19 @@ func (b *Backend) handleLogin(ctx context.Context, req *logical.Request, d *fram
 	if err != nil {
 		return nil, err
 	}
-	remote := remoteAddr(req)
-	lk := lockout.Key(in.Name, remote)
-	if err := b.lockout.Check(lk); err != nil {
-		return nil, err
-	}
-	auth, err := b.verify(ctx, req, in, remote)
-	if errors.Is(err, ErrLoginFailed) {
-		b.lockout.Fail(lk)
-	}
+	remote := method.RemoteAddr(req)
+	auth, _, err := lockout.Attempt(b.lockout, lockout.Key(in.Name, remote), isLoginFailure, func() (*logical.Auth, error) {
+		return b.verify(ctx, req, in, remote)
+	})
 	if err != nil {
 		return nil, err
 	}
-	b.lockout.Succeed(lk)
 	return &logical.Response{Auth: auth}, nil
 }
+
+// isLoginFailure tells a refused login (counted by the lockout) from a
+// failure of the server.
+func isLoginFailure(err error) bool { return errors.Is(err, ErrLoginFailed) }
 
 // dummyKey is verified against for names that are not registered, so
 // that such a login costs what a bad signature costs.
@@ -171,11 +170,4 @@ func (e *keyEntry) auth(name string) *logical.Auth {
 	a.Renewable = false // keypair has never asked; core mints login tokens renewable regardless
 
 	return a
-}
-
-func remoteAddr(req *logical.Request) string {
-	if req.Connection == nil {
-		return ""
-	}
-	return req.Connection.RemoteAddr
 }
