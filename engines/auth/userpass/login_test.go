@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/auth/internal/authtest"
+	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/auth/userpass"
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
