@@ -25,10 +25,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -55,9 +55,10 @@ const maxInputLength = 4096
 const lockStripes = 256
 
 // Backend is one approle mount. It implements logical.Backend and
-// logical.RouteDescriber; it is safe for concurrent use.
+// logical.RouteDescriber (login is unauthenticated; role/<name> exists
+// when the role does); it is safe for concurrent use.
 type Backend struct {
-	router  *framework.Backend
+	method.Router
 	lockout *lockout.Tracker
 	now     func() time.Time
 	log     *slog.Logger
@@ -92,47 +93,20 @@ func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 // lockout_counter_reset, lockout_disable); a bad one is an error
 // wrapping logical.ErrInvalidRequest.
 func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backend, error) {
-	var mountOpts map[string]string
-	if conf != nil {
-		mountOpts = conf.Config
-	}
-	lc, err := lockout.ConfigFrom(mountOpts)
-	if err != nil {
-		return nil, fmt.Errorf("approle: %w", err)
-	}
-	b := &Backend{now: time.Now, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	b := &Backend{now: time.Now, log: method.DiscardLogger()}
 	for _, o := range opts {
 		o(b)
 	}
-	b.lockout = lockout.New(lc, b.now)
-	b.router = &framework.Backend{
-		Help:  "AppRole auth method (Vault compatible): machines log in with a role_id and a secret_id.",
-		Paths: b.paths(),
+	var err error
+	if b.lockout, err = method.NewLockout(Type, conf, b.now); err != nil {
+		return nil, err
 	}
-	if err := b.router.Init(); err != nil {
-		return nil, fmt.Errorf("approle: %w", err)
+	help := "AppRole auth method (Vault compatible): machines log in with a role_id and a secret_id."
+	if b.Router, err = method.NewRouter(Type, help, b.paths()); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
-
-// HandleRequest implements logical.Backend.
-func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
-	return b.router.HandleRequest(ctx, req)
-}
-
-// ExistenceCheck implements logical.Backend: role/<name> exists when the
-// role does.
-func (b *Backend) ExistenceCheck(ctx context.Context, req *logical.Request) (exists, ok bool, err error) {
-	return b.router.ExistenceCheck(ctx, req)
-}
-
-// RouteInfo implements logical.RouteDescriber: login is unauthenticated.
-func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInfo, bool) {
-	return b.router.RouteInfo(path, op)
-}
-
-// PathPatterns lists the method's route patterns, most specific first.
-func (b *Backend) PathPatterns() []string { return b.router.PathPatterns() }
 
 // paths lists the routes, most specific first.
 func (b *Backend) paths() []*framework.Path {

@@ -19,8 +19,8 @@ func TestVaultJSON(t *testing.T) {
 		}
 		return d
 	}
-	h.must(logical.CreateOperation, "role/web", body(`{"token_policies":["a","b"],"secret_id_ttl":"10m","secret_id_num_uses":5,"token_ttl":3600,"token_max_ttl":"2h"}`))
-	raw, err := json.Marshal(h.must(logical.ReadOperation, "role/web", nil).Data)
+	h.Must(logical.CreateOperation, "role/web", body(`{"token_policies":["a","b"],"secret_id_ttl":"10m","secret_id_num_uses":5,"token_ttl":3600,"token_max_ttl":"2h"}`))
+	raw, err := json.Marshal(h.Must(logical.ReadOperation, "role/web", nil).Data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,12 +31,12 @@ func TestVaultJSON(t *testing.T) {
 		t.Fatalf("role read JSON\n got %s\nwant %s", raw, want)
 	}
 
-	resp := h.must(logical.UpdateOperation, "role/web/secret-id", body(`{"num_uses":2,"ttl":300,"metadata":"{\"k\":\"v\"}"}`))
+	resp := h.Must(logical.UpdateOperation, "role/web/secret-id", body(`{"num_uses":2,"ttl":300,"metadata":"{\"k\":\"v\"}"}`))
 	raw, _ = json.Marshal(map[string]any{"ttl": resp.Data["secret_id_ttl"], "uses": resp.Data["secret_id_num_uses"]})
 	if string(raw) != `{"ttl":300,"uses":2}` {
 		t.Fatalf("secret id generation JSON %s", raw)
 	}
-	look := h.must(logical.UpdateOperation, "role/web/secret-id/lookup", map[string]any{"secret_id": resp.Data["secret_id"]})
+	look := h.Must(logical.UpdateOperation, "role/web/secret-id/lookup", map[string]any{"secret_id": resp.Data["secret_id"]})
 	raw, _ = json.Marshal(look.Data)
 	var back map[string]any
 	if err := json.Unmarshal(raw, &back); err != nil {

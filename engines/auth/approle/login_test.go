@@ -84,7 +84,7 @@ func TestLoginRefused(t *testing.T) {
 			return s.h.login("127.0.0.1", otherID, s.secret)
 		}},
 		{"expired secret id", nil, map[string]any{"ttl": "10m"}, func(s setup) (*logical.Response, error) {
-			s.h.clock.Advance(10 * time.Minute)
+			s.h.Clock.Advance(10 * time.Minute)
 			return s.h.login("127.0.0.1", s.roleID, s.secret)
 		}},
 		{"uses exhausted", nil, map[string]any{"num_uses": 2}, func(s setup) (*logical.Response, error) {
@@ -136,15 +136,15 @@ func TestExpiredSecretIDIsDeleted(t *testing.T) {
 	h := newHarness(t, nil)
 	roleID := h.role("app", nil)
 	secret, _ := h.secretID("app", map[string]any{"ttl": "1m"})
-	h.clock.Advance(59 * time.Second)
+	h.Clock.Advance(59 * time.Second)
 	if _, err := h.login("127.0.0.1", roleID, secret); err != nil {
 		t.Fatalf("login before expiry: %v", err)
 	}
-	h.clock.Advance(time.Second)
+	h.Clock.Advance(time.Second)
 	if _, err := h.login("127.0.0.1", roleID, secret); !errors.Is(err, approle.ErrInvalidCredentials) {
 		t.Fatalf("login at expiry: %v", err)
 	}
-	if n := len(h.keysUnder("secret_id/app/")) + len(h.keysUnder("accessor/")); n != 0 {
+	if n := len(h.List("secret_id/app/")) + len(h.List("accessor/")); n != 0 {
 		t.Fatalf("expired secret id still stored (%d keys)", n)
 	}
 }
@@ -157,7 +157,7 @@ func TestNumUsesDecrement(t *testing.T) {
 		if _, err := h.login("127.0.0.1", roleID, secret); err != nil {
 			t.Fatal(err)
 		}
-		got := h.must(logical.UpdateOperation, "role/app/secret-id/lookup", map[string]any{"secret_id": secret}).Data["secret_id_num_uses"]
+		got := h.Must(logical.UpdateOperation, "role/app/secret-id/lookup", map[string]any{"secret_id": secret}).Data["secret_id_num_uses"]
 		if got != want {
 			t.Fatalf("uses left = %v, want %d", got, want)
 		}
@@ -165,7 +165,7 @@ func TestNumUsesDecrement(t *testing.T) {
 	if _, err := h.login("127.0.0.1", roleID, secret); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(h.keysUnder("secret_id/app/")) + len(h.keysUnder("accessor/")); n != 0 {
+	if n := len(h.List("secret_id/app/")) + len(h.List("accessor/")); n != 0 {
 		t.Fatalf("used-up secret id still stored (%d keys)", n)
 	}
 }
@@ -219,7 +219,7 @@ func TestLockout(t *testing.T) {
 	if _, err := h.login("10.0.0.2", roleID, secret); err != nil {
 		t.Fatalf("another address is locked out too: %v", err)
 	}
-	h.clock.Advance(10 * time.Minute)
+	h.Clock.Advance(10 * time.Minute)
 	if _, err := h.login("10.0.0.1", roleID, secret); err != nil {
 		t.Fatalf("still locked out after lockout_duration: %v", err)
 	}
@@ -252,7 +252,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	h := newHarness(t, map[string]string{"lockout_threshold": "2"})
 	roleID := h.role("app", map[string]any{"secret_id_bound_cidrs": "10.0.0.0/8"})
 	secret, accessor := h.secretID("app", nil)
-	h.must(logical.UpdateOperation, "role/app/custom-secret-id", map[string]any{"secret_id": "custom-s3cret-value"})
+	h.Must(logical.UpdateOperation, "role/app/custom-secret-id", map[string]any{"secret_id": "custom-s3cret-value"})
 	wrong := "wrong-guess-of-secret"
 
 	var out strings.Builder
@@ -268,16 +268,16 @@ func TestNoSecretLeaks(t *testing.T) {
 	record(h.login("10.0.0.1", roleID, wrong))
 	record(h.login("10.0.0.1", roleID, wrong))
 	record(h.login("10.0.0.1", roleID, secret)) // locked out
-	record(h.do(logical.UpdateOperation, "role/app/secret-id/lookup", map[string]any{"secret_id": secret}))
-	record(h.do(logical.UpdateOperation, "role/app/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": accessor}))
-	record(h.do(logical.ListOperation, "role/app/secret-id", nil))
-	record(h.do(logical.ReadOperation, "role/app", nil))
-	record(h.do(logical.UpdateOperation, "role/app/custom-secret-id", map[string]any{"secret_id": "custom-s3cret-value"}))
+	record(h.Do(logical.UpdateOperation, "role/app/secret-id/lookup", map[string]any{"secret_id": secret}))
+	record(h.Do(logical.UpdateOperation, "role/app/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": accessor}))
+	record(h.Do(logical.ListOperation, "role/app/secret-id", nil))
+	record(h.Do(logical.ReadOperation, "role/app", nil))
+	record(h.Do(logical.UpdateOperation, "role/app/custom-secret-id", map[string]any{"secret_id": "custom-s3cret-value"}))
 
 	if !strings.Contains(h.logs.String(), "login failed") {
 		t.Fatalf("failed logins were not logged: %q", h.logs.String())
 	}
-	stored := h.dump()
+	stored := h.Dump()
 	for _, s := range []string{secret, "custom-s3cret-value", wrong} {
 		if strings.Contains(out.String(), s) {
 			t.Errorf("a response or error carries a secret id: %s", out.String())

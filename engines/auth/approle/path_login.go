@@ -2,10 +2,12 @@ package approle
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
 	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
@@ -37,7 +39,7 @@ func (b *Backend) handleLogin(ctx context.Context, req *logical.Request, d *fram
 	if roleID == "" {
 		return nil, logical.InvalidRequest("role_id", "missing role_id")
 	}
-	addr := remoteAddr(req)
+	addr := method.RemoteAddr(req)
 	mac, err := b.hmacer(ctx, req.Storage)
 	if err != nil {
 		return nil, err
@@ -50,57 +52,62 @@ func (b *Backend) handleLogin(ctx context.Context, req *logical.Request, d *fram
 	if lockName == "" {
 		lockName = "role_id:" + mac("role_id", roleID)
 	}
-	key := lockout.Key(lockName, addr)
-	if err := b.lockout.Check(key); err != nil {
+	auth, locked, err := lockout.Attempt(b.lockout, lockout.Key(lockName, addr), lockout.IsRefusal, func() (*logical.Auth, error) {
+		return b.authenticate(ctx, req.Storage, d, mac, roleID, name, addr)
+	})
+	switch {
+	case errors.Is(err, lockout.ErrLockedOut):
 		b.log.InfoContext(ctx, "approle: login refused: locked out", "role_name", name, "remote_addr", addr)
 		return nil, err
-	}
-	auth, reason, err := b.authenticate(ctx, req.Storage, d, mac, roleID, name, addr)
-	if err != nil {
+	case lockout.IsRefusal(err):
+		b.log.InfoContext(ctx, "approle: login failed", "role_name", name, "remote_addr", addr, "reason", lockout.ReasonOf(err), "locked_out", locked)
+		return nil, ErrInvalidCredentials
+	case err != nil:
 		return nil, err
 	}
-	if reason != "" {
-		locked := b.lockout.Fail(key)
-		b.log.InfoContext(ctx, "approle: login failed", "role_name", name, "remote_addr", addr, "reason", reason, "locked_out", locked)
-		return nil, ErrInvalidCredentials
-	}
-	b.lockout.Succeed(key)
 	return &logical.Response{Auth: auth}, nil
 }
 
+// refused is a refused login for reason (the log's): the client gets
+// ErrInvalidCredentials.
+func refused(reason string) error { return lockout.Refused(reason, ErrInvalidCredentials) }
+
 // authenticate checks the credentials against role name (already
-// resolved from roleID, "" when unknown). A refused login is a non-empty
-// reason for the log (never a credential); err is reserved for failures
-// of the server and malformed requests.
-func (b *Backend) authenticate(ctx context.Context, s logical.Storage, d *framework.FieldData, mac func(string, string) string, roleID, name, addr string) (*logical.Auth, string, error) {
+// resolved from roleID, "" when unknown). A refused login is a
+// lockout.Refusal whose reason is for the log (never a credential);
+// other errors are failures of the server and malformed requests.
+func (b *Backend) authenticate(ctx context.Context, s logical.Storage, d *framework.FieldData, mac func(string, string) string, roleID, name, addr string) (*logical.Auth, error) {
 	if name == "" {
-		return nil, "unknown role_id", nil
+		return nil, refused("unknown role_id")
 	}
 	l := b.roleLock(name)
 	l.RLock()
 	defer l.RUnlock()
 	r, err := b.role(ctx, s, name)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if r == nil || !sameHMAC(mac("role_id", r.RoleID), mac("role_id", roleID)) {
-		return nil, "unknown role_id", nil
+		return nil, refused("unknown role_id")
 	}
 	if !tokenfields.AddrAllowed(addr, r.SecretIDBoundCIDRs) {
-		return nil, "client address outside the role's secret_id_bound_cidrs", nil
+		return nil, refused("client address outside the role's secret_id_bound_cidrs")
 	}
 	var e *secretIDEntry
 	if r.BindSecretID {
 		secret := strings.TrimSpace(d.String("secret_id"))
 		if secret == "" {
-			return nil, "", logical.InvalidRequest("secret_id", "missing secret_id")
+			return nil, logical.InvalidRequest("secret_id", "missing secret_id")
 		}
 		var reason string
-		if e, reason, err = b.consumeSecretID(ctx, s, mac, name, secret, addr); err != nil || reason != "" {
-			return nil, reason, err
+		if e, reason, err = b.consumeSecretID(ctx, s, mac, name, secret, addr); err != nil {
+			return nil, err
+		}
+		if reason != "" {
+			return nil, refused(reason)
 		}
 	}
-	return loginAuth(r, e), "", nil
+	return loginAuth(r, e), nil
 }
 
 // consumeSecretID validates secret for role from addr and spends one of
@@ -164,12 +171,4 @@ func loginAuth(r *roleEntry, e *secretIDEntry) *logical.Auth {
 		auth.BoundCIDRs = slices.Clone(e.TokenBoundCIDRs)
 	}
 	return auth
-}
-
-// remoteAddr is the client's address, "" when the request has none.
-func remoteAddr(req *logical.Request) string {
-	if req.Connection == nil {
-		return ""
-	}
-	return req.Connection.RemoteAddr
 }

@@ -109,14 +109,8 @@ func applyRoleFields(r *roleEntry, d *framework.FieldData, creating bool) error 
 	if v, ok := d.GetOk("local_secret_ids"); ok && v.(bool) {
 		return logical.InvalidRequest("local_secret_ids", "cluster-local secret ids are not supported")
 	}
-	if err := r.Token.Parse(d); err != nil {
+	if err := r.Token.Parse(d); err != nil { // with the legacy "period"
 		return err
-	}
-	if v, ok := d.GetOk("period"); ok && !d.Has("token_period") {
-		r.Token.Period = v.(time.Duration)
-		if err := r.Token.Validate(); err != nil {
-			return err
-		}
 	}
 	if v, ok := d.GetOk("bind_secret_id"); ok {
 		r.BindSecretID = v.(bool)

@@ -13,12 +13,12 @@ import (
 
 func TestRoleCRUD(t *testing.T) {
 	h := newHarness(t, nil)
-	h.must(logical.CreateOperation, "role/Web", map[string]any{
+	h.Must(logical.CreateOperation, "role/Web", map[string]any{
 		"token_policies": "b,a", "token_ttl": "1h", "token_max_ttl": "2h", "secret_id_num_uses": 5,
 		"secret_id_ttl": "10m", "secret_id_bound_cidrs": "10.0.0.0/8", "token_bound_cidrs": []any{"10.1.0.0/16"},
 		"token_num_uses": 7, "token_period": 0, "token_no_default_policy": true, "token_type": "service",
 	})
-	got := h.must(logical.ReadOperation, "role/web", nil).Data
+	got := h.Must(logical.ReadOperation, "role/web", nil).Data
 	want := map[string]any{
 		"bind_secret_id": true, "secret_id_bound_cidrs": []string{"10.0.0.0/8"}, "secret_id_num_uses": 5,
 		"secret_id_ttl": int64(600), "local_secret_ids": false,
@@ -31,38 +31,38 @@ func TestRoleCRUD(t *testing.T) {
 	}
 
 	// An update changes only the fields it carries.
-	h.must(logical.UpdateOperation, "role/web", map[string]any{"token_ttl": "30m", "policies": "legacy"})
-	got = h.must(logical.ReadOperation, "role/web", nil).Data
+	h.Must(logical.UpdateOperation, "role/web", map[string]any{"token_ttl": "30m", "policies": "legacy"})
+	got = h.Must(logical.ReadOperation, "role/web", nil).Data
 	if got["token_ttl"] != int64(1800) || got["secret_id_num_uses"] != 5 || !slices.Equal(got["token_policies"].([]string), []string{"legacy"}) {
 		t.Fatalf("after update: %v", got)
 	}
 
-	h.must(logical.CreateOperation, "role/db", nil)
-	keys := h.must(logical.ListOperation, "role/", nil).Data["keys"].([]string)
+	h.Must(logical.CreateOperation, "role/db", nil)
+	keys := h.Must(logical.ListOperation, "role/", nil).Data["keys"].([]string)
 	if !slices.Equal(keys, []string{"db", "web"}) {
 		t.Fatalf("list = %v", keys)
 	}
-	if exists, ok, err := h.b.ExistenceCheck(t.Context(), &logical.Request{Operation: logical.CreateOperation, Path: "role/db", Storage: h.store}); err != nil || !ok || !exists {
+	if exists, ok, err := h.b.ExistenceCheck(t.Context(), &logical.Request{Operation: logical.CreateOperation, Path: "role/db", Storage: h.Storage}); err != nil || !ok || !exists {
 		t.Fatalf("ExistenceCheck(db) = %v %v %v", exists, ok, err)
 	}
 
-	h.must(logical.DeleteOperation, "role/web", nil)
-	h.must(logical.DeleteOperation, "role/db", nil)
-	if _, err := h.do(logical.ReadOperation, "role/web", nil); !errors.Is(err, logical.ErrNotFound) {
+	h.Must(logical.DeleteOperation, "role/web", nil)
+	h.Must(logical.DeleteOperation, "role/db", nil)
+	if _, err := h.Do(logical.ReadOperation, "role/web", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("read deleted role: %v", err)
 	}
-	if _, err := h.do(logical.ListOperation, "role/", nil); !errors.Is(err, logical.ErrNotFound) {
+	if _, err := h.Do(logical.ListOperation, "role/", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("list of no roles: %v", err)
 	}
-	if keys := h.keysUnder("role_id/"); len(keys) != 0 {
+	if keys := h.List("role_id/"); len(keys) != 0 {
 		t.Fatalf("role_id index left behind: %v", keys)
 	}
 }
 
 func TestRoleDefaults(t *testing.T) {
 	h := newHarness(t, nil)
-	h.must(logical.CreateOperation, "role/plain", nil)
-	got := h.must(logical.ReadOperation, "role/plain", nil).Data
+	h.Must(logical.CreateOperation, "role/plain", nil)
+	got := h.Must(logical.ReadOperation, "role/plain", nil).Data
 	want := map[string]any{
 		"bind_secret_id": true, "secret_id_bound_cidrs": []string{}, "secret_id_num_uses": 0,
 		"secret_id_ttl": int64(0), "local_secret_ids": false,
@@ -99,12 +99,12 @@ func TestRoleValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, nil)
-			_, err := h.do(logical.CreateOperation, "role/r", tt.data)
+			_, err := h.Do(logical.CreateOperation, "role/r", tt.data)
 			var ire *logical.InvalidRequestError
 			if !errors.As(err, &ire) || ire.Field != tt.field {
 				t.Fatalf("err = %v, want an invalid request naming %s", err, tt.field)
 			}
-			if _, err := h.do(logical.ReadOperation, "role/r", nil); !errors.Is(err, logical.ErrNotFound) {
+			if _, err := h.Do(logical.ReadOperation, "role/r", nil); !errors.Is(err, logical.ErrNotFound) {
 				t.Fatalf("refused role was stored: %v", err)
 			}
 		})
@@ -113,9 +113,9 @@ func TestRoleValidation(t *testing.T) {
 
 func TestRoleConstraintsWithoutSecretID(t *testing.T) {
 	h := newHarness(t, nil)
-	h.must(logical.CreateOperation, "role/cidr", map[string]any{"bind_secret_id": false, "secret_id_bound_cidrs": "10.0.0.0/8"})
-	h.must(logical.CreateOperation, "role/tok", map[string]any{"bind_secret_id": false, "token_bound_cidrs": "10.0.0.0/8"})
-	if _, err := h.do(logical.UpdateOperation, "role/cidr/secret-id", nil); !errors.Is(err, logical.ErrInvalidRequest) {
+	h.Must(logical.CreateOperation, "role/cidr", map[string]any{"bind_secret_id": false, "secret_id_bound_cidrs": "10.0.0.0/8"})
+	h.Must(logical.CreateOperation, "role/tok", map[string]any{"bind_secret_id": false, "token_bound_cidrs": "10.0.0.0/8"})
+	if _, err := h.Do(logical.UpdateOperation, "role/cidr/secret-id", nil); !errors.Is(err, logical.ErrInvalidRequest) {
 		t.Fatalf("secret id for a role without bind_secret_id: %v", err)
 	}
 }
@@ -129,8 +129,8 @@ func TestRoleID(t *testing.T) {
 	if _, err := h.login("127.0.0.1", oldID, ""); err != nil {
 		t.Fatalf("login: %v", err)
 	}
-	h.must(logical.UpdateOperation, "role/app/role-id", map[string]any{"role_id": "custom-id"})
-	if got := h.must(logical.ReadOperation, "role/app/role-id", nil).Data["role_id"]; got != "custom-id" {
+	h.Must(logical.UpdateOperation, "role/app/role-id", map[string]any{"role_id": "custom-id"})
+	if got := h.Must(logical.ReadOperation, "role/app/role-id", nil).Data["role_id"]; got != "custom-id" {
 		t.Fatalf("role_id = %v", got)
 	}
 	if _, err := h.login("127.0.0.1", oldID, ""); !errors.Is(err, approle.ErrInvalidCredentials) {
@@ -140,19 +140,19 @@ func TestRoleID(t *testing.T) {
 		t.Fatalf("login with the new role_id: %v", err)
 	}
 
-	h.must(logical.CreateOperation, "role/other", nil)
-	_, err := h.do(logical.UpdateOperation, "role/other/role-id", map[string]any{"role_id": "custom-id"})
+	h.Must(logical.CreateOperation, "role/other", nil)
+	_, err := h.Do(logical.UpdateOperation, "role/other/role-id", map[string]any{"role_id": "custom-id"})
 	var ire *logical.InvalidRequestError
 	if !errors.As(err, &ire) || ire.Field != "role_id" {
 		t.Fatalf("taking another role's role_id: %v", err)
 	}
-	if _, err := h.do(logical.UpdateOperation, "role/app/role-id", nil); !errors.Is(err, logical.ErrInvalidRequest) {
+	if _, err := h.Do(logical.UpdateOperation, "role/app/role-id", nil); !errors.Is(err, logical.ErrInvalidRequest) {
 		t.Fatalf("role-id write without role_id: %v", err)
 	}
-	if _, err := h.do(logical.ReadOperation, "role/missing/role-id", nil); !errors.Is(err, logical.ErrNotFound) {
+	if _, err := h.Do(logical.ReadOperation, "role/missing/role-id", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("role-id of a missing role: %v", err)
 	}
-	if keys := h.keysUnder("role_id/"); len(keys) != 2 {
+	if keys := h.List("role_id/"); len(keys) != 2 {
 		t.Fatalf("role_id index = %v, want one entry per role", keys)
 	}
 }

@@ -27,9 +27,9 @@ package cert
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -45,9 +45,10 @@ var (
 )
 
 // Backend is one cert auth mount. It implements logical.Backend and
-// logical.RouteDescriber; it is safe for concurrent use.
+// logical.RouteDescriber (login is unauthenticated; certs/<name> exists
+// when the role is stored); it is safe for concurrent use.
 type Backend struct {
-	router  *framework.Backend
+	method.Router
 	now     func() time.Time
 	lockout *lockout.Tracker
 	trusts  *trustCache
@@ -76,25 +77,16 @@ func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 // (lockout_threshold, lockout_duration, lockout_counter_reset,
 // lockout_disable); a bad one is a logical.ErrInvalidRequest.
 func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backend, error) {
-	var mountOpts map[string]string
-	if conf != nil {
-		mountOpts = conf.Config
-	}
-	lc, err := lockout.ConfigFrom(mountOpts)
-	if err != nil {
-		return nil, fmt.Errorf("cert: mount options: %w", err)
-	}
 	b := &Backend{now: time.Now, trusts: newTrustCache()}
 	for _, o := range opts {
 		o(b)
 	}
-	b.lockout = lockout.New(lc, b.now)
-	b.router = &framework.Backend{
-		Help:  "TLS client certificate authentication (Vault cert auth compatible).",
-		Paths: b.paths(),
+	var err error
+	if b.lockout, err = method.NewLockout(Type, conf, b.now); err != nil {
+		return nil, err
 	}
-	if err := b.router.Init(); err != nil {
-		return nil, fmt.Errorf("cert: %w", err)
+	if b.Router, err = method.NewRouter(Type, "TLS client certificate authentication (Vault cert auth compatible).", b.paths()); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -108,22 +100,3 @@ func (b *Backend) paths() []*framework.Path {
 		b.pathCerts(),
 	}
 }
-
-// HandleRequest implements logical.Backend.
-func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
-	return b.router.HandleRequest(ctx, req)
-}
-
-// RouteInfo implements logical.RouteDescriber: login is unauthenticated.
-func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInfo, bool) {
-	return b.router.RouteInfo(path, op)
-}
-
-// ExistenceCheck implements logical.Backend: certs/<name> exists when the
-// role is stored.
-func (b *Backend) ExistenceCheck(ctx context.Context, req *logical.Request) (exists, ok bool, err error) {
-	return b.router.ExistenceCheck(ctx, req)
-}
-
-// PathPatterns lists the method's route patterns, most specific first.
-func (b *Backend) PathPatterns() []string { return b.router.PathPatterns() }

@@ -22,7 +22,7 @@ import (
 func TestCertsCRUD(t *testing.T) {
 	p := newPKI(t)
 	m := newMount(t, nil)
-	if _, err := m.do(t, logical.ListOperation, "certs/", nil); !errors.Is(err, logical.ErrNotFound) {
+	if _, err := m.Do(logical.ListOperation, "certs/", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("empty list = %v, want not found", err)
 	}
 	m.write(t, "Web", map[string]any{"certificate": pemOf(p.root), "allowed_common_names": "a.example.com,*.b.example.com",
@@ -31,7 +31,7 @@ func TestCertsCRUD(t *testing.T) {
 	// An update changes only what it carries.
 	m.write(t, "web", map[string]any{"display_name": "the web", "token_max_ttl": "2h"})
 
-	resp, err := m.do(t, logical.ReadOperation, "certs/WEB", nil)
+	resp, err := m.Do(logical.ReadOperation, "certs/WEB", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,26 +56,26 @@ func TestCertsCRUD(t *testing.T) {
 	if !reflect.DeepEqual(resp.Data, want) {
 		t.Errorf("read = %#v\nwant %#v", resp.Data, want)
 	}
-	resp, err = m.do(t, logical.ReadOperation, "certs/db", nil)
+	resp, err = m.Do(logical.ReadOperation, "certs/db", nil)
 	if err != nil || resp.Data["display_name"] != "db" {
 		t.Errorf("display_name defaults to the name: %v, %v", resp, err)
 	}
 
-	resp, err = m.do(t, logical.ListOperation, "certs/", nil)
+	resp, err = m.Do(logical.ListOperation, "certs/", nil)
 	if err != nil || !reflect.DeepEqual(resp.Data["keys"], []string{"db", "web"}) {
 		t.Fatalf("list = %v, %v", resp, err)
 	}
-	exists, ok, err := m.b.ExistenceCheck(context.Background(), &logical.Request{Operation: logical.CreateOperation, Path: "certs/web", Storage: m.s})
+	exists, ok, err := m.b.ExistenceCheck(context.Background(), &logical.Request{Operation: logical.CreateOperation, Path: "certs/web", Storage: m.Storage})
 	if !exists || !ok || err != nil {
 		t.Errorf("existence of certs/web = %v %v %v", exists, ok, err)
 	}
-	if _, err := m.do(t, logical.DeleteOperation, "certs/web", nil); err != nil {
+	if _, err := m.Do(logical.DeleteOperation, "certs/web", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.do(t, logical.ReadOperation, "certs/web", nil); !errors.Is(err, logical.ErrNotFound) {
+	if _, err := m.Do(logical.ReadOperation, "certs/web", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("read after delete = %v, want not found", err)
 	}
-	exists, ok, _ = m.b.ExistenceCheck(context.Background(), &logical.Request{Operation: logical.CreateOperation, Path: "certs/web", Storage: m.s})
+	exists, ok, _ = m.b.ExistenceCheck(context.Background(), &logical.Request{Operation: logical.CreateOperation, Path: "certs/web", Storage: m.Storage})
 	if exists || !ok {
 		t.Errorf("existence after delete = %v %v", exists, ok)
 	}
@@ -105,11 +105,11 @@ func TestCertWriteRefused(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMount(t, nil)
-			_, err := m.do(t, logical.UpdateOperation, "certs/r", tc.data)
+			_, err := m.Do(logical.UpdateOperation, "certs/r", tc.data)
 			if !errors.Is(err, logical.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("write = %v, want a 400 containing %q", err, tc.msg)
 			}
-			if _, err := m.do(t, logical.ReadOperation, "certs/r", nil); !errors.Is(err, logical.ErrNotFound) {
+			if _, err := m.Do(logical.ReadOperation, "certs/r", nil); !errors.Is(err, logical.ErrNotFound) {
 				t.Fatalf("refused write was stored: %v", err)
 			}
 		})
@@ -126,17 +126,17 @@ func issueServerOnly(t *testing.T, p *testPKI) *issued {
 func TestConfig(t *testing.T) {
 	p := newPKI(t)
 	m := newMount(t, nil)
-	resp, err := m.do(t, logical.ReadOperation, "config", nil)
+	resp, err := m.Do(logical.ReadOperation, "config", nil)
 	if err != nil || !reflect.DeepEqual(resp.Data, map[string]any{"disable_binding": true, "enable_identity_alias_metadata": true}) {
 		t.Fatalf("default config = %v, %v", resp, err)
 	}
-	if _, err := m.do(t, logical.UpdateOperation, "config", map[string]any{"disable_binding": false}); !errors.Is(err, logical.ErrInvalidRequest) {
+	if _, err := m.Do(logical.UpdateOperation, "config", map[string]any{"disable_binding": false}); !errors.Is(err, logical.ErrInvalidRequest) {
 		t.Fatalf("disable_binding=false = %v, want 400", err)
 	}
-	if _, err := m.do(t, logical.UpdateOperation, "config", map[string]any{"disable_binding": true, "enable_identity_alias_metadata": false}); err != nil {
+	if _, err := m.Do(logical.UpdateOperation, "config", map[string]any{"disable_binding": true, "enable_identity_alias_metadata": false}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err = m.do(t, logical.ReadOperation, "config", nil)
+	resp, err = m.Do(logical.ReadOperation, "config", nil)
 	if err != nil || resp.Data["enable_identity_alias_metadata"] != false {
 		t.Fatalf("config after write = %v, %v", resp, err)
 	}
@@ -214,7 +214,7 @@ func TestOpenSSLCertificate(t *testing.T) {
 		return string(b)
 	}
 	m := newMount(t, nil)
-	m.clock.t = time.Now() // openssl dates its certificates from now
+	m.Clock.Set(time.Now()) // openssl dates its certificates from now
 	m.write(t, "apps", map[string]any{"certificate": read("ca.pem"), "allowed_dns_sans": "*.example.com", "allowed_organizational_units": "apps"})
 	resp, err := m.login(parsePEMChain(t, read("client.pem")), "", "127.0.0.1")
 	if err != nil {

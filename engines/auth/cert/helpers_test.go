@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/auth/cert"
+	"github.com/secretumvault/secretumvault/engines/auth/internal/authtest"
 	"github.com/secretumvault/secretumvault/engines/logical"
-	"github.com/secretumvault/secretumvault/storage/inmem"
 )
 
 // now is the tests' fixed "current time"; certificates are valid around it.
@@ -116,52 +116,26 @@ func chainOf(certs ...*issued) []*x509.Certificate {
 	return out
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // mount is a cert backend over its own inmem storage.
 type mount struct {
-	b     *cert.Backend
-	s     logical.Storage
-	clock *clock
+	*authtest.Mount
+	b *cert.Backend
 }
 
 func newMount(t testing.TB, opts map[string]string) *mount {
 	t.Helper()
-	s := inmem.New()
-	c := &clock{t: now}
-	b, err := cert.New(context.Background(), &logical.BackendConfig{MountPoint: "auth/cert/", Config: opts, Storage: s}, cert.WithClock(c.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &mount{b: b, s: s, clock: c}
-}
-
-func (m *mount) do(t testing.TB, op logical.Operation, path string, data map[string]any) (*logical.Response, error) {
-	t.Helper()
-	return m.b.HandleRequest(context.Background(), &logical.Request{Operation: op, Path: path, Data: data,
-		Storage: m.s, MountPoint: "auth/cert/", MountType: cert.Type})
+	m := &mount{}
+	m.Mount, m.b = authtest.NewMount(t, authtest.Setup{Type: cert.Type, Options: opts, Clock: authtest.NewClock(now)},
+		func(conf *logical.BackendConfig, c *authtest.Clock) (*cert.Backend, error) {
+			return cert.New(context.Background(), conf, cert.WithClock(c.Now))
+		})
+	return m
 }
 
 // write stores a role and fails the test on error.
 func (m *mount) write(t testing.TB, name string, data map[string]any) {
 	t.Helper()
-	if _, err := m.do(t, logical.UpdateOperation, "certs/"+name, data); err != nil {
+	if _, err := m.Do(logical.UpdateOperation, "certs/"+name, data); err != nil {
 		t.Fatalf("write certs/%s: %v", name, err)
 	}
 }
@@ -172,7 +146,6 @@ func (m *mount) login(chain []*x509.Certificate, role, remote string) (*logical.
 	if role != "" {
 		data["name"] = role
 	}
-	return m.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.UpdateOperation, Path: "login",
-		Data: data, Storage: m.s, MountPoint: "auth/cert/", MountType: cert.Type,
+	return m.Send(&logical.Request{Operation: logical.UpdateOperation, Path: "login", Data: data,
 		Connection: &logical.Connection{RemoteAddr: remote, PeerCertificates: chain}})
 }

@@ -239,7 +239,7 @@ func hexOf(b []byte) string {
 // TLS at all) is Vault's 400.
 func TestLoginWithoutConnection(t *testing.T) {
 	m := newMount(t, nil)
-	_, err := m.do(t, logical.UpdateOperation, "login", nil)
+	_, err := m.Do(logical.UpdateOperation, "login", nil)
 	if !errors.Is(err, logical.ErrInvalidRequest) || err.Error() != "client certificate must be supplied" {
 		t.Fatalf("login without a connection = %v", err)
 	}
@@ -273,7 +273,7 @@ func TestLockout(t *testing.T) {
 	if _, err := m.login(goodChain, "", "10.0.0.2"); err != nil {
 		t.Fatalf("login from another address: %v", err)
 	}
-	m.clock.advance(11 * time.Minute)
+	m.Clock.Advance(11 * time.Minute)
 	// The certificates are still valid: the tests' certificates span a day.
 	if _, err := m.login(goodChain, "", "10.0.0.1"); err != nil {
 		t.Fatalf("login after the lockout ended: %v", err)

@@ -5,7 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
-	"maps"
+	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"strings"
 
 	"github.com/secretumvault/secretumvault/engines/framework"
@@ -41,8 +41,7 @@ func certFields() map[string]*framework.FieldSchema {
 		"required_extensions": {Type: framework.TypeStringSlice,
 			Description: `"oid:value" pairs, value a glob; the leaf must carry every one, as an ASN.1 string.`},
 	}
-	maps.Copy(f, tokenFields())
-	return f
+	return tokenfields.WithBasic(f)
 }
 
 // certInput is the decoded body of a certs/<name> write; nil means "not
@@ -50,7 +49,6 @@ func certFields() map[string]*framework.FieldSchema {
 type certInput struct {
 	Certificate *string `json:"certificate"`
 	DisplayName *string `json:"display_name"`
-	tokenInput
 }
 
 func (b *Backend) pathCertsList() *framework.Path {
@@ -109,7 +107,7 @@ func (b *Backend) handleCertRead(ctx context.Context, req *logical.Request, d *f
 	for field, get := range constraintFields {
 		data[field] = nonNil(*get(r))
 	}
-	r.render(data)
+	r.BasicResponseData(data)
 	return &logical.Response{Data: data}, nil
 }
 
@@ -162,7 +160,34 @@ func applyCertInput(r *roleEntry, in *certInput, d *framework.FieldData) error {
 	if err := validateExtensions(r.RequiredExtensions); err != nil {
 		return err
 	}
-	return in.tokenInput.apply(&r.tokenParams)
+	return parseTokenParams(&r.Params, d)
+}
+
+// parseTokenParams updates p from the token fields of d, keeps
+// token_bound_cidrs as masked blocks and refuses a token_ttl above
+// token_max_ttl with Vault's cert message.
+func parseTokenParams(p *tokenfields.Params, d *framework.FieldData) error {
+	if err := p.Update(d); err != nil {
+		return err
+	}
+	p.BoundCIDRs = tokenfields.PrefixForm(p.BoundCIDRs)
+	if p.MaxTTL > 0 && p.TTL > p.MaxTTL {
+		return logical.InvalidRequest("", "ttl should be shorter than max_ttl")
+	}
+	return p.Validate()
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // validateExtensions checks the "oid:value" form of required_extensions

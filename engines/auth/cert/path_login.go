@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"strings"
 
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
@@ -49,29 +50,33 @@ func (b *Backend) handleLogin(ctx context.Context, req *logical.Request, d *fram
 	}
 	name := strings.ToLower(strings.TrimSpace(d.String("name")))
 	key := lockout.Key(lockoutName(name, chain[0]), remote)
-	if err := b.lockout.Check(key); err != nil {
-		return nil, err
-	}
-	role, err := b.matchRole(ctx, req.Storage, name, chain)
-	switch {
-	case err != nil:
-	case chain[0].Subject.CommonName == "":
-		err = logical.InvalidRequest("", "the client certificate has no subject common name to name its identity")
-	case !addrAllowed(remote, role.TokenBoundCIDRs):
-		err = fmt.Errorf("%w: login from outside the certificate's token_bound_cidrs", logical.ErrPermissionDenied)
-	}
+	role, _, err := lockout.Attempt(b.lockout, key, isAuthFailure, func() (*roleEntry, error) {
+		return b.authenticate(ctx, req.Storage, name, chain, remote)
+	})
 	if err != nil {
-		if isAuthFailure(err) {
-			b.lockout.Fail(key)
-		}
 		return nil, err
 	}
-	b.lockout.Succeed(key)
 	cfg, err := loadConfig(ctx, req.Storage)
 	if err != nil {
 		return nil, err
 	}
 	return &logical.Response{Auth: loginAuth(role, chain[0], !cfg.DisableAliasMetadata)}, nil
+}
+
+// authenticate returns the role that admits chain from remote: it
+// trusts the chain, its constraints admit the leaf, which names an
+// identity, and remote is inside its token_bound_cidrs.
+func (b *Backend) authenticate(ctx context.Context, s logical.Storage, name string, chain []*x509.Certificate, remote string) (*roleEntry, error) {
+	role, err := b.matchRole(ctx, s, name, chain)
+	switch {
+	case err != nil:
+		return nil, err
+	case chain[0].Subject.CommonName == "":
+		return nil, logical.InvalidRequest("", "the client certificate has no subject common name to name its identity")
+	case !tokenfields.AddrAllowed(remote, role.BoundCIDRs):
+		return nil, fmt.Errorf("%w: login from outside the certificate's token_bound_cidrs", logical.ErrPermissionDenied)
+	}
+	return role, nil
 }
 
 // lockoutName is the name failures are counted under: the role asked
@@ -159,7 +164,7 @@ func loginAuth(r *roleEntry, leaf *x509.Certificate, aliasMetadata bool) *logica
 	if aliasMetadata {
 		a.Alias.Metadata = copyMap(meta)
 	}
-	r.populate(a)
+	r.Apply(a)
 	return a
 }
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"strings"
-	"time"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/storage"
@@ -39,18 +39,7 @@ type roleEntry struct {
 	AllowedURISANs             []string `json:"allowed_uri_sans,omitempty"`
 	AllowedOrganizationalUnits []string `json:"allowed_organizational_units,omitempty"`
 	RequiredExtensions         []string `json:"required_extensions,omitempty"`
-	tokenParams
-}
-
-// tokenParams are the token_* fields of a role.
-type tokenParams struct {
-	TokenPolicies        []string      `json:"token_policies,omitempty"`
-	TokenTTL             time.Duration `json:"token_ttl,omitempty"`
-	TokenMaxTTL          time.Duration `json:"token_max_ttl,omitempty"`
-	TokenPeriod          time.Duration `json:"token_period,omitempty"`
-	TokenNumUses         int           `json:"token_num_uses,omitempty"`
-	TokenBoundCIDRs      []string      `json:"token_bound_cidrs,omitempty"`
-	TokenNoDefaultPolicy bool          `json:"token_no_default_policy,omitempty"`
+	tokenfields.Params
 }
 
 // mountConfig is the config path's state.

@@ -28,10 +28,10 @@ package jwt
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -62,11 +62,12 @@ var (
 )
 
 // Backend is one jwt auth mount. It implements logical.Backend and
-// logical.RouteDescriber; HandleRequest is safe for concurrent use.
+// logical.RouteDescriber (login is unauthenticated; role/<name> exists
+// when the role is stored); HandleRequest is safe for concurrent use.
 type Backend struct {
-	router *framework.Backend
-	now    func() time.Time
-	lock   *lockout.Tracker
+	method.Router
+	now  func() time.Time
+	lock *lockout.Tracker
 
 	minRefresh time.Duration
 	maxAge     time.Duration
@@ -106,47 +107,19 @@ func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 // the lockout settings of engines/auth/lockout; a bad one is an error
 // wrapping logical.ErrInvalidRequest.
 func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backend, error) {
-	var mountOpts map[string]string
-	if conf != nil {
-		mountOpts = conf.Config
-	}
-	lockCfg, err := lockout.ConfigFrom(mountOpts)
-	if err != nil {
-		return nil, fmt.Errorf("jwt: mount options: %w", err)
-	}
 	b := &Backend{now: time.Now, minRefresh: MinKeyRefresh, maxAge: MaxKeyAge}
 	for _, o := range opts {
 		o(b)
 	}
-	b.lock = lockout.New(lockCfg, b.now)
-	b.router = &framework.Backend{
-		Help:  "Authenticates signed JWTs (Vault jwt auth method compatible).",
-		Paths: b.paths(),
+	var err error
+	if b.lock, err = method.NewLockout(Type, conf, b.now); err != nil {
+		return nil, err
 	}
-	if err := b.router.Init(); err != nil {
-		return nil, fmt.Errorf("jwt: %w", err)
+	if b.Router, err = method.NewRouter(Type, "Authenticates signed JWTs (Vault jwt auth method compatible).", b.paths()); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
-
-// HandleRequest implements logical.Backend.
-func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
-	return b.router.HandleRequest(ctx, req)
-}
-
-// ExistenceCheck implements logical.Backend: role/<name> exists when the
-// role is stored.
-func (b *Backend) ExistenceCheck(ctx context.Context, req *logical.Request) (exists, ok bool, err error) {
-	return b.router.ExistenceCheck(ctx, req)
-}
-
-// RouteInfo implements logical.RouteDescriber: login is unauthenticated.
-func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInfo, bool) {
-	return b.router.RouteInfo(path, op)
-}
-
-// PathPatterns lists the method's route patterns in priority order.
-func (b *Backend) PathPatterns() []string { return b.router.PathPatterns() }
 
 func (b *Backend) paths() []*framework.Path {
 	return []*framework.Path{

@@ -16,8 +16,8 @@ func BenchmarkLoginCachedJWKS(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			h := newHarness(b, nil)
 			srv := newJWKSServer(b, tc.key)
-			h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv.URL, "bound_issuer": testIssuer})
-			h.mustDo(logical.UpdateOperation, "role/r", map[string]any{
+			h.Must(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv.URL, "bound_issuer": testIssuer})
+			h.Must(logical.UpdateOperation, "role/r", map[string]any{
 				"bound_audiences": "vault", "bound_claims": map[string]any{"env": "prod"}, "token_policies": "p",
 			})
 			tok := tc.key.sign(b, with(h.claims(testIssuer, "svc", "vault"), "env", "prod"))

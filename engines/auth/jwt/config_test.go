@@ -56,7 +56,7 @@ func TestConfigValidation(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, nil)
-			_, err := h.do(logical.UpdateOperation, "config", tc.data)
+			_, err := h.Do(logical.UpdateOperation, "config", tc.data)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -69,7 +69,7 @@ func TestConfigValidation(t *testing.T) {
 			if strings.Contains(err.Error(), privateMarker) || strings.Contains(err.Error(), "BEGIN") {
 				t.Fatalf("error %q quotes key material", err)
 			}
-			if _, err := h.do(logical.ReadOperation, "config", nil); !errors.Is(err, logical.ErrNotFound) {
+			if _, err := h.Do(logical.ReadOperation, "config", nil); !errors.Is(err, logical.ErrNotFound) {
 				t.Fatalf("refused config was stored: %v", err)
 			}
 		})
@@ -78,14 +78,14 @@ func TestConfigValidation(t *testing.T) {
 
 func TestConfigReadWrite(t *testing.T) {
 	h := newHarness(t, nil)
-	if _, err := h.do(logical.ReadOperation, "config", nil); !errors.Is(err, logical.ErrNotFound) {
+	if _, err := h.Do(logical.ReadOperation, "config", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("read before write = %v, want not found", err)
 	}
 	jwks := newJWKSServer(t, rsaKey(t, "rsa-1"))
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{
+	h.Must(logical.UpdateOperation, "config", map[string]any{
 		"jwks_url": jwks.URL, "bound_issuer": testIssuer, "default_role": "CI", "jwt_supported_algs": "RS256,ES256",
 	})
-	got := h.mustDo(logical.ReadOperation, "config", nil).Data
+	got := h.Must(logical.ReadOperation, "config", nil).Data
 	want := map[string]any{
 		"oidc_discovery_url": "", "oidc_discovery_ca_pem": "", "jwks_url": jwks.URL, "jwks_ca_pem": "",
 		"jwt_validation_pubkeys": []string{}, "jwt_supported_algs": []string{"RS256", "ES256"},
@@ -96,8 +96,8 @@ func TestConfigReadWrite(t *testing.T) {
 		t.Fatalf("config = %#v\nwant %#v", got, want)
 	}
 	// A write replaces the whole config, as in Vault.
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwt_validation_pubkeys": []any{rsaKey(t, "rsa-1").pem(t)}})
-	got = h.mustDo(logical.ReadOperation, "config", nil).Data
+	h.Must(logical.UpdateOperation, "config", map[string]any{"jwt_validation_pubkeys": []any{rsaKey(t, "rsa-1").pem(t)}})
+	got = h.Must(logical.ReadOperation, "config", nil).Data
 	if got["jwks_url"] != "" || got["bound_issuer"] != "" || len(got["jwt_validation_pubkeys"].([]string)) != 1 {
 		t.Fatalf("config after replace = %v", got)
 	}

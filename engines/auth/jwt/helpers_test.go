@@ -22,29 +22,10 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/authtest"
 	"github.com/secretumvault/secretumvault/engines/auth/jwt"
 	"github.com/secretumvault/secretumvault/engines/logical"
-	"github.com/secretumvault/secretumvault/storage"
-	"github.com/secretumvault/secretumvault/storage/inmem"
 )
-
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // signingKey is a test issuer's private key.
 type signingKey struct {
@@ -196,48 +177,23 @@ func newOIDCServer(t testing.TB, keys ...*signingKey) *oidcServer {
 
 // harness is one jwt mount over an inmem store.
 type harness struct {
-	t     testing.TB
-	b     *jwt.Backend
-	store logical.Storage
-	clock *clock
+	*authtest.Mount
+	b *jwt.Backend
 }
 
 func newHarness(t testing.TB, mountOpts map[string]string) *harness {
 	t.Helper()
-	c := &clock{now: time.Now().Truncate(time.Second)}
-	store := storage.NewView(inmem.New(), "logical/jwt-test/")
-	b, err := jwt.New(context.Background(), &logical.BackendConfig{
-		MountPoint: "auth/jwt/", Config: mountOpts, Storage: store,
-	}, jwt.WithClock(c.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &harness{t: t, b: b, store: store, clock: c}
-}
-
-func (h *harness) do(op logical.Operation, path string, data map[string]any) (*logical.Response, error) {
-	return h.doFrom(op, path, data, "203.0.113.7")
-}
-
-func (h *harness) doFrom(op logical.Operation, path string, data map[string]any, remote string) (*logical.Response, error) {
-	return h.b.HandleRequest(context.Background(), &logical.Request{
-		Operation: op, Path: path, Data: data, Storage: h.store,
-		MountPoint: "auth/jwt/", MountType: jwt.Type,
-		Connection: &logical.Connection{RemoteAddr: remote},
-	})
-}
-
-func (h *harness) mustDo(op logical.Operation, path string, data map[string]any) *logical.Response {
-	h.t.Helper()
-	resp, err := h.do(op, path, data)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", op, path, err)
-	}
-	return resp
+	h := &harness{}
+	h.Mount, h.b = authtest.NewMount(t, authtest.Setup{Type: jwt.Type, View: "logical/jwt-test/", Options: mountOpts,
+		Clock: authtest.NewClock(time.Now().Truncate(time.Second)), Remote: "203.0.113.7"},
+		func(conf *logical.BackendConfig, c *authtest.Clock) (*jwt.Backend, error) {
+			return jwt.New(context.Background(), conf, jwt.WithClock(c.Now))
+		})
+	return h
 }
 
 func (h *harness) login(role, token string) (*logical.Response, error) {
-	return h.loginFrom(role, token, "203.0.113.7")
+	return h.loginFrom(role, token, h.Remote)
 }
 
 func (h *harness) loginFrom(role, token, remote string) (*logical.Response, error) {
@@ -245,12 +201,12 @@ func (h *harness) loginFrom(role, token, remote string) (*logical.Response, erro
 	if role != "" {
 		data["role"] = role
 	}
-	return h.doFrom(logical.UpdateOperation, "login", data, remote)
+	return h.DoFrom(remote, logical.UpdateOperation, "login", data)
 }
 
 // claims returns a valid claim set issued now by iss for aud.
 func (h *harness) claims(iss, sub string, aud any) map[string]any {
-	now := h.clock.Now()
+	now := h.Clock.Now()
 	c := map[string]any{
 		"iss": iss,
 		"sub": sub,

@@ -18,8 +18,8 @@ func TestJWKSRotation(t *testing.T) {
 	h := newHarness(t, map[string]string{"lockout_disable": "true"})
 	oldKey, newKey := rsaKey(t, "rsa-1"), rsaKey(t, "rsa-2")
 	srv := newJWKSServer(t, oldKey)
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv.URL})
-	h.mustDo(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
+	h.Must(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv.URL})
+	h.Must(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
 	claims := func() map[string]any { return h.claims(testIssuer, "svc", nil) }
 	hits := func() int64 { return srv.hits.Load() }
 
@@ -53,7 +53,7 @@ func TestJWKSRotation(t *testing.T) {
 		t.Fatalf("unknown kids fetched the JWKS %d times within MinKeyRefresh", hits()-afterFirst)
 	}
 
-	h.clock.Advance(jwt.MinKeyRefresh + time.Second)
+	h.Clock.Advance(jwt.MinKeyRefresh + time.Second)
 	if _, err := h.login("r", newKey.sign(t, claims())); err != nil {
 		t.Fatalf("rotated key after the refresh interval: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestJWKSRotation(t *testing.T) {
 	}
 
 	// Keys older than MaxKeyAge are re-read by the next login.
-	h.clock.Advance(jwt.MaxKeyAge)
+	h.Clock.Advance(jwt.MaxKeyAge)
 	if _, err := h.login("r", newKey.sign(t, claims())); err != nil {
 		t.Fatal(err)
 	}
@@ -80,21 +80,21 @@ func TestJWKSOutage(t *testing.T) {
 	h := newHarness(t, nil)
 	k := ecKey(t, "ec-1")
 	srv := newJWKSServer(t, k)
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv.URL})
-	h.mustDo(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
+	h.Must(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv.URL})
+	h.Must(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
 	if _, err := h.login("r", k.sign(t, h.claims(testIssuer, "svc", nil))); err != nil {
 		t.Fatal(err)
 	}
 	srv.Close()
-	h.clock.Advance(jwt.MaxKeyAge + time.Minute)
+	h.Clock.Advance(jwt.MaxKeyAge + time.Minute)
 	if _, err := h.login("r", k.sign(t, h.claims(testIssuer, "svc", nil))); err != nil {
 		t.Fatalf("login with cached keys during an outage: %v", err)
 	}
 
 	fresh := newHarness(t, nil)
 	srv2 := newJWKSServer(t, k)
-	fresh.mustDo(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv2.URL})
-	fresh.mustDo(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
+	fresh.Must(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv2.URL})
+	fresh.Must(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
 	srv2.Close()
 	_, err := fresh.login("r", k.sign(t, fresh.claims(testIssuer, "svc", nil)))
 	if !errors.Is(err, logical.ErrUnavailable) || errors.Is(err, logical.ErrPermissionDenied) {
@@ -109,10 +109,10 @@ func TestOIDCDiscovery(t *testing.T) {
 	h := newHarness(t, map[string]string{"lockout_disable": "true"})
 	k := rsaKey(t, "rsa-1")
 	o := newOIDCServer(t, k, ecKey(t, "ec-1"))
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{
+	h.Must(logical.UpdateOperation, "config", map[string]any{
 		"oidc_discovery_url": o.URL, "oidc_discovery_ca_pem": o.caPEM,
 	})
-	h.mustDo(logical.UpdateOperation, "role/r", map[string]any{"bound_audiences": "vault", "groups_claim": "groups"})
+	h.Must(logical.UpdateOperation, "role/r", map[string]any{"bound_audiences": "vault", "groups_claim": "groups"})
 	tests := []struct {
 		name    string
 		claims  map[string]any
@@ -148,13 +148,13 @@ func TestOIDCDiscovery(t *testing.T) {
 func TestConfigChangeResetsKeys(t *testing.T) {
 	h := newHarness(t, map[string]string{"lockout_disable": "true"})
 	a, b := rsaKey(t, "rsa-1"), ecKey(t, "ec-1")
-	h.mustDo(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwt_validation_pubkeys": []any{a.pem(t)}})
+	h.Must(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
+	h.Must(logical.UpdateOperation, "config", map[string]any{"jwt_validation_pubkeys": []any{a.pem(t)}})
 	if _, err := h.login("r", a.sign(t, h.claims(testIssuer, "svc", nil))); err != nil {
 		t.Fatal(err)
 	}
 	srv := newJWKSServer(t, b)
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv.URL})
+	h.Must(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv.URL})
 	if _, err := h.login("r", a.sign(t, h.claims(testIssuer, "svc", nil))); !errors.Is(err, logical.ErrPermissionDenied) {
 		t.Fatalf("old key after config change = %v, want denied", err)
 	}
@@ -170,14 +170,14 @@ func TestConcurrentLoginsDuringRotation(t *testing.T) {
 	h := newHarness(t, map[string]string{"lockout_disable": "true"})
 	oldKey, newKey := rsaKey(t, "rsa-1"), rsaKey(t, "rsa-2")
 	srv := newJWKSServer(t, oldKey)
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv.URL})
-	h.mustDo(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
+	h.Must(logical.UpdateOperation, "config", map[string]any{"jwks_url": srv.URL})
+	h.Must(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
 	if _, err := h.login("r", oldKey.sign(t, h.claims(testIssuer, "svc", nil))); err != nil {
 		t.Fatal(err)
 	}
 	before := srv.hits.Load()
 	srv.setKeys(oldKey, newKey)
-	h.clock.Advance(jwt.MinKeyRefresh)
+	h.Clock.Advance(jwt.MinKeyRefresh)
 	tokens := []string{oldKey.sign(t, h.claims(testIssuer, "svc", nil)), newKey.sign(t, h.claims(testIssuer, "svc", nil))}
 	errs := make(chan error, 16)
 	for i := range 16 {

@@ -28,10 +28,10 @@ func jwksHarness(t *testing.T) (*harness, *jwksServer) {
 	// Lockout is off: TestLoginRefused fails many logins in a row.
 	h := newHarness(t, map[string]string{"lockout_disable": "true"})
 	srv := newJWKSServer(t, rsaKey(t, "rsa-1"), ecKey(t, "ec-1"))
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{
+	h.Must(logical.UpdateOperation, "config", map[string]any{
 		"jwks_url": srv.URL, "bound_issuer": testIssuer,
 	})
-	h.mustDo(logical.UpdateOperation, "role/ci", map[string]any{
+	h.Must(logical.UpdateOperation, "role/ci", map[string]any{
 		"role_type":               "jwt",
 		"bound_audiences":         []any{"vault", "other"},
 		"user_claim":              "sub",
@@ -98,7 +98,7 @@ func TestLoginRefused(t *testing.T) {
 	h, _ := jwksHarness(t)
 	rsa, ec := rsaKey(t, "rsa-1"), ecKey(t, "ec-1")
 	stranger := rsaKey(t, "stranger")
-	now := h.clock.Now()
+	now := h.Clock.Now()
 	ok := with(h.claims(testIssuer, "svc", "vault"), "org", map[string]any{"teams": []any{"t"}}, "secret", canary)
 	// An attacker's key using the victim's kid.
 	impostor := &signingKey{priv: stranger.priv, alg: jose.RS256, kid: "rsa-1"}
@@ -286,8 +286,8 @@ func TestLoginClaimRules(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, nil)
-			h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwt_validation_pubkeys": []any{k.pem(t)}})
-			h.mustDo(logical.UpdateOperation, "role/r", tc.role)
+			h.Must(logical.UpdateOperation, "config", map[string]any{"jwt_validation_pubkeys": []any{k.pem(t)}})
+			h.Must(logical.UpdateOperation, "role/r", tc.role)
 			base := h.claims(testIssuer, "svc", nil)
 			tok := k.sign(t, tc.claims(base))
 			resp, err := h.login("r", tok)
@@ -311,8 +311,8 @@ func TestLoginClaimRules(t *testing.T) {
 func TestLoginDefaultRole(t *testing.T) {
 	h := newHarness(t, nil)
 	k := ecKey(t, "ec-1")
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwt_validation_pubkeys": []any{k.pem(t)}, "default_role": "Dev"})
-	h.mustDo(logical.UpdateOperation, "role/dev", map[string]any{"bound_subject": "svc"})
+	h.Must(logical.UpdateOperation, "config", map[string]any{"jwt_validation_pubkeys": []any{k.pem(t)}, "default_role": "Dev"})
+	h.Must(logical.UpdateOperation, "role/dev", map[string]any{"bound_subject": "svc"})
 	resp, err := h.login("", k.sign(t, h.claims(testIssuer, "svc", nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -325,10 +325,10 @@ func TestLoginDefaultRole(t *testing.T) {
 func TestLoginAlgorithmsRestricted(t *testing.T) {
 	h := newHarness(t, nil)
 	rsa, ec := rsaKey(t, "rsa-1"), ecKey(t, "ec-1")
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{
+	h.Must(logical.UpdateOperation, "config", map[string]any{
 		"jwt_validation_pubkeys": []any{rsa.pem(t), ec.pem(t)}, "jwt_supported_algs": []any{"RS256"},
 	})
-	h.mustDo(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
+	h.Must(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
 	if _, err := h.login("r", rsa.sign(t, h.claims(testIssuer, "svc", nil))); err != nil {
 		t.Fatalf("RS256 login: %v", err)
 	}
@@ -341,8 +341,8 @@ func TestLoginAlgorithmsRestricted(t *testing.T) {
 func TestLoginLockout(t *testing.T) {
 	h := newHarness(t, map[string]string{"lockout_threshold": "3", "lockout_duration": "5m"})
 	k := rsaKey(t, "rsa-1")
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{"jwt_validation_pubkeys": []any{k.pem(t)}})
-	h.mustDo(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
+	h.Must(logical.UpdateOperation, "config", map[string]any{"jwt_validation_pubkeys": []any{k.pem(t)}})
+	h.Must(logical.UpdateOperation, "role/r", map[string]any{"bound_subject": "svc"})
 	bad := rsaKey(t, "stranger").sign(t, h.claims(testIssuer, "svc", nil))
 	for i := range 3 {
 		if _, err := h.login("r", bad); errors.Is(err, lockout.ErrLockedOut) || !errors.Is(err, logical.ErrPermissionDenied) {
@@ -356,7 +356,7 @@ func TestLoginLockout(t *testing.T) {
 	if _, err := h.loginFrom("r", good(), "198.51.100.1"); err != nil {
 		t.Fatalf("login from another address = %v", err)
 	}
-	h.clock.Advance(6 * time.Minute)
+	h.Clock.Advance(6 * time.Minute)
 	if _, err := h.login("r", good()); err != nil {
 		t.Fatalf("login after lockout_duration = %v", err)
 	}
@@ -368,10 +368,10 @@ func TestLoginGitHubActions(t *testing.T) {
 	const ghIssuer = "https://token.actions.githubusercontent.com"
 	h := newHarness(t, nil)
 	k := rsaKey(t, "gh-1")
-	h.mustDo(logical.UpdateOperation, "config", map[string]any{
+	h.Must(logical.UpdateOperation, "config", map[string]any{
 		"jwt_validation_pubkeys": []any{k.pem(t)}, "bound_issuer": ghIssuer, "jwt_supported_algs": "RS256",
 	})
-	h.mustDo(logical.UpdateOperation, "role/deploy", map[string]any{
+	h.Must(logical.UpdateOperation, "role/deploy", map[string]any{
 		"role_type":         "jwt",
 		"bound_audiences":   "https://github.com/acme",
 		"bound_claims_type": "glob",
@@ -382,7 +382,7 @@ func TestLoginGitHubActions(t *testing.T) {
 		"token_ttl":         "5m",
 	})
 	gh := func(repo, ref string) map[string]any {
-		now := h.clock.Now()
+		now := h.Clock.Now()
 		return map[string]any{
 			"jti": "example-id", "iss": ghIssuer, "aud": "https://github.com/acme",
 			"sub": "repo:" + repo + ":ref:" + ref, "ref": ref, "sha": "example-sha",

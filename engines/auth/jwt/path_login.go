@@ -3,9 +3,11 @@ package jwt
 import (
 	"context"
 	"errors"
+	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"maps"
 	"strings"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -73,31 +75,26 @@ func (b *Backend) handleLogin(ctx context.Context, req *logical.Request, d *fram
 	if err != nil {
 		return nil, err
 	}
-	remote := ""
-	if req.Connection != nil {
-		remote = req.Connection.RemoteAddr
-	}
-	key := lockout.Key(name, remote)
-	if err := b.lock.Check(key); err != nil {
-		return nil, err
-	}
-	auth, err := b.authenticate(ctx, v, r, name, in.JWT, remote)
+	remote := method.RemoteAddr(req)
+	auth, _, err := lockout.Attempt(b.lock, lockout.Key(name, remote), isDenied, func() (*logical.Auth, error) {
+		return b.authenticate(ctx, v, r, name, in.JWT, remote)
+	})
 	if err != nil {
-		if errors.Is(err, logical.ErrPermissionDenied) {
-			b.lock.Fail(key)
-		}
 		return nil, err
 	}
-	b.lock.Succeed(key)
 	return &logical.Response{Auth: auth}, nil
 }
+
+// isDenied tells a refused login (counted by the lockout) from a key
+// source that cannot be reached or a failure of the server.
+func isDenied(err error) bool { return errors.Is(err, logical.ErrPermissionDenied) }
 
 // authenticate checks the login's address, the token and the role's
 // bindings, and builds the Auth. Every refusal wraps
 // logical.ErrPermissionDenied; a key source that cannot be reached is
 // logical.ErrUnavailable.
 func (b *Backend) authenticate(ctx context.Context, v *verifier, r *role, roleName, token, remote string) (*logical.Auth, error) {
-	if len(r.TokenBoundCIDRs) > 0 && !addrAllowed(remote, r.TokenBoundCIDRs) {
+	if !tokenfields.AddrAllowed(remote, r.BoundCIDRs) {
 		return nil, denied("login address is not in the role's token_bound_cidrs")
 	}
 	claims, err := v.verify(ctx, token, r, b.now())
@@ -126,6 +123,7 @@ func (b *Backend) authenticate(ctx context.Context, v *verifier, r *role, roleNa
 		EntityType: entityType,
 		GroupNames: groups,
 	}
-	r.tokenParams.populate(auth)
+	r.Apply(auth)
+	auth.Renewable = false // jwt has never asked; core mints login tokens renewable regardless
 	return auth, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"maps"
 	"slices"
 	"strings"
@@ -39,7 +40,14 @@ func roleFields() map[string]*framework.FieldSchema {
 		"not_before_leeway":       f(framework.TypeDuration, "Leeway for a missing nbf (default 150s when 0; -1 disables)."),
 		"clock_skew_leeway":       f(framework.TypeDuration, "Leeway on exp, nbf and iat (default 60s when 0; -1 disables)."),
 	}
-	tokenFields(m)
+	m = tokenfields.With(m)
+	// Not offered: logical.Auth has no explicit max TTL (reads show 0).
+	delete(m, "token_explicit_max_ttl")
+	// Vault's deprecated names, which Parse reads when the token_ name
+	// is absent ("policies" comes with tokenfields.Fields).
+	for _, legacy := range []string{"ttl", "max_ttl", "period", "num_uses", "bound_cidrs"} {
+		m[legacy] = &framework.FieldSchema{Type: m["token_"+legacy].Type, Description: `Deprecated: use "token_` + legacy + `".`}
+	}
 	return m
 }
 
@@ -58,7 +66,6 @@ type roleInput struct {
 	ExpirationLeeway *time.Duration     `json:"expiration_leeway"`
 	NotBeforeLeeway  *time.Duration     `json:"not_before_leeway"`
 	ClockSkewLeeway  *time.Duration     `json:"clock_skew_leeway"`
-	tokenInput
 }
 
 func (b *Backend) pathRoleList() *framework.Path {
@@ -134,7 +141,7 @@ func (r *role) data() map[string]any {
 		"not_before_leeway":       int64(r.NotBeforeLeeway / time.Second),
 		"clock_skew_leeway":       int64(r.ClockSkewLeeway / time.Second),
 	}
-	r.tokenParams.data(m)
+	r.ResponseData(m)
 	return m
 }
 
@@ -174,6 +181,9 @@ func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *
 		r = newRole()
 	}
 	if err := in.apply(r); err != nil {
+		return nil, err
+	}
+	if err := r.Params.Parse(d); err != nil {
 		return nil, err
 	}
 	if err := r.validate(); err != nil {
@@ -223,7 +233,7 @@ func (in *roleInput) apply(r *role) error {
 		}
 		r.ClaimMappings = *in.ClaimMappings
 	}
-	return in.tokenInput.apply(&r.tokenParams)
+	return nil
 }
 
 // canonicalJSON re-decodes m as stored roles are decoded (numbers as
@@ -248,6 +258,14 @@ func isScalar(v any) bool {
 		return true
 	}
 	return false
+}
+
+// truncate bounds user input quoted in a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 func setIf[T any](dst *T, src *T) {
@@ -290,7 +308,7 @@ func (r *role) validate() error {
 			}
 		}
 	}
-	if len(r.BoundAudiences) == 0 && len(r.TokenBoundCIDRs) == 0 && r.BoundSubject == "" && len(r.BoundClaims) == 0 {
+	if len(r.BoundAudiences) == 0 && len(r.BoundCIDRs) == 0 && r.BoundSubject == "" && len(r.BoundClaims) == 0 {
 		return logical.InvalidRequest("", "must have at least one bound constraint when creating/updating a role")
 	}
 	return nil

@@ -12,12 +12,12 @@ import (
 
 func TestRoleReadDefaults(t *testing.T) {
 	h := newHarness(t, nil)
-	h.mustDo(logical.UpdateOperation, "role/Dev", map[string]any{
+	h.Must(logical.UpdateOperation, "role/Dev", map[string]any{
 		"bound_audiences": "a,b", "bound_claims": map[string]any{"env": []any{"prod", "stage"}, "n": 7},
 		"claim_mappings": map[string]any{"email": "mail"}, "groups_claim": "groups",
 		"token_policies": "p1,p2", "token_ttl": "1h", "token_max_ttl": 7200, "token_bound_cidrs": "10.0.0.0/8",
 	})
-	got := h.mustDo(logical.ReadOperation, "role/dev", nil).Data
+	got := h.Must(logical.ReadOperation, "role/dev", nil).Data
 	want := map[string]any{
 		"role_type": "jwt", "bound_audiences": []string{"a", "b"}, "bound_subject": "",
 		"bound_claims_type": "string",
@@ -34,8 +34,8 @@ func TestRoleReadDefaults(t *testing.T) {
 	}
 
 	// An update changes only what it carries.
-	h.mustDo(logical.UpdateOperation, "role/dev", map[string]any{"bound_subject": "svc", "token_ttl": "30m", "clock_skew_leeway": -1})
-	got = h.mustDo(logical.ReadOperation, "role/dev", nil).Data
+	h.Must(logical.UpdateOperation, "role/dev", map[string]any{"bound_subject": "svc", "token_ttl": "30m", "clock_skew_leeway": -1})
+	got = h.Must(logical.ReadOperation, "role/dev", nil).Data
 	if got["bound_subject"] != "svc" || got["token_ttl"] != int64(1800) || got["clock_skew_leeway"] != int64(-1) ||
 		!reflect.DeepEqual(got["token_policies"], []string{"p1", "p2"}) || got["groups_claim"] != "groups" {
 		t.Fatalf("role after update = %v", got)
@@ -66,11 +66,11 @@ func TestRoleValidation(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, nil)
-			_, err := h.do(logical.UpdateOperation, "role/r", tc.data)
+			_, err := h.Do(logical.UpdateOperation, "role/r", tc.data)
 			if !errors.Is(err, logical.ErrInvalidRequest) || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("write = %v, want 400 %q", err, tc.wantErr)
 			}
-			if _, err := h.do(logical.ReadOperation, "role/r", nil); !errors.Is(err, logical.ErrNotFound) {
+			if _, err := h.Do(logical.ReadOperation, "role/r", nil); !errors.Is(err, logical.ErrNotFound) {
 				t.Fatalf("refused role was stored: %v", err)
 			}
 		})
@@ -79,29 +79,29 @@ func TestRoleValidation(t *testing.T) {
 
 func TestRoleListDeleteExistence(t *testing.T) {
 	h := newHarness(t, nil)
-	if _, err := h.do(logical.ListOperation, "role/", nil); !errors.Is(err, logical.ErrNotFound) {
+	if _, err := h.Do(logical.ListOperation, "role/", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("empty list = %v", err)
 	}
 	for _, n := range []string{"b", "a"} {
-		h.mustDo(logical.UpdateOperation, "role/"+n, map[string]any{"bound_subject": "x"})
+		h.Must(logical.UpdateOperation, "role/"+n, map[string]any{"bound_subject": "x"})
 	}
-	if keys := h.mustDo(logical.ListOperation, "role", nil).Data["keys"]; !reflect.DeepEqual(keys, []string{"a", "b"}) {
+	if keys := h.Must(logical.ListOperation, "role", nil).Data["keys"]; !reflect.DeepEqual(keys, []string{"a", "b"}) {
 		t.Fatalf("keys = %v", keys)
 	}
 	req := func(path string) *logical.Request {
-		return &logical.Request{Operation: logical.UpdateOperation, Path: path, Storage: h.store}
+		return &logical.Request{Operation: logical.UpdateOperation, Path: path, Storage: h.Storage}
 	}
 	if exists, ok, err := h.b.ExistenceCheck(t.Context(), req("role/a")); !exists || !ok || err != nil {
 		t.Fatalf("existence of a = %v %v %v", exists, ok, err)
 	}
-	h.mustDo(logical.DeleteOperation, "role/a", nil)
+	h.Must(logical.DeleteOperation, "role/a", nil)
 	if exists, ok, err := h.b.ExistenceCheck(t.Context(), req("role/a")); exists || !ok || err != nil {
 		t.Fatalf("existence of deleted a = %v %v %v", exists, ok, err)
 	}
-	if _, err := h.do(logical.ReadOperation, "role/a", nil); !errors.Is(err, logical.ErrNotFound) {
+	if _, err := h.Do(logical.ReadOperation, "role/a", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("read deleted = %v", err)
 	}
-	if _, err := h.do(logical.ReadOperation, "role/../x", nil); !errors.Is(err, logical.ErrUnsupportedPath) {
+	if _, err := h.Do(logical.ReadOperation, "role/../x", nil); !errors.Is(err, logical.ErrUnsupportedPath) {
 		t.Fatalf("bad role name = %v", err)
 	}
 }

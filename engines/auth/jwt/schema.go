@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -67,7 +68,7 @@ type role struct {
 	ExpirationLeeway time.Duration     `json:"expiration_leeway"`
 	NotBeforeLeeway  time.Duration     `json:"not_before_leeway"`
 	ClockSkewLeeway  time.Duration     `json:"clock_skew_leeway"`
-	tokenParams
+	tokenfields.Params
 }
 
 func roleKey(name string) string { return rolePrefix + name }

@@ -12,7 +12,7 @@ import (
 // and of the key, an Ed25519 verification).
 func BenchmarkLogin(b *testing.B) {
 	f := newLoginFixture(b, nil)
-	ts := stamp(f.clock.Now())
+	ts := stamp(f.Clock.Now())
 	b.ReportAllocs()
 	for b.Loop() {
 		data := loginData(f.bob, testMount, "bob", f.nonce("bob"), ts)
@@ -26,7 +26,7 @@ func BenchmarkLogin(b *testing.B) {
 // nonces and signatures are made before the timer runs.
 func BenchmarkLoginVerify(b *testing.B) {
 	f := newLoginFixture(b, map[string]string{"lockout_disable": "true"})
-	ts := stamp(f.clock.Now())
+	ts := stamp(f.Clock.Now())
 	const batch = 16 // MaxNoncesPerName
 	reqs := make([]map[string]any, 0, batch)
 	b.ReportAllocs()
@@ -54,9 +54,9 @@ func BenchmarkNonce(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		if i++; i%keypair.MaxNoncesPerName == 0 {
-			f.clock.Advance(keypair.DefaultNonceTTL) // expire them, so the cap never binds
+			f.Clock.Advance(keypair.DefaultNonceTTL) // expire them, so the cap never binds
 		}
-		if _, err := f.do(logical.UpdateOperation, "nonce", data); err != nil {
+		if _, err := f.Do(logical.UpdateOperation, "nonce", data); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -91,6 +91,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -110,9 +111,10 @@ var (
 )
 
 // Backend is one keypair auth mount. It implements logical.Backend and
-// logical.RouteDescriber; it is safe for concurrent use.
+// logical.RouteDescriber (nonce and login are unauthenticated; keys/:name
+// exists when the key is registered); it is safe for concurrent use.
 type Backend struct {
-	router  *framework.Backend
+	method.Router
 	now     func() time.Time
 	mount   string
 	lockout *lockout.Tracker
@@ -144,44 +146,21 @@ func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 // New builds a keypair mount. conf.Config holds the lockout options;
 // a bad one is a logical.ErrInvalidRequest.
 func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backend, error) {
-	var mountOpts map[string]string
 	b := &Backend{now: time.Now, nonces: newNonceStore()}
 	if conf != nil {
-		mountOpts, b.mount = conf.Config, conf.MountPoint
+		b.mount = conf.MountPoint
 	}
 	for _, o := range opts {
 		o(b)
 	}
-	lc, err := lockout.ConfigFrom(mountOpts)
-	if err != nil {
-		return nil, fmt.Errorf("keypair: mount options: %w", err)
+	var err error
+	if b.lockout, err = method.NewLockout(Type, conf, b.now); err != nil {
+		return nil, err
 	}
-	b.lockout = lockout.New(lc, b.now)
-	b.router = &framework.Backend{
-		Help:  "Ed25519 key-pair logins: a signature over a server nonce.",
-		Paths: b.paths(),
-	}
-	if err := b.router.Init(); err != nil {
-		return nil, fmt.Errorf("keypair: %w", err)
+	if b.Router, err = method.NewRouter(Type, "Ed25519 key-pair logins: a signature over a server nonce.", b.paths()); err != nil {
+		return nil, err
 	}
 	return b, nil
-}
-
-// HandleRequest implements logical.Backend.
-func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
-	return b.router.HandleRequest(ctx, req)
-}
-
-// RouteInfo implements logical.RouteDescriber: nonce and login are
-// unauthenticated.
-func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInfo, bool) {
-	return b.router.RouteInfo(path, op)
-}
-
-// ExistenceCheck implements logical.Backend: keys/:name exists when the
-// key is registered.
-func (b *Backend) ExistenceCheck(ctx context.Context, req *logical.Request) (exists, ok bool, err error) {
-	return b.router.ExistenceCheck(ctx, req)
 }
 
 // paths lists the routes, most specific first.

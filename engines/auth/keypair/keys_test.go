@@ -71,7 +71,7 @@ func TestRegisterKeyFormats(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, nil)
-			_, err := h.do(logical.UpdateOperation, "keys/alice", map[string]any{"public_key": tc.key})
+			_, err := h.Do(logical.UpdateOperation, "keys/alice", map[string]any{"public_key": tc.key})
 			if tc.wantErr {
 				var ire *logical.InvalidRequestError
 				if !errors.As(err, &ire) || ire.Field != "public_key" {
@@ -82,7 +82,7 @@ func TestRegisterKeyFormats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := h.must(logical.ReadOperation, "keys/alice", nil).Data
+			got := h.Must(logical.ReadOperation, "keys/alice", nil).Data
 			if got["fingerprint"] != fixtureFingerprint {
 				t.Fatalf("fingerprint = %v, want %s (ssh-keygen's)", got["fingerprint"], fixtureFingerprint)
 			}
@@ -95,7 +95,7 @@ func TestRegisterKeyFormats(t *testing.T) {
 
 func TestKeyReadShape(t *testing.T) {
 	h := newHarness(t, nil)
-	h.must(logical.UpdateOperation, "keys/alice", map[string]any{
+	h.Must(logical.UpdateOperation, "keys/alice", map[string]any{
 		"public_key":              fixtureSSH,
 		"token_policies":          "Dev, ops,dev, ",
 		"token_ttl":               "1h",
@@ -116,19 +116,19 @@ func TestKeyReadShape(t *testing.T) {
 		"token_bound_cidrs":       []string{"10.0.0.0/8", "192.168.1.7"},
 		"token_no_default_policy": true,
 	}
-	if got := h.must(logical.ReadOperation, "keys/alice", nil).Data; !reflect.DeepEqual(got, want) {
+	if got := h.Must(logical.ReadOperation, "keys/alice", nil).Data; !reflect.DeepEqual(got, want) {
 		t.Fatalf("read = %#v\nwant %#v", got, want)
 	}
 	// An update without public_key keeps the key and the fields not sent.
-	h.must(logical.UpdateOperation, "keys/alice", map[string]any{"token_num_uses": 0, "token_policies": []any{"web"}})
+	h.Must(logical.UpdateOperation, "keys/alice", map[string]any{"token_num_uses": 0, "token_policies": []any{"web"}})
 	want["token_num_uses"], want["token_policies"] = 0, []string{"web"}
-	if got := h.must(logical.ReadOperation, "keys/alice", nil).Data; !reflect.DeepEqual(got, want) {
+	if got := h.Must(logical.ReadOperation, "keys/alice", nil).Data; !reflect.DeepEqual(got, want) {
 		t.Fatalf("read after update = %#v\nwant %#v", got, want)
 	}
 	// A new public key replaces the old one.
 	pub, _ := newKey(9)
-	h.must(logical.UpdateOperation, "keys/alice", map[string]any{"public_key": base64.StdEncoding.EncodeToString(pub)})
-	if got := h.must(logical.ReadOperation, "keys/alice", nil).Data; got["fingerprint"] != keypair.Fingerprint(pub) || got["token_ttl"] != int64(3600) {
+	h.Must(logical.UpdateOperation, "keys/alice", map[string]any{"public_key": base64.StdEncoding.EncodeToString(pub)})
+	if got := h.Must(logical.ReadOperation, "keys/alice", nil).Data; got["fingerprint"] != keypair.Fingerprint(pub) || got["token_ttl"] != int64(3600) {
 		t.Fatalf("read after key change = %v", got)
 	}
 }
@@ -156,12 +156,12 @@ func TestKeyWriteValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, nil)
-			_, err := h.do(logical.UpdateOperation, tc.path, tc.data)
+			_, err := h.Do(logical.UpdateOperation, tc.path, tc.data)
 			var ire *logical.InvalidRequestError
 			if !errors.As(err, &ire) || ire.Field != tc.wantField {
 				t.Fatalf("write = %v, want a 400 on %s", err, tc.wantField)
 			}
-			if _, err := h.do(logical.ReadOperation, "keys/alice", nil); !errors.Is(err, logical.ErrNotFound) {
+			if _, err := h.Do(logical.ReadOperation, "keys/alice", nil); !errors.Is(err, logical.ErrNotFound) {
 				t.Fatalf("a refused write stored something: %v", err)
 			}
 		})
@@ -170,44 +170,44 @@ func TestKeyWriteValidation(t *testing.T) {
 
 func TestKeysListDeleteExistence(t *testing.T) {
 	h := newHarness(t, nil)
-	if _, err := h.do(logical.ListOperation, "keys", nil); !errors.Is(err, logical.ErrNotFound) {
+	if _, err := h.Do(logical.ListOperation, "keys", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("empty list = %v, want 404", err)
 	}
-	h.must(logical.UpdateOperation, "keys/bob", map[string]any{"public_key": fixtureRaw})
-	h.must(logical.UpdateOperation, "keys/alice", map[string]any{"public_key": fixtureRaw})
-	if got := h.must(logical.ListOperation, "keys/", nil).Data["keys"]; !reflect.DeepEqual(got, []string{"alice", "bob"}) {
+	h.Must(logical.UpdateOperation, "keys/bob", map[string]any{"public_key": fixtureRaw})
+	h.Must(logical.UpdateOperation, "keys/alice", map[string]any{"public_key": fixtureRaw})
+	if got := h.Must(logical.ListOperation, "keys/", nil).Data["keys"]; !reflect.DeepEqual(got, []string{"alice", "bob"}) {
 		t.Fatalf("list = %v", got)
 	}
 	for name, want := range map[string]bool{"alice": true, "carol": false, "BAD": false} {
-		exists, ok, err := h.b.ExistenceCheck(t.Context(), &logical.Request{Operation: logical.UpdateOperation, Path: "keys/" + name, Storage: h.store})
+		exists, ok, err := h.b.ExistenceCheck(t.Context(), &logical.Request{Operation: logical.UpdateOperation, Path: "keys/" + name, Storage: h.Storage})
 		if err != nil || !ok || exists != want {
 			t.Errorf("ExistenceCheck(%s) = %v, %v, %v; want %v", name, exists, ok, err, want)
 		}
 	}
-	h.must(logical.DeleteOperation, "keys/alice", nil)
-	if _, err := h.do(logical.ReadOperation, "keys/alice", nil); !errors.Is(err, logical.ErrNotFound) {
+	h.Must(logical.DeleteOperation, "keys/alice", nil)
+	if _, err := h.Do(logical.ReadOperation, "keys/alice", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("read after delete = %v, want 404", err)
 	}
-	if got := h.must(logical.ListOperation, "keys", nil).Data["keys"]; !reflect.DeepEqual(got, []string{"bob"}) {
+	if got := h.Must(logical.ListOperation, "keys", nil).Data["keys"]; !reflect.DeepEqual(got, []string{"bob"}) {
 		t.Fatalf("list after delete = %v", got)
 	}
 }
 
 func TestConfig(t *testing.T) {
 	h := newHarness(t, nil)
-	if got := h.must(logical.ReadOperation, "config", nil).Data; !reflect.DeepEqual(got, map[string]any{"nonce_ttl": int64(60), "clock_skew": int64(30)}) {
+	if got := h.Must(logical.ReadOperation, "config", nil).Data; !reflect.DeepEqual(got, map[string]any{"nonce_ttl": int64(60), "clock_skew": int64(30)}) {
 		t.Fatalf("default config = %v", got)
 	}
-	h.must(logical.UpdateOperation, "config", map[string]any{"nonce_ttl": "2m"})
-	if got := h.must(logical.ReadOperation, "config", nil).Data; !reflect.DeepEqual(got, map[string]any{"nonce_ttl": int64(120), "clock_skew": int64(30)}) {
+	h.Must(logical.UpdateOperation, "config", map[string]any{"nonce_ttl": "2m"})
+	if got := h.Must(logical.ReadOperation, "config", nil).Data; !reflect.DeepEqual(got, map[string]any{"nonce_ttl": int64(120), "clock_skew": int64(30)}) {
 		t.Fatalf("config after write = %v", got)
 	}
-	resp := h.must(logical.UpdateOperation, "nonce", map[string]any{"name": "alice"})
-	if want := stamp(h.clock.Now().Add(2 * time.Minute)); resp.Data["expires_at"] != want {
+	resp := h.Must(logical.UpdateOperation, "nonce", map[string]any{"name": "alice"})
+	if want := stamp(h.Clock.Now().Add(2 * time.Minute)); resp.Data["expires_at"] != want {
 		t.Fatalf("expires_at = %v, want %s", resp.Data["expires_at"], want)
 	}
 	for _, bad := range []map[string]any{{"nonce_ttl": 0}, {"nonce_ttl": "2h"}, {"clock_skew": "-1s"}, {"clock_skew": "61m"}, {"nonce_ttl": "x"}} {
-		if _, err := h.do(logical.UpdateOperation, "config", bad); !errors.Is(err, logical.ErrInvalidRequest) {
+		if _, err := h.Do(logical.UpdateOperation, "config", bad); !errors.Is(err, logical.ErrInvalidRequest) {
 			t.Errorf("config %v = %v, want 400", bad, err)
 		}
 	}

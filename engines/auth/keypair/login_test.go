@@ -44,7 +44,7 @@ func (f *loginFixture) login(data map[string]any, remote string) (*logical.Respo
 func TestLoginSuccess(t *testing.T) {
 	f := newLoginFixture(t, nil)
 	n := f.nonce("alice")
-	resp, err := f.login(loginData(f.alice, testMount, "alice", n, stamp(f.clock.Now())), aliceAddr)
+	resp, err := f.login(loginData(f.alice, testMount, "alice", n, stamp(f.Clock.Now())), aliceAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestLoginSuccess(t *testing.T) {
 		t.Fatal("the login minted a token or returned data")
 	}
 	// A key without token fields asks for the mount's defaults.
-	resp, err = f.login(loginData(f.bob, testMount, "bob", f.nonce("bob"), stamp(f.clock.Now())), "")
+	resp, err = f.login(loginData(f.bob, testMount, "bob", f.nonce("bob"), stamp(f.Clock.Now())), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestLoginFailures(t *testing.T) {
 	signed := func(key func(*loginFixture) ed25519.PrivateKey, mount, name, nonceFor string, skew time.Duration) setup {
 		return func(f *loginFixture) (map[string]any, string) {
 			n := f.nonce(nonceFor)
-			return loginData(key(f), mount, name, n, stamp(f.clock.Now().Add(skew))), aliceAddr
+			return loginData(key(f), mount, name, n, stamp(f.Clock.Now().Add(skew))), aliceAddr
 		}
 	}
 	alice := func(f *loginFixture) ed25519.PrivateKey { return f.alice }
@@ -96,34 +96,34 @@ func TestLoginFailures(t *testing.T) {
 		{"timestamp too new", signed(alice, testMount, "alice", "alice", 31*time.Second)},
 		{"unknown name", signed(alice, testMount, "mallory", "mallory", 0)},
 		{"nonce never issued", func(f *loginFixture) (map[string]any, string) {
-			return loginData(f.alice, testMount, "alice", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", stamp(f.clock.Now())), aliceAddr
+			return loginData(f.alice, testMount, "alice", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", stamp(f.Clock.Now())), aliceAddr
 		}},
 		{"expired nonce", func(f *loginFixture) (map[string]any, string) {
 			n := f.nonce("alice")
-			f.clock.Advance(61 * time.Second)
-			return loginData(f.alice, testMount, "alice", n, stamp(f.clock.Now())), aliceAddr
+			f.Clock.Advance(61 * time.Second)
+			return loginData(f.alice, testMount, "alice", n, stamp(f.Clock.Now())), aliceAddr
 		}},
 		{"timestamp before the nonce", func(f *loginFixture) (map[string]any, string) {
-			f.clock.Advance(50 * time.Second)
-			issued := f.clock.Now()
+			f.Clock.Advance(50 * time.Second)
+			issued := f.Clock.Now()
 			n := f.nonce("alice")
 			return loginData(f.alice, testMount, "alice", n, stamp(issued.Add(-31*time.Second))), aliceAddr
 		}},
 		{"outside the bound cidrs", func(f *loginFixture) (map[string]any, string) {
-			return loginData(f.alice, testMount, "alice", f.nonce("alice"), stamp(f.clock.Now())), "10.2.0.1"
+			return loginData(f.alice, testMount, "alice", f.nonce("alice"), stamp(f.Clock.Now())), "10.2.0.1"
 		}},
 		{"bound cidrs and no client address", func(f *loginFixture) (map[string]any, string) {
-			return loginData(f.alice, testMount, "alice", f.nonce("alice"), stamp(f.clock.Now())), ""
+			return loginData(f.alice, testMount, "alice", f.nonce("alice"), stamp(f.Clock.Now())), ""
 		}},
 		{"signature of other bytes", func(f *loginFixture) (map[string]any, string) {
-			d := loginData(f.alice, testMount, "alice", f.nonce("alice"), stamp(f.clock.Now()))
-			d["timestamp"] = stamp(f.clock.Now().Add(time.Second))
+			d := loginData(f.alice, testMount, "alice", f.nonce("alice"), stamp(f.Clock.Now()))
+			d["timestamp"] = stamp(f.Clock.Now().Add(time.Second))
 			return d, aliceAddr
 		}},
 	}
 	// The error every failure must be: the same as a bad signature's.
 	ref := newLoginFixture(t, nil)
-	_, refErr := ref.login(loginData(ref.bob, testMount, "alice", ref.nonce("alice"), stamp(ref.clock.Now())), aliceAddr)
+	_, refErr := ref.login(loginData(ref.bob, testMount, "alice", ref.nonce("alice"), stamp(ref.Clock.Now())), aliceAddr)
 	if !errors.Is(refErr, keypair.ErrLoginFailed) || !errors.Is(refErr, logical.ErrPermissionDenied) {
 		t.Fatalf("bad signature = %v, want ErrLoginFailed (a 403)", refErr)
 	}
@@ -143,10 +143,10 @@ func TestLoginFailures(t *testing.T) {
 func TestLoginTimestampWithinSkew(t *testing.T) {
 	for _, skew := range []time.Duration{-30 * time.Second, -time.Second, time.Second, 30 * time.Second} {
 		f := newLoginFixture(t, nil)
-		f.clock.Advance(40 * time.Second) // so that issue-30s is not the binding bound
+		f.Clock.Advance(40 * time.Second) // so that issue-30s is not the binding bound
 		n := f.nonce("alice")
-		f.clock.Advance(time.Second)
-		if _, err := f.login(loginData(f.alice, testMount, "alice", n, stamp(f.clock.Now().Add(skew))), aliceAddr); err != nil {
+		f.Clock.Advance(time.Second)
+		if _, err := f.login(loginData(f.alice, testMount, "alice", n, stamp(f.Clock.Now().Add(skew))), aliceAddr); err != nil {
 			t.Errorf("timestamp %v from now: %v", skew, err)
 		}
 	}
@@ -154,7 +154,7 @@ func TestLoginTimestampWithinSkew(t *testing.T) {
 
 func TestLoginReplay(t *testing.T) {
 	f := newLoginFixture(t, nil)
-	data := loginData(f.alice, testMount, "alice", f.nonce("alice"), stamp(f.clock.Now()))
+	data := loginData(f.alice, testMount, "alice", f.nonce("alice"), stamp(f.Clock.Now()))
 	if _, err := f.login(data, aliceAddr); err != nil {
 		t.Fatal(err)
 	}
@@ -163,11 +163,11 @@ func TestLoginReplay(t *testing.T) {
 	}
 	// A failed attempt uses the nonce up too.
 	n := f.nonce("alice")
-	bad := loginData(f.bob, testMount, "alice", n, stamp(f.clock.Now()))
+	bad := loginData(f.bob, testMount, "alice", n, stamp(f.Clock.Now()))
 	if _, err := f.login(bad, aliceAddr); !errors.Is(err, keypair.ErrLoginFailed) {
 		t.Fatalf("bad signature = %v", err)
 	}
-	if _, err := f.login(loginData(f.alice, testMount, "alice", n, stamp(f.clock.Now())), aliceAddr); !errors.Is(err, keypair.ErrLoginFailed) {
+	if _, err := f.login(loginData(f.alice, testMount, "alice", n, stamp(f.Clock.Now())), aliceAddr); !errors.Is(err, keypair.ErrLoginFailed) {
 		t.Fatalf("good signature on a nonce a failure used = %v, want ErrLoginFailed", err)
 	}
 }
@@ -176,7 +176,7 @@ func TestLoginConcurrentReplay(t *testing.T) {
 	const racers = 32
 	// Lockout off, so that every racer reaches the nonce.
 	f := newLoginFixture(t, map[string]string{"lockout_disable": "true"})
-	data := loginData(f.alice, testMount, "alice", f.nonce("alice"), stamp(f.clock.Now()))
+	data := loginData(f.alice, testMount, "alice", f.nonce("alice"), stamp(f.Clock.Now()))
 	var (
 		wg        sync.WaitGroup
 		mu        sync.Mutex
@@ -208,7 +208,7 @@ func TestLoginConcurrentReplay(t *testing.T) {
 func TestLoginMalformed(t *testing.T) {
 	f := newLoginFixture(t, nil)
 	n := f.nonce("alice")
-	good := loginData(f.alice, testMount, "alice", n, stamp(f.clock.Now()))
+	good := loginData(f.alice, testMount, "alice", n, stamp(f.Clock.Now()))
 	tests := []struct {
 		field string
 		value any
@@ -243,7 +243,7 @@ func TestLoginLockout(t *testing.T) {
 	f := newLoginFixture(t, map[string]string{"lockout_threshold": "3", "lockout_duration": "10m"})
 	fail := func(name, remote string) {
 		t.Helper()
-		_, err := f.login(loginData(f.bob, testMount, name, f.nonce(name), stamp(f.clock.Now())), remote)
+		_, err := f.login(loginData(f.bob, testMount, name, f.nonce(name), stamp(f.Clock.Now())), remote)
 		if !errors.Is(err, keypair.ErrLoginFailed) {
 			t.Fatalf("bad login = %v", err)
 		}
@@ -252,7 +252,7 @@ func TestLoginLockout(t *testing.T) {
 		fail("alice", aliceAddr)
 	}
 	good := func(remote string) error {
-		_, err := f.login(loginData(f.alice, testMount, "alice", f.nonce("alice"), stamp(f.clock.Now())), remote)
+		_, err := f.login(loginData(f.alice, testMount, "alice", f.nonce("alice"), stamp(f.Clock.Now())), remote)
 		return err
 	}
 	if err := good(aliceAddr); !errors.Is(err, lockout.ErrLockedOut) || !errors.Is(err, logical.ErrPermissionDenied) {
@@ -265,10 +265,10 @@ func TestLoginLockout(t *testing.T) {
 	for range 3 {
 		fail("mallory", aliceAddr)
 	}
-	if _, err := f.login(loginData(f.bob, testMount, "mallory", f.nonce("mallory"), stamp(f.clock.Now())), aliceAddr); !errors.Is(err, lockout.ErrLockedOut) {
+	if _, err := f.login(loginData(f.bob, testMount, "mallory", f.nonce("mallory"), stamp(f.Clock.Now())), aliceAddr); !errors.Is(err, lockout.ErrLockedOut) {
 		t.Fatalf("unknown name after the threshold = %v, want ErrLockedOut", err)
 	}
-	f.clock.Advance(11 * time.Minute)
+	f.Clock.Advance(11 * time.Minute)
 	if err := good(aliceAddr); err != nil {
 		t.Fatalf("good login after the lockout = %v", err)
 	}
@@ -276,20 +276,20 @@ func TestLoginLockout(t *testing.T) {
 
 func TestNonce(t *testing.T) {
 	f := newLoginFixture(t, nil)
-	resp := f.must(logical.UpdateOperation, "nonce", map[string]any{"name": "nobody"})
+	resp := f.Must(logical.UpdateOperation, "nonce", map[string]any{"name": "nobody"})
 	n, _ := resp.Data["nonce"].(string)
 	raw, err := base64.RawURLEncoding.DecodeString(n)
 	if err != nil || len(raw) != 32 {
 		t.Fatalf("nonce %q is not 256 bits of base64url: %v", n, err)
 	}
-	if want := stamp(f.clock.Now().Add(keypair.DefaultNonceTTL)); resp.Data["expires_at"] != want {
+	if want := stamp(f.Clock.Now().Add(keypair.DefaultNonceTTL)); resp.Data["expires_at"] != want {
 		t.Fatalf("expires_at = %v, want %s", resp.Data["expires_at"], want)
 	}
 	if n2 := f.nonce("nobody"); n2 == n {
 		t.Fatal("two nonces are equal")
 	}
 	for _, bad := range []map[string]any{nil, {"name": ""}, {"name": "a/b"}, {"name": "a\nb"}} {
-		if _, err := f.do(logical.UpdateOperation, "nonce", bad); !errors.Is(err, logical.ErrInvalidRequest) {
+		if _, err := f.Do(logical.UpdateOperation, "nonce", bad); !errors.Is(err, logical.ErrInvalidRequest) {
 			t.Errorf("nonce %v = %v, want 400", bad, err)
 		}
 	}
@@ -301,20 +301,20 @@ func TestNonceCapPerName(t *testing.T) {
 	for range keypair.MaxNoncesPerName {
 		nonces = append(nonces, f.nonce("alice"))
 	}
-	if _, err := f.do(logical.UpdateOperation, "nonce", map[string]any{"name": "alice"}); !errors.Is(err, logical.ErrRateLimited) {
+	if _, err := f.Do(logical.UpdateOperation, "nonce", map[string]any{"name": "alice"}); !errors.Is(err, logical.ErrRateLimited) {
 		t.Fatalf("nonce past the cap = %v, want ErrRateLimited", err)
 	}
 	f.nonce("bob") // other names are not affected
 	// Using one frees one slot.
-	if _, err := f.login(loginData(f.alice, testMount, "alice", nonces[3], stamp(f.clock.Now())), aliceAddr); err != nil {
+	if _, err := f.login(loginData(f.alice, testMount, "alice", nonces[3], stamp(f.Clock.Now())), aliceAddr); err != nil {
 		t.Fatal(err)
 	}
 	f.nonce("alice")
-	if _, err := f.do(logical.UpdateOperation, "nonce", map[string]any{"name": "alice"}); !errors.Is(err, logical.ErrRateLimited) {
+	if _, err := f.Do(logical.UpdateOperation, "nonce", map[string]any{"name": "alice"}); !errors.Is(err, logical.ErrRateLimited) {
 		t.Fatalf("nonce past the cap = %v, want ErrRateLimited", err)
 	}
 	// Expiry frees them all.
-	f.clock.Advance(keypair.DefaultNonceTTL)
+	f.Clock.Advance(keypair.DefaultNonceTTL)
 	for range keypair.MaxNoncesPerName {
 		f.nonce("alice")
 	}

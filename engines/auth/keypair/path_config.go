@@ -58,3 +58,9 @@ func (b *Backend) handleConfigWrite(ctx context.Context, req *logical.Request, d
 	}
 	return nil, putJSON(ctx, req.Storage, configKey, cfg)
 }
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}

@@ -3,7 +3,9 @@ package keypair
 import (
 	"context"
 	"fmt"
+	"slices"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
@@ -19,12 +21,15 @@ func (b *Backend) pathKeysList() *framework.Path {
 }
 
 func (b *Backend) pathKey() *framework.Path {
-	fields := tokenFields()
-	fields["name"] = &framework.FieldSchema{Type: framework.TypeString, Description: "Name of the key (the login's alias)."}
-	fields["public_key"] = &framework.FieldSchema{
-		Type:        framework.TypeString,
-		Description: `Ed25519 public key: "ssh-ed25519 AAAA...", a PEM "PUBLIC KEY" block, or 32 raw bytes in base64.`,
-	}
+	// token_type and token_explicit_max_ttl are not offered: core mints
+	// one kind of token and logical.Auth has no explicit max TTL.
+	fields := tokenfields.WithBasic(map[string]*framework.FieldSchema{
+		"name": {Type: framework.TypeString, Description: "Name of the key (the login's alias)."},
+		"public_key": {
+			Type:        framework.TypeString,
+			Description: `Ed25519 public key: "ssh-ed25519 AAAA...", a PEM "PUBLIC KEY" block, or 32 raw bytes in base64.`,
+		},
+	})
 	return &framework.Path{
 		Pattern: "keys/(?P<name>[^/]+)",
 		Fields:  fields,
@@ -40,7 +45,6 @@ func (b *Backend) pathKey() *framework.Path {
 
 // keyInput is the body of a keys/:name write.
 type keyInput struct {
-	tokenInput
 	Name      string  `json:"name"`
 	PublicKey *string `json:"public_key"`
 }
@@ -81,7 +85,7 @@ func (b *Backend) handleKeyRead(ctx context.Context, req *logical.Request, d *fr
 		"public_key":  AuthorizedKey(e.PublicKey),
 		"fingerprint": Fingerprint(e.PublicKey),
 	}
-	e.responseData(data)
+	e.BasicResponseData(data)
 	return &logical.Response{Data: data}, nil
 }
 
@@ -112,11 +116,11 @@ func (b *Backend) handleKeyWrite(ctx context.Context, req *logical.Request, d *f
 			return nil, err
 		}
 	}
-	next := e.tokenParams
-	if err := in.apply(&next); err != nil {
+	next := e.Params
+	if err := parseTokenParams(&next, d); err != nil {
 		return nil, err
 	}
-	e.tokenParams = next
+	e.Params = next
 	return nil, putJSON(ctx, req.Storage, keyPrefix+in.Name, e)
 }
 
@@ -131,4 +135,16 @@ func (b *Backend) handleKeyDelete(ctx context.Context, req *logical.Request, d *
 		return nil, fmt.Errorf("keypair: delete key: %w", err)
 	}
 	return nil, nil
+}
+
+// parseTokenParams updates p from the token fields of d; "root" is
+// refused in token_policies, since no auth method may issue root tokens.
+func parseTokenParams(p *tokenfields.Params, d *framework.FieldData) error {
+	if err := p.Parse(d); err != nil {
+		return err
+	}
+	if slices.Contains(p.Policies, "root") {
+		return logical.InvalidRequest("token_policies", "an auth method cannot issue root tokens")
+	}
+	return nil
 }

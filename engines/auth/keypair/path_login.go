@@ -7,6 +7,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
+	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -101,21 +103,19 @@ func (b *Backend) handleLogin(ctx context.Context, req *logical.Request, d *fram
 	if err != nil {
 		return nil, err
 	}
-	remote := remoteAddr(req)
-	lk := lockout.Key(in.Name, remote)
-	if err := b.lockout.Check(lk); err != nil {
-		return nil, err
-	}
-	auth, err := b.verify(ctx, req, in, remote)
-	if errors.Is(err, ErrLoginFailed) {
-		b.lockout.Fail(lk)
-	}
+	remote := method.RemoteAddr(req)
+	auth, _, err := lockout.Attempt(b.lockout, lockout.Key(in.Name, remote), isLoginFailure, func() (*logical.Auth, error) {
+		return b.verify(ctx, req, in, remote)
+	})
 	if err != nil {
 		return nil, err
 	}
-	b.lockout.Succeed(lk)
 	return &logical.Response{Auth: auth}, nil
 }
+
+// isLoginFailure tells a refused login (counted by the lockout) from a
+// failure of the server.
+func isLoginFailure(err error) bool { return errors.Is(err, ErrLoginFailed) }
 
 // dummyKey is verified against for names that are not registered, so
 // that such a login costs what a bad signature costs.
@@ -143,7 +143,7 @@ func (b *Backend) verify(ctx context.Context, req *logical.Request, in *loginInp
 		pub = e.PublicKey
 	}
 	msg := LoginMessage(b.mountPath(req), in.Name, in.Nonce, in.Timestamp)
-	if !ed25519.Verify(pub, msg, in.Signature) || e == nil || !e.allows(remote) {
+	if !ed25519.Verify(pub, msg, in.Signature) || e == nil || !tokenfields.AddrAllowed(remote, e.BoundCIDRs) {
 		return nil, ErrLoginFailed
 	}
 	return e.auth(in.Name), nil
@@ -166,13 +166,8 @@ func (e *keyEntry) auth(name string) *logical.Auth {
 		EntityType: EntityType,
 		Metadata:   map[string]string{"name": name, "fingerprint": fp},
 	}
-	e.fillAuth(a)
-	return a
-}
+	e.Apply(a)
+	a.Renewable = false // keypair has never asked; core mints login tokens renewable regardless
 
-func remoteAddr(req *logical.Request) string {
-	if req.Connection == nil {
-		return ""
-	}
-	return req.Connection.RemoteAddr
+	return a
 }

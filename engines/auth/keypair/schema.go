@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"regexp"
 	"time"
 
@@ -45,7 +46,7 @@ func validName(name string) error {
 // keyEntry is one registered key.
 type keyEntry struct {
 	PublicKey ed25519.PublicKey `json:"public_key"`
-	tokenParams
+	tokenfields.Params
 }
 
 // mountConfig is the config path's settings.

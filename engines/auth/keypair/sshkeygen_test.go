@@ -45,15 +45,15 @@ func TestSSHKeygenKey(t *testing.T) {
 	priv := readOpenSSHPrivateKey(t, keyFile)
 
 	h := newHarness(t, nil)
-	h.must(logical.UpdateOperation, "keys/alice", map[string]any{"public_key": string(pubLine)})
-	got := h.must(logical.ReadOperation, "keys/alice", nil).Data
+	h.Must(logical.UpdateOperation, "keys/alice", map[string]any{"public_key": string(pubLine)})
+	got := h.Must(logical.ReadOperation, "keys/alice", nil).Data
 	if got["fingerprint"] != fields[1] {
 		t.Fatalf("fingerprint = %v, ssh-keygen says %s", got["fingerprint"], fields[1])
 	}
 	if want := strings.Join(strings.Fields(string(pubLine))[:2], " "); got["public_key"] != want {
 		t.Fatalf("public_key = %v, want %s", got["public_key"], want)
 	}
-	resp, err := h.do(logical.UpdateOperation, "login", loginData(priv, testMount, "alice", h.nonce("alice"), stamp(h.clock.Now())))
+	resp, err := h.Do(logical.UpdateOperation, "login", loginData(priv, testMount, "alice", h.nonce("alice"), stamp(h.Clock.Now())))
 	if err != nil || resp.Auth == nil || resp.Auth.Alias.Name != "alice" {
 		t.Fatalf("login with ssh-keygen's key = %v, %v", resp, err)
 	}

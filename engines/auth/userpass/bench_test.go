@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/authtest"
 	"github.com/secretumvault/secretumvault/engines/auth/userpass"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/storage/inmem"
@@ -22,8 +23,8 @@ func BenchmarkLoginUnknownUser(b *testing.B) {
 }
 
 func benchLogin(b *testing.B, user, password string) {
-	h := newHarnessOn(b, inmem.New(), &clock{now: time.Now()}, map[string]string{"lockout_disable": "true"}, userpass.DefaultArgon2Params())
-	h.must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret"})
+	h := newHarnessOn(b, inmem.New(), authtest.NewClock(time.Now()), map[string]string{"lockout_disable": "true"}, userpass.DefaultArgon2Params())
+	h.Must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret"})
 	b.ReportAllocs()
 	for b.Loop() {
 		h.login("127.0.0.1", user, password)

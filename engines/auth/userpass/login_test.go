@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/authtest"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/auth/userpass"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -16,7 +17,7 @@ import (
 
 func TestLoginFillsAuth(t *testing.T) {
 	h := newHarness(t, nil)
-	h.must(logical.CreateOperation, "users/alice", map[string]any{
+	h.Must(logical.CreateOperation, "users/alice", map[string]any{
 		"password": "s3cret", "token_policies": "b,a", "token_ttl": "10m", "token_max_ttl": "1h",
 		"token_period": "5m", "token_num_uses": 3, "token_bound_cidrs": "10.0.0.0/8,192.168.1.1",
 		"token_no_default_policy": true,
@@ -54,8 +55,8 @@ func TestLoginRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, nil)
-			h.must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret", "token_bound_cidrs": "10.0.0.0/8"})
-			h.must(logical.CreateOperation, "users/bob", map[string]any{"password": "other"})
+			h.Must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret", "token_bound_cidrs": "10.0.0.0/8"})
+			h.Must(logical.CreateOperation, "users/bob", map[string]any{"password": "other"})
 			resp, err := h.login(tt.addr, tt.user, tt.password)
 			if !errors.Is(err, userpass.ErrInvalidCredentials) || !errors.Is(err, logical.ErrPermissionDenied) || resp != nil {
 				t.Fatalf("login = %v, %v; want ErrInvalidCredentials", resp, err)
@@ -73,7 +74,7 @@ func TestLoginRefused(t *testing.T) {
 
 func TestLockout(t *testing.T) {
 	h := newHarness(t, map[string]string{"lockout_threshold": "3", "lockout_duration": "5m"})
-	h.must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret"})
+	h.Must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret"})
 	for i := 0; i < 3; i++ {
 		if _, err := h.login("10.0.0.1", "alice", "wrong"); !errors.Is(err, userpass.ErrInvalidCredentials) {
 			t.Fatalf("failure %d: %v", i+1, err)
@@ -85,7 +86,7 @@ func TestLockout(t *testing.T) {
 	if _, err := h.login("10.0.0.2", "alice", "s3cret"); err != nil {
 		t.Fatalf("another address is locked out too: %v", err)
 	}
-	h.clock.Advance(5 * time.Minute)
+	h.Clock.Advance(5 * time.Minute)
 	if _, err := h.login("10.0.0.1", "alice", "s3cret"); err != nil {
 		t.Fatalf("still locked after lockout_duration: %v", err)
 	}
@@ -108,17 +109,17 @@ func TestNoPasswordLeaks(t *testing.T) {
 			fmt.Fprintf(&out, "%+v %+v\n", resp.Data, resp.Auth)
 		}
 	}
-	record(h.do(logical.CreateOperation, "users/alice", map[string]any{"password": pw, "token_bound_cidrs": "10.0.0.0/8"}))
-	record(h.do(logical.CreateOperation, "users/bad", map[string]any{"password": pw, "token_ttl": "nonsense"}))
-	record(h.do(logical.ReadOperation, "users/alice", nil))
+	record(h.Do(logical.CreateOperation, "users/alice", map[string]any{"password": pw, "token_bound_cidrs": "10.0.0.0/8"}))
+	record(h.Do(logical.CreateOperation, "users/bad", map[string]any{"password": pw, "token_ttl": "nonsense"}))
+	record(h.Do(logical.ReadOperation, "users/alice", nil))
 	record(h.login("10.0.0.1", "alice", pw))
 	record(h.login("192.168.0.1", "alice", pw))
 	record(h.login("10.0.0.1", "alice", wrong))
 	record(h.login("10.0.0.1", "ghost", wrong))
 	record(h.login("10.0.0.1", "alice", wrong))
 	record(h.login("10.0.0.1", "alice", pw)) // locked out
-	record(h.do(logical.UpdateOperation, "users/alice/password", map[string]any{"password": newPW}))
-	record(h.do(logical.UpdateOperation, "users/ghost/password", map[string]any{"password": newPW}))
+	record(h.Do(logical.UpdateOperation, "users/alice/password", map[string]any{"password": newPW}))
+	record(h.Do(logical.UpdateOperation, "users/ghost/password", map[string]any{"password": newPW}))
 
 	if !strings.Contains(h.logs.String(), "login failed") {
 		t.Fatalf("failed logins were not logged: %q", h.logs.String())
@@ -139,7 +140,7 @@ func TestNoPasswordLeaks(t *testing.T) {
 
 func TestPersistenceAndRehash(t *testing.T) {
 	h := newHarness(t, nil)
-	h.must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret", "token_policies": "p"})
+	h.Must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret", "token_policies": "p"})
 	before := h.stored("alice")
 
 	// A backend with raised parameters still verifies the old hash...
@@ -176,8 +177,8 @@ func TestDefaultParamsLogin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("argon2id at the default cost")
 	}
-	h := newHarnessOn(t, newHarness(t, nil).phys, &clock{now: time.Now()}, nil, userpass.DefaultArgon2Params())
-	h.must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret"})
+	h := newHarnessOn(t, newHarness(t, nil).Phys, authtest.NewClock(time.Now()), nil, userpass.DefaultArgon2Params())
+	h.Must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret"})
 	if !strings.Contains(h.stored("alice"), "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("stored = %s", h.stored("alice"))
 	}
@@ -194,7 +195,7 @@ func TestDefaultParamsLogin(t *testing.T) {
 // the right password succeeds and the hash ends on the new parameters.
 func TestConcurrentLoginsDuringRehash(t *testing.T) {
 	h := newHarness(t, map[string]string{"lockout_disable": "true"})
-	h.must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret"})
+	h.Must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret"})
 	raised := fastParams
 	raised.Time = 2
 	h2 := h.restart(raised)

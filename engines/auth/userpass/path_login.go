@@ -2,7 +2,9 @@ package userpass
 
 import (
 	"context"
+	"errors"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
 	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
@@ -32,33 +34,36 @@ func (b *Backend) handleLogin(ctx context.Context, req *logical.Request, d *fram
 	if password == "" {
 		return nil, logical.InvalidRequest("password", "missing password")
 	}
-	addr := remoteAddr(req)
-	key := lockout.Key(name, addr)
-	if err := b.lockout.Check(key); err != nil {
+	addr := method.RemoteAddr(req)
+	u, locked, err := lockout.Attempt(b.lockout, lockout.Key(name, addr), lockout.IsRefusal, func() (*userEntry, error) {
+		return b.authenticate(ctx, req.Storage, name, password, addr)
+	})
+	switch {
+	case errors.Is(err, lockout.ErrLockedOut):
 		b.log.InfoContext(ctx, "userpass: login refused: locked out", "username", name, "remote_addr", addr)
 		return nil, err
-	}
-	u, reason, err := b.authenticate(ctx, req.Storage, name, password, addr)
-	if err != nil {
+	case lockout.IsRefusal(err):
+		b.log.InfoContext(ctx, "userpass: login failed", "username", name, "remote_addr", addr, "reason", lockout.ReasonOf(err), "locked_out", locked)
+		return nil, ErrInvalidCredentials
+	case err != nil:
 		return nil, err
 	}
-	if reason != "" {
-		locked := b.lockout.Fail(key)
-		b.log.InfoContext(ctx, "userpass: login failed", "username", name, "remote_addr", addr, "reason", reason, "locked_out", locked)
-		return nil, ErrInvalidCredentials
-	}
-	b.lockout.Succeed(key)
 	return &logical.Response{Auth: loginAuth(name, u)}, nil
 }
 
+// refused is a refused login for reason (the log's): the client gets
+// ErrInvalidCredentials.
+func refused(reason string) error { return lockout.Refused(reason, ErrInvalidCredentials) }
+
 // authenticate checks password for user name from addr. A refused login
-// is a non-empty reason for the log; err is a failure of the server.
+// is a lockout.Refusal whose reason is for the log; other errors are
+// failures of the server.
 // Whether the user exists or not, exactly one hash of the current cost
 // (or the user's stored one) is computed.
-func (b *Backend) authenticate(ctx context.Context, s logical.Storage, name, password, addr string) (*userEntry, string, error) {
+func (b *Backend) authenticate(ctx context.Context, s logical.Storage, name, password, addr string) (*userEntry, error) {
 	u, err := b.user(ctx, s, name)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	phc := b.dummy
 	if u != nil && u.PasswordHash != "" {
@@ -66,20 +71,20 @@ func (b *Backend) authenticate(ctx context.Context, s logical.Storage, name, pas
 	}
 	ok, params, err := b.verifyPassword(ctx, password, phc)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	switch {
 	case u == nil:
-		return nil, "unknown user", nil
+		return nil, refused("unknown user")
 	case !ok:
-		return nil, "wrong password", nil
+		return nil, refused("wrong password")
 	case !tokenfields.AddrAllowed(addr, u.Token.BoundCIDRs):
-		return nil, "client address outside the user's token_bound_cidrs", nil
+		return nil, refused("client address outside the user's token_bound_cidrs")
 	}
 	if !params.sameCost(b.params) {
 		b.rehash(ctx, s, name, password, phc)
 	}
-	return u, "", nil
+	return u, nil
 }
 
 // rehash re-hashes a user's password under the current parameters after
@@ -112,12 +117,4 @@ func loginAuth(name string, u *userEntry) *logical.Auth {
 	}
 	u.Token.Apply(auth)
 	return auth
-}
-
-// remoteAddr is the client's address, "" when the request has none.
-func remoteAddr(req *logical.Request) string {
-	if req.Connection == nil {
-		return ""
-	}
-	return req.Connection.RemoteAddr
 }

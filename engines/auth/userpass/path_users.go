@@ -3,7 +3,6 @@ package userpass
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"github.com/secretumvault/secretumvault/engines/framework"
@@ -128,7 +127,7 @@ func (b *Backend) handleUserWrite(ctx context.Context, req *logical.Request, d *
 		}
 		u = &userEntry{}
 	}
-	if err := parseTokenFields(&u.Token, d); err != nil {
+	if err := u.Token.Parse(d); err != nil { // with the legacy ttl, max_ttl, bound_cidrs
 		return nil, err
 	}
 	if pw := d.String("password"); pw != "" {
@@ -137,27 +136,6 @@ func (b *Backend) handleUserWrite(ctx context.Context, req *logical.Request, d *
 		}
 	}
 	return nil, b.saveUser(ctx, req.Storage, name, u)
-}
-
-// parseTokenFields applies the token fields and Vault's legacy ttl,
-// max_ttl and bound_cidrs (used when their token_ form is absent).
-func parseTokenFields(p *tokenfields.Params, d *framework.FieldData) error {
-	if err := p.Parse(d); err != nil {
-		return err
-	}
-	for legacy, dst := range map[string]*time.Duration{"ttl": &p.TTL, "max_ttl": &p.MaxTTL} {
-		if v, ok := d.GetOk(legacy); ok && !d.Has("token_"+legacy) {
-			*dst = v.(time.Duration)
-		}
-	}
-	if v, ok := d.GetOk("bound_cidrs"); ok && !d.Has("token_bound_cidrs") {
-		cidrs, err := tokenfields.ParseCIDRs("bound_cidrs", v.([]string))
-		if err != nil {
-			return err
-		}
-		p.BoundCIDRs = cidrs
-	}
-	return p.Validate()
 }
 
 func (b *Backend) handlePasswordWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {

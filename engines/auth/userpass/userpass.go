@@ -22,12 +22,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"log/slog"
 	"runtime"
 	"sync"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -56,9 +56,10 @@ var (
 const lockStripes = 64
 
 // Backend is one userpass mount. It implements logical.Backend and
-// logical.RouteDescriber; it is safe for concurrent use.
+// logical.RouteDescriber (login/<name> is unauthenticated; users/<name>
+// exists when the user does); it is safe for concurrent use.
 type Backend struct {
-	router  *framework.Backend
+	method.Router
 	lockout *lockout.Tracker
 	now     func() time.Time
 	log     *slog.Logger
@@ -104,16 +105,8 @@ func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 // lockout_counter_reset, lockout_disable); a bad one is an error
 // wrapping logical.ErrInvalidRequest, bad argon2 parameters ErrBadParams.
 func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backend, error) {
-	var mountOpts map[string]string
-	if conf != nil {
-		mountOpts = conf.Config
-	}
-	lc, err := lockout.ConfigFrom(mountOpts)
-	if err != nil {
-		return nil, fmt.Errorf("userpass: %w", err)
-	}
 	b := &Backend{
-		now: time.Now, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		now: time.Now, log: method.DiscardLogger(),
 		params: DefaultArgon2Params(), kdf: argon2.IDKey,
 		hashSlots: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
@@ -130,36 +123,14 @@ func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backe
 	if b.dummy, err = b.hashPassword(context.Background(), pw, b.params); err != nil {
 		return nil, err
 	}
-	b.lockout = lockout.New(lc, b.now)
-	b.router = &framework.Backend{
-		Help:  "Username & password auth method (Vault compatible).",
-		Paths: b.paths(),
+	if b.lockout, err = method.NewLockout(Type, conf, b.now); err != nil {
+		return nil, err
 	}
-	if err := b.router.Init(); err != nil {
-		return nil, fmt.Errorf("userpass: %w", err)
+	if b.Router, err = method.NewRouter(Type, "Username & password auth method (Vault compatible).", b.paths()); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
-
-// HandleRequest implements logical.Backend.
-func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
-	return b.router.HandleRequest(ctx, req)
-}
-
-// ExistenceCheck implements logical.Backend: users/<name> exists when the
-// user does.
-func (b *Backend) ExistenceCheck(ctx context.Context, req *logical.Request) (exists, ok bool, err error) {
-	return b.router.ExistenceCheck(ctx, req)
-}
-
-// RouteInfo implements logical.RouteDescriber: login/<name> is
-// unauthenticated.
-func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInfo, bool) {
-	return b.router.RouteInfo(path, op)
-}
-
-// PathPatterns lists the method's route patterns, most specific first.
-func (b *Backend) PathPatterns() []string { return b.router.PathPatterns() }
 
 func (b *Backend) paths() []*framework.Path {
 	return []*framework.Path{

@@ -14,11 +14,11 @@ import (
 
 func TestUserCRUD(t *testing.T) {
 	h := newHarness(t, nil)
-	h.must(logical.CreateOperation, "users/Alice", map[string]any{
+	h.Must(logical.CreateOperation, "users/Alice", map[string]any{
 		"password": "correct horse", "token_policies": "dev,ops", "token_ttl": "1h", "token_max_ttl": "4h",
 		"token_bound_cidrs": "10.0.0.0/8", "token_num_uses": 2,
 	})
-	got := h.must(logical.ReadOperation, "users/alice", nil).Data
+	got := h.Must(logical.ReadOperation, "users/alice", nil).Data
 	want := map[string]any{
 		"token_policies": []string{"dev", "ops"}, "token_ttl": int64(3600), "token_max_ttl": int64(14400),
 		"token_explicit_max_ttl": int64(0), "token_period": int64(0), "token_num_uses": 2,
@@ -29,28 +29,28 @@ func TestUserCRUD(t *testing.T) {
 	}
 
 	// An update without a password keeps it and changes only what it carries.
-	h.must(logical.UpdateOperation, "users/alice", map[string]any{"ttl": "30m"})
-	if got := h.must(logical.ReadOperation, "users/alice", nil).Data; got["token_ttl"] != int64(1800) || got["token_num_uses"] != 2 {
+	h.Must(logical.UpdateOperation, "users/alice", map[string]any{"ttl": "30m"})
+	if got := h.Must(logical.ReadOperation, "users/alice", nil).Data; got["token_ttl"] != int64(1800) || got["token_num_uses"] != 2 {
 		t.Fatalf("after update: %v", got)
 	}
 	if _, err := h.login("10.0.0.1", "alice", "correct horse"); err != nil {
 		t.Fatalf("login after an update without password: %v", err)
 	}
 
-	h.must(logical.CreateOperation, "users/bob", map[string]any{"password": "pw"})
-	if keys := h.must(logical.ListOperation, "users/", nil).Data["keys"].([]string); !slices.Equal(keys, []string{"alice", "bob"}) {
+	h.Must(logical.CreateOperation, "users/bob", map[string]any{"password": "pw"})
+	if keys := h.Must(logical.ListOperation, "users/", nil).Data["keys"].([]string); !slices.Equal(keys, []string{"alice", "bob"}) {
 		t.Fatalf("list = %v", keys)
 	}
-	if exists, ok, err := h.b.ExistenceCheck(t.Context(), &logical.Request{Operation: logical.CreateOperation, Path: "users/BOB", Storage: h.store}); err != nil || !ok || !exists {
+	if exists, ok, err := h.b.ExistenceCheck(t.Context(), &logical.Request{Operation: logical.CreateOperation, Path: "users/BOB", Storage: h.Storage}); err != nil || !ok || !exists {
 		t.Fatalf("ExistenceCheck(BOB) = %v %v %v", exists, ok, err)
 	}
 
-	h.must(logical.DeleteOperation, "users/ALICE", nil)
-	h.must(logical.DeleteOperation, "users/bob", nil)
-	if _, err := h.do(logical.ReadOperation, "users/alice", nil); !errors.Is(err, logical.ErrNotFound) {
+	h.Must(logical.DeleteOperation, "users/ALICE", nil)
+	h.Must(logical.DeleteOperation, "users/bob", nil)
+	if _, err := h.Do(logical.ReadOperation, "users/alice", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("read of a deleted user: %v", err)
 	}
-	if _, err := h.do(logical.ListOperation, "users/", nil); !errors.Is(err, logical.ErrNotFound) {
+	if _, err := h.Do(logical.ListOperation, "users/", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("list of no users: %v", err)
 	}
 	if _, err := h.login("10.0.0.1", "alice", "correct horse"); !errors.Is(err, userpass.ErrInvalidCredentials) {
@@ -79,8 +79,8 @@ func TestUserWriteRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, nil)
-			h.must(logical.CreateOperation, "users/old", map[string]any{"password": "old"})
-			_, err := h.do(logical.UpdateOperation, tt.path, tt.data)
+			h.Must(logical.CreateOperation, "users/old", map[string]any{"password": "old"})
+			_, err := h.Do(logical.UpdateOperation, tt.path, tt.data)
 			var ire *logical.InvalidRequestError
 			if !errors.As(err, &ire) || ire.Field != tt.field {
 				t.Fatalf("err = %v, want an invalid request naming %s", err, tt.field)
@@ -94,15 +94,15 @@ func TestUserWriteRefused(t *testing.T) {
 
 func TestPasswordAndPolicies(t *testing.T) {
 	h := newHarness(t, nil)
-	h.must(logical.CreateOperation, "users/alice", map[string]any{"password": "first", "token_policies": "a"})
-	h.must(logical.UpdateOperation, "users/alice/password", map[string]any{"password": "second"})
+	h.Must(logical.CreateOperation, "users/alice", map[string]any{"password": "first", "token_policies": "a"})
+	h.Must(logical.UpdateOperation, "users/alice/password", map[string]any{"password": "second"})
 	if _, err := h.login("127.0.0.1", "alice", "first"); !errors.Is(err, userpass.ErrInvalidCredentials) {
 		t.Fatalf("old password after a reset: %v", err)
 	}
 	if _, err := h.login("127.0.0.1", "alice", "second"); err != nil {
 		t.Fatalf("new password: %v", err)
 	}
-	h.must(logical.UpdateOperation, "users/alice/policies", map[string]any{"token_policies": []any{"Z", "b"}})
+	h.Must(logical.UpdateOperation, "users/alice/policies", map[string]any{"token_policies": []any{"Z", "b"}})
 	resp, err := h.login("127.0.0.1", "alice", "second")
 	if err != nil {
 		t.Fatal(err)
@@ -110,15 +110,15 @@ func TestPasswordAndPolicies(t *testing.T) {
 	if !slices.Equal(resp.Auth.Policies, []string{"b", "z"}) {
 		t.Fatalf("policies = %v", resp.Auth.Policies)
 	}
-	h.must(logical.UpdateOperation, "users/alice/policies", map[string]any{"policies": "legacy"})
-	if got := h.must(logical.ReadOperation, "users/alice", nil).Data["token_policies"]; !slices.Equal(got.([]string), []string{"legacy"}) {
+	h.Must(logical.UpdateOperation, "users/alice/policies", map[string]any{"policies": "legacy"})
+	if got := h.Must(logical.ReadOperation, "users/alice", nil).Data["token_policies"]; !slices.Equal(got.([]string), []string{"legacy"}) {
 		t.Fatalf("legacy policies = %v", got)
 	}
 }
 
 func TestStoredHashFormat(t *testing.T) {
 	h := newHarness(t, nil)
-	h.must(logical.CreateOperation, "users/alice", map[string]any{"password": "hunter2-but-longer"})
+	h.Must(logical.CreateOperation, "users/alice", map[string]any{"password": "hunter2-but-longer"})
 	raw := h.stored("alice")
 	if !strings.Contains(raw, `$argon2id$v=19$m=64,t=1,p=1$`) {
 		t.Fatalf("stored entry %s does not hold an argon2id PHC string with its parameters", raw)
@@ -126,7 +126,7 @@ func TestStoredHashFormat(t *testing.T) {
 	if strings.Contains(raw, "hunter2-but-longer") {
 		t.Fatal("the password is stored in the clear")
 	}
-	for k, v := range h.must(logical.ReadOperation, "users/alice", nil).Data {
+	for k, v := range h.Must(logical.ReadOperation, "users/alice", nil).Data {
 		if strings.Contains(k, "password") || strings.Contains(fmt.Sprint(v), "argon2id") {
 			t.Fatalf("read answers %q: %v", k, v)
 		}

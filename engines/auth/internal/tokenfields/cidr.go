@@ -33,6 +33,23 @@ func ParseCIDRs(field string, in []string) ([]string, error) {
 	return out, nil
 }
 
+// PrefixForm returns cidrs (valid, as ParseCIDRs returns them) spelled as
+// masked CIDR blocks: a bare address becomes its single-host block
+// ("10.0.0.1" -> "10.0.0.1/32"), host bits are cleared ("10.1.2.3/8" ->
+// "10.0.0.0/8"). Entries that do not parse are dropped.
+func PrefixForm(cidrs []string) []string {
+	if cidrs == nil {
+		return nil
+	}
+	out := make([]string, 0, len(cidrs))
+	for _, c := range cidrs {
+		if p, err := parsePrefix(c); err == nil {
+			out = append(out, p.String())
+		}
+	}
+	return out
+}
+
 // AddrAllowed reports whether the client address remoteAddr (an IP, or
 // host:port) lies in one of cidrs. An empty list allows every address; a
 // missing or unparsable address is allowed by none. Entries that do not
