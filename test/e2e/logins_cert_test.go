@@ -22,17 +22,17 @@ func TestLoginCert(t *testing.T) {
 	rootToken := tlsInitUnseal(t, s, serverCA)
 	root := tlsClient(t, s, serverCA, nil, rootToken)
 
-	write(t, root, "sys/auth/cert", map[string]any{"type": "cert"})
-	write(t, root, "auth/cert/certs/web", map[string]any{
+	writeOK(t, root, "sys/auth/cert", map[string]any{"type": "cert"})
+	writeOK(t, root, "auth/cert/certs/web", map[string]any{
 		"certificate": string(clientCA.pem), "allowed_common_names": []string{"web-frontend"}, "token_policies": []string{"web"},
 	})
-	role := read(t, root, "auth/cert/certs/web").Data
-	if strings.TrimSpace(role["certificate"].(string)) != strings.TrimSpace(string(clientCA.pem)) ||
+	role := readOK(t, root, "auth/cert/certs/web").Data
+	if pemText, _ := role["certificate"].(string); strings.TrimSpace(pemText) != strings.TrimSpace(string(clientCA.pem)) ||
 		!slices.Equal(stringList(role["allowed_common_names"]), []string{"web-frontend"}) {
-		t.Fatalf("certs/web read: allowed_common_names %v, certificate as registered: %v", role["allowed_common_names"], role["certificate"] == string(clientCA.pem))
+		t.Fatalf("certs/web read: allowed_common_names %v, certificate %v, want [web-frontend] and the CA as registered", role["allowed_common_names"], role["certificate"])
 	}
-	write(t, root, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
-	write(t, root, "secret/data/web/tls", map[string]any{"data": map[string]any{"cookie_key": "k"}})
+	writeOK(t, root, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
+	writeOK(t, root, "secret/data/web/tls", map[string]any{"data": map[string]any{"cookie_key": "k"}})
 
 	good, _, _ := clientCA.issue(t, "web-frontend", x509.ExtKeyUsageClientAuth)
 	sec, err := tlsClient(t, s, serverCA, &good, "").Logical().Write("auth/cert/login", nil)
@@ -42,16 +42,16 @@ func TestLoginCert(t *testing.T) {
 	}
 	// The token works over TLS without a client certificate.
 	web := tlsClient(t, s, serverCA, nil, auth.ClientToken)
-	self := read(t, web, "auth/token/lookup-self").Data
+	self := readOK(t, web, "auth/token/lookup-self").Data
 	if self["entity_id"] != auth.EntityID || !slices.Equal(stringList(self["policies"]), []string{"default", "web"}) {
 		t.Errorf("lookup-self: entity_id %v policies %v", self["entity_id"], self["policies"])
 	}
-	e := read(t, root, "identity/entity/id/"+auth.EntityID).Data
+	e := readOK(t, root, "identity/entity/id/"+auth.EntityID).Data
 	if e["name"] != "web-frontend" || e["cedar_type"] != "Service" {
 		t.Errorf("entity: name %v cedar_type %v, want web-frontend Service", e["name"], e["cedar_type"])
 	}
 	_, err = web.Logical().Read("secret/data/web/tls")
-	wantStatus(t, "read before the Cedar policy", err, http.StatusForbidden)
+	wantErrStatus(t, "read before the Cedar policy", err, http.StatusForbidden)
 	putCedar(t, root, "web", `permit(principal == Service::"web-frontend", action == Action::"read", resource in Secret::"secret/data/web");`)
 	if got, err := web.Logical().Read("secret/data/web/tls"); err != nil || got == nil {
 		t.Errorf("read permitted for Service::\"web-frontend\": %+v, %v", got, err)
@@ -71,14 +71,14 @@ func TestLoginCert(t *testing.T) {
 		{"no client certificate", tlsHTTPClient(serverCA, nil), "client certificate must be supplied"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, out := postJSON(t, tc.hc, tlsURL(s)+"/v1/auth/cert/login", map[string]any{})
+			status, out := postJSONTo(t, tc.hc, tlsURL(s)+"/v1/auth/cert/login", map[string]any{})
 			if errs := stringList(out["errors"]); status != http.StatusBadRequest || out["auth"] != nil || !slices.Equal(errs, []string{tc.msg}) {
 				t.Errorf("status %d auth %v errors %q, want 400 [%q] and no auth", status, out["auth"], errs, tc.msg)
 			}
 		})
 	}
 	// The good certificate still logs in onto the same entity.
-	status, out := postJSON(t, tlsHTTPClient(serverCA, &good), tlsURL(s)+"/v1/auth/cert/login", map[string]any{})
+	status, out := postJSONTo(t, tlsHTTPClient(serverCA, &good), tlsURL(s)+"/v1/auth/cert/login", map[string]any{})
 	if a, _ := out["auth"].(map[string]any); status != http.StatusOK || a["entity_id"] != auth.EntityID {
 		t.Errorf("second good login: status %d entity %v, want 200 and %s", status, a["entity_id"], auth.EntityID)
 	}

@@ -84,20 +84,20 @@ func TestLoginJWT(t *testing.T) {
 		t.Fatal(err)
 	}
 	jwks, fetches := jwksServer(t, key)
-	write(t, root, "sys/auth/jwt", map[string]any{"type": "jwt"})
-	write(t, root, "auth/jwt/config", map[string]any{"jwks_url": jwks.URL, "bound_issuer": jwtIssuer})
-	if cfg := read(t, root, "auth/jwt/config").Data; cfg["jwks_url"] != jwks.URL || cfg["bound_issuer"] != jwtIssuer {
+	writeOK(t, root, "sys/auth/jwt", map[string]any{"type": "jwt"})
+	writeOK(t, root, "auth/jwt/config", map[string]any{"jwks_url": jwks.URL, "bound_issuer": jwtIssuer})
+	if cfg := readOK(t, root, "auth/jwt/config").Data; cfg["jwks_url"] != jwks.URL || cfg["bound_issuer"] != jwtIssuer {
 		t.Fatalf("auth/jwt/config = %v", cfg)
 	}
-	write(t, root, "auth/jwt/role/deploy", map[string]any{
+	writeOK(t, root, "auth/jwt/role/deploy", map[string]any{
 		"role_type": "jwt", "bound_audiences": []string{"secretum-e2e"}, "user_claim": "workload", "groups_claim": "groups",
 		"bound_claims": map[string]any{"environment": []string{"prod", "staging"}}, "token_policies": []string{"deploy"},
 	})
-	write(t, root, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
-	write(t, root, "secret/data/deploy/payments", map[string]any{"data": map[string]any{"dsn": "postgres://db"}})
+	writeOK(t, root, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
+	writeOK(t, root, "secret/data/deploy/payments", map[string]any{"data": map[string]any{"dsn": "postgres://db"}})
 
 	login := func(tok string) (int, map[string]any) {
-		return postJSON(t, http.DefaultClient, s.url()+"/v1/auth/jwt/login", map[string]any{"role": "deploy", "jwt": tok})
+		return postJSONTo(t, http.DefaultClient, s.url()+"/v1/auth/jwt/login", map[string]any{"role": "deploy", "jwt": tok})
 	}
 	sec, err := s.client("").Logical().Write("auth/jwt/login", map[string]any{"role": "deploy", "jwt": signJWT(t, key, workloadClaims(nil))})
 	auth := wantLogin(t, "jwt login", sec, err)
@@ -108,14 +108,14 @@ func TestLoginJWT(t *testing.T) {
 		t.Errorf("the JWKS server was never asked for keys")
 	}
 	checkEntity(t, s, root, auth.ClientToken, auth.EntityID, "payments-api", "Service")
-	g := read(t, root, "identity/group/name/deployers").Data
+	g := readOK(t, root, "identity/group/name/deployers").Data
 	if g["name"] != "deployers" || g["type"] != "external" || !slices.Equal(stringList(g["member_entity_ids"]), []string{auth.EntityID}) {
 		t.Errorf("group deployers: name %v type %v member_entity_ids %v, want an external group holding %s", g["name"], g["type"], g["member_entity_ids"], auth.EntityID)
 	}
 
 	svc := s.client(auth.ClientToken)
 	_, err = svc.Logical().Read("secret/data/deploy/payments")
-	wantStatus(t, "read before the Cedar policy", err, http.StatusForbidden)
+	wantErrStatus(t, "read before the Cedar policy", err, http.StatusForbidden)
 	putCedar(t, root, "deployers", `permit(principal in Group::"deployers", action == Action::"read", resource in Secret::"secret/data/deploy");`)
 	got, err := svc.Logical().Read("secret/data/deploy/payments")
 	if err != nil || got == nil {
@@ -125,7 +125,7 @@ func TestLoginJWT(t *testing.T) {
 		t.Errorf("permitted read data = %v", got.Data)
 	}
 	_, err = svc.Logical().Read("secret/data/other")
-	wantStatus(t, "read outside the group's prefix", err, http.StatusForbidden)
+	wantErrStatus(t, "read outside the group's prefix", err, http.StatusForbidden)
 
 	refused := []struct {
 		name string

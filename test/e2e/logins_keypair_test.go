@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -18,26 +17,6 @@ import (
 	"github.com/secretumvault/secretumvault/client"
 	"golang.org/x/crypto/ssh"
 )
-
-// postJSON posts body as JSON to url with hc and returns the status and
-// the decoded answer (nil for an empty body).
-func postJSON(t *testing.T, hc *http.Client, url string, body any) (int, map[string]any) {
-	t.Helper()
-	b, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := hc.Post(url, "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil && resp.ContentLength != 0 {
-		t.Fatalf("POST %s: status %d, undecodable answer: %v", url, resp.StatusCode, err)
-	}
-	return resp.StatusCode, out
-}
 
 // sshKeygenEd25519 makes a key pair with the real ssh-keygen and returns
 // the .pub line, ssh-keygen's SHA256 fingerprint and the private key
@@ -90,7 +69,7 @@ func sshKeygenEd25519(t *testing.T) (pubLine, fingerprint string, priv ed25519.P
 // signed with priv at the current time, built by hand (raw HTTP).
 func keypairLoginBody(t *testing.T, s *server, name string, priv ed25519.PrivateKey) map[string]string {
 	t.Helper()
-	status, out := postJSON(t, http.DefaultClient, s.url()+"/v1/auth/keypair/nonce", map[string]string{"name": name})
+	status, out := postJSONTo(t, http.DefaultClient, s.url()+"/v1/auth/keypair/nonce", map[string]string{"name": name})
 	data, _ := out["data"].(map[string]any)
 	nonce, _ := data["nonce"].(string)
 	if status != http.StatusOK || nonce == "" || data["expires_at"] == nil {
@@ -105,7 +84,7 @@ func keypairLoginBody(t *testing.T, s *server, name string, priv ed25519.Private
 // and the client token of the answer ("" when none).
 func keypairLoginToken(t *testing.T, s *server, body map[string]string) (int, string) {
 	t.Helper()
-	status, out := postJSON(t, http.DefaultClient, s.url()+"/v1/auth/keypair/login", body)
+	status, out := postJSONTo(t, http.DefaultClient, s.url()+"/v1/auth/keypair/login", body)
 	auth, _ := out["auth"].(map[string]any)
 	tok, _ := auth["client_token"].(string)
 	return status, tok
@@ -119,9 +98,9 @@ func keypairLoginToken(t *testing.T, s *server, body map[string]string) (int, st
 func TestLoginKeypair(t *testing.T) {
 	s, root, _ := loginServer(t)
 	pubLine, fingerprint, priv := sshKeygenEd25519(t)
-	write(t, root, "sys/auth/keypair", map[string]any{"type": "keypair"})
-	write(t, root, "auth/keypair/keys/alice", map[string]any{"public_key": pubLine, "token_policies": []string{"dev"}})
-	key := read(t, root, "auth/keypair/keys/alice").Data
+	writeOK(t, root, "sys/auth/keypair", map[string]any{"type": "keypair"})
+	writeOK(t, root, "auth/keypair/keys/alice", map[string]any{"public_key": pubLine, "token_policies": []string{"dev"}})
+	key := readOK(t, root, "auth/keypair/keys/alice").Data
 	if want := strings.Join(strings.Fields(pubLine)[:2], " "); key["fingerprint"] != fingerprint || key["public_key"] != want {
 		t.Errorf("keys/alice: fingerprint %v public_key %v, want ssh-keygen's %s and %s", key["fingerprint"], key["public_key"], fingerprint, want)
 	}
@@ -134,7 +113,7 @@ func TestLoginKeypair(t *testing.T) {
 	if err != nil || token == "" {
 		t.Fatalf("SDK keypair login: token present %v, %v", token != "", err)
 	}
-	self := read(t, s.client(token), "auth/token/lookup-self").Data
+	self := readOK(t, s.client(token), "auth/token/lookup-self").Data
 	entityID, _ := self["entity_id"].(string)
 	if got := stringList(self["policies"]); !slices.Equal(got, []string{"default", "dev"}) || entityID == "" {
 		t.Fatalf("lookup-self: policies %v entity_id %q, want [default dev] and an entity", got, entityID)
@@ -159,14 +138,14 @@ func TestLoginKeypair(t *testing.T) {
 	}
 
 	// Nonces expire after nonce_ttl.
-	write(t, root, "auth/keypair/config", map[string]any{"nonce_ttl": "1s"})
-	if cfg := read(t, root, "auth/keypair/config").Data; cfg["nonce_ttl"] != json.Number("1") {
+	writeOK(t, root, "auth/keypair/config", map[string]any{"nonce_ttl": "1s"})
+	if cfg := readOK(t, root, "auth/keypair/config").Data; cfg["nonce_ttl"] != json.Number("1") {
 		t.Fatalf("config nonce_ttl = %v, want 1", cfg["nonce_ttl"])
 	}
 	if status, tok := keypairLoginToken(t, s, keypairLoginBody(t, s, "alice", priv)); status != http.StatusOK || tok == "" {
 		t.Fatalf("login within nonce_ttl 1s: status %d, want 200", status)
 	}
-	status, out := postJSON(t, http.DefaultClient, s.url()+"/v1/auth/keypair/nonce", map[string]string{"name": "alice"})
+	status, out := postJSONTo(t, http.DefaultClient, s.url()+"/v1/auth/keypair/nonce", map[string]string{"name": "alice"})
 	data, _ := out["data"].(map[string]any)
 	nonce, _ := data["nonce"].(string)
 	if status != http.StatusOK || nonce == "" {

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -25,8 +27,8 @@ func loginServer(t *testing.T) (*server, *vault.Client, string) {
 	return s, s.client(init.RootToken), init.RootToken
 }
 
-// write writes data at path with c and fails the test on an error.
-func write(t *testing.T, c *vault.Client, path string, data map[string]any) *vault.Secret {
+// writeOK writes data at path with c and fails the test on an error.
+func writeOK(t *testing.T, c *vault.Client, path string, data map[string]any) *vault.Secret {
 	t.Helper()
 	sec, err := c.Logical().Write(path, data)
 	if err != nil {
@@ -35,8 +37,8 @@ func write(t *testing.T, c *vault.Client, path string, data map[string]any) *vau
 	return sec
 }
 
-// read reads path with c and fails the test on an error or no answer.
-func read(t *testing.T, c *vault.Client, path string) *vault.Secret {
+// readOK reads path with c and fails the test on an error or no answer.
+func readOK(t *testing.T, c *vault.Client, path string) *vault.Secret {
 	t.Helper()
 	sec, err := c.Logical().Read(path)
 	if err != nil || sec == nil {
@@ -45,9 +47,9 @@ func read(t *testing.T, c *vault.Client, path string) *vault.Secret {
 	return sec
 }
 
-// wantStatus fails the test unless err is a Vault error answer with
+// wantErrStatus fails the test unless err is a Vault error answer with
 // status want.
-func wantStatus(t *testing.T, what string, err error, want int) {
+func wantErrStatus(t *testing.T, what string, err error, want int) {
 	t.Helper()
 	if got := responseStatus(err); got != want {
 		t.Errorf("%s: status %d (err %v), want %d", what, got, err, want)
@@ -70,7 +72,7 @@ func wantLogin(t *testing.T, what string, sec *vault.Secret, err error) *vault.S
 // putCedar writes a Cedar policy document under name.
 func putCedar(t *testing.T, root *vault.Client, name, policy string) {
 	t.Helper()
-	write(t, root, "sys/policies/cedar/"+name, map[string]any{"policy": policy})
+	writeOK(t, root, "sys/policies/cedar/"+name, map[string]any{"policy": policy})
 }
 
 // checkEntity checks that token's lookup-self names entityID and that
@@ -78,11 +80,11 @@ func putCedar(t *testing.T, root *vault.Client, name, policy string) {
 // entity's read answer.
 func checkEntity(t *testing.T, s *server, root *vault.Client, token, entityID, name, cedarType string) map[string]any {
 	t.Helper()
-	self := read(t, s.client(token), "auth/token/lookup-self")
+	self := readOK(t, s.client(token), "auth/token/lookup-self")
 	if got := self.Data["entity_id"]; got != entityID {
 		t.Errorf("lookup-self entity_id = %v, want %s", got, entityID)
 	}
-	e := read(t, root, "identity/entity/id/"+entityID).Data
+	e := readOK(t, root, "identity/entity/id/"+entityID).Data
 	if e["id"] != entityID || e["name"] != name || e["cedar_type"] != cedarType {
 		t.Errorf("entity %s: id %v name %v cedar_type %v, want %s %s %s", entityID, e["id"], e["name"], e["cedar_type"], entityID, name, cedarType)
 	}
@@ -97,6 +99,26 @@ func stringList(v any) []string {
 		out = append(out, fmt.Sprint(x))
 	}
 	return out
+}
+
+// postJSONTo posts body as JSON to url with hc and returns the status and
+// the decoded answer (nil for an empty body).
+func postJSONTo(t *testing.T, hc *http.Client, url string, body any) (int, map[string]any) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil && resp.ContentLength != 0 {
+		t.Fatalf("POST %s: status %d, undecodable answer: %v", url, resp.StatusCode, err)
+	}
+	return resp.StatusCode, out
 }
 
 // authFailures scrapes secretum_vault_auth_failures_total with the root
@@ -140,16 +162,16 @@ func authFailures(t *testing.T, s *server, rootToken string) float64 {
 // counts in secretum_vault_auth_failures_total.
 func TestLoginUserpass(t *testing.T) {
 	s, root, rootToken := loginServer(t)
-	write(t, root, "sys/auth/userpass", map[string]any{"type": "userpass", "options": map[string]any{"lockout_threshold": "3"}})
-	mount := read(t, root, "sys/auth/userpass").Data
+	writeOK(t, root, "sys/auth/userpass", map[string]any{"type": "userpass", "options": map[string]any{"lockout_threshold": "3"}})
+	mount := readOK(t, root, "sys/auth/userpass").Data
 	if opts, _ := mount["options"].(map[string]any); mount["type"] != "userpass" || opts["lockout_threshold"] != "3" {
 		t.Fatalf("sys/auth/userpass = %v, want type userpass with options.lockout_threshold 3", mount)
 	}
-	write(t, root, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
-	write(t, root, "secret/data/app/db", map[string]any{"data": map[string]any{"password": "s3cr3t"}})
-	write(t, root, "secret/data/other", map[string]any{"data": map[string]any{"v": "1"}})
-	write(t, root, "auth/userpass/users/alice", map[string]any{"password": "alice-pw-1", "token_policies": []string{"dev"}})
-	write(t, root, "auth/userpass/users/bob", map[string]any{"password": "bob-pw-1"})
+	writeOK(t, root, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
+	writeOK(t, root, "secret/data/app/db", map[string]any{"data": map[string]any{"password": "s3cr3t"}})
+	writeOK(t, root, "secret/data/other", map[string]any{"data": map[string]any{"v": "1"}})
+	writeOK(t, root, "auth/userpass/users/alice", map[string]any{"password": "alice-pw-1", "token_policies": []string{"dev"}})
+	writeOK(t, root, "auth/userpass/users/bob", map[string]any{"password": "bob-pw-1"})
 
 	sec, err := s.client("").Logical().Write("auth/userpass/login/alice", map[string]any{"password": "alice-pw-1"})
 	auth := wantLogin(t, "alice login", sec, err)
@@ -157,7 +179,7 @@ func TestLoginUserpass(t *testing.T) {
 		t.Errorf("alice auth: policies %v metadata %v, want [default dev] and username alice", auth.Policies, auth.Metadata)
 	}
 	alice := s.client(auth.ClientToken)
-	self := read(t, alice, "auth/token/lookup-self").Data
+	self := readOK(t, alice, "auth/token/lookup-self").Data
 	if got := stringList(self["policies"]); !slices.Equal(got, []string{"default", "dev"}) || self["accessor"] != auth.Accessor {
 		t.Errorf("lookup-self: policies %v accessor %v, want [default dev] %s", got, self["accessor"], auth.Accessor)
 	}
@@ -174,7 +196,7 @@ func TestLoginUserpass(t *testing.T) {
 	}
 
 	_, err = alice.Logical().Read("secret/data/app/db")
-	wantStatus(t, "read before any Cedar policy", err, http.StatusForbidden)
+	wantErrStatus(t, "read before any Cedar policy", err, http.StatusForbidden)
 	putCedar(t, root, "alice-db", `permit(principal == User::"alice", action == Action::"read", resource == Secret::"secret/data/app/db");`)
 	got, err := alice.Logical().Read("secret/data/app/db")
 	if err != nil || got == nil {
@@ -184,27 +206,27 @@ func TestLoginUserpass(t *testing.T) {
 		t.Errorf("permitted read data = %v", got.Data)
 	}
 	_, err = alice.Logical().Write("secret/data/app/db", map[string]any{"data": map[string]any{"password": "x"}})
-	wantStatus(t, "write of the permitted path", err, http.StatusForbidden)
+	wantErrStatus(t, "write of the permitted path", err, http.StatusForbidden)
 	_, err = alice.Logical().Read("secret/data/other")
-	wantStatus(t, "read of another path", err, http.StatusForbidden)
+	wantErrStatus(t, "read of another path", err, http.StatusForbidden)
 	_, err = alice.Logical().List("secret/metadata/app")
-	wantStatus(t, "list", err, http.StatusForbidden)
+	wantErrStatus(t, "list", err, http.StatusForbidden)
 	_, err = alice.Logical().Delete("secret/data/app/db")
-	wantStatus(t, "delete", err, http.StatusForbidden)
+	wantErrStatus(t, "delete", err, http.StatusForbidden)
 	sec, err = s.client("").Logical().Write("auth/userpass/login/bob", map[string]any{"password": "bob-pw-1"})
 	bob := wantLogin(t, "bob login", sec, err)
 	checkEntity(t, s, root, bob.ClientToken, bob.EntityID, "bob", "User")
 	_, err = s.client(bob.ClientToken).Logical().Read("secret/data/app/db")
-	wantStatus(t, "bob reads alice's path", err, http.StatusForbidden)
+	wantErrStatus(t, "bob reads alice's path", err, http.StatusForbidden)
 
 	// Lockout: threshold 3 wrong passwords, then even the right one fails.
 	before := authFailures(t, s, rootToken)
 	for i := range 3 {
 		_, err = s.client("").Logical().Write("auth/userpass/login/alice", map[string]any{"password": "wrong"})
-		wantStatus(t, fmt.Sprintf("wrong password #%d", i+1), err, http.StatusForbidden)
+		wantErrStatus(t, fmt.Sprintf("wrong password #%d", i+1), err, http.StatusForbidden)
 	}
 	_, err = s.client("").Logical().Write("auth/userpass/login/alice", map[string]any{"password": "alice-pw-1"})
-	wantStatus(t, "right password while locked out", err, http.StatusForbidden)
+	wantErrStatus(t, "right password while locked out", err, http.StatusForbidden)
 	if after := authFailures(t, s, rootToken); after-before != 4 {
 		t.Errorf("secretum_vault_auth_failures_total went %v -> %v, want +4 (3 wrong passwords, 1 locked out)", before, after)
 	}
@@ -224,18 +246,18 @@ func TestLoginUserpass(t *testing.T) {
 // logins from 127.0.0.1.
 func TestLoginApprole(t *testing.T) {
 	s, root, _ := loginServer(t)
-	write(t, root, "sys/auth/approle", map[string]any{"type": "approle"})
-	write(t, root, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
-	write(t, root, "secret/data/ci/config", map[string]any{"data": map[string]any{"region": "eu-west-1"}})
-	write(t, root, "auth/approle/role/deployer", map[string]any{
+	writeOK(t, root, "sys/auth/approle", map[string]any{"type": "approle"})
+	writeOK(t, root, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
+	writeOK(t, root, "secret/data/ci/config", map[string]any{"data": map[string]any{"region": "eu-west-1"}})
+	writeOK(t, root, "auth/approle/role/deployer", map[string]any{
 		"secret_id_num_uses": 1, "secret_id_bound_cidrs": []string{"127.0.0.0/8"}, "token_policies": []string{"ci"},
 	})
-	role := read(t, root, "auth/approle/role/deployer").Data
+	role := readOK(t, root, "auth/approle/role/deployer").Data
 	if fmt.Sprint(role["secret_id_num_uses"]) != "1" || !slices.Equal(stringList(role["secret_id_bound_cidrs"]), []string{"127.0.0.0/8"}) {
 		t.Errorf("role read: secret_id_num_uses %v secret_id_bound_cidrs %v", role["secret_id_num_uses"], role["secret_id_bound_cidrs"])
 	}
-	roleID, _ := read(t, root, "auth/approle/role/deployer/role-id").Data["role_id"].(string)
-	sid := write(t, root, "auth/approle/role/deployer/secret-id", nil)
+	roleID, _ := readOK(t, root, "auth/approle/role/deployer/role-id").Data["role_id"].(string)
+	sid := writeOK(t, root, "auth/approle/role/deployer/secret-id", nil)
 	secretID, _ := sid.Data["secret_id"].(string)
 	if roleID == "" || secretID == "" || sid.Data["secret_id_accessor"] == "" || fmt.Sprint(sid.Data["secret_id_num_uses"]) != "1" {
 		t.Fatalf("role-id %q, secret-id answer %v", roleID, sid.Data)
@@ -248,12 +270,12 @@ func TestLoginApprole(t *testing.T) {
 		t.Errorf("approle auth: policies %v metadata %v, want [ci default] and role_name deployer", auth.Policies, auth.Metadata)
 	}
 	_, err = s.client("").Logical().Write("auth/approle/login", creds)
-	wantStatus(t, "second login with a one-use secret id", err, http.StatusForbidden)
+	wantErrStatus(t, "second login with a one-use secret id", err, http.StatusForbidden)
 	checkEntity(t, s, root, auth.ClientToken, auth.EntityID, "deployer", "Service")
 
 	ci := s.client(auth.ClientToken)
 	_, err = ci.Logical().Read("secret/data/ci/config")
-	wantStatus(t, "read before the Cedar policy", err, http.StatusForbidden)
+	wantErrStatus(t, "read before the Cedar policy", err, http.StatusForbidden)
 	putCedar(t, root, "ci", `permit(principal == Service::"deployer", action == Action::"read", resource in Secret::"secret/data/ci");`)
 	got, err := ci.Logical().Read("secret/data/ci/config")
 	if err != nil || got == nil {
@@ -263,12 +285,12 @@ func TestLoginApprole(t *testing.T) {
 		t.Errorf("permitted read data = %v", got.Data)
 	}
 	_, err = ci.Logical().Write("secret/data/ci/config", map[string]any{"data": map[string]any{"region": "x"}})
-	wantStatus(t, "write under the read-only policy", err, http.StatusForbidden)
+	wantErrStatus(t, "write under the read-only policy", err, http.StatusForbidden)
 
 	// A role whose secret ids may only be used from 10.0.0.0/8.
-	write(t, root, "auth/approle/role/offsite", map[string]any{"secret_id_bound_cidrs": []string{"10.0.0.0/8"}})
-	offID, _ := read(t, root, "auth/approle/role/offsite/role-id").Data["role_id"].(string)
-	offSecret, _ := write(t, root, "auth/approle/role/offsite/secret-id", nil).Data["secret_id"].(string)
+	writeOK(t, root, "auth/approle/role/offsite", map[string]any{"secret_id_bound_cidrs": []string{"10.0.0.0/8"}})
+	offID, _ := readOK(t, root, "auth/approle/role/offsite/role-id").Data["role_id"].(string)
+	offSecret, _ := writeOK(t, root, "auth/approle/role/offsite/secret-id", nil).Data["secret_id"].(string)
 	_, err = s.client("").Logical().Write("auth/approle/login", map[string]any{"role_id": offID, "secret_id": offSecret})
-	wantStatus(t, "login from outside secret_id_bound_cidrs", err, http.StatusForbidden)
+	wantErrStatus(t, "login from outside secret_id_bound_cidrs", err, http.StatusForbidden)
 }

@@ -36,7 +36,7 @@ func newTestCA(t *testing.T, cn string) *testCA {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial(t),
+		SerialNumber:          certSerial(t),
 		Subject:               pkix.Name{CommonName: cn},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
@@ -55,7 +55,7 @@ func newTestCA(t *testing.T, cn string) *testCA {
 	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
 }
 
-func serial(t *testing.T) *big.Int {
+func certSerial(t *testing.T) *big.Int {
 	t.Helper()
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	if err != nil {
@@ -81,7 +81,7 @@ func (ca *testCA) issue(t *testing.T, cn string, usage x509.ExtKeyUsage) (tls.Ce
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(t),
+		SerialNumber: certSerial(t),
 		Subject:      pkix.Name{CommonName: cn},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
