@@ -310,6 +310,8 @@ func TestDeepPatterns(t *testing.T) {
 		a(40) + "b",                // exact, deep
 		a(31) + "+",                // "+" at segment 31, last (its list fallback has a tail at 32)
 		a(20) + "+/" + a(20) + "*", // deep prefix tail
+		a(40) + "+/b",              // "+" past the described segments (a like at a fixed depth)
+		a(33) + "+/+",              // two of them, the last one last
 	}
 	var b strings.Builder
 	for i, p := range patterns {
@@ -324,7 +326,7 @@ func TestDeepPatterns(t *testing.T) {
 	ref := newRefACL([]*hcl.Policy{pol})
 	var paths []string
 	for _, n := range []int{30, 31, 32, 33, 40, 41, 42} {
-		for _, tail := range []string{"b", "b/c", "x/b/c", "b/c/d", "bz", "x", "b/", "x/", ""} {
+		for _, tail := range []string{"b", "b/c", "x/b/c", "x/b", "b/c/d", "bz", "x", "b/", "x/", ""} {
 			paths = append(paths, a(n)+tail, "x/"+a(n)+tail)
 		}
 	}
