@@ -30,9 +30,11 @@ func (c *compiler) writeRule(b *strings.Builder, pol string, r *Rule) {
 		caps = "no capabilities"
 	}
 	fmt.Fprintf(b, "\n// path %s (line %d): %s\n", quote(r.Path), r.Line, caps)
+	c.writeDeciders(b, pol, r)
 	if !deny && len(ops) == 0 {
 		b.WriteString("// It grants no operation; it still decides the paths it matches, so other\n" +
-			"// policies' rules on lower-priority paths name it in their unless clauses.\n")
+			"// policies' rules on lower-priority paths name it in their unless clauses\n" +
+			"// (unless a forbid above says it decides).\n")
 		return
 	}
 	for _, s := range r.steps() {
