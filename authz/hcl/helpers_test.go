@@ -104,13 +104,7 @@ func TestValidatorRejects(t *testing.T) {
 	}
 }
 
-// compileSet parses name → HCL text and compiles the set.
-func compileSet(t testing.TB, texts map[string]string) map[string]string {
-	t.Helper()
-	return compileSetWith(t, texts, hcl.Options{})
-}
-
-// compileSetWith is compileSet with options.
+// compileSetWith parses name → HCL text and compiles the set with opts.
 func compileSetWith(t testing.TB, texts map[string]string, opts hcl.Options) map[string]string {
 	t.Helper()
 	pols := map[string]*hcl.Policy{}
