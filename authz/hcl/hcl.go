@@ -25,7 +25,11 @@
 // Each rule becomes a permit (or, for deny, a forbid) whose when clause
 // says "the token holds this policy and this path matches" and whose
 // unless clause lists the higher-priority paths of other policies that
-// would decide instead. Only features Cedar evaluates are accepted:
+// would decide instead. With Options.DecidingForbids, a path that many
+// permits would name instead gets its own forbid ("it decides and the
+// held policies having it do not grant the request"), which the permits
+// then leave out; see Options for how that combines with Cedar-native
+// documents. Only features Cedar evaluates are accepted:
 // parameter constraints, wrapping TTLs, control groups, MFA, templated
 // paths and capabilities we do not enforce are errors, never ignored.
 //
