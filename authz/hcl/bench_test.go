@@ -40,20 +40,31 @@ func teamPolicies(b testing.TB, n, broadEvery int) map[string]*hcl.Policy {
 	return pols
 }
 
+// benchSets are the benchmarked sets: team trees only, and with one
+// policy in ten also granting list on all of secret/data/*, compiled
+// with unless clauses only and with deciding forbids.
+var benchSets = []struct {
+	name       string
+	broadEvery int
+	opts       hcl.Options
+}{
+	{"teams", 0, hcl.Options{}},
+	{"teams+broad", 10, hcl.Options{}},
+	{"teams/deciding", 0, hcl.Options{DecidingForbids: true}},
+	{"teams+broad/deciding", 10, hcl.Options{DecidingForbids: true}},
+}
+
 // BenchmarkCompile compiles 1,000 policies × 5 rules: team trees only,
 // and with one policy in ten also granting list on all of secret/data/*
 // (whose unless clause must then name every team's higher paths).
 func BenchmarkCompile(b *testing.B) {
-	for _, bc := range []struct {
-		name       string
-		broadEvery int
-	}{{"teams", 0}, {"teams+broad", 10}} {
+	for _, bc := range benchSets {
 		b.Run(bc.name, func(b *testing.B) {
 			pols := teamPolicies(b, 1000, bc.broadEvery)
 			b.ReportAllocs()
 			var size int
 			for b.Loop() {
-				docs, err := hcl.Compile(pols)
+				docs, err := hcl.CompileWith(pols, bc.opts)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -102,12 +113,9 @@ func BenchmarkAuthorize(b *testing.B) {
 // BenchmarkLoad loads (parses, validates, indexes) the Cedar compiled
 // from 1,000 policies × 5 rules, without and with broad globs.
 func BenchmarkLoad(b *testing.B) {
-	for _, bc := range []struct {
-		name       string
-		broadEvery int
-	}{{"teams", 0}, {"teams+broad", 10}} {
+	for _, bc := range benchSets {
 		b.Run(bc.name, func(b *testing.B) {
-			docs, err := hcl.Compile(teamPolicies(b, 1000, bc.broadEvery))
+			docs, err := hcl.CompileWith(teamPolicies(b, 1000, bc.broadEvery), bc.opts)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -30,9 +30,11 @@ func (c *compiler) writeRule(b *strings.Builder, pol string, r *Rule) {
 		caps = "no capabilities"
 	}
 	fmt.Fprintf(b, "\n// path %s (line %d): %s\n", quote(r.Path), r.Line, caps)
+	c.writeDeciders(b, pol, r)
 	if !deny && len(ops) == 0 {
 		b.WriteString("// It grants no operation; it still decides the paths it matches, so other\n" +
-			"// policies' rules on lower-priority paths name it in their unless clauses.\n")
+			"// policies' rules on lower-priority paths name it in their unless clauses\n" +
+			"// (unless a forbid above says it decides).\n")
 		return
 	}
 	for _, s := range r.steps() {
@@ -102,12 +104,10 @@ func matchExpr(p *pattern) []string {
 		}
 		return []string{"resource.path == " + quote(p.wcPath)}
 	}
-	var out []string
-	if p.prefix {
-		out = append(out, "resource.depth >= "+strconv.Itoa(n))
-	} else {
-		out = append(out, "resource.depth == "+strconv.Itoa(n))
+	if !p.prefix {
+		return []string{"resource.depth == " + strconv.Itoa(n), "resource.path like " + segmentLike(p)}
 	}
+	out := []string{"resource.depth >= " + strconv.Itoa(n)}
 	if first > 0 {
 		out = append(out, "resource.path like "+likePattern(strings.Join(p.parts[:first], "/")+"/", true))
 	}
@@ -122,20 +122,36 @@ func matchExpr(p *pattern) []string {
 	return out
 }
 
-// tailExpr checks the literal segments j.. (after the last "+") with
-// resource.rest. When j is past the described segments (a "+" at the
-// last one), r(j-1) is that "+" segment, a "/" and the tail: with the
-// depth fixed the leading "*" cannot span a "/".
+// segmentLike is the like pattern of a segment pattern without a
+// trailing "*", each "+" a wildcard. With the depth fixed at len(parts),
+// the pattern's literal "/" are all the path's "/", so no wildcard can
+// span one: a "+" matches exactly one (possibly empty) segment, as in
+// Vault. It reads neither resource.seg nor resource.rest, whose record
+// types make validation costly.
+func segmentLike(p *pattern) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i, part := range p.parts {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		if p.wild[i] {
+			b.WriteByte('*')
+			continue
+		}
+		q := escape(part, true)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// tailExpr checks the literal segments j.. after the last "+" of a
+// pattern with a trailing "*" (checkDepth keeps j < MaxSegments) with
+// resource.rest.
 func tailExpr(p *pattern, j int) string {
 	tail := strings.Join(p.parts[j:], "/")
-	if j >= authz.MaxSegments {
-		j = authz.MaxSegments - 1
-		return fmt.Sprintf("resource.rest has r%d && resource.rest.r%d like %s", j, j, `"*/`+escape(tail, true)[1:])
-	}
-	if p.prefix {
-		return fmt.Sprintf("resource.rest has r%d && resource.rest.r%d like %s", j, j, likePattern(tail, true))
-	}
-	return fmt.Sprintf("resource.rest has r%d && resource.rest.r%d == %s", j, j, quote(tail))
+	return fmt.Sprintf("resource.rest has r%d && resource.rest.r%d like %s", j, j, likePattern(tail, true))
 }
 
 // scope states the literal prefix every matching path has, when that is

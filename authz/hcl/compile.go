@@ -75,11 +75,15 @@ type compiler struct {
 	sorted   []*keyInfo // by head
 	byHead   map[string][]*keyInfo
 	cache    map[stepKey][]term
+	// decides are the (path, step) pairs enforcing their priority with
+	// their own forbids (Options.DecidingForbids): permits do not name
+	// them.
+	decides map[stepKey]bool
 }
 
-func newCompiler(policies map[string]*Policy) *compiler {
+func newCompiler(policies map[string]*Policy, opts Options) *compiler {
 	c := &compiler{policies: policies, keys: map[string]*keyInfo{},
-		byHead: map[string][]*keyInfo{}, cache: map[stepKey][]term{}}
+		byHead: map[string][]*keyInfo{}, cache: map[stepKey][]term{}, decides: map[stepKey]bool{}}
 	for _, name := range slices.Sorted(maps.Keys(policies)) {
 		for _, r := range policies[name].Rules {
 			k := c.keys[r.Path]
@@ -103,6 +107,9 @@ func newCompiler(policies map[string]*Policy) *compiler {
 		}
 		return c.sorted[i].pat.text < c.sorted[j].pat.text
 	})
+	if opts.DecidingForbids {
+		c.chooseDeciders(opts.force)
+	}
 	return c
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 func TestParseErrors(t *testing.T) {
-	deep := strings.Repeat("a/", 32) + "+"
+	deep := strings.Repeat("a/", 32) + "+/b*"
 	tests := []struct {
 		name, text string
 		want       []string // substrings of the message
@@ -37,7 +37,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad legacy policy", `path "a" { policy = "admin" }`, []string{`invalid policy "admin"`}},
 		{"* in the middle", `path "secret/*/config" { capabilities = ["read"] }`, []string{`path "secret/*/config"`, "only allowed at the end"}},
 		{"+*", `path "secret/+*" { capabilities = ["read"] }`, []string{"'+*' is forbidden"}},
-		{"+ beyond segment 31", `path "` + deep + `" { capabilities = ["read"] }`, []string{"segment 32"}},
+		{"+ beyond segment 31 before a glob", `path "` + deep + `" { capabilities = ["read"] }`, []string{"segment 32"}},
 		{"+ at segment 31 before a glob", `path "` + strings.Repeat("a/", 31) + `+/b*" { capabilities = ["read"] }`, []string{"too deep"}},
 		{"templated path", `path "identity/entity/id/{{identity.entity.id}}" { capabilities = ["read"] }`, []string{"templated"}},
 		{"path without a name", `path { capabilities = ["read"] }`, []string{"path name"}},

@@ -25,7 +25,11 @@
 // Each rule becomes a permit (or, for deny, a forbid) whose when clause
 // says "the token holds this policy and this path matches" and whose
 // unless clause lists the higher-priority paths of other policies that
-// would decide instead. Only features Cedar evaluates are accepted:
+// would decide instead. With Options.DecidingForbids, a path that many
+// permits would name instead gets its own forbid ("it decides and the
+// held policies having it do not grant the request"), which the permits
+// then leave out; see Options for how that combines with Cedar-native
+// documents. Only features Cedar evaluates are accepted:
 // parameter constraints, wrapping TTLs, control groups, MFA, templated
 // paths and capabilities we do not enforce are errors, never ignored.
 //
@@ -101,6 +105,31 @@ func Parse(name, text string) (*Policy, error) {
 // set given: compile it again whenever any policy changes, since a rule's
 // unless clause names the other policies' higher-priority paths.
 func Compile(policies map[string]*Policy) (map[string]string, error) {
+	return CompileWith(policies, Options{})
+}
+
+// Options tune CompileWith. The zero value is Compile's.
+type Options struct {
+	// DecidingForbids lets a path that many other policies' rules would
+	// name in their unless clauses enforce its priority itself, whichever
+	// emits less Cedar: each of its owners' documents gets a forbid
+	// annotated @veto("acl") saying "this path decides for the held
+	// policies having it, and they do not grant the request", and the
+	// lower permits no longer name it. The ACL decisions are Vault's
+	// either way. Such a forbid is meant to veto only ACL permits: until
+	// the authorizer honours @veto("acl"), it also vetoes Cedar-native
+	// permits where the deciding ACL path grants less (without it, only
+	// an HCL deny does), so enable it only where no Cedar-native
+	// document permits what ACL documents cover.
+	DecidingForbids bool
+
+	// force, when set (by tests), replaces the cost rule: every path some
+	// permit would name enforces its priority itself iff force(path).
+	force func(path string) bool
+}
+
+// CompileWith is Compile with options.
+func CompileWith(policies map[string]*Policy, opts Options) (map[string]string, error) {
 	for name, p := range policies {
 		switch {
 		case p == nil:
@@ -114,7 +143,7 @@ func Compile(policies map[string]*Policy) (map[string]string, error) {
 			}
 		}
 	}
-	return newCompiler(policies).documents(), nil
+	return newCompiler(policies, opts).documents(), nil
 }
 
 // Convert parses the policy name and compiles it alone: the Cedar text a

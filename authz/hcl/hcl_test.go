@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/secretumvault/secretumvault/authz"
+
 	"github.com/secretumvault/secretumvault/authz/hcl"
 )
 
@@ -40,7 +42,12 @@ path "kv/sudo/*" { policy = "sudo" }
 }
 
 func TestSemantics(t *testing.T) {
-	c := authorizer(t, semantics)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testSemantics(t, loadWith(t, semantics, true, m.opts)) })
+	}
+}
+
+func testSemantics(t *testing.T, c *authz.Cedar) {
 	dev, ops, both := []string{"dev"}, []string{"ops"}, []string{"dev", "ops"}
 	tests := []struct {
 		name     string

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -103,8 +104,8 @@ func TestValidatorRejects(t *testing.T) {
 	}
 }
 
-// compileSet parses name → HCL text and compiles the set.
-func compileSet(t testing.TB, texts map[string]string) map[string]string {
+// compileSetWith parses name → HCL text and compiles the set with opts.
+func compileSetWith(t testing.TB, texts map[string]string, opts hcl.Options) map[string]string {
 	t.Helper()
 	pols := map[string]*hcl.Policy{}
 	for name, text := range texts {
@@ -114,7 +115,7 @@ func compileSet(t testing.TB, texts map[string]string) map[string]string {
 		}
 		pols[name] = p
 	}
-	docs, err := hcl.Compile(pols)
+	docs, err := hcl.CompileWith(pols, opts)
 	if err != nil {
 		t.Fatalf("Compile: %v", err)
 	}
@@ -129,7 +130,13 @@ func authorizer(t testing.TB, texts map[string]string) *authz.Cedar {
 
 func load(t testing.TB, texts map[string]string, validate bool) *authz.Cedar {
 	t.Helper()
-	docs := compileSet(t, texts)
+	return loadWith(t, texts, validate, hcl.Options{})
+}
+
+// loadWith is load with compile options.
+func loadWith(t testing.TB, texts map[string]string, validate bool, opts hcl.Options) *authz.Cedar {
+	t.Helper()
+	docs := compileSetWith(t, texts, opts)
 	if validate {
 		validateDocs(t, docs)
 	}
@@ -154,4 +161,28 @@ func allowed(t testing.TB, c *authz.Cedar, policies []string, op, path string, s
 		t.Fatalf("evaluation errors on %s %s: %v", op, path, d.Errors)
 	}
 	return d.Allowed
+}
+
+// modes are the ways of enforcing priority every semantic test runs
+// under: unless clauses only; the cost rule; every named path deciding
+// itself; and a mix (paths of odd length decide themselves).
+// forced says the mode's sets must contain deciding forbids.
+var modes = []struct {
+	name   string
+	opts   hcl.Options
+	forced bool
+}{
+	{"unless", hcl.Options{}, false},
+	{"cost", hcl.Options{DecidingForbids: true}, false},
+	{"forbids", hcl.ForcedDeciders(func(string) bool { return true }), true},
+	{"mixed", hcl.ForcedDeciders(func(p string) bool { return len(p)%2 == 1 }), true},
+}
+
+// deciders counts the deciding forbids of docs.
+func deciders(docs map[string]string) int {
+	n := 0
+	for _, d := range docs {
+		n += strings.Count(d, `@veto("acl")`)
+	}
+	return n
 }

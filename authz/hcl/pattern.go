@@ -42,8 +42,8 @@ type pattern struct {
 
 // newPattern classifies a policy path exactly as OpenBao's parsePaths and
 // NewACL do, and refuses what we cannot compile: "+*", a "*" anywhere but
-// at the end, identity templates, a "+" segment at or beyond
-// authz.MaxSegments.
+// at the end, identity templates, a "+" glob with a trailing "*" whose
+// "+" sits at or beyond authz.MaxSegments-1.
 func newPattern(path string) (*pattern, error) {
 	text := strings.TrimPrefix(path, "/")
 	switch {
@@ -83,16 +83,15 @@ func newPattern(path string) (*pattern, error) {
 	return p, nil
 }
 
-// checkDepth refuses a segment pattern the Cedar model cannot express: a
-// "+" at segment MaxSegments or beyond (resource.seg stops there), or a
-// "+" at the last described segment followed by a prefix.
+// checkDepth refuses a segment pattern the Cedar model cannot express:
+// one with a trailing "*" is matched through resource.seg and
+// resource.rest, which stop at MaxSegments, so its "+" must come before
+// the last described segment. A "+" glob without a trailing "*" is a
+// like pattern at a fixed depth and has no limit.
 func (p *pattern) checkDepth() error {
-	last := p.lastWild()
-	switch {
-	case last >= authz.MaxSegments:
-		return fmt.Errorf("'+' at segment %d: only segments 0 to %d can be '+'", last, authz.MaxSegments-1)
-	case last == authz.MaxSegments-1 && p.prefix:
-		return fmt.Errorf("'+' at segment %d followed by a '*' glob is too deep to compile", last)
+	if last := p.lastWild(); p.prefix && last >= authz.MaxSegments-1 {
+		return fmt.Errorf("'+' at segment %d followed by a '*' glob is too deep to compile (the last '+' must be before segment %d)",
+			last, authz.MaxSegments-1)
 	}
 	return nil
 }

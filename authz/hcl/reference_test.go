@@ -221,13 +221,21 @@ func randomBody(r *rand.Rand) string {
 	return "capabilities = [" + strings.Join(caps, ", ") + "]"
 }
 
-// randomSet is a set of 1..4 policies of 1..5 rules each, as HCL text.
+// broadPatterns are globs over much of the random paths' space, which
+// every more specific path of another policy overrides.
+var broadPatterns = []string{"*", "a*", "a/*", "+/*", "a/+", "+/a/*"}
+
+// randomSet is a set of 1..4 policies of 1..5 rules each, as HCL text;
+// a third of the policies also have a broad glob.
 func randomSet(r *rand.Rand) map[string]string {
 	set := map[string]string{}
 	for i := range 1 + r.IntN(4) {
 		var b strings.Builder
 		for range 1 + r.IntN(5) {
 			fmt.Fprintf(&b, "path %q { %s }\n", randomPattern(r), randomBody(r))
+		}
+		if r.IntN(3) == 0 {
+			fmt.Fprintf(&b, "path %q { %s }\n", broadPatterns[r.IntN(len(broadPatterns))], randomBody(r))
 		}
 		set[fmt.Sprintf("p%d", i)] = b.String()
 	}
@@ -237,8 +245,19 @@ func randomSet(r *rand.Rand) map[string]string {
 // TestDifferential compares the compiled Cedar with the reference ACL on
 // random policy sets × held subsets × paths × operations × sudo.
 func TestDifferential(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			if n := testDifferential(t, m.opts); m.forced && n < 100 {
+				t.Fatalf("only %d deciding forbids in the random sets", n)
+			}
+		})
+	}
+}
+
+// testDifferential returns how many deciding forbids the sets had.
+func testDifferential(t *testing.T, opts hcl.Options) int {
 	r := rand.New(rand.NewPCG(7, 2026))
-	sets, checks, allows := 600, 0, 0
+	sets, checks, allows, forbids := 600, 0, 0, 0
 	if testing.Short() {
 		sets = 100
 	}
@@ -254,7 +273,8 @@ func TestDifferential(t *testing.T) {
 		}
 		// The schema validator is slow (its cost is in Load too); a quarter
 		// of the sets is enough to meet every expression form.
-		c := load(t, texts, n%4 == 0)
+		c := loadWith(t, texts, n%4 == 0, opts)
+		forbids += deciders(compileSetWith(t, texts, opts))
 		names := slices.Sorted(maps.Keys(pols))
 		// Every subset of the set's policies (at most 16).
 		for mask := range 1 << len(names) {
@@ -276,7 +296,7 @@ func TestDifferential(t *testing.T) {
 				want := ref.allowed(op, path, sudo)
 				if got := allowed(t, c, held, op, path, sudo); got != want {
 					t.Fatalf("set %d, held %v: %s %q (sudo %v): cedar %v, reference %v\npolicies:\n%s\ncedar:\n%s",
-						n, held, op, path, sudo, got, want, dumpTexts(texts), dumpTexts(compileSet(t, texts)))
+						n, held, op, path, sudo, got, want, dumpTexts(texts), dumpTexts(compileSetWith(t, texts, opts)))
 				}
 				checks++
 				if want {
@@ -285,10 +305,11 @@ func TestDifferential(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d sets, %d decisions compared, %d allowed", sets, checks, allows)
+	t.Logf("%d sets, %d decisions compared, %d allowed, %d deciding forbids", sets, checks, allows, forbids)
 	if allows < checks/10 || allows > checks*9/10 {
 		t.Fatalf("%d of %d decisions allowed: the random sets do not exercise both outcomes", allows, checks)
 	}
+	return forbids
 }
 
 func dumpTexts(m map[string]string) string {
@@ -310,6 +331,8 @@ func TestDeepPatterns(t *testing.T) {
 		a(40) + "b",                // exact, deep
 		a(31) + "+",                // "+" at segment 31, last (its list fallback has a tail at 32)
 		a(20) + "+/" + a(20) + "*", // deep prefix tail
+		a(40) + "+/b",              // "+" past the described segments (a like at a fixed depth)
+		a(33) + "+/+",              // two of them, the last one last
 	}
 	var b strings.Builder
 	for i, p := range patterns {
@@ -324,7 +347,7 @@ func TestDeepPatterns(t *testing.T) {
 	ref := newRefACL([]*hcl.Policy{pol})
 	var paths []string
 	for _, n := range []int{30, 31, 32, 33, 40, 41, 42} {
-		for _, tail := range []string{"b", "b/c", "x/b/c", "b/c/d", "bz", "x", "b/", "x/", ""} {
+		for _, tail := range []string{"b", "b/c", "x/b/c", "x/b", "b/c/d", "bz", "x", "b/", "x/", ""} {
 			paths = append(paths, a(n)+tail, "x/"+a(n)+tail)
 		}
 	}

@@ -5,25 +5,45 @@ import (
 )
 
 // unless renders the disjuncts of the unless clause of rule r of policy
-// pol at step s: the overriders of its path, less those that would
-// decide as r does anyway, grouped by the policies owning them so that
-// each group checks the token's policies once.
+// pol at step s: the paths named (see named), grouped by the policies
+// owning them so that each group checks the token's policies once.
 func (c *compiler) unless(pol string, r *Rule, k *keyInfo, s step, deny bool) []string {
+	return renderTerms(pol, c.named(pol, r, k, s, deny), s == stepExactList || s == stepMatchList)
+}
+
+// named are the overriders of rule r of policy pol at step s that its
+// unless clause must name: less those that would decide as r does
+// anyway, and, for a permit, those enforcing their priority with their
+// own forbids (c.decides).
+func (c *compiler) named(pol string, r *Rule, k *keyInfo, s step, deny bool) []term {
 	list := s == stepExactList || s == stepMatchList
 	ops := r.caps &^ (capSudo | capDeny)
 	if list {
 		ops &= capList
 	}
 	sudo := len(k.sudo) > 0
-	var groups []*termGroup
-	byOwners := map[string]*termGroup{}
+	var out []term
 	for _, t := range c.overriders(k, s) {
-		if t.how == stepExactList && !deny && !list && r.caps&capList == 0 {
+		switch {
+		case t.how == stepExactList && !deny && !list && r.caps&capList == 0:
 			continue // that path decides only lists, which r does not grant
-		}
-		if t.q.decidesAlike(deny, ops, sudo) {
+		case t.q.decidesAlike(deny, ops, sudo):
+			continue
+		case !deny && c.decides[stepKey{t.q.pat.text, t.how}]:
 			continue
 		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// renderTerms renders terms as unless disjuncts in a document of policy
+// pol (whose own paths need no check of the token's policies); inList
+// says the clause already requires a list operation.
+func renderTerms(pol string, terms []term, inList bool) []string {
+	var groups []*termGroup
+	byOwners := map[string]*termGroup{}
+	for _, t := range terms {
 		owners := ""
 		if !t.q.owns(pol) { // pol is held: the when clause says so
 			owners = strings.Join(t.q.owners, "\x00")
@@ -34,7 +54,7 @@ func (c *compiler) unless(pol string, r *Rule, k *keyInfo, s step, deny bool) []
 			byOwners[owners] = g
 			groups = append(groups, g)
 		}
-		g.add(t, list)
+		g.add(t, inList)
 	}
 	var out []string
 	for _, g := range groups {
