@@ -135,6 +135,14 @@ var kvSamples = map[string][]string{
 	"undelete/(?P<path>.*)": {"secret/undelete/app"}, "destroy/(?P<path>.*)": {"secret/destroy/app"},
 }
 
+// inspectsPermissions are routes whose handlers ask the Authorizer again
+// about other paths (after the request's own authorization, which comes
+// first): the mounts a token may use, capabilities, explain.
+var inspectsPermissions = map[string]bool{
+	"sys/internal/ui/mounts": true, "sys/internal/ui/mounts/secret": true,
+	"sys/capabilities": true, "sys/capabilities-self": true, "sys/capabilities-accessor": true, "sys/authz/explain": true,
+}
+
 var allOps = []logical.Operation{logical.ReadOperation, logical.ListOperation, logical.UpdateOperation, logical.PatchOperation, logical.DeleteOperation}
 
 // routeSamples enumerates the route tables of sys/, auth/token/ and kv and
@@ -212,7 +220,7 @@ func TestEveryRouteRunsThePipeline(t *testing.T) {
 				if na != 0 || !ereq.Unauthenticated {
 					t.Errorf("%s %s: unauthenticated route was authorized %d times (audit says unauthenticated=%v)", op, path, na, ereq.Unauthenticated)
 				}
-			case na != 1 || areq.Path != path || (areq.Operation != string(op) && !(op == logical.UpdateOperation && areq.Operation == "create")):
+			case (na != 1 && !(na > 1 && inspectsPermissions[path])) || areq.Path != path || (areq.Operation != string(op) && !(op == logical.UpdateOperation && areq.Operation == "create")):
 				t.Errorf("%s %s: authorized %d times as %q %q", op, path, na, areq.Operation, areq.Path)
 			case ereq.Auth.Accessor == "":
 				t.Errorf("%s %s: audit entry has no caller", op, path)

@@ -10,11 +10,23 @@ import (
 
 // defaultACLPolicy is the built-in "default" policy: Vault's, plus our
 // sys/authz/explain (a token may ask why it is allowed or denied; asking
-// about others needs sudo, checked by the handler).
+// about others needs sudo, checked by the handler) and
+// sys/internal/ui/mounts (Vault's are unauthenticated; their handlers
+// answer only about mounts the token can use).
 const defaultACLPolicy = hcl.DefaultPolicy + `
 # Allow a token to ask why a request of its own would be allowed or denied
 path "sys/authz/explain" {
     capabilities = ["update"]
+}
+
+# Allow a token to learn the mounts it can use (Vault serves these
+# without a token and filters them by the token's access; the Vault CLI's
+# kv commands ask for them first)
+path "sys/internal/ui/mounts" {
+    capabilities = ["read"]
+}
+path "sys/internal/ui/mounts/*" {
+    capabilities = ["read"]
 }
 `
 

@@ -3,11 +3,13 @@ package core
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/core/token"
 )
 
 // tuneRead answers sys/mounts/:path/tune and sys/auth/:path/tune with the
@@ -113,27 +115,60 @@ func applyTTLs(cfg *mountConfig, def, max *time.Duration) error {
 }
 
 // handleUIMounts answers sys/internal/ui/mounts.
-func (c sysHandlers) handleUIMounts(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
+func (c sysHandlers) handleUIMounts(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	st, err := c.state()
 	if err != nil {
 		return nil, err
 	}
-	return &logical.Response{Data: map[string]any{"secret": mountsData(st, secretMounts), "auth": mountsData(st, authMounts)}}, nil
+	secrets, auths := mountsData(st, secretMounts), mountsData(st, authMounts)
+	if caller := token.CallerFromContext(ctx); !caller.IsRoot() {
+		for _, m := range []map[string]any{secrets, auths} {
+			for path := range m {
+				if !c.mountAccess(ctx, st, caller, path, "", req.Connection) {
+					delete(m, path)
+				}
+			}
+		}
+	}
+	return &logical.Response{Data: map[string]any{"secret": secrets, "auth": auths}}, nil
 }
 
 // handleUIMount answers sys/internal/ui/mounts/:path, which Vault's CLI
 // calls before every kv command to learn the mount and its kv version.
-func (c sysHandlers) handleUIMount(_ context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+// As in Vault, the default policy reaches it and the answer is given only
+// to a token with some access inside the mount.
+func (c sysHandlers) handleUIMount(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	st, err := c.state()
 	if err != nil {
 		return nil, err
 	}
-	path := d.String("path")
-	rt := st.router.match(strings.TrimPrefix(path, "/"))
+	path := strings.TrimLeft(d.String("path"), "/")
+	rt := st.router.match(path)
+	denied := fmt.Errorf("%w: preflight capability check returned 403, please ensure client's policies grant access to path %q", logical.ErrPermissionDenied, path)
 	if rt == nil {
-		return nil, fmt.Errorf("%w: preflight capability check returned 403, please ensure client's policies grant access to path %q", logical.ErrPermissionDenied, path)
+		return nil, denied
+	}
+	if caller := token.CallerFromContext(ctx); !caller.IsRoot() && !c.mountAccess(ctx, st, caller, rt.prefix, relativePath(path, rt.prefix), req.Connection) {
+		return nil, denied
 	}
 	data := mountData(rt.entry)
 	data["path"] = rt.prefix
 	return &logical.Response{Data: data}, nil
+}
+
+// mountAccess reports whether te may do anything at rel inside the
+// mount at prefix — on the path itself or, for kv, under its data/ or
+// metadata/ form (what the Vault CLI's kv commands will ask for).
+func (c *Core) mountAccess(ctx context.Context, st *activeState, te *token.Entry, prefix, rel string, conn *logical.Connection) bool {
+	candidates := []string{prefix + rel}
+	if rt := st.router.match(prefix); rt != nil && rt.entry.Type == "kv" {
+		candidates = append(candidates, prefix+"data/"+rel, prefix+"metadata/"+rel)
+	}
+	for _, p := range candidates {
+		caps, err := c.capabilities(ctx, st, te, p, conn)
+		if err == nil && !slices.Equal(caps, []string{"deny"}) {
+			return true
+		}
+	}
+	return false
 }

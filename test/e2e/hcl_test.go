@@ -113,6 +113,16 @@ func TestHCLPoliciesAsVault(t *testing.T) {
 			t.Errorf("%s: %s %s: %v, want allowed=%v", tc.name, tc.op, tc.path, err, tc.allowed)
 		}
 	}
+	// The Vault CLI's kv commands first ask sys/internal/ui/mounts/<path>
+	// for the mount and its kv version: answered to a token with access
+	// inside the mount, refused to one without.
+	m, err := dev.Logical().Read("sys/internal/ui/mounts/secret/app/x")
+	if err != nil || m == nil || m.Data["type"] != "kv" || m.Data["path"] != "secret/" {
+		t.Fatalf("ui mounts for dev: %v, %v", m, err)
+	}
+	if _, err := token("default").Logical().Read("sys/internal/ui/mounts/secret/app/x"); responseStatus(err) != http.StatusForbidden {
+		t.Fatalf("ui mounts for a token without access: %v, want 403", err)
+	}
 	caps, err := dev.Sys().CapabilitiesSelf("secret/data/app/x")
 	if err != nil || !slices.Equal(caps, []string{"create", "list", "read", "update"}) {
 		t.Fatalf("capabilities-self = %v, %v", caps, err)
