@@ -94,8 +94,9 @@ func BenchmarkAuthorizeFull(b *testing.B) {
 			req := benchRequest()
 			b.ReportAllocs()
 			for b.Loop() {
-				s := newShape(&req)
-				creq, es, err := cedarRequest(&req, &s, allNeeds)
+				part := newPrincipalPart(&req.Principal, allNeeds)
+				s := newShape(&req, part)
+				creq, es, err := cedarRequest(&req, &s, part, allNeeds, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

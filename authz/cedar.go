@@ -115,8 +115,9 @@ func (c *Cedar) Authorize(_ context.Context, req *Request) (Decision, error) {
 		return Decision{Allowed: true}, nil
 	}
 	ps := c.set.Load()
-	s := newShape(req)
-	creq, es, err := cedarRequest(req, &s, ps.needs)
+	part := ps.caches.principalPart(&req.Principal, ps.needs)
+	s := newShape(req, part)
+	creq, es, err := cedarRequest(req, &s, part, ps.needs, ps.caches)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -179,11 +180,13 @@ type policySet struct {
 	byID     map[cedar.PolicyID]*compiled
 	index    *index
 	needs    needs
+	// caches keep what Authorize built for the set's needs.
+	caches *caches
 }
 
 func newPolicySet(all []*compiled) *policySet {
 	slices.SortFunc(all, func(a, b *compiled) int { return strings.Compare(string(a.id), string(b.id)) })
-	ps := &policySet{policies: all, byID: make(map[cedar.PolicyID]*compiled, len(all)), index: newIndex(all), needs: scan(all)}
+	ps := &policySet{policies: all, byID: make(map[cedar.PolicyID]*compiled, len(all)), index: newIndex(all), needs: scan(all), caches: newCaches()}
 	for _, p := range all {
 		ps.byID[p.id] = p
 	}

@@ -41,8 +41,9 @@ func TestNeeds(t *testing.T) {
 			if ps.needs.context != tt.wholeC {
 				t.Fatalf("whole context = %v", ps.needs.context)
 			}
-			s := newShape(req)
-			creq, es, err := cedarRequest(req, &s, ps.needs)
+			part := newPrincipalPart(&req.Principal, ps.needs)
+			s := newShape(req, part)
+			creq, es, err := cedarRequest(req, &s, part, ps.needs, ps.caches)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,8 +52,8 @@ func TestNeeds(t *testing.T) {
 			for k := range r.Attributes.All() {
 				got = append(got, string(k))
 			}
-			if !sameSet(got, tt.resource) || creq.Context.Len() != tt.context || (es.principal.Tags.Len() > 0) != tt.tags {
-				t.Fatalf("resource %v, context %v, tags %v", got, creq.Context, es.principal.Tags)
+			if !sameSet(got, tt.resource) || creq.Context.Len() != tt.context || (es.part.entity.Tags.Len() > 0) != tt.tags {
+				t.Fatalf("resource %v, context %v, tags %v", got, creq.Context, es.part.entity.Tags)
 			}
 			if seg, ok := r.Attributes.Get("seg"); ok {
 				if s1, _ := seg.(types.Record).Get("s1"); s1 != types.String("b") {

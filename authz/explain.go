@@ -43,14 +43,15 @@ type Explanation struct {
 // Explain decides req as Authorize does and says how. Every attribute of
 // the model is built, whatever the policies read.
 func (c *Cedar) Explain(_ context.Context, req *Request) (Explanation, error) {
-	s := newShape(req)
+	part := newPrincipalPart(&req.Principal, allNeeds)
+	s := newShape(req, part)
 	x := Explanation{Action: s.action.String(), Resource: s.resource.String()}
 	if req.Principal.Root {
 		x.Allowed, x.Principal, x.Reason = true, "root", "root token"
 		return x, nil
 	}
 	ps := c.set.Load()
-	creq, es, err := cedarRequest(req, &s, allNeeds)
+	creq, es, err := cedarRequest(req, &s, part, allNeeds, nil)
 	if err != nil {
 		return Explanation{}, err
 	}

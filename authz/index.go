@@ -165,8 +165,10 @@ func (ix *index) candidates(s *shape, policies []string) bitset {
 	dim.or(ix.resourceAny)
 	dim.or(ix.resourceEq[s.resource])
 	dim.or(ix.resourceIn[s.resource])
-	for _, p := range s.prefixes {
-		dim.or(ix.resourceIn[p])
+	for id, i := s.resource.ID, len(s.resource.ID)-1; i > 0; i-- {
+		if id[i] == '/' {
+			dim.or(ix.resourceIn[types.NewEntityUID(TypeSecret, id[:i])])
+		}
 	}
 	acc.and(dim)
 
