@@ -3,7 +3,6 @@ package authz
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -87,6 +86,13 @@ func randResourceScope(r *rand.Rand) string {
 // randCondition is a when condition; the unguarded ones (which err when
 // the attribute is absent) only go in permits, as validation demands.
 func randCondition(r *rand.Rand, permit bool) string {
+	if r.IntN(13) == 0 {
+		// Two literal Secrets, the second often an ancestor of the first:
+		// true only when the request's path makes them entities.
+		p := strings.Trim(randPath(r), "/")
+		q := p[:max(1, strings.LastIndexByte(p, '/'))]
+		return fmt.Sprintf(`Secret::%q in Secret::%q`, p, q)
+	}
 	n := r.IntN(12)
 	if !permit && n >= 9 {
 		n -= 3
@@ -341,10 +347,4 @@ func mutatePrincipal(r *rand.Rand, p *Principal) {
 	if p.EntityName != "" && r.IntN(4) == 0 {
 		p.EntityName = pick(r, uUsers)
 	}
-}
-
-// tinyCaches have one slot each.
-func tinyCaches() *caches {
-	return &caches{seed: maphash.MakeSeed(), principal: make(slots[principalEntry], 1), leaf: make(slots[secretEntry], 1),
-		prefix: make(slots[secretEntry], 1), context: make(slots[contextEntry], 1)}
 }
