@@ -94,9 +94,7 @@ func BenchmarkAuthorizeFull(b *testing.B) {
 			req := benchRequest()
 			b.ReportAllocs()
 			for b.Loop() {
-				part := newPrincipalPart(&req.Principal, allNeeds)
-				s := newShape(&req, part)
-				creq, es, err := cedarRequest(&req, &s, part, allNeeds, nil)
+				creq, es, _, _, err := buildRequest(builder{needs: allNeeds, index: ps.index}, &req)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -58,15 +58,15 @@ type principalEntry struct {
 	part *principalPart
 }
 
-// principalPart returns the entities of p under n, from the cache when
-// they were built for an equal Principal.
-func (c *caches) principalPart(p *Principal, n needs) *principalPart {
+// principalPart returns build(p), from the cache when it was built for
+// an equal Principal.
+func (c *caches) principalPart(p *Principal, build func(*Principal) *principalPart) *principalPart {
 	h := c.principalHash(p)
 	slot := c.principal.at(h)
 	if e := slot.Load(); e != nil && e.hash == h && samePrincipal(&e.key, p) {
 		return e.part
 	}
-	part := newPrincipalPart(p, n)
+	part := build(p)
 	slot.Store(&principalEntry{hash: h, key: clonePrincipal(p), part: part})
 	return part
 }
@@ -153,18 +153,20 @@ func clonePrincipal(p *Principal) Principal {
 type secretEntry struct {
 	key    string
 	entity types.Entity
+	// bits are a resource's candidate policies (resourceBits).
+	bits bitset
 }
 
-// secret returns the entity build(key) makes, from table when it was
+// secret returns the entry build(key) makes, from table when it was
 // built for key.
-func (c *caches) secret(table slots[secretEntry], key string, build func(string) types.Entity) types.Entity {
+func (c *caches) secret(table slots[secretEntry], key string, build func(string) secretEntry) *secretEntry {
 	slot := table.at(maphash.String(c.seed, key))
 	if e := slot.Load(); e != nil && e.key == key {
-		return e.entity
+		return e
 	}
 	e := build(key)
-	slot.Store(&secretEntry{key: key, entity: e})
-	return e
+	slot.Store(&e)
+	return &e
 }
 
 // contextKey is what a context record is built from, the fields no

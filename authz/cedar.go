@@ -115,14 +115,19 @@ func (c *Cedar) Authorize(_ context.Context, req *Request) (Decision, error) {
 		return Decision{Allowed: true}, nil
 	}
 	ps := c.set.Load()
-	part := ps.caches.principalPart(&req.Principal, ps.needs)
+	b := builder{needs: ps.needs, caches: ps.caches, index: ps.index}
+	part := b.principal(&req.Principal)
 	s := newShape(req, part)
-	creq, es, err := cedarRequest(req, &s, part, ps.needs, ps.caches)
+	r := getRun(ps.index.words)
+	creq, err := b.request(req, &s, part, &r.es, r.sel.bits)
 	if err != nil {
+		putRun(r)
 		return Decision{}, err
 	}
-	sel := selection{policies: ps.policies, bits: ps.index.candidates(&s, req.Principal.Policies)}
-	return decide(cedar.Authorize(sel, es, creq)), nil
+	r.sel.policies = ps.policies
+	d := decide(cedar.Authorize(r, &r.es, creq))
+	putRun(r)
+	return d, nil
 }
 
 // decide turns cedar-go's answer into a Decision.

@@ -148,8 +148,9 @@ func groupUIDs(groups map[string][]string) []types.EntityUID {
 }
 
 // principalPart is the principal's entity subgraph: the principal (its
-// parents every group it is in) and its groups. Immutable once built, so
-// the cache shares it between requests.
+// parents every group it is in) and its groups, and the policies whose
+// principal scope and binding can match it. Immutable once built, so the
+// cache shares it between requests.
 type principalPart struct {
 	uid types.EntityUID
 	// groups are every group the principal is in, directly or not.
@@ -157,19 +158,36 @@ type principalPart struct {
 	entity types.Entity
 	// groupEntities are the groups of Principal.Groups.
 	groupEntities []types.Entity
+	bits          bitset
 }
 
-// newPrincipalPart builds p's entities with the attributes n says.
-func newPrincipalPart(p *Principal, n needs) *principalPart {
+// builder builds a request's entities with the attributes needs says,
+// from caches when not nil.
+type builder struct {
+	needs  needs
+	caches *caches
+	index  *index
+}
+
+// principal is p's part.
+func (b builder) principal(p *Principal) *principalPart {
+	if b.caches == nil {
+		return b.newPrincipalPart(p)
+	}
+	return b.caches.principalPart(p, b.newPrincipalPart)
+}
+
+func (b builder) newPrincipalPart(p *Principal) *principalPart {
 	pp := &principalPart{uid: principalUID(p), groups: groupUIDs(p.Groups)}
-	pp.entity = types.Entity{UID: pp.uid, Parents: noParents, Attributes: principalAttributes(p, n)}
+	pp.entity = types.Entity{UID: pp.uid, Parents: noParents, Attributes: principalAttributes(p, b.needs)}
 	if len(pp.groups) > 0 {
 		pp.entity.Parents = types.NewEntityUIDSet(pp.groups...)
 	}
-	if n.anyTags() {
+	if b.needs.anyTags() {
 		pp.entity.Tags = tags(p.Metadata)
 	}
-	pp.groupEntities = groupEntities(p, n)
+	pp.groupEntities = groupEntities(p, b.needs)
+	pp.bits = b.index.principalBits(pp.uid, pp.groups, p.Policies)
 	return pp
 }
 
@@ -208,31 +226,34 @@ func (e *entities) Get(uid types.EntityUID) (types.Entity, bool) {
 
 // prefixEntity is Secret::"<id>" for an ancestor of the resource.
 func (c *caches) prefixEntity(id string) types.Entity {
-	build := func(id string) types.Entity {
+	build := func(id string) secretEntry {
 		uid := types.NewEntityUID(TypeSecret, types.String(id))
-		return types.Entity{UID: uid, Parents: ancestors(uid.ID)}
+		return secretEntry{key: id, entity: types.Entity{UID: uid, Parents: ancestors(uid.ID)}}
 	}
 	if c == nil {
-		return build(id)
+		return build(id).entity
 	}
-	return c.secret(c.prefix, id, build)
+	return c.secret(c.prefix, id, build).entity
 }
 
-// leafEntity is the request's resource for path (the request path
-// without a leading "/") with the attributes n says.
-func (c *caches) leafEntity(path string, n needs) types.Entity {
-	build := func(path string) types.Entity {
+// resource is the request's resource for path (the request path without
+// a leading "/") and the policies whose resource scope can match it.
+func (b builder) resource(path string) (types.Entity, bitset) {
+	build := func(path string) secretEntry {
 		uid := types.NewEntityUID(TypeSecret, types.String(strings.Trim(path, "/")))
-		return types.Entity{UID: uid, Parents: ancestors(uid.ID), Attributes: secretAttributes(path, n)}
+		return secretEntry{key: path, bits: b.index.resourceBits(uid.ID),
+			entity: types.Entity{UID: uid, Parents: ancestors(uid.ID), Attributes: secretAttributes(path, b.needs)}}
 	}
-	if c == nil {
-		return build(path)
+	if b.caches == nil {
+		e := build(path)
+		return e.entity, e.bits
 	}
-	return c.secret(c.leaf, path, build)
+	e := b.caches.secret(b.caches.leaf, path, build)
+	return e.entity, e.bits
 }
 
-// cedarRequest builds the Cedar request and the entities it needs; n
-// says which attributes to fill, c caches what was built (nil: none).
+// request builds the Cedar request of req into es (part is its
+// principal's) and returns it with the candidate policies.
 //
 // Attributes (authz/schema.cedarschema declares them):
 //   - principal (User, Service, Token): policies (Set<String>, the
@@ -245,13 +266,15 @@ func (c *caches) leafEntity(path string, n needs) types.Entity {
 //     rest.rN (segments N.. joined by "/") for N < MaxSegments.
 //   - context: operation, mount_type, time, sudo (the route is
 //     privileged), remote_addr, kv_path, ttl (the last three when known).
-func cedarRequest(req *Request, s *shape, part *principalPart, n needs, c *caches) (cedar.Request, *entities, error) {
-	ctx, err := contextRecord(req, n, c)
+func (b builder) request(req *Request, s *shape, part *principalPart, es *entities, bits bitset) (cedar.Request, error) {
+	ctx, err := contextRecord(req, b.needs, b.caches)
 	if err != nil {
-		return cedar.Request{}, nil, err
+		return cedar.Request{}, err
 	}
-	es := &entities{part: part, action: s.actionEntity, resource: c.leafEntity(s.path, n), caches: c}
-	return cedar.Request{Principal: s.principal, Action: s.action, Resource: s.resource, Context: ctx}, es, nil
+	res, resBits := b.resource(s.path)
+	*es = entities{part: part, action: s.actionEntity, resource: res, caches: b.caches}
+	intersect(bits, part.bits, b.index.actionBits(s), resBits)
+	return cedar.Request{Principal: s.principal, Action: s.action, Resource: s.resource, Context: ctx}, nil
 }
 
 // groupEntities are the entities of the principal's groups (those in

@@ -41,9 +41,7 @@ func TestNeeds(t *testing.T) {
 			if ps.needs.context != tt.wholeC {
 				t.Fatalf("whole context = %v", ps.needs.context)
 			}
-			part := newPrincipalPart(&req.Principal, ps.needs)
-			s := newShape(req, part)
-			creq, es, err := cedarRequest(req, &s, part, ps.needs, ps.caches)
+			creq, es, s, _, err := buildRequest(builder{needs: ps.needs, caches: ps.caches, index: ps.index}, req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,4 +79,15 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// buildRequest is what Authorize builds for req with b: the Cedar
+// request, its entities, its shape and its candidate policies.
+func buildRequest(b builder, req *Request) (cedar.Request, *entities, shape, bitset, error) {
+	part := b.principal(&req.Principal)
+	s := newShape(req, part)
+	es := &entities{}
+	bits := make(bitset, b.index.words)
+	creq, err := b.request(req, &s, part, es, bits)
+	return creq, es, s, bits, err
 }

@@ -43,20 +43,22 @@ type Explanation struct {
 // Explain decides req as Authorize does and says how. Every attribute of
 // the model is built, whatever the policies read.
 func (c *Cedar) Explain(_ context.Context, req *Request) (Explanation, error) {
-	part := newPrincipalPart(&req.Principal, allNeeds)
+	ps := c.set.Load()
+	b := builder{needs: allNeeds, index: ps.index}
+	part := b.principal(&req.Principal)
 	s := newShape(req, part)
 	x := Explanation{Action: s.action.String(), Resource: s.resource.String()}
 	if req.Principal.Root {
 		x.Allowed, x.Principal, x.Reason = true, "root", "root token"
 		return x, nil
 	}
-	ps := c.set.Load()
-	creq, es, err := cedarRequest(req, &s, part, allNeeds, nil)
+	var es entities
+	sel := selection{policies: ps.policies, bits: make(bitset, ps.index.words)}
+	creq, err := b.request(req, &s, part, &es, sel.bits)
 	if err != nil {
 		return Explanation{}, err
 	}
-	sel := selection{policies: ps.policies, bits: ps.index.candidates(&s, req.Principal.Policies)}
-	d := decide(cedar.Authorize(sel, es, creq))
+	d := decide(cedar.Authorize(sel, &es, creq))
 	x.Allowed, x.PolicyIDs, x.Errors, x.Considered = d.Allowed, d.PolicyIDs, d.Errors, sel.count()
 	x.Principal = s.principal.String()
 	for _, g := range s.groups {

@@ -291,8 +291,11 @@ func TestIndexDifferential(t *testing.T) {
 			// decided on the new data, not on what the cache saw.
 			mutatePrincipal(r, &req.Principal)
 			checkDifferential(t, fmt.Sprintf("seed %d request %d changed", seed, i), c, full, &req)
-			s := newShape(&req, newPrincipalPart(&req.Principal, ps.needs))
-			if n := (selection{policies: ps.policies, bits: ps.index.candidates(&s, req.Principal.Policies)}).count(); n < len(ps.policies) {
+			_, _, _, bits, err := buildRequest(builder{needs: ps.needs, index: ps.index}, &req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := (selection{policies: ps.policies, bits: bits}).count(); n < len(ps.policies) {
 				narrowed++
 			}
 			switch {
