@@ -23,7 +23,8 @@ import (
 // nothing built for the old policies (whose needs differ) survives.
 const (
 	principalSlots = 1024
-	secretSlots    = 4096
+	leafSlots      = 2048
+	prefixSlots    = 4096
 	contextSlots   = 256
 )
 
@@ -44,7 +45,7 @@ type caches struct {
 
 func newCaches() *caches {
 	return &caches{seed: maphash.MakeSeed(), principal: make(slots[principalEntry], principalSlots),
-		leaf: make(slots[secretEntry], secretSlots), prefix: make(slots[secretEntry], secretSlots),
+		leaf: make(slots[secretEntry], leafSlots), prefix: make(slots[secretEntry], prefixSlots),
 		context: make(slots[contextEntry], contextSlots)}
 }
 
@@ -71,40 +72,22 @@ func (c *caches) principalPart(p *Principal, build func(*Principal) *principalPa
 	return part
 }
 
-// principalHash hashes every field of p; the maps' entries are summed, so
-// their order does not matter.
+// principalHash hashes p's scalar fields, its policies and the sizes of
+// its maps: it only picks a slot (samePrincipal decides a hit), and
+// walking the maps would cost as much as comparing them.
 func (c *caches) principalHash(p *Principal) uint64 {
-	str := func(s string) uint64 { return maphash.String(c.seed, s) }
 	var h uint64
 	if p.Root {
 		h = 1
 	}
 	for _, s := range [...]string{p.Accessor, p.EntityID, p.DisplayName, p.EntityName, p.EntityType} {
-		h = mix(h, str(s))
+		h = mix(h, maphash.String(c.seed, s))
 	}
 	h = mix(h, uint64(len(p.Policies)))
 	for _, s := range p.Policies {
-		h = mix(h, str(s))
+		h = mix(h, maphash.String(c.seed, s))
 	}
-	var groups, md, gmd uint64
-	for g, up := range p.Groups {
-		x := str(g)
-		for _, u := range up {
-			x = mix(x, str(u))
-		}
-		groups += mix(x, uint64(len(up)))
-	}
-	for k, v := range p.Metadata {
-		md += mix(str(k), str(v))
-	}
-	for g, m := range p.GroupMetadata {
-		var x uint64
-		for k, v := range m {
-			x += mix(str(k), str(v))
-		}
-		gmd += mix(str(g), x)
-	}
-	return mix(mix(mix(h, groups), md), gmd)
+	return mix(mix(mix(h, uint64(len(p.Groups))), uint64(len(p.Metadata))), uint64(len(p.GroupMetadata)))
 }
 
 // samePrincipal reports whether a and b have equal fields (a nil and an

@@ -19,26 +19,26 @@ func contextRecord(req *Request, n needs, c *caches) (types.Record, error) {
 			return types.Record{}, fmt.Errorf("authz: remote address %q: %w", req.RemoteAddr, err)
 		}
 	}
-	if c == nil || n.ctx("time") {
+	if c == nil || n.cx.time {
 		return requestContext(req, ip, n), nil
 	}
 	var k contextKey
-	if n.ctx("operation") {
+	if n.cx.operation {
 		k.operation = req.Operation
 	}
-	if n.ctx("mount_type") {
+	if n.cx.mountType {
 		k.mountType = req.MountType
 	}
-	if n.ctx("sudo") {
+	if n.cx.sudo {
 		k.sudo = req.Sudo
 	}
-	if n.ctx("remote_addr") {
+	if n.cx.remoteAddr {
 		k.remoteAddr = req.RemoteAddr
 	}
-	if n.ctx("kv_path") {
+	if n.cx.kvPath {
 		k.kvPath = req.KVPath
 	}
-	if req.HasTTL && n.ctx("ttl") {
+	if req.HasTTL && n.cx.ttl {
 		k.hasTTL, k.ttl = true, req.TTL
 	}
 	return c.contextRecord(&k, func() types.Record { return requestContext(req, ip, n) }), nil
@@ -61,25 +61,25 @@ func parseRemote(s string) (types.IPAddr, error) {
 // (when known); those n says no policy reads are left out.
 func requestContext(req *Request, ip types.IPAddr, n needs) types.Record {
 	m := make(types.RecordMap, 7)
-	if n.ctx("operation") {
+	if n.cx.operation {
 		m["operation"] = types.String(req.Operation)
 	}
-	if n.ctx("mount_type") {
+	if n.cx.mountType {
 		m["mount_type"] = types.String(req.MountType)
 	}
-	if n.ctx("time") {
+	if n.cx.time {
 		m["time"] = types.NewDatetime(req.Time)
 	}
-	if n.ctx("sudo") {
+	if n.cx.sudo {
 		m["sudo"] = types.Boolean(req.Sudo)
 	}
-	if req.RemoteAddr != "" && n.ctx("remote_addr") {
+	if req.RemoteAddr != "" && n.cx.remoteAddr {
 		m["remote_addr"] = ip
 	}
-	if req.KVPath != "" && n.ctx("kv_path") {
+	if req.KVPath != "" && n.cx.kvPath {
 		m["kv_path"] = types.String(req.KVPath)
 	}
-	if req.HasTTL && n.ctx("ttl") {
+	if req.HasTTL && n.cx.ttl {
 		m["ttl"] = types.NewDuration(req.TTL)
 	}
 	if len(m) == 0 {

@@ -24,10 +24,24 @@ type needs struct {
 	// context.name or context has name), so every attribute is built.
 	context bool
 	all     bool
+	// cx is which context attributes to build (withContext computes it).
+	cx contextWants
+}
+
+// contextWants says, for each context attribute, whether to build it.
+type contextWants struct {
+	operation, mountType, time, sudo, remoteAddr, kvPath, ttl bool
+}
+
+// withContext is n with cx computed.
+func (n needs) withContext() needs {
+	n.cx = contextWants{operation: n.ctx("operation"), mountType: n.ctx("mount_type"), time: n.ctx("time"),
+		sudo: n.ctx("sudo"), remoteAddr: n.ctx("remote_addr"), kvPath: n.ctx("kv_path"), ttl: n.ctx("ttl")}
+	return n
 }
 
 // allNeeds builds every attribute and tag.
-var allNeeds = needs{all: true}
+var allNeeds = needs{all: true}.withContext()
 
 func (n needs) attr(name string) bool { return n.all || n.attrs[name] }
 
