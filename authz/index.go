@@ -63,12 +63,6 @@ func (b bitset) and(o bitset) {
 	}
 }
 
-func (b bitset) clear() {
-	for i := range b {
-		b[i] = 0
-	}
-}
-
 // newIndex indexes policies (their positions are their bits).
 func newIndex(policies []*compiled) *index {
 	w := (len(policies) + 63) / 64
