@@ -52,6 +52,11 @@ type Documents struct {
 // over permit, the root token bypasses. Its compiled policy set is swapped
 // atomically by Load: a request sees the old set or the new one, never a
 // mix. Safe for concurrent use.
+//
+// Each set keeps bounded caches of what Authorize builds (a principal's
+// entities, a path's Secret entities, a context record without the time),
+// each entry compared in full with the request before use: a Principal
+// whose maps change between requests is decided on its new content.
 type Cedar struct {
 	set atomic.Pointer[policySet]
 }
