@@ -73,7 +73,7 @@ func scan(policies []*compiled) needs {
 		}
 	}
 	n.context = contexts != byAttribute
-	return n
+	return n.withContext()
 }
 
 func isContext(n xast.IsNode) int {

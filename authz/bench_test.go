@@ -94,8 +94,7 @@ func BenchmarkAuthorizeFull(b *testing.B) {
 			req := benchRequest()
 			b.ReportAllocs()
 			for b.Loop() {
-				s := newShape(&req)
-				creq, es, err := cedarRequest(&req, &s, allNeeds)
+				creq, es, _, _, err := buildRequest(builder{needs: allNeeds, index: ps.index}, &req)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -119,5 +118,27 @@ func BenchmarkExplain(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkAuthorizeMiss cycles through more principals and paths than
+// the caches hold, so that nearly every request builds its entities: the
+// cost of a cache miss.
+func BenchmarkAuthorizeMiss(b *testing.B) {
+	c := loadBench(b, 1000)
+	reqs := make([]Request, 3*principalSlots)
+	for i := range reqs {
+		reqs[i] = benchRequest()
+		reqs[i].Principal.Accessor = fmt.Sprintf("acc%d", i)
+		reqs[i].Path = fmt.Sprintf("secret/data/team0/dev/app%d", i)
+		reqs[i].RemoteAddr = fmt.Sprintf("10.0.%d.%d", i/256, i%256)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if d, err := c.Authorize(context.Background(), &reqs[i%len(reqs)]); err != nil || !d.Allowed {
+			b.Fatal(d, err)
+		}
+		i++
 	}
 }

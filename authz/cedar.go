@@ -52,6 +52,11 @@ type Documents struct {
 // over permit, the root token bypasses. Its compiled policy set is swapped
 // atomically by Load: a request sees the old set or the new one, never a
 // mix. Safe for concurrent use.
+//
+// Each set keeps bounded caches of what Authorize builds (a principal's
+// entities, a path's Secret entities, a context record without the time),
+// each entry compared in full with the request before use: a Principal
+// whose maps change between requests is decided on its new content.
 type Cedar struct {
 	set atomic.Pointer[policySet]
 }
@@ -115,13 +120,19 @@ func (c *Cedar) Authorize(_ context.Context, req *Request) (Decision, error) {
 		return Decision{Allowed: true}, nil
 	}
 	ps := c.set.Load()
-	s := newShape(req)
-	creq, es, err := cedarRequest(req, &s, ps.needs)
+	b := builder{needs: ps.needs, caches: ps.caches, index: ps.index}
+	part := b.principal(&req.Principal)
+	s := newShape(req, part)
+	r := getRun(ps.index.words)
+	creq, err := b.request(req, &s, part, &r.es, r.sel.bits)
 	if err != nil {
+		putRun(r)
 		return Decision{}, err
 	}
-	sel := selection{policies: ps.policies, bits: ps.index.candidates(&s, req.Principal.Policies)}
-	return decide(cedar.Authorize(sel, es, creq)), nil
+	r.sel.policies = ps.policies
+	d := decide(cedar.Authorize(r, &r.es, creq))
+	putRun(r)
+	return d, nil
 }
 
 // decide turns cedar-go's answer into a Decision.
@@ -179,11 +190,13 @@ type policySet struct {
 	byID     map[cedar.PolicyID]*compiled
 	index    *index
 	needs    needs
+	// caches keep what Authorize built for the set's needs.
+	caches *caches
 }
 
 func newPolicySet(all []*compiled) *policySet {
 	slices.SortFunc(all, func(a, b *compiled) int { return strings.Compare(string(a.id), string(b.id)) })
-	ps := &policySet{policies: all, byID: make(map[cedar.PolicyID]*compiled, len(all)), index: newIndex(all), needs: scan(all)}
+	ps := &policySet{policies: all, byID: make(map[cedar.PolicyID]*compiled, len(all)), index: newIndex(all), needs: scan(all), caches: newCaches()}
 	for _, p := range all {
 		ps.byID[p.id] = p
 	}

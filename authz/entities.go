@@ -24,10 +24,24 @@ type needs struct {
 	// context.name or context has name), so every attribute is built.
 	context bool
 	all     bool
+	// cx is which context attributes to build (withContext computes it).
+	cx contextWants
+}
+
+// contextWants says, for each context attribute, whether to build it.
+type contextWants struct {
+	operation, mountType, time, sudo, remoteAddr, kvPath, ttl bool
+}
+
+// withContext is n with cx computed.
+func (n needs) withContext() needs {
+	n.cx = contextWants{operation: n.ctx("operation"), mountType: n.ctx("mount_type"), time: n.ctx("time"),
+		sudo: n.ctx("sudo"), remoteAddr: n.ctx("remote_addr"), kvPath: n.ctx("kv_path"), ttl: n.ctx("ttl")}
+	return n
 }
 
 // allNeeds builds every attribute and tag.
-var allNeeds = needs{all: true}
+var allNeeds = needs{all: true}.withContext()
 
 func (n needs) attr(name string) bool { return n.all || n.attrs[name] }
 
@@ -45,9 +59,9 @@ type shape struct {
 	actionEntity types.Entity
 	// actionGroups are the action's groups (write for create ...).
 	actionGroups []types.EntityUID
-	resource     types.EntityUID
-	// prefixes are the resource's ancestors, nearest first.
-	prefixes []types.EntityUID
+	// resource is Secret::"<path trimmed of slashes>"; its ancestors are
+	// every prefix of its id that ends before a "/".
+	resource types.EntityUID
 	// path is the resource path without a leading "/".
 	path string
 }
@@ -55,17 +69,22 @@ type shape struct {
 // noParents is the empty parent set, shared (sets are immutable).
 var noParents = types.NewEntityUIDSet()
 
-// actionEntities are the Action entities of the model with their groups,
-// made once.
-var actionEntities = func() map[string]types.Entity {
-	m := map[string]types.Entity{}
+// action is an Action entity of the model and its groups.
+type action struct {
+	entity types.Entity
+	groups []types.EntityUID
+}
+
+// actions are the Action entities of the model, made once.
+var actions = func() map[string]action {
+	m := map[string]action{}
 	for _, a := range []string{"read", "list", "create", "update", "patch", "delete", "generate", "rotate", "renew", "revoke", "sudo", "write"} {
-		m[a] = newActionEntity(a)
+		m[a] = newAction(a)
 	}
 	return m
 }()
 
-func newActionEntity(name string) types.Entity {
+func newAction(name string) action {
 	var groups []types.EntityUID
 	for _, g := range actionGroups[name] {
 		groups = append(groups, types.NewEntityUID(TypeAction, types.String(g)))
@@ -74,43 +93,51 @@ func newActionEntity(name string) types.Entity {
 	if len(groups) > 0 {
 		parents = types.NewEntityUIDSet(groups...)
 	}
-	return types.Entity{UID: types.NewEntityUID(TypeAction, types.String(name)), Parents: parents}
+	return action{entity: types.Entity{UID: types.NewEntityUID(TypeAction, types.String(name)), Parents: parents}, groups: groups}
 }
 
-// actionEntity is the Action entity of name.
-func actionEntity(name string) types.Entity {
-	if e, ok := actionEntities[name]; ok {
-		return e
+// lookupAction is the Action entity of name.
+func lookupAction(name string) action {
+	if a, ok := actions[name]; ok {
+		return a
 	}
-	return newActionEntity(name)
+	return newAction(name)
 }
 
-// newShape computes the uids of req (not root).
-func newShape(req *Request) shape {
-	p := req.Principal
-	s := shape{principal: principalUID(p)}
-	s.groups = groupUIDs(p.Groups)
+// newShape computes the uids of req (not root), whose principal's
+// entities are part.
+func newShape(req *Request, part *principalPart) shape {
+	s := shape{principal: part.uid, groups: part.groups}
 	act := req.Action
 	if act == "" {
 		act = req.Operation
 	}
-	s.actionEntity = actionEntity(act)
-	s.action = s.actionEntity.UID
-	for _, g := range actionGroups[act] {
-		s.actionGroups = append(s.actionGroups, types.NewEntityUID(TypeAction, types.String(g)))
-	}
+	a := lookupAction(act)
+	s.actionEntity, s.action, s.actionGroups = a.entity, a.entity.UID, a.groups
 	s.path = strings.TrimLeft(req.Path, "/")
-	id := strings.Trim(s.path, "/")
-	s.resource = types.NewEntityUID(TypeSecret, types.String(id))
-	if n := strings.Count(id, "/"); n > 0 {
-		s.prefixes = make([]types.EntityUID, 0, n)
-	}
+	s.resource = types.NewEntityUID(TypeSecret, types.String(strings.Trim(s.path, "/")))
+	return s
+}
+
+// isAncestor reports whether Secret::"<a>" is an ancestor of
+// Secret::"<id>": a is a non-empty prefix of id ending before a "/".
+func isAncestor(a, id types.String) bool {
+	return len(a) > 0 && len(a) < len(id) && id[len(a)] == '/' && id[:len(a)] == a
+}
+
+// ancestors is the parent set of Secret::"<id>": every ancestor, so that
+// "resource in Secret::..." is answered without walking the chain.
+func ancestors(id types.String) types.EntityUIDSet {
+	var list []types.EntityUID
 	for i := len(id) - 1; i > 0; i-- {
 		if id[i] == '/' {
-			s.prefixes = append(s.prefixes, types.NewEntityUID(TypeSecret, types.String(id[:i])))
+			list = append(list, types.NewEntityUID(TypeSecret, id[:i]))
 		}
 	}
-	return s
+	if len(list) == 0 {
+		return noParents
+	}
+	return types.NewEntityUIDSet(list...)
 }
 
 // groupUIDs are the keys and the values of groups, each once.
@@ -134,13 +161,58 @@ func groupUIDs(groups map[string][]string) []types.EntityUID {
 	return out
 }
 
+// principalPart is the principal's entity subgraph: the principal (its
+// parents every group it is in) and its groups, and the policies whose
+// principal scope and binding can match it. Immutable once built, so the
+// cache shares it between requests.
+type principalPart struct {
+	uid types.EntityUID
+	// groups are every group the principal is in, directly or not.
+	groups []types.EntityUID
+	entity types.Entity
+	// groupEntities are the groups of Principal.Groups.
+	groupEntities []types.Entity
+	bits          bitset
+}
+
+// builder builds a request's entities with the attributes needs says,
+// from caches when not nil.
+type builder struct {
+	needs  needs
+	caches *caches
+	index  *index
+}
+
+// principal is p's part.
+func (b builder) principal(p *Principal) *principalPart {
+	if b.caches == nil {
+		return b.newPrincipalPart(p)
+	}
+	return b.caches.principalPart(p, b.newPrincipalPart)
+}
+
+func (b builder) newPrincipalPart(p *Principal) *principalPart {
+	pp := &principalPart{uid: principalUID(p), groups: groupUIDs(p.Groups)}
+	pp.entity = types.Entity{UID: pp.uid, Parents: noParents, Attributes: principalAttributes(p, b.needs)}
+	if len(pp.groups) > 0 {
+		pp.entity.Parents = types.NewEntityUIDSet(pp.groups...)
+	}
+	if b.needs.anyTags() {
+		pp.entity.Tags = tags(p.Metadata)
+	}
+	pp.groupEntities = groupEntities(p, b.needs)
+	pp.bits = b.index.principalBits(pp.uid, pp.groups, p.Policies)
+	return pp
+}
+
 // entities is the EntityGetter of one request: a handful of entities
-// found by a short scan, cheaper to build than a map.
+// found by comparing uids, the resource's ancestors made (or found in the
+// cache) when asked for.
 type entities struct {
-	principal types.Entity
-	action    types.Entity
-	groups    []types.Entity
-	secrets   []types.Entity
+	part     *principalPart
+	action   types.Entity
+	resource types.Entity
+	caches   *caches // nil: nothing is cached
 }
 
 var _ types.EntityGetter = (*entities)(nil)
@@ -148,25 +220,54 @@ var _ types.EntityGetter = (*entities)(nil)
 // Get implements types.EntityGetter.
 func (e *entities) Get(uid types.EntityUID) (types.Entity, bool) {
 	switch {
-	case uid == e.principal.UID:
-		return e.principal, true
+	case uid == e.part.uid:
+		return e.part.entity, true
 	case uid == e.action.UID:
 		return e.action, true
-	}
-	list := e.secrets
-	if uid.Type == TypeGroup {
-		list = e.groups
-	}
-	for i := range list {
-		if list[i].UID == uid {
-			return list[i], true
+	case uid == e.resource.UID:
+		return e.resource, true
+	case uid.Type == TypeGroup:
+		for i := range e.part.groupEntities {
+			if e.part.groupEntities[i].UID == uid {
+				return e.part.groupEntities[i], true
+			}
 		}
+	case uid.Type == TypeSecret && isAncestor(uid.ID, e.resource.UID.ID):
+		return e.caches.prefixEntity(string(uid.ID)), true
 	}
 	return types.Entity{}, false
 }
 
-// cedarRequest builds the Cedar request and the entities it needs; n
-// says which attributes to fill.
+// prefixEntity is Secret::"<id>" for an ancestor of the resource.
+func (c *caches) prefixEntity(id string) types.Entity {
+	build := func(id string) secretEntry {
+		uid := types.NewEntityUID(TypeSecret, types.String(id))
+		return secretEntry{key: id, entity: types.Entity{UID: uid, Parents: ancestors(uid.ID)}}
+	}
+	if c == nil {
+		return build(id).entity
+	}
+	return c.secret(c.prefix, id, build).entity
+}
+
+// resource is the request's resource for path (the request path without
+// a leading "/") and the policies whose resource scope can match it.
+func (b builder) resource(path string) (types.Entity, bitset) {
+	build := func(path string) secretEntry {
+		uid := types.NewEntityUID(TypeSecret, types.String(strings.Trim(path, "/")))
+		return secretEntry{key: path, bits: b.index.resourceBits(uid.ID),
+			entity: types.Entity{UID: uid, Parents: ancestors(uid.ID), Attributes: secretAttributes(path, b.needs)}}
+	}
+	if b.caches == nil {
+		e := build(path)
+		return e.entity, e.bits
+	}
+	e := b.caches.secret(b.caches.leaf, path, build)
+	return e.entity, e.bits
+}
+
+// request builds the Cedar request of req into es (part is its
+// principal's) and returns it with the candidate policies.
 //
 // Attributes (authz/schema.cedarschema declares them):
 //   - principal (User, Service, Token): policies (Set<String>, the
@@ -179,28 +280,21 @@ func (e *entities) Get(uid types.EntityUID) (types.Entity, bool) {
 //     rest.rN (segments N.. joined by "/") for N < MaxSegments.
 //   - context: operation, mount_type, time, sudo (the route is
 //     privileged), remote_addr, kv_path, ttl (the last three when known).
-func cedarRequest(req *Request, s *shape, n needs) (cedar.Request, *entities, error) {
-	ctx, err := requestContext(req, n)
+func (b builder) request(req *Request, s *shape, part *principalPart, es *entities, bits bitset) (cedar.Request, error) {
+	ctx, err := contextRecord(req, b.needs, b.caches)
 	if err != nil {
-		return cedar.Request{}, nil, err
+		return cedar.Request{}, err
 	}
-	p := req.Principal
-	es := &entities{}
-	es.principal = types.Entity{UID: s.principal, Parents: types.NewEntityUIDSet(s.groups...),
-		Attributes: principalAttributes(p, n)}
-	if n.anyTags() {
-		es.principal.Tags = tags(p.Metadata)
-	}
-	es.groups = groupEntities(p, n)
-	es.action = s.actionEntity
-	es.secrets = secretEntities(s, n)
-	return cedar.Request{Principal: s.principal, Action: s.action, Resource: s.resource, Context: ctx}, es, nil
+	res, resBits := b.resource(s.path)
+	*es = entities{part: part, action: s.actionEntity, resource: res, caches: b.caches}
+	intersect(bits, part.bits, b.index.actionBits(s), resBits)
+	return cedar.Request{Principal: s.principal, Action: s.action, Resource: s.resource, Context: ctx}, nil
 }
 
 // groupEntities are the entities of the principal's groups (those in
 // Principal.Groups; a parent that is not itself a key has no entity, as
 // before).
-func groupEntities(p Principal, n needs) []types.Entity {
+func groupEntities(p *Principal, n needs) []types.Entity {
 	if len(p.Groups) == 0 {
 		return nil
 	}
@@ -226,7 +320,7 @@ func groupEntities(p Principal, n needs) []types.Entity {
 	return out
 }
 
-func principalUID(p Principal) types.EntityUID {
+func principalUID(p *Principal) types.EntityUID {
 	if p.EntityName == "" {
 		return types.NewEntityUID(TypeToken, types.String(p.Accessor))
 	}
@@ -237,7 +331,7 @@ func principalUID(p Principal) types.EntityUID {
 	return types.NewEntityUID(types.EntityType(typ), types.String(p.EntityName))
 }
 
-func principalAttributes(p Principal, n needs) types.Record {
+func principalAttributes(p *Principal, n needs) types.Record {
 	m := make(types.RecordMap, 5)
 	if n.attr("policies") {
 		pols := make([]types.Value, len(p.Policies))
@@ -330,58 +424,4 @@ func secretAttributes(path string, n needs) types.Record {
 		return types.Record{}
 	}
 	return types.NewRecord(m)
-}
-
-// secretEntities are Secret::"<path>" (its uid trimmed of slashes) with
-// its attributes and every prefix as its ancestors ("a/b/c" in "a/b" in
-// "a").
-func secretEntities(s *shape, n needs) []types.Entity {
-	out := make([]types.Entity, 0, len(s.prefixes)+1)
-	child := s.resource
-	attrs := secretAttributes(s.path, n)
-	for _, parent := range s.prefixes {
-		out = append(out, types.Entity{UID: child, Parents: types.NewEntityUIDSet(parent), Attributes: attrs})
-		attrs = types.Record{}
-		child = parent
-	}
-	return append(out, types.Entity{UID: child, Parents: noParents, Attributes: attrs})
-}
-
-// requestContext is the Cedar context: operation, mount_type, time, sudo,
-// remote_addr (an ipaddr, when known), kv_path and ttl (when known);
-// those n says no policy reads are left out. A bad remote address is an
-// error even then.
-func requestContext(req *Request, n needs) (types.Record, error) {
-	m := make(types.RecordMap, 7)
-	if n.ctx("operation") {
-		m["operation"] = types.String(req.Operation)
-	}
-	if n.ctx("mount_type") {
-		m["mount_type"] = types.String(req.MountType)
-	}
-	if n.ctx("time") {
-		m["time"] = types.NewDatetime(req.Time)
-	}
-	if n.ctx("sudo") {
-		m["sudo"] = types.Boolean(req.Sudo)
-	}
-	if req.RemoteAddr != "" {
-		ip, err := types.ParseIPAddr(req.RemoteAddr)
-		if err != nil {
-			return types.Record{}, fmt.Errorf("authz: remote address %q: %w", req.RemoteAddr, err)
-		}
-		if n.ctx("remote_addr") {
-			m["remote_addr"] = ip
-		}
-	}
-	if req.KVPath != "" && n.ctx("kv_path") {
-		m["kv_path"] = types.String(req.KVPath)
-	}
-	if req.HasTTL && n.ctx("ttl") {
-		m["ttl"] = types.NewDuration(req.TTL)
-	}
-	if len(m) == 0 {
-		return types.Record{}, nil
-	}
-	return types.NewRecord(m), nil
 }

@@ -41,8 +41,7 @@ func TestNeeds(t *testing.T) {
 			if ps.needs.context != tt.wholeC {
 				t.Fatalf("whole context = %v", ps.needs.context)
 			}
-			s := newShape(req)
-			creq, es, err := cedarRequest(req, &s, ps.needs)
+			creq, es, s, _, err := buildRequest(builder{needs: ps.needs, caches: ps.caches, index: ps.index}, req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,8 +50,8 @@ func TestNeeds(t *testing.T) {
 			for k := range r.Attributes.All() {
 				got = append(got, string(k))
 			}
-			if !sameSet(got, tt.resource) || creq.Context.Len() != tt.context || (es.principal.Tags.Len() > 0) != tt.tags {
-				t.Fatalf("resource %v, context %v, tags %v", got, creq.Context, es.principal.Tags)
+			if !sameSet(got, tt.resource) || creq.Context.Len() != tt.context || (es.part.entity.Tags.Len() > 0) != tt.tags {
+				t.Fatalf("resource %v, context %v, tags %v", got, creq.Context, es.part.entity.Tags)
 			}
 			if seg, ok := r.Attributes.Get("seg"); ok {
 				if s1, _ := seg.(types.Record).Get("s1"); s1 != types.String("b") {
@@ -80,4 +79,15 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// buildRequest is what Authorize builds for req with b: the Cedar
+// request, its entities, its shape and its candidate policies.
+func buildRequest(b builder, req *Request) (cedar.Request, *entities, shape, bitset, error) {
+	part := b.principal(&req.Principal)
+	s := newShape(req, part)
+	es := &entities{}
+	bits := make(bitset, b.index.words)
+	creq, err := b.request(req, &s, part, es, bits)
+	return creq, es, s, bits, err
 }

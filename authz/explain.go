@@ -40,31 +40,49 @@ type Explanation struct {
 	Reason string
 }
 
-// Explain decides req as Authorize does and says how. Every attribute of
-// the model is built, whatever the policies read.
+// Explain decides req as Authorize does and says how. The context shown
+// has every attribute of the model, whatever the policies read.
 func (c *Cedar) Explain(_ context.Context, req *Request) (Explanation, error) {
-	s := newShape(req)
-	x := Explanation{Action: s.action.String(), Resource: s.resource.String()}
+	ps := c.set.Load()
+	b := builder{needs: ps.needs, caches: ps.caches, index: ps.index}
+	part := b.principal(&req.Principal)
+	s := newShape(req, part)
+	x := Explanation{Action: uidString(s.action), Resource: uidString(s.resource)}
 	if req.Principal.Root {
 		x.Allowed, x.Principal, x.Reason = true, "root", "root token"
 		return x, nil
 	}
-	ps := c.set.Load()
-	creq, es, err := cedarRequest(req, &s, allNeeds)
+	var es entities
+	sel := selection{policies: ps.policies, bits: make(bitset, ps.index.words)}
+	creq, err := b.request(req, &s, part, &es, sel.bits)
 	if err != nil {
 		return Explanation{}, err
 	}
-	sel := selection{policies: ps.policies, bits: ps.index.candidates(&s, req.Principal.Policies)}
-	d := decide(cedar.Authorize(sel, es, creq))
+	full, err := contextRecord(req, allNeeds, nil)
+	if err != nil {
+		return Explanation{}, err
+	}
+	d := decide(cedar.Authorize(sel, &es, creq))
 	x.Allowed, x.PolicyIDs, x.Errors, x.Considered = d.Allowed, d.PolicyIDs, d.Errors, sel.count()
-	x.Principal = s.principal.String()
+	x.Principal = uidString(s.principal)
 	for _, g := range s.groups {
-		x.Groups = append(x.Groups, g.String())
+		x.Groups = append(x.Groups, uidString(g))
 	}
 	slices.Sort(x.Groups)
-	x.Context = renderRecord(creq.Context)
+	x.Context = renderRecord(full)
 	x.Reason = explainReason(d)
 	return x, nil
+}
+
+// uidString is uid.String() without its rune-by-rune escaping when the
+// id is printable ASCII that Cedar does not escape.
+func uidString(uid types.EntityUID) string {
+	for i := 0; i < len(uid.ID); i++ {
+		if c := uid.ID[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\'' || c == '\\' {
+			return uid.String()
+		}
+	}
+	return string(uid.Type) + "::\"" + string(uid.ID) + "\""
 }
 
 func explainReason(d Decision) string {

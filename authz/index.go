@@ -3,6 +3,7 @@ package authz
 import (
 	"iter"
 	"math/bits"
+	"sync"
 
 	"github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/types"
@@ -39,6 +40,8 @@ type index struct {
 	actionEq, actionIn       map[types.EntityUID]bitset
 	resourceEq, resourceIn   map[types.EntityUID]bitset
 	acl                      map[string]bitset
+	// actions are the action dimension of each of the model's actions.
+	actions map[types.EntityUID]bitset
 }
 
 // bitset is a set of policy positions.
@@ -60,12 +63,6 @@ func (b bitset) and(o bitset) {
 	}
 }
 
-func (b bitset) clear() {
-	for i := range b {
-		b[i] = 0
-	}
-}
-
 // newIndex indexes policies (their positions are their bits).
 func newIndex(policies []*compiled) *index {
 	w := (len(policies) + 63) / 64
@@ -79,6 +76,10 @@ func newIndex(policies []*compiled) *index {
 	}
 	for i, p := range policies {
 		ix.add(i, p)
+	}
+	ix.actions = make(map[types.EntityUID]bitset, len(actions))
+	for _, a := range actions {
+		ix.actions[a.entity.UID] = ix.actionDim(a.entity.UID, a.groups)
 	}
 	return ix
 }
@@ -138,45 +139,68 @@ func (ix *index) add(i int, p *compiled) {
 	}
 }
 
-// candidates returns the positions of the policies whose scope and
-// binding can match the request.
-func (ix *index) candidates(s *shape, policies []string) bitset {
+// intersect sets out to a ∧ b ∧ c (all of the index's length).
+func intersect(out, a, b, c bitset) {
+	for i := range out {
+		out[i] = a[i] & b[i] & c[i]
+	}
+}
+
+// principalBits are the policies whose principal scope and binding can
+// match principal, in groups, holding policies: a function of the
+// principal alone, which the cache keeps with its entities.
+func (ix *index) principalBits(principal types.EntityUID, groups []types.EntityUID, policies []string) bitset {
 	buf := make(bitset, 2*ix.words)
 	acc, dim := buf[:ix.words], buf[ix.words:]
-
-	dim.or(ix.principalAny)
-	dim.or(ix.principalEq[s.principal])
-	dim.or(ix.principalIn[s.principal])
-	for _, g := range s.groups {
-		dim.or(ix.principalIn[g])
+	acc.or(ix.principalAny)
+	acc.or(ix.principalEq[principal])
+	acc.or(ix.principalIn[principal])
+	for _, g := range groups {
+		acc.or(ix.principalIn[g])
 	}
-	copy(acc, dim)
-
-	dim.clear()
-	dim.or(ix.actionAny)
-	dim.or(ix.actionEq[s.action])
-	dim.or(ix.actionIn[s.action])
-	for _, g := range s.actionGroups {
-		dim.or(ix.actionIn[g])
-	}
-	acc.and(dim)
-
-	dim.clear()
-	dim.or(ix.resourceAny)
-	dim.or(ix.resourceEq[s.resource])
-	dim.or(ix.resourceIn[s.resource])
-	for _, p := range s.prefixes {
-		dim.or(ix.resourceIn[p])
-	}
-	acc.and(dim)
-
-	dim.clear()
 	dim.or(ix.unbound)
 	for _, n := range policies {
 		dim.or(ix.acl[n])
 	}
 	acc.and(dim)
-	return acc
+	return acc[:ix.words:ix.words]
+}
+
+// actionBits are the policies whose action scope can match s's action:
+// made at newIndex for the model's actions.
+func (ix *index) actionBits(s *shape) bitset {
+	if b, ok := ix.actions[s.action]; ok {
+		return b
+	}
+	return ix.actionDim(s.action, s.actionGroups)
+}
+
+func (ix *index) actionDim(action types.EntityUID, groups []types.EntityUID) bitset {
+	dim := make(bitset, ix.words)
+	dim.or(ix.actionAny)
+	dim.or(ix.actionEq[action])
+	dim.or(ix.actionIn[action])
+	for _, g := range groups {
+		dim.or(ix.actionIn[g])
+	}
+	return dim
+}
+
+// resourceBits are the policies whose resource scope can match
+// Secret::"<id>": a function of the path, which the cache keeps with the
+// resource's entity.
+func (ix *index) resourceBits(id types.String) bitset {
+	dim := make(bitset, ix.words)
+	uid := types.NewEntityUID(TypeSecret, id)
+	dim.or(ix.resourceAny)
+	dim.or(ix.resourceEq[uid])
+	dim.or(ix.resourceIn[uid])
+	for i := len(id) - 1; i > 0; i-- {
+		if id[i] == '/' {
+			dim.or(ix.resourceIn[types.NewEntityUID(TypeSecret, id[:i])])
+		}
+	}
+	return dim
 }
 
 // selection is the candidate policies of one request, in policy order:
@@ -189,18 +213,55 @@ type selection struct {
 var _ cedar.PolicyIterator = selection{}
 
 // All implements cedar.PolicyIterator.
-func (s selection) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] {
-	return func(yield func(cedar.PolicyID, *cedar.Policy) bool) {
-		for w, word := range s.bits {
-			for word != 0 {
-				i := w*64 + bits.TrailingZeros64(word)
-				word &= word - 1
-				if !yield(s.policies[i].id, s.policies[i].policy) {
-					return
-				}
+func (s selection) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] { return s.each }
+
+func (s selection) each(yield func(cedar.PolicyID, *cedar.Policy) bool) {
+	for w, word := range s.bits {
+		for word != 0 {
+			i := w*64 + bits.TrailingZeros64(word)
+			word &= word - 1
+			if !yield(s.policies[i].id, s.policies[i].policy) {
+				return
 			}
 		}
 	}
+}
+
+// run is the scratch of one Authorize, pooled: its entities, its
+// candidates and its iterator (bound once, so that handing it to
+// cedar.Authorize allocates nothing). cedar.Authorize keeps none of it
+// once it returns.
+type run struct {
+	es  entities
+	sel selection
+	all iter.Seq2[cedar.PolicyID, *cedar.Policy]
+}
+
+var _ cedar.PolicyIterator = (*run)(nil)
+
+// All implements cedar.PolicyIterator.
+func (r *run) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] { return r.all }
+
+var runs = sync.Pool{New: func() any {
+	r := &run{}
+	r.all = func(yield func(cedar.PolicyID, *cedar.Policy) bool) { r.sel.each(yield) }
+	return r
+}}
+
+// getRun is a run whose bits have words words.
+func getRun(words int) *run {
+	r := runs.Get().(*run)
+	if cap(r.sel.bits) < words {
+		r.sel.bits = make(bitset, words)
+	}
+	r.sel.bits = r.sel.bits[:words]
+	return r
+}
+
+// putRun returns r to the pool, holding no entity or policy.
+func putRun(r *run) {
+	r.es, r.sel.policies = entities{}, nil
+	runs.Put(r)
 }
 
 // count is the number of candidates.

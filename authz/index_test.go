@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -85,6 +86,13 @@ func randResourceScope(r *rand.Rand) string {
 // randCondition is a when condition; the unguarded ones (which err when
 // the attribute is absent) only go in permits, as validation demands.
 func randCondition(r *rand.Rand, permit bool) string {
+	if r.IntN(13) == 0 {
+		// Two literal Secrets, the second often an ancestor of the first:
+		// true only when the request's path makes them entities.
+		p := strings.Trim(randPath(r), "/")
+		q := p[:max(1, strings.LastIndexByte(p, '/'))]
+		return fmt.Sprintf(`Secret::%q in Secret::%q`, p, q)
+	}
 	n := r.IntN(12)
 	if !permit && n >= 9 {
 		n -= 3
@@ -212,28 +220,50 @@ func randRequest(r *rand.Rand) Request {
 }
 
 // referenceEntities builds the request's entities as a plain EntityMap
-// with every attribute, the way the authorizer did before the index.
+// with every attribute, the way the authorizer did before the index and
+// the caches: the principal's parents are its direct groups, each Secret
+// entity's parent is the next prefix, nothing is shared between requests.
 func referenceEntities(t *testing.T, req *Request) (cedar.Request, cedar.EntityMap) {
 	t.Helper()
-	s := newShape(req)
-	creq, es, err := cedarRequest(req, &s, allNeeds)
+	p := &req.Principal
+	ctx, err := contextRecord(req, allNeeds, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := cedar.EntityMap{}
-	var keys []types.EntityUID
-	for _, g := range es.groups {
-		m[g.UID] = g
-		keys = append(keys, g.UID)
+	var direct []types.EntityUID
+	for g, up := range p.Groups {
+		uid := types.NewEntityUID(TypeGroup, types.String(g))
+		var ups []types.EntityUID
+		for _, u := range up {
+			ups = append(ups, types.NewEntityUID(TypeGroup, types.String(u)))
+		}
+		m[uid] = types.Entity{UID: uid, Parents: types.NewEntityUIDSet(ups...),
+			Attributes: types.NewRecord(types.RecordMap{"name": types.String(g)}), Tags: tags(p.GroupMetadata[g])}
+		direct = append(direct, uid)
 	}
-	pe := es.principal
-	pe.Parents = types.NewEntityUIDSet(keys...) // direct parents only, as before
-	m[pe.UID] = pe
-	m[es.action.UID] = es.action
-	for _, e := range es.secrets {
-		m[e.UID] = e
+	puid := principalUID(p)
+	m[puid] = types.Entity{UID: puid, Parents: types.NewEntityUIDSet(direct...), Attributes: principalAttributes(p, allNeeds), Tags: tags(p.Metadata)}
+	act := req.Action
+	if act == "" {
+		act = req.Operation
 	}
-	return creq, m
+	a := lookupAction(act).entity
+	m[a.UID] = a
+	path := strings.TrimLeft(req.Path, "/")
+	id := strings.Trim(path, "/")
+	child := types.NewEntityUID(TypeSecret, types.String(id))
+	resource := child
+	attrs := secretAttributes(path, allNeeds)
+	for i := len(id) - 1; i > 0; i-- {
+		if id[i] == '/' {
+			parent := types.NewEntityUID(TypeSecret, types.String(id[:i]))
+			m[child] = types.Entity{UID: child, Parents: types.NewEntityUIDSet(parent), Attributes: attrs}
+			attrs, child = types.Record{}, parent
+		}
+	}
+	m[child] = types.Entity{UID: child, Attributes: attrs}
+	return cedar.Request{Principal: puid, Action: a.UID, Resource: resource, Context: ctx}, m
 }
 
 // TestIndexDifferential: the indexed Authorize, which evaluates only the
@@ -251,19 +281,21 @@ func TestIndexDifferential(t *testing.T) {
 		}
 		ps := c.set.Load()
 		full := ps.full()
+		if seed%2 == 1 {
+			ps.caches = tinyCaches() // every entry evicts the last
+		}
 		for i := range requests {
 			req := randRequest(r)
-			got, err := c.Authorize(context.Background(), &req)
+			got := checkDifferential(t, fmt.Sprintf("seed %d request %d", seed, i), c, full, &req)
+			// The same Principal, its maps and slices changed in place:
+			// decided on the new data, not on what the cache saw.
+			mutatePrincipal(r, &req.Principal)
+			checkDifferential(t, fmt.Sprintf("seed %d request %d changed", seed, i), c, full, &req)
+			_, _, _, bits, err := buildRequest(builder{needs: ps.needs, index: ps.index}, &req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			creq, ents := referenceEntities(t, &req)
-			want := decide(cedar.Authorize(full, ents, creq))
-			if got.Allowed != want.Allowed || !slices.Equal(got.PolicyIDs, want.PolicyIDs) || !slices.Equal(got.Errors, want.Errors) {
-				t.Fatalf("seed %d request %d: %+v\nindexed %+v\nfull    %+v\npolicies:\n%v", seed, i, req, got, want, docs)
-			}
-			s := newShape(&req)
-			if n := (selection{policies: ps.policies, bits: ps.index.candidates(&s, req.Principal.Policies)}).count(); n < len(ps.policies) {
+			if n := (selection{policies: ps.policies, bits: bits}).count(); n < len(ps.policies) {
 				narrowed++
 			}
 			switch {
@@ -277,11 +309,45 @@ func TestIndexDifferential(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d cases: %d allowed, %d forbidden, %d with errors, %d narrowed by the index", sets*requests, allowed, forbidden, errored, narrowed)
+	t.Logf("%d cases (each also with its principal changed in place): %d allowed, %d forbidden, %d with errors, %d narrowed by the index", sets*requests, allowed, forbidden, errored, narrowed)
 	// The test means something only if every outcome occurs often.
 	for name, n := range map[string]int{"allowed": allowed, "forbidden": forbidden, "errored": errored, "narrowed": narrowed} {
 		if n < sets*requests/50 {
 			t.Errorf("only %d %s cases: the generator does not exercise it", n, name)
 		}
+	}
+}
+
+// checkDifferential decides req with c and as the whole set full over
+// the reference entities, and fails unless both agree.
+func checkDifferential(t *testing.T, label string, c *Cedar, full *cedar.PolicySet, req *Request) Decision {
+	t.Helper()
+	got, err := c.Authorize(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creq, ents := referenceEntities(t, req)
+	want := decide(cedar.Authorize(full, ents, creq))
+	if got.Allowed != want.Allowed || !slices.Equal(got.PolicyIDs, want.PolicyIDs) || !slices.Equal(got.Errors, want.Errors) {
+		t.Fatalf("%s: %+v\nindexed %+v\nfull    %+v\npolicies:\n%v", label, *req, got, want, full)
+	}
+	return got
+}
+
+// mutatePrincipal changes p's groups, tags, policies and name in place,
+// writing into the maps and the slice it already has.
+func mutatePrincipal(r *rand.Rand, p *Principal) {
+	if p.Groups != nil {
+		clear(p.Groups)
+		maps.Copy(p.Groups, randGroups(r))
+	}
+	if p.Metadata != nil {
+		p.Metadata["team"] = pick(r, uTeams)
+	}
+	if len(p.Policies) > 1 {
+		p.Policies[len(p.Policies)-1] = pick(r, uACLs)
+	}
+	if p.EntityName != "" && r.IntN(4) == 0 {
+		p.EntityName = pick(r, uUsers)
 	}
 }
