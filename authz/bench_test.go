@@ -98,7 +98,7 @@ func BenchmarkAuthorizeFull(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if d := decide(cedar.Authorize(full, es, creq)); !d.Allowed {
+				if d := ps.decide(cedar.Authorize(full, es, creq)); !d.Allowed {
 					b.Fatal(d)
 				}
 			}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"github.com/cedar-policy/cedar-go"
+	cedarast "github.com/cedar-policy/cedar-go/ast"
+	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 )
 
 // Cedar entity types and the action groups of the model
@@ -44,12 +46,18 @@ type Documents struct {
 	// ACL are Cedar documents compiled from Vault HCL policies
 	// (authz/hcl). ACL document N applies only to tokens whose
 	// Principal.Policies contain N: every policy in it must carry the
-	// guard principal.policies.contains("N") in a when clause.
+	// guard principal.policies.contains("N") in a when clause. A forbid
+	// of an ACL document may be annotated @veto("acl"): see Cedar for
+	// what it blocks.
 	ACL map[string]string
 }
 
 // Cedar is the Authorizer of Cedar policies: default deny, forbid wins
-// over permit, the root token bypasses. Its compiled policy set is swapped
+// over permit, the root token bypasses. A veto, a forbid of an ACL
+// document annotated @veto("acl") ("the deciding ACL path does not grant
+// this"), blocks only the permits of ACL documents: a request is allowed
+// iff (a Cedar document's permit matches, or an ACL document's permit
+// matches and no veto does) and no other forbid matches. Its compiled policy set is swapped
 // atomically by Load: a request sees the old set or the new one, never a
 // mix. Safe for concurrent use.
 //
@@ -75,7 +83,8 @@ func NewCedar() *Cedar {
 // policy must parse and validate against Schema(). A policy's id is, in a
 // Cedar document, its @id("...") annotation, else "<document>.<index>";
 // in ACL document N, "acl:N:<@id or index>". An id used twice is an
-// error. On any error (wrapping ErrBadPolicy) nothing changes.
+// error, and so is a @veto annotation other than @veto("acl") on a forbid
+// of an ACL document. On any error (wrapping ErrBadPolicy) nothing changes.
 func (c *Cedar) Load(docs Documents) error {
 	var all []*compiled
 	for _, d := range []struct {
@@ -130,16 +139,26 @@ func (c *Cedar) Authorize(_ context.Context, req *Request) (Decision, error) {
 		return Decision{}, err
 	}
 	r.sel.policies = ps.policies
-	d := decide(cedar.Authorize(r, &r.es, creq))
+	d := ps.decide(cedar.Authorize(r, &r.es, creq))
 	putRun(r)
 	return d, nil
 }
 
-// decide turns cedar-go's answer into a Decision.
-func decide(ok cedar.Decision, diag cedar.Diagnostic) Decision {
+// decide turns cedar-go's answer over (some of) the set's policies, each
+// veto evaluated as a permit (compiled.eval), into a Decision: the
+// ordinary forbids that matched deny (Reasons are then only forbids);
+// else, among the matching "permits", a veto blocks the ACL permits.
+// PolicyIDs name what decided: the ordinary forbids of a denial, else the
+// vetoes of a denial they caused (no Cedar document's permit matched),
+// else the permits that count of an allowance.
+func (ps *policySet) decide(ok cedar.Decision, diag cedar.Diagnostic) Decision {
 	d := Decision{Allowed: bool(ok)}
-	for _, r := range diag.Reasons {
-		d.PolicyIDs = append(d.PolicyIDs, string(r.PolicyID))
+	if d.Allowed && ps.vetoes {
+		d = ps.split(diag.Reasons)
+	} else {
+		for _, r := range diag.Reasons {
+			d.PolicyIDs = append(d.PolicyIDs, string(r.PolicyID))
+		}
 	}
 	for _, e := range diag.Errors {
 		d.Errors = append(d.Errors, e.String())
@@ -150,6 +169,40 @@ func decide(ok cedar.Decision, diag cedar.Diagnostic) Decision {
 		d.Reason = "permission denied"
 		if len(d.PolicyIDs) > 0 {
 			d.Reason = "forbidden by " + strings.Join(d.PolicyIDs, ", ")
+		}
+	}
+	return d
+}
+
+// split decides from the matching permits and vetoes (no ordinary forbid
+// matched).
+func (ps *policySet) split(reasons []cedar.DiagnosticReason) Decision {
+	var cedarDoc, acl, vetoes int
+	for _, r := range reasons {
+		switch p := ps.byID[r.PolicyID]; {
+		case p.veto:
+			vetoes++
+		case p.kind == docACL:
+			acl++
+		default:
+			cedarDoc++
+		}
+	}
+	if vetoes == 0 {
+		return ps.pick(reasons, func(*compiled) bool { return true }, true)
+	}
+	if cedarDoc > 0 {
+		return ps.pick(reasons, func(p *compiled) bool { return p.kind == docCedar }, true)
+	}
+	return ps.pick(reasons, func(p *compiled) bool { return p.veto }, false)
+}
+
+// pick is the Decision allowed naming the reasons' policies keep admits.
+func (ps *policySet) pick(reasons []cedar.DiagnosticReason, keep func(*compiled) bool, allowed bool) Decision {
+	d := Decision{Allowed: allowed, PolicyIDs: make([]string, 0, len(reasons))}
+	for _, r := range reasons {
+		if keep(ps.byID[r.PolicyID]) {
+			d.PolicyIDs = append(d.PolicyIDs, string(r.PolicyID))
 		}
 	}
 	return d
@@ -174,8 +227,14 @@ func (k docKind) String() string {
 type compiled struct {
 	id     cedar.PolicyID
 	policy *cedar.Policy
-	kind   docKind
-	doc    string
+	// eval is what cedar.Authorize evaluates: policy, or for a veto a
+	// permit of its scope and conditions, so that one evaluation tells
+	// which vetoes and which permits match when no other forbid does.
+	eval *cedar.Policy
+	// veto marks a forbid of an ACL document annotated @veto("acl").
+	veto bool
+	kind docKind
+	doc  string
 	// acl is the HCL policy an ACL document's policy is bound to ("" for
 	// a Cedar document's).
 	acl          string
@@ -192,6 +251,8 @@ type policySet struct {
 	needs    needs
 	// caches keep what Authorize built for the set's needs.
 	caches *caches
+	// vetoes reports that some policy is a veto.
+	vetoes bool
 }
 
 func newPolicySet(all []*compiled) *policySet {
@@ -199,15 +260,17 @@ func newPolicySet(all []*compiled) *policySet {
 	ps := &policySet{policies: all, byID: make(map[cedar.PolicyID]*compiled, len(all)), index: newIndex(all), needs: scan(all), caches: newCaches()}
 	for _, p := range all {
 		ps.byID[p.id] = p
+		ps.vetoes = ps.vetoes || p.veto
 	}
 	return ps
 }
 
-// full is the whole set as a cedar.PolicySet (for full evaluation).
+// full is the whole set as a cedar.PolicySet of what cedar.Authorize
+// evaluates (for full evaluation, decided by ps.decide).
 func (ps *policySet) full() *cedar.PolicySet {
 	s := cedar.NewPolicySet()
 	for _, p := range ps.policies {
-		s.Add(p.id, p.policy)
+		s.Add(p.id, p.eval)
 	}
 	return s
 }
@@ -233,7 +296,10 @@ func compileDoc(kind docKind, name, text string) ([]*compiled, error) {
 			return nil, e
 		}
 		pos := p.Position()
-		cp := &compiled{policy: p, kind: kind, doc: name, line: pos.Line, column: pos.Column, text: string(p.MarshalCedar())}
+		cp := &compiled{policy: p, eval: p, kind: kind, doc: name, line: pos.Line, column: pos.Column, text: string(p.MarshalCedar())}
+		if e := markVeto(cp); e != nil {
+			return nil, e
+		}
 		cp.id = policyID(kind, name, i, p)
 		if kind == docACL {
 			if !hasGuard(p, name) {
@@ -265,4 +331,28 @@ func policyID(kind docKind, doc string, i int, p *cedar.Policy) cedar.PolicyID {
 		return cedar.PolicyID(v)
 	}
 	return cedar.PolicyID(fmt.Sprintf("%s.%d", doc, i))
+}
+
+// markVeto checks p's @veto annotation, if any, and makes a veto's eval
+// policy: only a forbid of an ACL document may be a veto, only @veto("acl").
+func markVeto(p *compiled) *BadPolicyError {
+	v, ok := p.policy.Annotations()["veto"]
+	if !ok {
+		return nil
+	}
+	bad := func(msg string) *BadPolicyError {
+		return &BadPolicyError{Kind: p.kind.String(), Doc: p.doc, Line: p.line, Column: p.column, Message: msg}
+	}
+	switch {
+	case p.kind != docACL:
+		return bad("@veto is allowed only in ACL documents")
+	case v != "acl":
+		return bad(fmt.Sprintf("@veto(%q): the only veto is @veto(\"acl\")", v))
+	case p.policy.Effect() != cedar.Forbid:
+		return bad("@veto(\"acl\") is allowed only on a forbid")
+	}
+	a := *(*xast.Policy)(p.policy.AST())
+	a.Effect = xast.EffectPermit
+	p.eval, p.veto = cedar.NewPolicyFromAST((*cedarast.Policy)(&a)), true
+	return nil
 }

@@ -16,9 +16,10 @@ import (
 type Explanation struct {
 	// Allowed is the verdict, as Authorize gives it.
 	Allowed bool
-	// PolicyIDs are the determining policies: the forbids of a denial,
-	// else the permits of an allowance (sorted; empty for a default deny
-	// and for the root token).
+	// PolicyIDs are the determining policies, as Authorize names them:
+	// the forbids of a denial (the vetoes of a denial by veto), else the
+	// permits that count of an allowance (sorted; empty for a default
+	// deny and for the root token).
 	PolicyIDs []string
 	// Principal is the Cedar principal, e.g. User::"alice".
 	Principal string
@@ -62,7 +63,7 @@ func (c *Cedar) Explain(_ context.Context, req *Request) (Explanation, error) {
 	if err != nil {
 		return Explanation{}, err
 	}
-	d := decide(cedar.Authorize(sel, &es, creq))
+	d := ps.decide(cedar.Authorize(sel, &es, creq))
 	x.Allowed, x.PolicyIDs, x.Errors, x.Considered = d.Allowed, d.PolicyIDs, d.Errors, sel.count()
 	x.Principal = uidString(s.principal)
 	for _, g := range s.groups {

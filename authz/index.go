@@ -220,7 +220,7 @@ func (s selection) each(yield func(cedar.PolicyID, *cedar.Policy) bool) {
 		for word != 0 {
 			i := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
-			if !yield(s.policies[i].id, s.policies[i].policy) {
+			if !yield(s.policies[i].id, s.policies[i].eval) {
 				return
 			}
 		}

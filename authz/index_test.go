@@ -137,6 +137,9 @@ func randPolicy(r *rand.Rand, guard string) string {
 		conds = append(conds, "("+c+")")
 	}
 	p := fmt.Sprintf("%s(%s, %s, %s)", effect, randPrincipalScope(r), randActionScope(r), randResourceScope(r))
+	if !permit && guard != "" && r.IntN(2) == 0 {
+		p = `@veto("acl") ` + p
+	}
 	if len(conds) > 0 {
 		p += " when { " + strings.Join(conds, " && ") + " }"
 	}
@@ -150,6 +153,9 @@ func randDocuments(r *rand.Rand) Documents {
 		for range r.IntN(8) {
 			b.WriteString(randPolicy(r, ""))
 		}
+		if r.IntN(2) == 0 { // broad, to meet the vetoes often
+			fmt.Fprintf(&b, "permit(principal, action, resource in Secret::%q);\n", pick(r, uSegs[:2]))
+		}
 		docs.Cedar[fmt.Sprintf("c%d", i)] = b.String()
 	}
 	for _, n := range uACLs {
@@ -159,6 +165,10 @@ func randDocuments(r *rand.Rand) Documents {
 		var b strings.Builder
 		for range 1 + r.IntN(5) {
 			b.WriteString(randPolicy(r, n))
+		}
+		if r.IntN(3) != 0 { // a broad veto, as a deciding HCL glob's
+			fmt.Fprintf(&b, "@veto(\"acl\") forbid(principal, %s, resource in Secret::%q) when { principal.policies.contains(%q) };\n",
+				randActionScope(r), pick(r, uSegs[:2]), n)
 		}
 		docs.ACL[n] = b.String()
 	}
@@ -271,7 +281,7 @@ func referenceEntities(t *testing.T, req *Request) (cedar.Request, cedar.EntityM
 // cedar.Authorize over the whole set with every attribute built.
 func TestIndexDifferential(t *testing.T) {
 	const sets, requests = 300, 40
-	var allowed, forbidden, errored, narrowed int
+	var allowed, forbidden, errored, narrowed, vetoed, overVeto int
 	for seed := range uint64(sets) {
 		r := rand.New(rand.NewPCG(seed, 7))
 		docs := randDocuments(r)
@@ -281,16 +291,17 @@ func TestIndexDifferential(t *testing.T) {
 		}
 		ps := c.set.Load()
 		full := ps.full()
+		ref := newOracle(ps)
 		if seed%2 == 1 {
 			ps.caches = tinyCaches() // every entry evicts the last
 		}
 		for i := range requests {
 			req := randRequest(r)
-			got := checkDifferential(t, fmt.Sprintf("seed %d request %d", seed, i), c, full, &req)
+			got := checkDifferential(t, fmt.Sprintf("seed %d request %d", seed, i), c, full, ref, &req)
 			// The same Principal, its maps and slices changed in place:
 			// decided on the new data, not on what the cache saw.
 			mutatePrincipal(r, &req.Principal)
-			checkDifferential(t, fmt.Sprintf("seed %d request %d changed", seed, i), c, full, &req)
+			checkDifferential(t, fmt.Sprintf("seed %d request %d changed", seed, i), c, full, ref, &req)
 			_, _, _, bits, err := buildRequest(builder{needs: ps.needs, index: ps.index}, &req)
 			if err != nil {
 				t.Fatal(err)
@@ -307,31 +318,103 @@ func TestIndexDifferential(t *testing.T) {
 			if len(got.Errors) > 0 {
 				errored++
 			}
+			switch {
+			case !got.Allowed && len(got.PolicyIDs) > 0 && ps.byID[cedar.PolicyID(got.PolicyIDs[0])].veto:
+				vetoed++
+			case got.Allowed && ref.vetoed:
+				overVeto++ // a Cedar document's permit where a veto matched
+			}
 		}
 	}
-	t.Logf("%d cases (each also with its principal changed in place): %d allowed, %d forbidden, %d with errors, %d narrowed by the index", sets*requests, allowed, forbidden, errored, narrowed)
+	t.Logf("%d cases (each also with its principal changed in place): %d allowed (%d despite a veto), %d forbidden (%d by veto), %d with errors, %d narrowed by the index",
+		sets*requests, allowed, overVeto, forbidden, vetoed, errored, narrowed)
 	// The test means something only if every outcome occurs often.
-	for name, n := range map[string]int{"allowed": allowed, "forbidden": forbidden, "errored": errored, "narrowed": narrowed} {
+	for name, n := range map[string]int{"allowed": allowed, "forbidden": forbidden, "errored": errored, "narrowed": narrowed,
+		"vetoed": vetoed, "allowed despite a veto": overVeto} {
 		if n < sets*requests/50 {
 			t.Errorf("only %d %s cases: the generator does not exercise it", n, name)
 		}
 	}
 }
 
-// checkDifferential decides req with c and as the whole set full over
-// the reference entities, and fails unless both agree.
-func checkDifferential(t *testing.T, label string, c *Cedar, full *cedar.PolicySet, req *Request) Decision {
+// checkDifferential decides req with c, as the whole set full over the
+// reference entities, and by the oracle, and fails unless all agree.
+func checkDifferential(t *testing.T, label string, c *Cedar, full *cedar.PolicySet, ref *oracle, req *Request) Decision {
 	t.Helper()
 	got, err := c.Authorize(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	creq, ents := referenceEntities(t, req)
-	want := decide(cedar.Authorize(full, ents, creq))
-	if got.Allowed != want.Allowed || !slices.Equal(got.PolicyIDs, want.PolicyIDs) || !slices.Equal(got.Errors, want.Errors) {
+	same := func(a, b Decision) bool {
+		return a.Allowed == b.Allowed && slices.Equal(a.PolicyIDs, b.PolicyIDs) && slices.Equal(a.Errors, b.Errors)
+	}
+	want := c.set.Load().decide(cedar.Authorize(full, ents, creq))
+	if !same(got, want) {
 		t.Fatalf("%s: %+v\nindexed %+v\nfull    %+v\npolicies:\n%v", label, *req, got, want, full)
 	}
+	if o := ref.decide(ents, creq); !same(got, o) {
+		t.Fatalf("%s: %+v\nindexed %+v\noracle  %+v\npolicies:\n%v", label, *req, got, o, full)
+	}
 	return got
+}
+
+// oracle decides by the rule of Cedar's doc, evaluating each policy as
+// written (a veto as the forbid it is) alone.
+type oracle struct {
+	policies []*compiled
+	alone    []*cedar.PolicySet
+	// vetoed reports that a veto matched the last request decided.
+	vetoed bool
+}
+
+func newOracle(ps *policySet) *oracle {
+	o := &oracle{policies: ps.policies}
+	for _, p := range ps.policies {
+		s := cedar.NewPolicySet()
+		s.Add(p.id, p.policy)
+		o.alone = append(o.alone, s)
+	}
+	return o
+}
+
+func (o *oracle) decide(ents cedar.EntityMap, creq cedar.Request) Decision {
+	var forbids, vetoes, cedarPermits, aclPermits, errs []string
+	for i, p := range o.policies {
+		_, diag := cedar.Authorize(o.alone[i], ents, creq)
+		for _, e := range diag.Errors {
+			errs = append(errs, e.String())
+		}
+		if len(diag.Reasons) == 0 {
+			continue
+		}
+		id := string(p.id)
+		switch {
+		case p.veto:
+			vetoes = append(vetoes, id)
+		case p.policy.Effect() == cedar.Forbid:
+			forbids = append(forbids, id)
+		case p.kind == docCedar:
+			cedarPermits = append(cedarPermits, id)
+		default:
+			aclPermits = append(aclPermits, id)
+		}
+	}
+	o.vetoed = len(vetoes) > 0
+	d := Decision{Errors: errs}
+	switch {
+	case len(forbids) > 0:
+		d.PolicyIDs = forbids
+	case len(vetoes) == 0 && len(cedarPermits)+len(aclPermits) > 0:
+		d.Allowed, d.PolicyIDs = true, append(cedarPermits, aclPermits...)
+	case len(cedarPermits) > 0:
+		d.Allowed, d.PolicyIDs = true, cedarPermits
+	default:
+		d.PolicyIDs = vetoes
+	}
+	slices.Sort(d.PolicyIDs)
+	slices.Sort(d.Errors)
+	return d
 }
 
 // mutatePrincipal changes p's groups, tags, policies and name in place,

@@ -76,7 +76,7 @@ type compiler struct {
 	byHead   map[string][]*keyInfo
 	cache    map[stepKey][]term
 	// decides are the (path, step) pairs enforcing their priority with
-	// their own forbids (Options.DecidingForbids): permits do not name
+	// their own vetoes (unless Options.UnlessOnly): permits do not name
 	// them.
 	decides map[stepKey]bool
 }
@@ -107,7 +107,7 @@ func newCompiler(policies map[string]*Policy, opts Options) *compiler {
 		}
 		return c.sorted[i].pat.text < c.sorted[j].pat.text
 	})
-	if opts.DecidingForbids {
+	if !opts.UnlessOnly {
 		c.chooseDeciders(opts.force)
 	}
 	return c

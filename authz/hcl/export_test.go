@@ -4,5 +4,5 @@ package hcl
 // would name and force accepts, whatever they cost: tests use them to
 // mix both ways of enforcing priority on small sets.
 func ForcedDeciders(force func(path string) bool) Options {
-	return Options{DecidingForbids: true, force: force}
+	return Options{force: force}
 }

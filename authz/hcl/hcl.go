@@ -25,11 +25,14 @@
 // Each rule becomes a permit (or, for deny, a forbid) whose when clause
 // says "the token holds this policy and this path matches" and whose
 // unless clause lists the higher-priority paths of other policies that
-// would decide instead. With Options.DecidingForbids, a path that many
-// permits would name instead gets its own forbid ("it decides and the
-// held policies having it do not grant the request"), which the permits
-// then leave out; see Options for how that combines with Cedar-native
-// documents. Only features Cedar evaluates are accepted:
+// would decide instead. A path that many permits would name instead gets
+// its own forbid annotated @veto("acl") ("it decides and the held
+// policies having it do not grant the request"), which the permits then
+// leave out; authz's Cedar authorizer lets such a veto block only ACL
+// permits, so a Cedar-native permit still allows what a deciding ACL path
+// merely does not grant (an HCL deny, an ordinary forbid, blocks every
+// permit). Options.UnlessOnly names every higher path in unless clauses
+// instead. Only features Cedar evaluates are accepted:
 // parameter constraints, wrapping TTLs, control groups, MFA, templated
 // paths and capabilities we do not enforce are errors, never ignored.
 //
@@ -108,20 +111,21 @@ func Compile(policies map[string]*Policy) (map[string]string, error) {
 	return CompileWith(policies, Options{})
 }
 
-// Options tune CompileWith. The zero value is Compile's.
+// Options tune CompileWith. The zero value is Compile's: a path that
+// many other policies' rules would name in their unless clauses enforces
+// its priority itself whenever that emits less Cedar: each of its
+// owners' documents gets a forbid annotated @veto("acl") saying "this
+// path decides for the held policies having it, and they do not grant the
+// request", and the lower permits no longer name it. Load the documents
+// into an authorizer honouring @veto("acl") (authz.Cedar does): an
+// authorizer treating the veto as an ordinary forbid would also block
+// Cedar-native permits where a deciding ACL path grants less.
 type Options struct {
-	// DecidingForbids lets a path that many other policies' rules would
-	// name in their unless clauses enforce its priority itself, whichever
-	// emits less Cedar: each of its owners' documents gets a forbid
-	// annotated @veto("acl") saying "this path decides for the held
-	// policies having it, and they do not grant the request", and the
-	// lower permits no longer name it. The ACL decisions are Vault's
-	// either way. Such a forbid is meant to veto only ACL permits: until
-	// the authorizer honours @veto("acl"), it also vetoes Cedar-native
-	// permits where the deciding ACL path grants less (without it, only
-	// an HCL deny does), so enable it only where no Cedar-native
-	// document permits what ACL documents cover.
-	DecidingForbids bool
+	// UnlessOnly makes every permit name all the higher-priority paths
+	// that would decide instead, with no veto: the exact but much larger
+	// Cedar (with many broad globs, about 6 times the text and over 10
+	// times authz's Load time). The ACL decisions are Vault's either way.
+	UnlessOnly bool
 
 	// force, when set (by tests), replaces the cost rule: every path some
 	// permit would name enforces its priority itself iff force(path).

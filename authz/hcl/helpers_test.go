@@ -164,16 +164,16 @@ func allowed(t testing.TB, c *authz.Cedar, policies []string, op, path string, s
 }
 
 // modes are the ways of enforcing priority every semantic test runs
-// under: unless clauses only; the cost rule; every named path deciding
-// itself; and a mix (paths of odd length decide themselves).
+// under: unless clauses only; the cost rule (Compile's); every named path
+// deciding itself; and a mix (paths of odd length decide themselves).
 // forced says the mode's sets must contain deciding forbids.
 var modes = []struct {
 	name   string
 	opts   hcl.Options
 	forced bool
 }{
-	{"unless", hcl.Options{}, false},
-	{"cost", hcl.Options{DecidingForbids: true}, false},
+	{"unless", hcl.Options{UnlessOnly: true}, false},
+	{"cost", hcl.Options{}, false},
 	{"forbids", hcl.ForcedDeciders(func(string) bool { return true }), true},
 	{"mixed", hcl.ForcedDeciders(func(p string) bool { return len(p)%2 == 1 }), true},
 }
