@@ -177,14 +177,12 @@ func (ps *policySet) decide(ok cedar.Decision, diag cedar.Diagnostic) Decision {
 // split decides from the matching permits and vetoes (no ordinary forbid
 // matched).
 func (ps *policySet) split(reasons []cedar.DiagnosticReason) Decision {
-	var cedarDoc, acl, vetoes int
+	var cedarDoc, vetoes int
 	for _, r := range reasons {
 		switch p := ps.byID[r.PolicyID]; {
 		case p.veto:
 			vetoes++
-		case p.kind == docACL:
-			acl++
-		default:
+		case p.kind == docCedar:
 			cedarDoc++
 		}
 	}

@@ -80,9 +80,19 @@ func BenchmarkCompile(b *testing.B) {
 }
 
 // BenchmarkAuthorize evaluates requests through Cedar with 100 compiled
-// HCL policies loaded, for a token holding two of them.
+// HCL policies loaded, for a token holding two of them: as Compile
+// compiles them (vetoes) and with unless clauses only.
 func BenchmarkAuthorize(b *testing.B) {
-	docs, err := hcl.Compile(teamPolicies(b, 100, 10))
+	for _, bc := range []struct {
+		name string
+		opts hcl.Options
+	}{{"compile", hcl.Options{}}, {"unless", hcl.Options{UnlessOnly: true}}} {
+		b.Run(bc.name, func(b *testing.B) { benchAuthorize(b, bc.opts) })
+	}
+}
+
+func benchAuthorize(b *testing.B, opts hcl.Options) {
+	docs, err := hcl.CompileWith(teamPolicies(b, 100, 10), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
