@@ -157,7 +157,9 @@ func Convert(name, text string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	docs, err := Compile(map[string]*Policy{name: p})
+	// Unless-only: the text stands alone (no @veto forbids, which only
+	// ACL documents may hold), so it can be pasted into a Cedar document.
+	docs, err := CompileWith(map[string]*Policy{name: p}, Options{UnlessOnly: true})
 	if err != nil {
 		return "", err
 	}
