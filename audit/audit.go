@@ -20,6 +20,12 @@ type Auth struct {
 	EntityID    string
 	DisplayName string
 	Policies    []string
+	// ClientToken is the caller's token, when the pipeline passes it (a
+	// device writes only its HMAC).
+	ClientToken string
+	// Metadata is the token's metadata, written as is (not HMAC'd, as in
+	// Vault).
+	Metadata map[string]string
 }
 
 // Decision is the authorization outcome recorded with a request.
@@ -52,6 +58,9 @@ type Entry struct {
 	ResponseData map[string]any
 	// Error is the client-visible failure of a response ("" on success).
 	Error string
+	// LeaseID is the lease of a response's secret, if any, written as
+	// response.secret.lease_id in the clear, as Vault does.
+	LeaseID string
 }
 
 // Broker records audit entries. Both methods must be safe for concurrent

@@ -1,0 +1,212 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Entry types of a log line.
+const (
+	TypeRequest    = "request"
+	TypeResponse   = "response"
+	TypeCheckpoint = "checkpoint"
+)
+
+// ZeroHash is the prev_hash of the first line of a device.
+const ZeroHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// wireAuth is Vault's "auth" object.
+type wireAuth struct {
+	ClientToken string            `json:"client_token,omitempty"`
+	Accessor    string            `json:"accessor,omitempty"`
+	DisplayName string            `json:"display_name,omitempty"`
+	Policies    []string          `json:"policies,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+	EntityID    string            `json:"entity_id,omitempty"`
+}
+
+// wireRequest is Vault's "request" object.
+type wireRequest struct {
+	ID              string         `json:"id,omitempty"`
+	Operation       string         `json:"operation,omitempty"`
+	MountType       string         `json:"mount_type,omitempty"`
+	Path            string         `json:"path,omitempty"`
+	Data            map[string]any `json:"data,omitempty"`
+	RemoteAddr      string         `json:"remote_address,omitempty"`
+	Unauthenticated bool           `json:"unauthenticated,omitempty"`
+}
+
+// wireSecret is Vault's "response.secret" object.
+type wireSecret struct {
+	LeaseID string `json:"lease_id,omitempty"`
+}
+
+// wireResponse is Vault's "response" object.
+type wireResponse struct {
+	Secret *wireSecret    `json:"secret,omitempty"`
+	Data   map[string]any `json:"data,omitempty"`
+}
+
+// wireCedar is our authorization record.
+type wireCedar struct {
+	Decision  string   `json:"decision"`
+	PolicyIDs []string `json:"policy_ids,omitempty"`
+}
+
+// wireEntry is one request or response line.
+type wireEntry struct {
+	Time       string        `json:"time"`
+	Type       string        `json:"type"`
+	Auth       *wireAuth     `json:"auth"`
+	Request    *wireRequest  `json:"request"`
+	Response   *wireResponse `json:"response,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	Cedar      *wireCedar    `json:"cedar"`
+	HMACKeyGen uint64        `json:"hmac_key_gen"`
+	Seq        uint64        `json:"seq"`
+	PrevHash   string        `json:"prev_hash"`
+}
+
+// wireCheckpoint is a checkpoint line; the signature field is appended
+// last (see checkpointLine).
+type wireCheckpoint struct {
+	Time       string `json:"time"`
+	Type       string `json:"type"`
+	HMACKeyGen uint64 `json:"hmac_key_gen"`
+	Seq        uint64 `json:"seq"`
+	PrevHash   string `json:"prev_hash"`
+	Count      uint64 `json:"count"`
+	KeyID      string `json:"key_id"`
+}
+
+// header is what Verify and OpenFile read of any line.
+type header struct {
+	Type       string  `json:"type"`
+	Seq        *uint64 `json:"seq"`
+	PrevHash   string  `json:"prev_hash"`
+	HMACKeyGen uint64  `json:"hmac_key_gen"`
+	KeyID      string  `json:"key_id"`
+	Signature  string  `json:"signature"`
+}
+
+// sigField introduces the signature, the last field of a checkpoint line.
+const sigField = `,"signature":"`
+
+// lineHash is the hex SHA-256 of a line without its newline.
+func lineHash(line []byte) string {
+	s := sha256.Sum256(line)
+	return hex.EncodeToString(s[:])
+}
+
+// KeyID names an Ed25519 public key in checkpoints: the hex of the first
+// 8 bytes of its SHA-256.
+func KeyID(pub ed25519.PublicKey) string {
+	s := sha256.Sum256(pub)
+	return hex.EncodeToString(s[:8])
+}
+
+// marshalLine encodes v as one JSON line without a trailing newline and
+// without HTML escaping.
+func marshalLine(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// formatTime is the time format of every line (Vault's RFC 3339, UTC).
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// entryLine encodes an owned entry (see ownEntry) as a line, HMAC'ing its
+// secrets under key. It consumes the entry's data snapshots.
+func entryLine(typ string, e *Entry, key []byte, gen, seq uint64, prev string) ([]byte, error) {
+	w := wireEntry{
+		Time: formatTime(e.Time), Type: typ, Error: e.Error,
+		Auth: &wireAuth{
+			DisplayName: e.Auth.DisplayName, Policies: e.Auth.Policies,
+			Metadata: e.Auth.Metadata, EntityID: e.Auth.EntityID,
+		},
+		Request: &wireRequest{
+			ID: e.RequestID, Operation: e.Operation, MountType: e.MountType, Path: e.Path,
+			RemoteAddr: e.RemoteAddr, Unauthenticated: e.Unauthenticated,
+		},
+		Cedar:      &wireCedar{Decision: decision(e.Decision.Allowed), PolicyIDs: e.Decision.PolicyIDs},
+		HMACKeyGen: gen, Seq: seq, PrevHash: prev,
+	}
+	if e.Auth.ClientToken != "" {
+		w.Auth.ClientToken = hmacString(key, e.Auth.ClientToken)
+	}
+	if e.Auth.Accessor != "" {
+		w.Auth.Accessor = hmacString(key, e.Auth.Accessor)
+	}
+	if e.RequestData != nil {
+		w.Request.Data = hmacTree(key, e.RequestData).(map[string]any)
+	}
+	if typ == TypeResponse {
+		w.Response = &wireResponse{}
+		if e.ResponseData != nil {
+			w.Response.Data = hmacTree(key, e.ResponseData).(map[string]any)
+		}
+		if e.LeaseID != "" {
+			w.Response.Secret = &wireSecret{LeaseID: e.LeaseID}
+		}
+	}
+	line, err := marshalLine(&w)
+	if err != nil {
+		return nil, fmt.Errorf("audit: encode %s entry: %w", typ, err)
+	}
+	return line, nil
+}
+
+func decision(allowed bool) string {
+	if allowed {
+		return "allow"
+	}
+	return "deny"
+}
+
+// checkpointLine encodes and signs a checkpoint. The signed message is
+// the line with its signature field removed: the JSON of wireCheckpoint
+// exactly as written; the line is that message with
+// `,"signature":"<base64 std>"` inserted before its closing brace.
+func checkpointLine(cp *wireCheckpoint, key ed25519.PrivateKey) ([]byte, error) {
+	msg, err := marshalLine(cp)
+	if err != nil {
+		return nil, fmt.Errorf("audit: encode checkpoint: %w", err)
+	}
+	sig := ed25519.Sign(key, msg)
+	line := make([]byte, 0, len(msg)+len(sigField)+90)
+	line = append(line, msg[:len(msg)-1]...)
+	line = append(line, sigField...)
+	line = base64.StdEncoding.AppendEncode(line, sig)
+	return append(line, '"', '}'), nil
+}
+
+// errBadSignatureField: a checkpoint line whose signature field is not
+// last or not base64.
+var errBadSignatureField = errors.New("audit: checkpoint signature field malformed")
+
+// splitCheckpoint returns the signed message and the signature of a
+// checkpoint line.
+func splitCheckpoint(line []byte) (msg, sig []byte, err error) {
+	i := bytes.LastIndex(line, []byte(sigField))
+	if i < 0 || !bytes.HasSuffix(line, []byte(`"}`)) {
+		return nil, nil, errBadSignatureField
+	}
+	sig, err = base64.StdEncoding.DecodeString(string(line[i+len(sigField) : len(line)-2]))
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, nil, errBadSignatureField
+	}
+	msg = append(append([]byte(nil), line[:i]...), '}')
+	return msg, sig, nil
+}

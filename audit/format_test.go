@@ -1,0 +1,119 @@
+package audit_test
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/secretumvault/secretumvault/audit"
+)
+
+func TestEntryFormat(t *testing.T) {
+	k := newKeys(t)
+	path := tempLog(t)
+	d := openFile(t, path, k.opts())
+	logN(t, d, 2)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"SENTINEL"} {
+		if bytes.Contains(raw, []byte(s)) {
+			t.Fatalf("plaintext %q in the log", s)
+		}
+	}
+	lines := readLines(t, path)
+	if len(lines) != 3 {
+		t.Fatalf("got %d lines, want 2 entries and a checkpoint", len(lines))
+	}
+	h := func(v string) string {
+		s, err := audit.Hash(k.root, 0, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	req, resp := decode(t, lines[0]), decode(t, lines[1])
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"type request", req["type"], "request"},
+		{"type response", resp["type"], "response"},
+		{"time", req["time"], "2026-12-01T12:00:00Z"},
+		{"seq", req["seq"], 1.0},
+		{"prev_hash", req["prev_hash"], audit.ZeroHash},
+		{"gen", req["hmac_key_gen"], 0.0},
+		{"client_token", get(req, "auth", "client_token"), h("SENTINEL-TOKEN")},
+		{"accessor", get(req, "auth", "accessor"), h("SENTINEL-ACCESSOR")},
+		{"display_name", get(req, "auth", "display_name"), "token-app"},
+		{"entity_id", get(req, "auth", "entity_id"), "ent-1"},
+		{"metadata", get(req, "auth", "metadata", "team"), "core"},
+		{"policies", len(get(req, "auth", "policies").([]any)), 2},
+		{"request id", get(req, "request", "id"), "req-id"},
+		{"operation", get(req, "request", "operation"), "update"},
+		{"path", get(req, "request", "path"), "secret/data/app"},
+		{"remote_address", get(req, "request", "remote_address"), "10.0.0.1"},
+		{"mount_type", get(req, "request", "mount_type"), "kv"},
+		{"data leaf", get(req, "request", "data", "password"), h("SENTINEL-PW")},
+		{"list string", get(req, "request", "data", "nested", "list").([]any)[0], h("SENTINEL-L0")},
+		{"list number", get(req, "request", "data", "nested", "list").([]any)[1], h("42")},
+		{"list bool", get(req, "request", "data", "nested", "list").([]any)[2], h("true")},
+		{"deep map", get(req, "request", "data", "nested", "list").([]any)[3].(map[string]any)["deep"], h("SENTINEL-DEEP")},
+		{"no response in request", req["response"], nil},
+		{"response data", get(resp, "response", "data", "value"), h("SENTINEL-RESP")},
+		{"lease_id", get(resp, "response", "secret", "lease_id"), "lease/1"},
+		{"cedar decision", get(req, "cedar", "decision"), "allow"},
+		{"cedar policy", get(req, "cedar", "policy_ids").([]any)[0], "p1"},
+		{"chain", resp["prev_hash"], audit.LineHash(lines[0])},
+		{"checkpoint", decode(t, lines[2])["type"], "checkpoint"},
+		{"checkpoint count", decode(t, lines[2])["count"], 2.0},
+		{"checkpoint key", decode(t, lines[2])["key_id"], audit.KeyID(k.pub)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+	if !strings.HasSuffix(string(lines[2]), `"}`) || !strings.Contains(string(lines[2]), `,"signature":"`) {
+		t.Errorf("checkpoint does not end with its signature")
+	}
+}
+
+// TestEntryNotRetained: the device copies the data; the caller may
+// change its maps after the call.
+func TestEntryNotRetained(t *testing.T) {
+	k := newKeys(t)
+	path := tempLog(t)
+	d := openFile(t, path, k.opts())
+	e := sampleEntry(0)
+	logN(t, d, 0)
+	if err := d.LogRequest(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	if e.RequestData["password"] != "SENTINEL-PW" {
+		t.Fatalf("device modified the caller's data")
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func get(m map[string]any, keys ...string) any {
+	var v any = m
+	for _, k := range keys {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
