@@ -287,4 +287,3 @@ func (v *verifier) later(i int, seq uint64) bool {
 	}
 	return false
 }
-
