@@ -1,0 +1,409 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/secretumvault/secretumvault/audit"
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+func mustVerify(t *testing.T, pub []byte, paths ...string) audit.Report {
+	t.Helper()
+	rep, err := audit.Verify(pub, paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK {
+		t.Fatalf("verify: %+v", *rep.Problem)
+	}
+	return rep
+}
+
+func TestRatchet(t *testing.T) {
+	k := newKeys(t)
+	path := tempLog(t)
+	o := k.opts()
+	o.RatchetEvery = 4
+	d := openFile(t, path, o)
+	logN(t, d, 10)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d = openFile(t, path, o) // reopen: a new generation
+	logN(t, d, 1)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var gens []float64
+	for _, l := range readLines(t, path) {
+		m := decode(t, l)
+		if m["type"] == "checkpoint" {
+			continue
+		}
+		gen := m["hmac_key_gen"].(float64)
+		gens = append(gens, gen)
+		want, err := audit.Hash(k.root, uint64(gen), "SENTINEL-PW")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := get(m, "request", "data", "password"); got != want {
+			t.Fatalf("seq %v: password HMAC does not verify under its generation", m["seq"])
+		}
+		other, _ := audit.Hash(k.root, uint64(gen)+1, "SENTINEL-PW")
+		if get(m, "request", "data", "password") == other {
+			t.Fatal("generations share a key")
+		}
+	}
+	want := []float64{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3}
+	if len(gens) != len(want) {
+		t.Fatalf("gens %v, want %v", gens, want)
+	}
+	for i := range want {
+		if gens[i] != want[i] {
+			t.Fatalf("gens %v, want %v", gens, want)
+		}
+	}
+	mustVerify(t, k.pub, path)
+}
+
+func TestChainAcrossReopenAndRotation(t *testing.T) {
+	k := newKeys(t)
+	path := tempLog(t)
+	o := k.opts()
+	d := openFile(t, path, o)
+	logN(t, d, 3)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d = openFile(t, path, o) // restart: seq continues
+	if p := d.Position(); p.Seq != 4 {
+		t.Fatalf("position after reopen %+v, want seq 4", p)
+	}
+	logN(t, d, 3)
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	logN(t, d, 1) // still into the renamed file
+	if err := d.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	logN(t, d, 2)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep := mustVerify(t, k.pub, path+".1", path)
+	// 3 + cp + 3 + 1 + cp (Reopen) | 2 + cp (Close)
+	if rep.Entries != 9 || rep.Checkpoints != 3 || rep.LastSeq != 12 {
+		t.Fatalf("got %+v", rep)
+	}
+	if first := decode(t, readLines(t, path)[0]); first["seq"] != 10.0 {
+		t.Fatalf("new file starts at seq %v, want 10", first["seq"])
+	}
+	tests := []struct {
+		name   string
+		paths  []string
+		reason audit.Reason
+	}{
+		{"current file alone", []string{path}, audit.ReasonDropped},
+		{"files in the wrong order", []string{path, path + ".1"}, audit.ReasonDropped},
+		{"old file alone", []string{path + ".1"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := audit.Verify(k.pub, tt.paths...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.reason == "" {
+				if !rep.OK {
+					t.Fatalf("got %+v", rep.Problem)
+				}
+				return
+			}
+			if rep.OK || rep.Problem.Reason != tt.reason {
+				t.Fatalf("got %+v", rep)
+			}
+		})
+	}
+	rep, err := audit.VerifySources(k.pub, audit.VerifyOptions{AllowPartialHead: true}, source(t, path))
+	if err != nil || !rep.OK || rep.FirstSeq != 10 {
+		t.Fatalf("partial head: %+v %v", rep, err)
+	}
+}
+
+func source(t *testing.T, path string) audit.Source {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return audit.Source{Name: path, R: bytes.NewReader(b)}
+}
+
+func TestOpenFile(t *testing.T) {
+	k := newKeys(t)
+	tests := []struct {
+		name    string
+		content string
+		mutate  func(*audit.FileOptions)
+		want    error
+	}{
+		{name: "torn tail", content: `{"type":"request","seq":1`, want: audit.ErrTornTail},
+		{name: "not an audit log", content: "hello\n", want: nil},
+		{name: "short root key", mutate: func(o *audit.FileOptions) { o.RootKey = o.RootKey[:16] }, want: logical.ErrInvalidRequest},
+		{name: "no signing key", mutate: func(o *audit.FileOptions) { o.SigningKey = nil }, want: logical.ErrInvalidRequest},
+		{name: "bad fsync", mutate: func(o *audit.FileOptions) { o.Fsync = "sometimes" }, want: logical.ErrInvalidRequest},
+		{name: "negative wait", mutate: func(o *audit.FileOptions) { o.Wait = -1 }, want: logical.ErrInvalidRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := tempLog(t)
+			if tt.content != "" {
+				if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := k.opts()
+			if tt.mutate != nil {
+				tt.mutate(&o)
+			}
+			d, err := audit.OpenFile(path, o)
+			if err == nil {
+				d.Close()
+				t.Fatal("OpenFile accepted it")
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFileMode(t *testing.T) {
+	k := newKeys(t)
+	for _, tt := range []struct {
+		name string
+		mode os.FileMode
+		want os.FileMode
+	}{{"default", 0, 0o600}, {"explicit", 0o640, 0o640}} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := tempLog(t)
+			o := k.opts()
+			o.Mode = tt.mode
+			d := openFile(t, path, o)
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Mode().Perm() &^ 0o022; got != tt.want&^0o022 {
+				t.Fatalf("mode %o, want %o", got, tt.want)
+			}
+		})
+	}
+}
+
+// syncWriter records writes and syncs.
+type syncWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	syncs  int
+	synced int // bytes covered by the last sync
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.syncs++
+	w.synced = w.buf.Len()
+	return nil
+}
+
+func (w *syncWriter) state() (written, synced, syncs int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Len(), w.synced, w.syncs
+}
+
+func TestFsyncModes(t *testing.T) {
+	k := newKeys(t)
+	tests := []struct {
+		mode audit.FsyncMode
+		// syncedOnReturn: every byte written is synced when the call returns.
+		syncedOnReturn bool
+		// syncsAtClose: whether Close syncs.
+		syncsAtClose bool
+	}{
+		{audit.FsyncAlways, true, true},
+		{audit.FsyncBatch, false, true},
+		{audit.FsyncNever, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.mode), func(t *testing.T) {
+			w := &syncWriter{}
+			o := k.opts().Options
+			o.Fsync = tt.mode
+			d, err := audit.NewWriterDevice(w, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 5 {
+				before, _, _ := w.state()
+				if err := d.LogRequest(t.Context(), sampleEntry(i)); err != nil {
+					t.Fatal(err)
+				}
+				written, synced, _ := w.state()
+				if written <= before {
+					t.Fatalf("entry %d not written when the call returned", i)
+				}
+				if tt.syncedOnReturn && synced != written {
+					t.Fatalf("entry %d not synced when the call returned", i)
+				}
+			}
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			written, synced, syncs := w.state()
+			if tt.syncsAtClose && synced != written {
+				t.Fatalf("close left %d bytes unsynced", written-synced)
+			}
+			if !tt.syncsAtClose && syncs != 0 {
+				t.Fatalf("fsync never synced %d times", syncs)
+			}
+			rep, err := audit.VerifySources(k.pub, audit.VerifyOptions{}, audit.Source{Name: "w", R: &w.buf})
+			if err != nil || !rep.OK || rep.Entries != 5 {
+				t.Fatalf("verify: %+v %v", rep, err)
+			}
+		})
+	}
+}
+
+// blockingWriter blocks every Write until released.
+type blockingWriter struct {
+	release chan struct{}
+	syncWriter
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return w.syncWriter.Write(p)
+}
+
+func TestBoundedWait(t *testing.T) {
+	k := newKeys(t)
+	w := &blockingWriter{release: make(chan struct{})}
+	o := k.opts().Options
+	o.Wait = 20 * time.Millisecond
+	d, err := audit.NewWriterDevice(w, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want error
+	}{
+		{"writer blocked", func() (context.Context, context.CancelFunc) { return context.WithCancel(t.Context()) }, audit.ErrTimeout},
+		{"caller gone", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			return ctx, cancel
+		}, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := tt.ctx()
+			defer cancel()
+			if err := d.LogRequest(ctx, sampleEntry(0)); !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+	close(w.release)
+	if err := d.LogRequest(t.Context(), sampleEntry(1)); err != nil {
+		t.Fatalf("device did not recover: %v", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.LogRequest(t.Context(), sampleEntry(2)); !errors.Is(err, audit.ErrClosed) {
+		t.Fatalf("after close: %v", err)
+	}
+}
+
+// failingWriter fails every write.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) { return w.n, errors.New("disk full") }
+
+func TestWriteFailure(t *testing.T) {
+	k := newKeys(t)
+	for _, tt := range []struct {
+		name    string
+		partial int
+	}{{"nothing written", 0}, {"torn write", 3}} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := audit.NewWriterDevice(&failingWriter{n: tt.partial}, k.opts().Options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 2 {
+				if err := d.LogRequest(t.Context(), sampleEntry(i)); err == nil {
+					t.Fatal("a failed write was reported as recorded")
+				}
+			}
+			if p := d.Position(); p.Seq != 0 {
+				t.Fatalf("position advanced past a failed write: %+v", p)
+			}
+			_ = d.Close()
+		})
+	}
+}
+
+func TestConcurrentLogging(t *testing.T) {
+	k := newKeys(t)
+	path := tempLog(t)
+	o := k.opts()
+	o.CheckpointEvery, o.RatchetEvery = 50, 64
+	d := openFile(t, path, o)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 100 {
+				e := sampleEntry(g*1000 + i)
+				var err error
+				if i%2 == 0 {
+					err = d.LogRequest(context.Background(), e)
+				} else {
+					err = d.LogResponse(context.Background(), e)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep := mustVerify(t, k.pub, path)
+	if rep.Entries != 800 || rep.Checkpoints != 17 {
+		t.Fatalf("got %+v", rep)
+	}
+}
