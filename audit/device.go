@@ -152,7 +152,7 @@ type Device struct {
 	reopen   func() (io.Writer, error)
 	closeW   func() error
 	chain    chainState
-	key      []byte
+	key      *hasher
 	broken   error
 	buf      bytes.Buffer
 	timer    *time.Timer
@@ -196,7 +196,7 @@ func startDevice(w io.Writer, opts Options, start Position, reopen func() (io.Wr
 	if start.Seq > 0 {
 		d.chain.Gen = start.Gen + 1
 	}
-	d.key = deriveKey(opts.RootKey, d.chain.Gen)
+	d.key = newHasher(deriveKey(opts.RootKey, d.chain.Gen))
 	d.pos = start
 	go d.run()
 	return d

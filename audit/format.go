@@ -129,7 +129,7 @@ func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // entryLine encodes an owned entry (see ownEntry) as a line, HMAC'ing its
 // secrets under key. It consumes the entry's data snapshots.
-func entryLine(typ string, e *Entry, key []byte, gen, seq uint64, prev string) ([]byte, error) {
+func entryLine(typ string, e *Entry, key *hasher, gen, seq uint64, prev string) ([]byte, error) {
 	w := wireEntry{
 		Time: formatTime(e.Time), Type: typ, Error: e.Error,
 		Auth: &wireAuth{
@@ -144,10 +144,10 @@ func entryLine(typ string, e *Entry, key []byte, gen, seq uint64, prev string) (
 		HMACKeyGen: gen, Seq: seq, PrevHash: prev,
 	}
 	if e.Auth.ClientToken != "" {
-		w.Auth.ClientToken = hmacString(key, e.Auth.ClientToken)
+		w.Auth.ClientToken = key.hmacString(e.Auth.ClientToken)
 	}
 	if e.Auth.Accessor != "" {
-		w.Auth.Accessor = hmacString(key, e.Auth.Accessor)
+		w.Auth.Accessor = key.hmacString(e.Auth.Accessor)
 	}
 	if e.RequestData != nil {
 		w.Request.Data = hmacTree(key, e.RequestData).(map[string]any)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"maps"
 	"slices"
 
@@ -33,11 +34,27 @@ func deriveKey(root []byte, gen uint64) []byte {
 	return m.Sum(nil)
 }
 
-// hmacString returns "hmac-sha256:<hex>" of v under a generation key.
-func hmacString(key []byte, v string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(v))
-	return hmacPrefix + hex.EncodeToString(m.Sum(nil))
+// hasher HMACs values under one generation key; it is not safe for
+// concurrent use (the writer goroutine owns its one).
+type hasher struct {
+	mac hash.Hash
+	sum [sha256.Size]byte
+	out [len(hmacPrefix) + 2*sha256.Size]byte
+}
+
+// newHasher returns a hasher for a generation key.
+func newHasher(key []byte) *hasher {
+	h := &hasher{mac: hmac.New(sha256.New, key)}
+	copy(h.out[:], hmacPrefix)
+	return h
+}
+
+// hmacString returns "hmac-sha256:<hex>" of v.
+func (h *hasher) hmacString(v string) string {
+	h.mac.Reset()
+	h.mac.Write([]byte(v))
+	hex.Encode(h.out[len(hmacPrefix):], h.mac.Sum(h.sum[:0]))
+	return string(h.out[:])
 }
 
 // Hash returns the value an entry written under key generation gen holds
@@ -48,7 +65,7 @@ func Hash(root []byte, gen uint64, value string) (string, error) {
 	if len(root) != RootKeySize {
 		return "", fmt.Errorf("%w: audit: root key must be %d bytes", logical.ErrInvalidRequest, RootKeySize)
 	}
-	return hmacString(deriveKey(root, gen), value), nil
+	return newHasher(deriveKey(root, gen)).hmacString(value), nil
 }
 
 // snapshot copies a data tree into one the device owns: maps and lists
@@ -110,21 +127,21 @@ func snapshotMap(m map[string]any) map[string]any {
 }
 
 // hmacTree replaces, in place, every string leaf of a snapshot tree with
-// its HMAC under key.
-func hmacTree(key []byte, v any) any {
+// its HMAC.
+func hmacTree(h *hasher, v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, x := range t {
-			t[k] = hmacTree(key, x)
+			t[k] = hmacTree(h, x)
 		}
 		return t
 	case []any:
 		for i, x := range t {
-			t[i] = hmacTree(key, x)
+			t[i] = hmacTree(h, x)
 		}
 		return t
 	case string:
-		return hmacString(key, t)
+		return h.hmacString(t)
 	default:
 		return t
 	}

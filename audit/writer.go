@@ -134,7 +134,7 @@ func (d *Device) encodeEntry(it *item) error {
 	if d.chain.genCount >= uint64(d.opts.RatchetEvery) {
 		d.chain.Gen++
 		d.chain.genCount = 0
-		d.key = deriveKey(d.opts.RootKey, d.chain.Gen)
+		d.key = newHasher(deriveKey(d.opts.RootKey, d.chain.Gen))
 	}
 	line, err := entryLine(it.typ, it.e, d.key, d.chain.Gen, d.chain.Seq+1, d.chain.PrevHash)
 	if err != nil {
