@@ -154,6 +154,7 @@ type Device struct {
 	chain    chainState
 	key      *hasher
 	broken   error
+	syncErr  error // a failed batch sync, reported to the next batch
 	buf      bytes.Buffer
 	timer    *time.Timer
 	timerC   <-chan time.Time
@@ -220,12 +221,21 @@ func (d *Device) Position() Position {
 	return d.pos
 }
 
-// Close writes a final checkpoint, syncs and closes the log; calls after
-// Close fail with ErrClosed. Close is idempotent.
+// Close writes what is queued and a final checkpoint, syncs and closes
+// the log; calls after Close fail with ErrClosed. It waits at most
+// Options.Wait for the writer (a blocked writer makes it fail with
+// ErrTimeout; the writer then finishes on its own if it unblocks). Close
+// is idempotent.
 func (d *Device) Close() error {
 	d.close.Do(func() { close(d.quit) })
-	<-d.done
-	return d.closeErr
+	t := time.NewTimer(d.opts.Wait)
+	defer t.Stop()
+	select {
+	case <-d.done:
+		return d.closeErr
+	case <-t.C:
+		return fmt.Errorf("%w (%s): close", ErrTimeout, d.opts.Wait)
+	}
 }
 
 func (d *Device) log(ctx context.Context, typ string, e *Entry) error {
@@ -258,15 +268,23 @@ func (d *Device) log(ctx context.Context, typ string, e *Entry) error {
 	}
 }
 
-// control runs f on the writer goroutine and waits for it.
+// control runs f on the writer goroutine and waits for it, at most
+// Options.Wait.
 func (d *Device) control(f func() error) error {
-	var err error
-	ran := make(chan struct{})
+	res := make(chan error, 1)
+	t := time.NewTimer(d.opts.Wait)
+	defer t.Stop()
 	select {
-	case d.ctl <- func() { err = f(); close(ran) }:
+	case d.ctl <- func() { res <- f() }:
 	case <-d.done:
 		return ErrClosed
+	case <-t.C:
+		return fmt.Errorf("%w (%s): writer busy", ErrTimeout, d.opts.Wait)
 	}
-	<-ran
-	return err
+	select {
+	case err := <-res:
+		return err
+	case <-t.C:
+		return fmt.Errorf("%w (%s): writer busy", ErrTimeout, d.opts.Wait)
+	}
 }

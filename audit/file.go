@@ -45,7 +45,7 @@ func OpenFile(path string, opts FileOptions) (*FileDevice, error) {
 	if err != nil {
 		return nil, err
 	}
-	start, err := lastPosition(f)
+	start, err := lastPosition(path)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("audit: open %s: %w", path, err)
@@ -97,9 +97,21 @@ func (d *FileDevice) Reopen() error {
 	})
 }
 
-// lastPosition reads the last line of the log at f's path.
-func lastPosition(f *os.File) (Position, error) {
-	r, err := os.Open(f.Name())
+// ReadPosition returns the position of the log at path: its last line
+// (seq 0 and ZeroHash for an empty file). Use it as Options.Resume when
+// opening a fresh file after a rotation made while the server was down:
+// the position of the rotated file.
+func ReadPosition(path string) (Position, error) {
+	p, err := lastPosition(path)
+	if err != nil {
+		return Position{}, fmt.Errorf("audit: read position of %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// lastPosition reads the last line of the log at path.
+func lastPosition(path string) (Position, error) {
+	r, err := os.Open(path)
 	if err != nil {
 		return Position{}, err
 	}

@@ -3,6 +3,8 @@ package audit
 import (
 	"bufio"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,11 +102,12 @@ func Verify(pub ed25519.PublicKey, paths ...string) (Report, error) {
 	return VerifySources(pub, VerifyOptions{}, srcs...)
 }
 
-// lineInfo is what the ordering pass keeps of each line.
+// lineInfo is what the ordering pass keeps of each line (about 100
+// bytes: Verify holds one per line of the log in memory).
 type lineInfo struct {
 	file, line int
 	seq        uint64
-	prev, hash string
+	prev, hash [sha256.Size]byte
 	checkpoint bool
 }
 
@@ -169,10 +172,11 @@ func (v *verifier) read(file int, r io.Reader) (*Problem, error) {
 
 func (v *verifier) readLine(file, n int, line []byte) *Problem {
 	var h header
-	if err := json.Unmarshal(line, &h); err != nil || h.Seq == nil || len(h.PrevHash) != len(ZeroHash) {
+	var prev [sha256.Size]byte
+	if err := json.Unmarshal(line, &h); err != nil || h.Seq == nil || !decodeHash(&prev, h.PrevHash) {
 		return v.problem(file, n, 0, ReasonEdited, "not an audit entry")
 	}
-	li := lineInfo{file: file, line: n, seq: *h.Seq, prev: h.PrevHash, hash: lineHash(line)}
+	li := lineInfo{file: file, line: n, seq: *h.Seq, prev: prev, hash: sha256.Sum256(line)}
 	switch h.Type {
 	case TypeRequest, TypeResponse:
 	case TypeCheckpoint:
@@ -213,7 +217,7 @@ func (v *verifier) order() *Problem {
 		return nil
 	}
 	first := v.lines[0]
-	if !v.opts.AllowPartialHead && (first.seq != 1 || first.prev != ZeroHash) {
+	if !v.opts.AllowPartialHead && (first.seq != 1 || first.prev != [sha256.Size]byte{}) {
 		return v.at(first, ReasonDropped, "log does not start at seq 1 with a zero prev_hash")
 	}
 	v.rep.FirstSeq = first.seq
@@ -286,4 +290,13 @@ func (v *verifier) later(i int, seq uint64) bool {
 		}
 	}
 	return false
+}
+
+// decodeHash parses a 64-digit hex hash.
+func decodeHash(dst *[sha256.Size]byte, s string) bool {
+	if len(s) != 2*sha256.Size {
+		return false
+	}
+	_, err := hex.Decode(dst[:], []byte(s))
+	return err == nil
 }

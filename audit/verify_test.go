@@ -69,12 +69,12 @@ func TestVerifyTamper(t *testing.T) {
 		{name: "untouched", tamper: func(l [][]byte) [][]byte { return l }},
 		{name: "one byte edited", tamper: func(l [][]byte) [][]byte {
 			i := bytes.Index(l[2], []byte(`"password":"hmac-sha256:`)) + len(`"password":"hmac-sha256:`)
-			l[2][i] ^= 1
+			l[2][i] = otherHexDigit(l[2][i])
 			return l
 		}, line: 3, seq: 3, reason: audit.ReasonEdited},
 		{name: "prev_hash edited", tamper: func(l [][]byte) [][]byte {
 			i := bytes.Index(l[2], []byte(`"prev_hash":"`)) + len(`"prev_hash":"`)
-			l[2][i] ^= 1
+			l[2][i] = otherHexDigit(l[2][i])
 			return l
 		}, line: 3, seq: 3, reason: audit.ReasonEdited},
 		{name: "malformed", tamper: func(l [][]byte) [][]byte {
@@ -192,4 +192,12 @@ func TestVerifyOpenTail(t *testing.T) {
 			}
 		})
 	}
+}
+
+// otherHexDigit returns a hex digit different from c.
+func otherHexDigit(c byte) byte {
+	if c == '0' {
+		return '1'
+	}
+	return '0'
 }

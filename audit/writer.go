@@ -24,7 +24,7 @@ func (d *Device) run() {
 			d.writeBatch(batch)
 		case <-d.timerC:
 			d.timerC = nil
-			_ = d.sync() // a failed batch sync shows on the next always-sync or Close
+			d.syncErr = d.sync()
 		case f := <-d.ctl:
 			f()
 		case <-d.quit:
@@ -72,6 +72,11 @@ func (d *Device) shutdown(batch []*item) {
 // item according to the fsync mode.
 func (d *Device) writeBatch(batch []*item) {
 	err := d.broken
+	if err == nil && d.syncErr != nil {
+		// The entries before were acknowledged but may not be on disk:
+		// refuse this batch so the failure is seen, then retry.
+		err, d.syncErr = d.syncErr, nil
+	}
 	if err == nil {
 		err = d.appendBatch(batch)
 	}
