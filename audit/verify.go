@@ -202,7 +202,7 @@ func (v *verifier) checkCheckpoint(file, n int, h *header, line []byte) *Problem
 		return v.problem(file, n, *h.Seq, ReasonUnsigned, "checkpoint signature malformed")
 	}
 	if h.KeyID != KeyID(v.pub) {
-		return v.problem(file, n, *h.Seq, ReasonUnsigned, "checkpoint names key %q, not the device key", h.KeyID)
+		return v.problem(file, n, *h.Seq, ReasonUnsigned, "checkpoint names another key than the device key")
 	}
 	if !ed25519.Verify(v.pub, msg, sig) {
 		return v.problem(file, n, *h.Seq, ReasonEdited, "checkpoint signature does not verify over its content")
