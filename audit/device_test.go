@@ -523,3 +523,32 @@ func TestBlockedWriterDoesNotHangControl(t *testing.T) {
 	}
 	close(w.release)
 }
+
+// TestRestartAfterCrash: a log cut after a crash (no closing checkpoint)
+// continues on the next open and verifies once closed cleanly.
+func TestRestartAfterCrash(t *testing.T) {
+	k := newKeys(t)
+	path := tempLog(t)
+	d := openFile(t, path, k.opts())
+	logN(t, d, 3)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := readLines(t, path)
+	crashed := append(bytes.Join(lines[:len(lines)-1], []byte("\n")), '\n') // drop the closing checkpoint
+	if err := os.WriteFile(path, crashed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit.Verify(k.pub, path)
+	if err != nil || rep.OK || rep.Problem.Reason != audit.ReasonTruncated || rep.Problem.Line != 3 {
+		t.Fatalf("crashed log: %+v %v", rep, err)
+	}
+	d = openFile(t, path, k.opts())
+	logN(t, d, 2)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rep := mustVerify(t, k.pub, path); rep.Entries != 5 || rep.LastSeq != 6 {
+		t.Fatalf("got %+v", rep)
+	}
+}
