@@ -10,8 +10,9 @@
 //
 // A Device (NewWriterDevice, or OpenFile for a FileDevice) writes one JSON
 // line per entry through a single writer goroutine that batches the
-// entries it finds waiting into one write. A call returns once its entry
-// is written (FsyncMode says when it is also on disk) and never waits
+// entries it finds waiting into one write. A caller encodes its entry
+// itself (it keeps nothing of it); the writer appends the chain fields and
+// writes. A call returns once its entry is written (FsyncMode says when it is also on disk) and never waits
 // longer than Options.Wait (ErrTimeout).
 //
 // # Line format

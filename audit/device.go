@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -126,11 +127,17 @@ func (o Options) Validate() error {
 	return bad("fsync must be batch, always or never, not %q", o.Fsync)
 }
 
-// item is one entry on its way to the writer.
+// item is one entry on its way to the writer: its line but the chain
+// fields, encoded by the caller.
 type item struct {
-	typ string
-	e   *Entry
-	res chan error // buffered 1
+	body []byte
+	res  chan error // buffered 1
+}
+
+// genKey is a published HMAC key generation.
+type genKey struct {
+	gen uint64
+	key []byte
 }
 
 // Device is an audit device: a Broker that writes a hash-chained log
@@ -147,12 +154,15 @@ type Device struct {
 	mu  sync.Mutex
 	pos Position // mirror of the writer's position, for Position()
 
+	// cur is the generation callers encode with; the writer moves it.
+	cur     atomic.Pointer[genKey]
+	hashers sync.Pool // of *poolHasher
+
 	// Writer goroutine state.
 	w        io.Writer
 	reopen   func() (io.Writer, error)
 	closeW   func() error
 	chain    chainState
-	key      *hasher
 	broken   error
 	syncErr  error // a failed batch sync, reported to the next batch
 	buf      bytes.Buffer
@@ -197,7 +207,7 @@ func startDevice(w io.Writer, opts Options, start Position, reopen func() (io.Wr
 	if start.Seq > 0 {
 		d.chain.Gen = start.Gen + 1
 	}
-	d.key = newHasher(deriveKey(opts.RootKey, d.chain.Gen))
+	d.publishGen()
 	d.pos = start
 	go d.run()
 	return d
@@ -239,7 +249,11 @@ func (d *Device) Close() error {
 }
 
 func (d *Device) log(ctx context.Context, typ string, e *Entry) error {
-	it := &item{typ: typ, e: ownEntry(e), res: make(chan error, 1)}
+	body, err := d.encode(typ, e)
+	if err != nil {
+		return err
+	}
+	it := &item{body: body, res: make(chan error, 1)}
 	t := time.NewTimer(d.opts.Wait)
 	defer t.Stop()
 	select {
@@ -266,6 +280,33 @@ func (d *Device) log(ctx context.Context, typ string, e *Entry) error {
 			return ErrClosed
 		}
 	}
+}
+
+// poolHasher is a hasher with its generation.
+type poolHasher struct {
+	gen uint64
+	h   *hasher
+}
+
+// encode HMACs and encodes e on the caller's goroutine, under the
+// generation current now; the writer only appends the chain fields.
+func (d *Device) encode(typ string, e *Entry) ([]byte, error) {
+	gk := d.cur.Load()
+	ph, _ := d.hashers.Get().(*poolHasher)
+	if ph == nil || ph.gen != gk.gen {
+		ph = &poolHasher{gen: gk.gen, h: newHasher(gk.key)}
+	}
+	body, err := entryBody(typ, e, ph.h, gk.gen)
+	d.hashers.Put(ph)
+	return body, err
+}
+
+// publishGen makes the writer's generation the one callers encode with.
+func (d *Device) publishGen() {
+	if cur := d.cur.Load(); cur != nil && cur.gen == d.chain.Gen {
+		return
+	}
+	d.cur.Store(&genKey{gen: d.chain.Gen, key: deriveKey(d.opts.RootKey, d.chain.Gen)})
 }
 
 // control runs f on the writer goroutine and waits for it, at most

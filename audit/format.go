@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -70,8 +71,7 @@ type wireEntry struct {
 	Error      string        `json:"error,omitempty"`
 	Cedar      *wireCedar    `json:"cedar"`
 	HMACKeyGen uint64        `json:"hmac_key_gen"`
-	Seq        uint64        `json:"seq"`
-	PrevHash   string        `json:"prev_hash"`
+	// seq and prev_hash follow, appended by chainLine.
 }
 
 // wireCheckpoint is a checkpoint line; the signature field is appended
@@ -127,9 +127,10 @@ func marshalLine(v any) ([]byte, error) {
 // formatTime is the time format of every line (Vault's RFC 3339, UTC).
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// entryLine encodes an owned entry (see ownEntry) as a line, HMAC'ing its
-// secrets under key. It consumes the entry's data snapshots.
-func entryLine(typ string, e *Entry, key *hasher, gen, seq uint64, prev string) ([]byte, error) {
+// entryBody encodes an entry as the body of a line: the whole line but
+// its chain fields (see chainLine), HMAC'ing its secrets with h, the
+// hasher of generation gen. It only reads e.
+func entryBody(typ string, e *Entry, h *hasher, gen uint64) ([]byte, error) {
 	w := wireEntry{
 		Time: formatTime(e.Time), Type: typ, Error: e.Error,
 		Auth: &wireAuth{
@@ -138,34 +139,39 @@ func entryLine(typ string, e *Entry, key *hasher, gen, seq uint64, prev string) 
 		},
 		Request: &wireRequest{
 			ID: e.RequestID, Operation: e.Operation, MountType: e.MountType, Path: e.Path,
-			RemoteAddr: e.RemoteAddr, Unauthenticated: e.Unauthenticated,
+			RemoteAddr: e.RemoteAddr, Unauthenticated: e.Unauthenticated, Data: hmacMap(h, e.RequestData),
 		},
 		Cedar:      &wireCedar{Decision: decision(e.Decision.Allowed), PolicyIDs: e.Decision.PolicyIDs},
-		HMACKeyGen: gen, Seq: seq, PrevHash: prev,
+		HMACKeyGen: gen,
 	}
 	if e.Auth.ClientToken != "" {
-		w.Auth.ClientToken = key.hmacString(e.Auth.ClientToken)
+		w.Auth.ClientToken = h.hmacString(e.Auth.ClientToken)
 	}
 	if e.Auth.Accessor != "" {
-		w.Auth.Accessor = key.hmacString(e.Auth.Accessor)
-	}
-	if e.RequestData != nil {
-		w.Request.Data = hmacTree(key, e.RequestData).(map[string]any)
+		w.Auth.Accessor = h.hmacString(e.Auth.Accessor)
 	}
 	if typ == TypeResponse {
-		w.Response = &wireResponse{}
-		if e.ResponseData != nil {
-			w.Response.Data = hmacTree(key, e.ResponseData).(map[string]any)
-		}
+		w.Response = &wireResponse{Data: hmacMap(h, e.ResponseData)}
 		if e.LeaseID != "" {
 			w.Response.Secret = &wireSecret{LeaseID: e.LeaseID}
 		}
 	}
-	line, err := marshalLine(&w)
+	body, err := marshalLine(&w)
 	if err != nil {
 		return nil, fmt.Errorf("audit: encode %s entry: %w", typ, err)
 	}
-	return line, nil
+	return body, nil
+}
+
+// chainLine completes a body into a line by appending its chain fields:
+// `,"seq":<seq>,"prev_hash":"<prev>"` before the closing brace.
+func chainLine(dst, body []byte, seq uint64, prev string) []byte {
+	dst = append(dst, body[:len(body)-1]...)
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, `,"prev_hash":"`...)
+	dst = append(dst, prev...)
+	return append(dst, '"', '}')
 }
 
 func decision(allowed bool) string {

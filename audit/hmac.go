@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
-	"maps"
-	"slices"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
@@ -68,92 +66,56 @@ func Hash(root []byte, gen uint64, value string) (string, error) {
 	return newHasher(deriveKey(root, gen)).hmacString(value), nil
 }
 
-// snapshot copies a data tree into one the device owns: maps and lists
-// are copied with their keys, and every leaf becomes its plaintext string
-// form (strings as is, other values as their JSON encoding; nil stays
-// nil). hmacTree later replaces each leaf with its HMAC.
-func snapshot(v any) any {
+// hmacValue returns a copy of a data tree with every leaf replaced by its
+// HMAC: maps and lists keep their keys and shape, a string leaf is HMAC'd
+// as is, any other leaf as its JSON encoding, nil stays nil. The input is
+// only read.
+func hmacValue(h *hasher, v any) any {
 	switch t := v.(type) {
 	case nil:
 		return nil
 	case map[string]any:
-		if t == nil {
-			return nil
-		}
-		m := make(map[string]any, len(t))
-		for k, x := range t {
-			m[k] = snapshot(x)
-		}
-		return m
+		return hmacMap(h, t)
 	case []any:
 		l := make([]any, len(t))
 		for i, x := range t {
-			l[i] = snapshot(x)
+			l[i] = hmacValue(h, x)
 		}
 		return l
 	case []string:
-		l := make([]any, len(t))
+		l := make([]string, len(t))
 		for i, x := range t {
-			l[i] = x
+			l[i] = h.hmacString(x)
 		}
 		return l
 	case map[string]string:
-		m := make(map[string]any, len(t))
+		m := make(map[string]string, len(t))
 		for k, x := range t {
-			m[k] = x
+			m[k] = h.hmacString(x)
 		}
 		return m
 	case string:
-		return t
+		return h.hmacString(t)
 	case json.Number:
-		return t.String()
+		return h.hmacString(t.String())
 	default:
 		b, err := json.Marshal(t)
 		if err != nil {
 			// An unencodable value is still recorded, without content.
-			return fmt.Sprintf("%T", t)
+			b = []byte(fmt.Sprintf("%T", t))
 		}
-		return string(b)
+		return h.hmacString(string(b))
 	}
 }
 
-// snapshotMap is snapshot for a top-level data map.
-func snapshotMap(m map[string]any) map[string]any {
+// hmacMap is hmacValue for a map (nil stays nil).
+func hmacMap(h *hasher, m map[string]any) map[string]any {
 	if m == nil {
 		return nil
 	}
-	s, _ := snapshot(m).(map[string]any)
-	return s
-}
-
-// hmacTree replaces, in place, every string leaf of a snapshot tree with
-// its HMAC.
-func hmacTree(h *hasher, v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			t[k] = hmacTree(h, x)
-		}
-		return t
-	case []any:
-		for i, x := range t {
-			t[i] = hmacTree(h, x)
-		}
-		return t
-	case string:
-		return h.hmacString(t)
-	default:
-		return t
+	out := make(map[string]any, len(m))
+	for k, x := range m {
+		out[k] = hmacValue(h, x)
 	}
-}
-
-// ownEntry returns a copy of e that shares nothing mutable with it.
-func ownEntry(e *Entry) *Entry {
-	c := *e
-	c.RequestData = snapshotMap(e.RequestData)
-	c.ResponseData = snapshotMap(e.ResponseData)
-	c.Auth.Policies = slices.Clone(e.Auth.Policies)
-	c.Auth.Metadata = maps.Clone(e.Auth.Metadata)
-	c.Decision.PolicyIDs = slices.Clone(e.Decision.PolicyIDs)
-	return &c
+	return out
 }

@@ -95,22 +95,22 @@ func (d *Device) writeBatch(batch []*item) {
 // position is restored (and a partial write breaks the device until
 // Reopen, since the log then ends mid-line).
 func (d *Device) appendBatch(batch []*item) error {
-	saved, savedKey := d.chain, d.key
+	saved := d.chain
 	d.buf.Reset()
 	for _, it := range batch {
 		if err := d.encodeEntry(it); err != nil {
-			d.chain, d.key = saved, savedKey
+			d.restore(saved)
 			return err
 		}
 		if d.chain.sinceCP >= uint64(d.opts.CheckpointEvery) {
 			if err := d.encodeCheckpoint(); err != nil {
-				d.chain, d.key = saved, savedKey
+				d.restore(saved)
 				return err
 			}
 		}
 	}
 	if err := d.flushBuf(); err != nil {
-		d.chain, d.key = saved, savedKey
+		d.restore(saved)
 		return err
 	}
 	return nil
@@ -134,21 +134,27 @@ func (d *Device) flushBuf() error {
 	return nil
 }
 
-// encodeEntry ratchets the key if due and appends the entry's line.
+// encodeEntry appends the entry's line and ratchets the key generation
+// when due. A line carries the generation its caller encoded it with: the
+// one current then, so a generation covers RatchetEvery entries plus
+// those encoded concurrently with the switch.
 func (d *Device) encodeEntry(it *item) error {
-	if d.chain.genCount >= uint64(d.opts.RatchetEvery) {
-		d.chain.Gen++
-		d.chain.genCount = 0
-		d.key = newHasher(deriveKey(d.opts.RootKey, d.chain.Gen))
-	}
-	line, err := entryLine(it.typ, it.e, d.key, d.chain.Gen, d.chain.Seq+1, d.chain.PrevHash)
-	if err != nil {
-		return err
-	}
+	line := chainLine(make([]byte, 0, len(it.body)+100), it.body, d.chain.Seq+1, d.chain.PrevHash)
 	d.chain.genCount++
 	d.chain.sinceCP++
 	d.appendLine(line)
+	if d.chain.genCount >= uint64(d.opts.RatchetEvery) {
+		d.chain.Gen++
+		d.chain.genCount = 0
+		d.publishGen()
+	}
 	return nil
+}
+
+// restore puts the chain back after a failed write.
+func (d *Device) restore(saved chainState) {
+	d.chain = saved
+	d.publishGen()
 }
 
 // encodeCheckpoint appends a signed checkpoint line.
