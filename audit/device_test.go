@@ -406,6 +406,24 @@ func TestConcurrentLogging(t *testing.T) {
 	if rep.Entries != 800 || rep.Checkpoints != 17 {
 		t.Fatalf("got %+v", rep)
 	}
+	// Every line verifies under the generation it names, and the
+	// generations ratcheted.
+	gens := map[float64]bool{}
+	for _, l := range readLines(t, path) {
+		m := decode(t, l)
+		if m["type"] == "checkpoint" {
+			continue
+		}
+		gen := m["hmac_key_gen"].(float64)
+		gens[gen] = true
+		want, _ := audit.Hash(k.root, uint64(gen), "SENTINEL-PW")
+		if get(m, "request", "data", "password") != want {
+			t.Fatalf("seq %v does not verify under generation %v", m["seq"], gen)
+		}
+	}
+	if len(gens) < 800/64 {
+		t.Fatalf("only %d generations for 800 entries ratcheting every 64", len(gens))
+	}
 }
 
 func TestRotationWhileDown(t *testing.T) {
