@@ -3,7 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -258,6 +261,8 @@ func TestRunAuditVerify(t *testing.T) {
 			stderr: "-public-key: 64 bytes, want a 32-byte"},
 		{name: "private key pem", code: 2, setup: log("-public-key", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1}}))),
 			stderr: `PEM block is "PRIVATE KEY", want "PUBLIC KEY"`},
+		{name: "ecdsa key pem", code: 2, setup: log("-public-key", ecdsaPEM(t)), stderr: "*ecdsa.PublicKey, want an Ed25519 public key"},
+		{name: "help", setup: func(*testing.T, string) []string { return []string{"-help"} }, golden: true},
 		{name: "empty key file", code: 2, setup: keyFile("\n"), stderr: "device.pub: empty key"},
 		{name: "missing key file", code: 2, setup: func(t *testing.T, dir string) []string {
 			return []string{"-public-key", "@" + filepath.Join(dir, "nope.pub"), writeLog(t, k, dir)}
@@ -267,6 +272,29 @@ func TestRunAuditVerify(t *testing.T) {
 		{name: "missing log", code: 1, setup: func(_ *testing.T, dir string) []string { return []string{filepath.Join(dir, "audit.log")} },
 			stderr: "Error: opening audit log: open "},
 	})
+}
+
+func TestRunAuditGroup(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	code := Run(context.Background(), []string{"audit"}, strings.NewReader(""), &stdout, &stderr, nil)
+	if code != ExitUsage || !strings.Contains(stderr.String(), "verify") {
+		t.Fatalf("audit alone: code %d, stderr %q", code, stderr.String())
+	}
+}
+
+// ecdsaPEM is a PEM "PUBLIC KEY" of a P-256 key.
+func ecdsaPEM(t *testing.T) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
 // otherDigit returns a hex digit different from c.
