@@ -174,9 +174,6 @@ func TestPersistenceAndRehash(t *testing.T) {
 }
 
 func TestDefaultParamsLogin(t *testing.T) {
-	if testing.Short() {
-		t.Skip("argon2id at the default cost")
-	}
 	h := newHarnessOn(t, newHarness(t, nil).Phys, authtest.NewClock(time.Now()), nil, userpass.DefaultArgon2Params())
 	h.Must(logical.CreateOperation, "users/alice", map[string]any{"password": "s3cret"})
 	if !strings.Contains(h.stored("alice"), "$argon2id$v=19$m=19456,t=2,p=1$") {
