@@ -97,12 +97,9 @@ func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backe
 	for _, o := range opts {
 		o(b)
 	}
-	var err error
-	if b.lockout, err = method.NewLockout(Type, conf, b.now); err != nil {
-		return nil, err
-	}
 	help := "AppRole auth method (Vault compatible): machines log in with a role_id and a secret_id."
-	if b.Router, err = method.NewRouter(Type, help, b.paths()); err != nil {
+	var err error
+	if b.Router, b.lockout, err = method.Setup(Type, help, conf, b.now, b.paths()); err != nil {
 		return nil, err
 	}
 	return b, nil

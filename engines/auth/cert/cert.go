@@ -82,10 +82,7 @@ func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backe
 		o(b)
 	}
 	var err error
-	if b.lockout, err = method.NewLockout(Type, conf, b.now); err != nil {
-		return nil, err
-	}
-	if b.Router, err = method.NewRouter(Type, "TLS client certificate authentication (Vault cert auth compatible).", b.paths()); err != nil {
+	if b.Router, b.lockout, err = method.Setup(Type, "TLS client certificate authentication (Vault cert auth compatible).", conf, b.now, b.paths()); err != nil {
 		return nil, err
 	}
 	return b, nil

@@ -112,10 +112,7 @@ func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backe
 		o(b)
 	}
 	var err error
-	if b.lock, err = method.NewLockout(Type, conf, b.now); err != nil {
-		return nil, err
-	}
-	if b.Router, err = method.NewRouter(Type, "Authenticates signed JWTs (Vault jwt auth method compatible).", b.paths()); err != nil {
+	if b.Router, b.lock, err = method.Setup(Type, "Authenticates signed JWTs (Vault jwt auth method compatible).", conf, b.now, b.paths()); err != nil {
 		return nil, err
 	}
 	return b, nil

@@ -123,10 +123,7 @@ func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backe
 	if b.dummy, err = b.hashPassword(context.Background(), pw, b.params); err != nil {
 		return nil, err
 	}
-	if b.lockout, err = method.NewLockout(Type, conf, b.now); err != nil {
-		return nil, err
-	}
-	if b.Router, err = method.NewRouter(Type, "Username & password auth method (Vault compatible).", b.paths()); err != nil {
+	if b.Router, b.lockout, err = method.Setup(Type, "Username & password auth method (Vault compatible).", conf, b.now, b.paths()); err != nil {
 		return nil, err
 	}
 	return b, nil

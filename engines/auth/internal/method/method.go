@@ -8,7 +8,6 @@ package method
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -73,7 +72,21 @@ func NewLockout(name string, conf *logical.BackendConfig, now func() time.Time) 
 }
 
 // DiscardLogger is the logger of a method given none.
-func DiscardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func DiscardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// Setup builds what every method's New builds: its lockout from the
+// mount options (NewLockout) and its router over paths (NewRouter).
+func Setup(name, help string, conf *logical.BackendConfig, now func() time.Time, paths []*framework.Path) (Router, *lockout.Tracker, error) {
+	lock, err := NewLockout(name, conf, now)
+	if err != nil {
+		return Router{}, nil, err
+	}
+	r, err := NewRouter(name, help, paths)
+	if err != nil {
+		return Router{}, nil, err
+	}
+	return r, lock, nil
+}
 
 // RemoteAddr is the client's address, "" when the request has none.
 func RemoteAddr(req *logical.Request) string {
