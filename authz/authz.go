@@ -3,10 +3,11 @@
 // after authentication and before anything is audited or routed; nothing
 // else in the server makes authorization decisions.
 //
-// The first implementation, Interim, keeps the rules the server had before
-// policies: the root token may do anything, routes that declare sudo need
-// the root token, every other route is open to any valid token. Cedar
-// policies replace it behind the same interface.
+// The server's Authorizer is Cedar (cedar.go), fed with the stored Cedar
+// documents and the Vault HCL policies compiled by authz/hcl. Interim
+// keeps the rules of the server before policies (root may do anything,
+// sudo routes need root, everything else is open to any valid token); it
+// remains for tests that exercise the pipeline without policies.
 package authz
 
 import (

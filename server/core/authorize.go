@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,10 +13,10 @@ import (
 )
 
 // authzRequest fills areq, the authorization question of a request by
-// the token te to the route tgt (Time is the caller's to set).
-func (c *Core) authzRequest(ctx context.Context, areq *authz.Request, st *activeState, te *token.Entry, tgt *target, req *logical.Request, full string) {
+// principal p to the route tgt (Time is the caller's to set).
+func (c *Core) authzRequest(ctx context.Context, areq *authz.Request, p authz.Principal, tgt *target, req *logical.Request, full string) {
 	*areq = authz.Request{
-		Principal: principalOf(st, te),
+		Principal: p,
 		Operation: string(req.Operation),
 		Action:    routeAction(tgt.info, req.Operation),
 		Path:      full,
@@ -42,19 +43,29 @@ func routeAction(info logical.RouteInfo, op logical.Operation) string {
 	return string(op)
 }
 
+// entityOf is the identity of te's entity, if it has one.
+func entityOf(st *activeState, te *token.Entry) (identityPrincipal, bool) {
+	if te.EntityID == "" || st == nil || st.identity == nil {
+		return identityPrincipal{}, false
+	}
+	return st.identity.Principal(te.EntityID)
+}
+
 // principalOf is the token's principal: its entity (name, type, groups,
 // metadata) when it has one, and the policies of the token, the entity
 // and its groups together (Vault's identity policies).
 func principalOf(st *activeState, te *token.Entry) authz.Principal {
+	ip, ok := entityOf(st, te)
+	return principalWith(te, ip, ok)
+}
+
+// principalWith is principalOf with the entity already looked up.
+func principalWith(te *token.Entry, ip identityPrincipal, hasEntity bool) authz.Principal {
 	p := authz.Principal{
 		Root: te.IsRoot(), Accessor: te.Accessor, EntityID: te.EntityID,
 		DisplayName: te.DisplayName, Policies: te.Policies, Metadata: te.Meta,
 	}
-	if te.EntityID == "" || st == nil || st.identity == nil {
-		return p
-	}
-	ip, ok := st.identity.Principal(te.EntityID)
-	if !ok {
+	if !hasEntity {
 		return p
 	}
 	p.EntityName, p.EntityType = ip.Name, ip.Type
@@ -70,20 +81,11 @@ func mergePolicies(a, b []string) []string {
 	out := make([]string, 0, len(a)+len(b))
 	out = append(out, a...)
 	for _, n := range b {
-		if !containsString(a, n) {
+		if !slices.Contains(a, n) {
 			out = append(out, n)
 		}
 	}
 	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // kvSegments are the first segments of a KV v2 path that precede the
@@ -117,7 +119,7 @@ func requestTTL(ctx context.Context, tgt *target, req *logical.Request, full str
 		return 0, false
 	}
 	probe := *req
-	probe.Path, probe.MountPoint, probe.MountType, probe.Storage = relativePath(full, tgt.mount), tgt.mount, tgt.typ, tgt.view
+	tgt.bind(&probe, full)
 	d, ok, err := g.GrantTTL(ctx, &probe)
 	if err != nil || !ok {
 		return 0, false

@@ -110,6 +110,9 @@ type pipelineCall struct {
 	decision authz.Decision
 	// existenceChecked: authorize already told create from update.
 	existenceChecked bool
+	// entity is the caller's identity entity (looked up once, by gate).
+	entity    identityPrincipal
+	hasEntity bool
 
 	tgt   target
 	areq  authz.Request
@@ -125,6 +128,12 @@ type target struct {
 	info    logical.RouteInfo
 	// entry is the mount's table row (nil for sys/).
 	entry *mountEntry
+}
+
+// bind points req, whose full path is full, at the target: the path
+// relative to the mount, the mount, its type and storage view.
+func (t *target) bind(req *logical.Request, full string) {
+	req.Path, req.MountPoint, req.MountType, req.Storage = relativePath(full, t.mount), t.mount, t.typ, t.view
 }
 
 // localTarget reports a sys/ route declared Local.
@@ -228,10 +237,9 @@ func (c *Core) gate(ctx context.Context, st *activeState, call *pipelineCall, re
 	if !te.UsableFrom(clientOf(req)) {
 		return fmt.Errorf("%w: the token may not be used from this address", logical.ErrPermissionDenied)
 	}
-	if te.EntityID != "" && st.identity != nil {
-		if p, ok := st.identity.Principal(te.EntityID); ok && p.Disabled {
-			return fmt.Errorf("%w: the token's entity is disabled", logical.ErrPermissionDenied)
-		}
+	call.entity, call.hasEntity = entityOf(st, te)
+	if call.hasEntity && call.entity.Disabled {
+		return fmt.Errorf("%w: the token's entity is disabled", logical.ErrPermissionDenied)
 	}
 	call.caller = te
 	return nil
@@ -278,7 +286,7 @@ func (c *Core) authorize(ctx context.Context, st *activeState, call *pipelineCal
 		return err
 	}
 	areq := &call.areq
-	c.authzRequest(ctx, areq, st, call.caller, tgt, req, call.full)
+	c.authzRequest(ctx, areq, principalWith(call.caller, call.entity, call.hasEntity), tgt, req, call.full)
 	areq.Time = call.start
 	az := c.authorizer
 	if az == nil {
@@ -304,7 +312,7 @@ func (c *Core) existence(ctx context.Context, call *pipelineCall, tgt *target, r
 		return nil
 	}
 	probe := *req
-	probe.Path, probe.MountPoint, probe.MountType, probe.Storage = relativePath(call.full, tgt.mount), tgt.mount, tgt.typ, tgt.view
+	tgt.bind(&probe, call.full)
 	exists, ok, err := tgt.backend.ExistenceCheck(ctx, &probe)
 	if err != nil {
 		// Authorized as an update; the route stage checks again and
@@ -347,8 +355,7 @@ func (c *Core) auditRequest(ctx context.Context, call *pipelineCall, tgt *target
 // dispatch runs stages 4-6: route to the backend, (leases), audit the
 // response.
 func (c *Core) dispatch(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) (*logical.Response, error) {
-	req.Path = relativePath(req.Path, tgt.mount)
-	req.MountPoint, req.MountType, req.Storage = tgt.mount, tgt.typ, tgt.view
+	tgt.bind(req, req.Path)
 	if call.caller != nil {
 		ctx = token.ContextWithCaller(ctx, call.caller)
 		if tgt.typ == token.MountType && !call.caller.IsRoot() {

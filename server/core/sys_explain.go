@@ -101,7 +101,7 @@ func (c sysHandlers) requireSudo(ctx context.Context, st *activeState, caller *t
 	full := sysMountPath + req.Path
 	tgt := &target{backend: c.sys, mount: sysMountPath, typ: sysMountType, info: logical.RouteInfo{Sudo: true}}
 	var areq authz.Request
-	c.authzRequest(ctx, &areq, st, caller, tgt, &logical.Request{Operation: logical.UpdateOperation, Connection: req.Connection}, full)
+	c.authzRequest(ctx, &areq, principalOf(st, caller), tgt, &logical.Request{Operation: logical.UpdateOperation, Connection: req.Connection}, full)
 	areq.Time = c.cfg.Now()
 	d, err := c.authorizerOf(st).Authorize(ctx, &areq)
 	if err != nil {
@@ -137,7 +137,7 @@ func (c *Core) question(ctx context.Context, st *activeState, te *token.Entry, p
 	path = strings.TrimPrefix(path, "/")
 	tgt := c.describe(st, path, op)
 	var areq authz.Request
-	c.authzRequest(ctx, &areq, st, te, tgt, &logical.Request{Operation: op, Connection: conn, Data: data}, path)
+	c.authzRequest(ctx, &areq, principalOf(st, te), tgt, &logical.Request{Operation: op, Connection: conn, Data: data}, path)
 	areq.Time = c.cfg.Now()
 	return &areq
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
-	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -90,7 +89,7 @@ func (b *Backend) authenticate(ctx context.Context, s logical.Storage, d *framew
 	if r == nil || !sameHMAC(mac("role_id", r.RoleID), mac("role_id", roleID)) {
 		return nil, refused("unknown role_id")
 	}
-	if !tokenfields.AddrAllowed(addr, r.SecretIDBoundCIDRs) {
+	if !logical.AddrAllowed(addr, r.SecretIDBoundCIDRs) {
 		return nil, refused("client address outside the role's secret_id_bound_cidrs")
 	}
 	var e *secretIDEntry
@@ -132,7 +131,7 @@ func (b *Backend) consumeSecretID(ctx context.Context, s logical.Storage, mac fu
 		}
 		return nil, "expired secret_id", nil
 	}
-	if !tokenfields.AddrAllowed(addr, e.CIDRList) {
+	if !logical.AddrAllowed(addr, e.CIDRList) {
 		return nil, "client address outside the secret id's cidr_list", nil
 	}
 	switch {

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"strings"
 
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
@@ -73,7 +72,7 @@ func (b *Backend) authenticate(ctx context.Context, s logical.Storage, name stri
 		return nil, err
 	case chain[0].Subject.CommonName == "":
 		return nil, logical.InvalidRequest("", "the client certificate has no subject common name to name its identity")
-	case !tokenfields.AddrAllowed(remote, role.BoundCIDRs):
+	case !logical.AddrAllowed(remote, role.BoundCIDRs):
 		return nil, fmt.Errorf("%w: login from outside the certificate's token_bound_cidrs", logical.ErrPermissionDenied)
 	}
 	return role, nil

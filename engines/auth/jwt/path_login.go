@@ -3,7 +3,6 @@ package jwt
 import (
 	"context"
 	"errors"
-	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"maps"
 	"strings"
 
@@ -94,7 +93,7 @@ func isDenied(err error) bool { return errors.Is(err, logical.ErrPermissionDenie
 // logical.ErrPermissionDenied; a key source that cannot be reached is
 // logical.ErrUnavailable.
 func (b *Backend) authenticate(ctx context.Context, v *verifier, r *role, roleName, token, remote string) (*logical.Auth, error) {
-	if !tokenfields.AddrAllowed(remote, r.BoundCIDRs) {
+	if !logical.AddrAllowed(remote, r.BoundCIDRs) {
 		return nil, denied("login address is not in the role's token_bound_cidrs")
 	}
 	claims, err := v.verify(ctx, token, r, b.now())

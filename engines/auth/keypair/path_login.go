@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
-	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -143,7 +142,7 @@ func (b *Backend) verify(ctx context.Context, req *logical.Request, in *loginInp
 		pub = e.PublicKey
 	}
 	msg := LoginMessage(b.mountPath(req), in.Name, in.Nonce, in.Timestamp)
-	if !ed25519.Verify(pub, msg, in.Signature) || e == nil || !tokenfields.AddrAllowed(remote, e.BoundCIDRs) {
+	if !ed25519.Verify(pub, msg, in.Signature) || e == nil || !logical.AddrAllowed(remote, e.BoundCIDRs) {
 		return nil, ErrLoginFailed
 	}
 	return e.auth(in.Name), nil

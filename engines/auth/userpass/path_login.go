@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/secretumvault/secretumvault/engines/auth/internal/method"
-	"github.com/secretumvault/secretumvault/engines/auth/internal/tokenfields"
 	"github.com/secretumvault/secretumvault/engines/auth/lockout"
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -78,7 +77,7 @@ func (b *Backend) authenticate(ctx context.Context, s logical.Storage, name, pas
 		return nil, refused("unknown user")
 	case !ok:
 		return nil, refused("wrong password")
-	case !tokenfields.AddrAllowed(addr, u.Token.BoundCIDRs):
+	case !logical.AddrAllowed(addr, u.Token.BoundCIDRs):
 		return nil, refused("client address outside the user's token_bound_cidrs")
 	}
 	if !params.sameCost(b.params) {

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -343,27 +342,9 @@ func (s *Store) Tidy(ctx context.Context) (int, error) {
 }
 
 // UsableFrom reports whether the token may be used by a client at addr
-// (an IP address): always for a token without bound CIDRs, never from an
-// unknown or unparsable address for one with them.
-func (e *Entry) UsableFrom(addr string) bool {
-	if len(e.BoundCIDRs) == 0 {
-		return true
-	}
-	ip, err := netip.ParseAddr(addr)
-	if err != nil {
-		return false
-	}
-	ip = ip.Unmap()
-	for _, c := range e.BoundCIDRs {
-		if p, err := netip.ParsePrefix(c); err == nil && p.Contains(ip) {
-			return true
-		}
-		if a, err := netip.ParseAddr(c); err == nil && a.Unmap() == ip {
-			return true
-		}
-	}
-	return false
-}
+// (an IP address or host:port): always for a token without bound CIDRs,
+// never from an unknown or unparsable address for one with them.
+func (e *Entry) UsableFrom(addr string) bool { return logical.AddrAllowed(addr, e.BoundCIDRs) }
 
 // LookupAccessor returns the entry of the valid token behind accessor,
 // without consuming a use; an unknown accessor is a 400 "invalid

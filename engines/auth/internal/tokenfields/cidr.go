@@ -1,7 +1,6 @@
 package tokenfields
 
 import (
-	"net"
 	"net/netip"
 	"strings"
 
@@ -22,7 +21,7 @@ func ParseCIDRs(field string, in []string) ([]string, error) {
 		if s == "" {
 			continue
 		}
-		if _, err := parsePrefix(s); err != nil {
+		if _, err := logical.ParsePrefix(s); err != nil {
 			return nil, logical.InvalidRequest(field, "invalid CIDR block %q", truncate(s))
 		}
 		out = append(out, s)
@@ -43,31 +42,11 @@ func PrefixForm(cidrs []string) []string {
 	}
 	out := make([]string, 0, len(cidrs))
 	for _, c := range cidrs {
-		if p, err := parsePrefix(c); err == nil {
+		if p, err := logical.ParsePrefix(c); err == nil {
 			out = append(out, p.String())
 		}
 	}
 	return out
-}
-
-// AddrAllowed reports whether the client address remoteAddr (an IP, or
-// host:port) lies in one of cidrs. An empty list allows every address; a
-// missing or unparsable address is allowed by none. Entries that do not
-// parse never match.
-func AddrAllowed(remoteAddr string, cidrs []string) bool {
-	if len(cidrs) == 0 {
-		return true
-	}
-	addr, ok := parseAddr(remoteAddr)
-	if !ok {
-		return false
-	}
-	for _, c := range cidrs {
-		if p, err := parsePrefix(c); err == nil && p.Contains(addr) {
-			return true
-		}
-	}
-	return false
 }
 
 // Subset reports whether every block of inner lies inside some block of
@@ -78,12 +57,12 @@ func Subset(outer, inner []string) bool {
 	}
 	var outs []netip.Prefix
 	for _, c := range outer {
-		if p, err := parsePrefix(c); err == nil {
+		if p, err := logical.ParsePrefix(c); err == nil {
 			outs = append(outs, p)
 		}
 	}
 	for _, c := range inner {
-		in, err := parsePrefix(c)
+		in, err := logical.ParsePrefix(c)
 		if err != nil || !containedIn(in, outs) {
 			return false
 		}
@@ -98,43 +77,6 @@ func containedIn(in netip.Prefix, outs []netip.Prefix) bool {
 		}
 	}
 	return false
-}
-
-// parsePrefix parses a CIDR block or a bare address, masked.
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		return unmapPrefix(p).Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
-func unmapPrefix(p netip.Prefix) netip.Prefix {
-	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
-		return netip.PrefixFrom(a.Unmap(), p.Bits()-96)
-	}
-	return p
-}
-
-// parseAddr parses an IP or host:port client address.
-func parseAddr(s string) (netip.Addr, bool) {
-	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Unmap(), true
-	}
-	if host, _, err := net.SplitHostPort(s); err == nil {
-		if a, err := netip.ParseAddr(host); err == nil {
-			return a.Unmap(), true
-		}
-	}
-	return netip.Addr{}, false
 }
 
 // truncate bounds how much of a bad input an error message repeats.
