@@ -195,9 +195,18 @@ func TestForwardAnswerBreaksOff(t *testing.T) {
 	t.Cleanup(fake.Stop)
 	standby := startStandby(t, newRole(true, ln.Addr().String()), api.Options{})
 
-	resp, err := standby.client.Get(standby.url + "/v1/secret/data/snapshot")
-	if err != nil {
-		t.Fatal(err)
+	// The standby's first forward may find the cluster connection not yet
+	// up (503, nothing forwarded): retry until it is forwarded.
+	var resp *http.Response
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err = standby.client.Get(standby.url + "/v1/secret/data/snapshot")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			break
+		}
+		resp.Body.Close()
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
