@@ -340,17 +340,17 @@ func bigEntry() *audit.Entry {
 
 // fillUntilFailure logs big entries until one fails and returns that
 // call's error and duration.
-func fillUntilFailure(t *testing.T, d audit.Broker) (error, time.Duration) {
+func fillUntilFailure(t *testing.T, d audit.Broker) (time.Duration, error) {
 	t.Helper()
 	e := bigEntry()
 	for range 400 {
 		start := time.Now()
 		if err := d.LogRequest(context.Background(), e); err != nil {
-			return err, time.Since(start)
+			return time.Since(start), err
 		}
 	}
 	t.Fatal("400 big entries written to a peer that does not read")
-	return nil, 0
+	return 0, nil
 }
 
 // isTimeout tells whether err is the device's bounded wait or the
@@ -385,7 +385,7 @@ func TestSocketDeviceStalledPeer(t *testing.T) {
 			k := newKeys(t)
 			stalled := startPeer(t, network, "", true)
 			d := newSocket(t, network, stalled.addr, netOpts(k, wait), wait)
-			err, took := fillUntilFailure(t, d)
+			took, err := fillUntilFailure(t, d)
 			if !isTimeout(err) {
 				t.Fatalf("error %v; want ErrTimeout or a write timeout", err)
 			}
