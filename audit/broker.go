@@ -16,6 +16,8 @@ type Sink interface {
 	Close() error
 }
 
+var _ Sink = (*Device)(nil)
+
 // NamedSink is a device with its path, such as "file/".
 type NamedSink struct {
 	Name string
