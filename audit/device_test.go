@@ -166,6 +166,9 @@ func TestOpenFile(t *testing.T) {
 		{name: "no signing key", mutate: func(o *audit.FileOptions) { o.SigningKey = nil }, want: logical.ErrInvalidRequest},
 		{name: "bad fsync", mutate: func(o *audit.FileOptions) { o.Fsync = "sometimes" }, want: logical.ErrInvalidRequest},
 		{name: "negative wait", mutate: func(o *audit.FileOptions) { o.Wait = -1 }, want: logical.ErrInvalidRequest},
+		{name: "prefix with a newline", mutate: func(o *audit.FileOptions) { o.Prefix = "a\nb" }, want: logical.ErrInvalidRequest},
+		{name: "tiny reserve block", mutate: func(o *audit.FileOptions) { o.ReserveBlock = 3 }, want: logical.ErrInvalidRequest},
+		{name: "prefix not in the log", content: `{"type":"request","seq":1}` + "\n", mutate: func(o *audit.FileOptions) { o.Prefix = "p: " }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

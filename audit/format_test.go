@@ -126,3 +126,83 @@ func get(m map[string]any, keys ...string) any {
 	}
 	return v
 }
+
+// TestEncodingOptions: PlainAccessor writes the accessor in the clear,
+// LogRaw writes every secret in the clear; responses carry status_code
+// when known.
+func TestEncodingOptions(t *testing.T) {
+	k := newKeys(t)
+	tests := []struct {
+		name          string
+		plainAccessor bool
+		raw           bool
+		// clear lists the fields written in the clear; the others are
+		// HMAC'd.
+		clearToken, clearAccessor, clearData bool
+	}{
+		{"default", false, false, false, false, false},
+		{"plain accessor", true, false, false, true, false},
+		{"log raw", false, true, true, true, true},
+		{"log raw and plain accessor", true, true, true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := tempLog(t)
+			o := k.opts()
+			o.PlainAccessor, o.LogRaw = tt.plainAccessor, tt.raw
+			d := openFile(t, path, o)
+			req, resp := sampleEntry(0), sampleEntry(1)
+			resp.Status = 201
+			if err := d.LogRequest(t.Context(), req); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.LogResponse(t.Context(), resp); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			lines := readLines(t, path)
+			r, s := decode(t, lines[1]), decode(t, lines[2])
+			gen := uint64(r["hmac_key_gen"].(float64))
+			want := func(clear bool, v string) any {
+				if clear {
+					return v
+				}
+				h, err := audit.Hash(k.root, gen, v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return h
+			}
+			list := get(r, "request", "data", "nested", "list").([]any)
+			checks := []struct {
+				field string
+				got   any
+				want  any
+			}{
+				{"client_token", get(r, "auth", "client_token"), want(tt.clearToken, "SENTINEL-TOKEN")},
+				{"accessor", get(r, "auth", "accessor"), want(tt.clearAccessor, "SENTINEL-ACCESSOR")},
+				{"request data", get(r, "request", "data", "password"), want(tt.clearData, "SENTINEL-PW")},
+				{"list string", list[0], want(tt.clearData, "SENTINEL-L0")},
+				{"response data", get(s, "response", "data", "value"), want(tt.clearData, "SENTINEL-RESP")},
+				{"status_code", get(s, "response", "status_code"), 201.0},
+				{"no status_code on a request", get(r, "response", "status_code"), nil},
+				{"display_name", get(r, "auth", "display_name"), "token-app"},
+			}
+			if tt.clearData {
+				checks = append(checks, struct {
+					field string
+					got   any
+					want  any
+				}{"list number", list[1], 42.0})
+			}
+			for _, c := range checks {
+				if c.got != c.want {
+					t.Errorf("%s: got %v, want %v", c.field, c.got, c.want)
+				}
+			}
+			mustVerify(t, k.pub, path)
+		})
+	}
+}

@@ -41,7 +41,7 @@ func reserveStart(o Options, seq0 uint64) (reservation, error) {
 			return reservation{}, fmt.Errorf("%w: reserve seqs below %d: %w", ErrReservation, upTo, err)
 		}
 	case <-ctx.Done():
-		return reservation{}, fmt.Errorf("%w: reserve seqs below %d: %w (%s)", ErrReservation, upTo, ErrTimeout, o.Wait)
+		return reservation{}, fmt.Errorf("%w: reserve seqs below %d: no answer within %s: %w", ErrReservation, upTo, o.Wait, ctx.Err())
 	}
 	return reservation{bound: upTo, c: make(chan reserveResult, 1)}, nil
 }
