@@ -260,6 +260,9 @@ func NewWriterDevice(w io.Writer, opts Options) (*Device, error) {
 // open checkpoint has seq0 = max(start.Seq+1, Floor, 1) and begins key
 // generation seq0.
 func startDevice(w io.Writer, opts Options, start Position, reopen func() (io.Writer, error), closeW func() error) (*Device, error) {
+	if start.PrevHash == "" {
+		start.PrevHash = ZeroHash
+	}
 	seq0 := max(start.Seq+1, opts.Floor, 1)
 	resv, err := reserveStart(opts, seq0)
 	if err != nil {

@@ -179,13 +179,16 @@ func (d *Device) flushBuf() error {
 	d.mu.Lock()
 	d.pos = d.chain.Position
 	d.mu.Unlock()
+	d.publishGen()
 	return nil
 }
 
 // encodeEntry appends the entry's line and ratchets the key generation
 // when due. A line carries the generation its caller encoded it with: the
 // one current then, so a generation covers RatchetEvery entries plus
-// those encoded concurrently with the switch.
+// those encoded concurrently with the switch. A new generation is
+// published to callers only once the batch that reached it is written,
+// so no line ever names a generation above its seq.
 func (d *Device) encodeEntry(it *item) error {
 	if err := d.room(false); err != nil {
 		return err
@@ -197,16 +200,13 @@ func (d *Device) encodeEntry(it *item) error {
 	if d.chain.genCount >= uint64(d.opts.RatchetEvery) {
 		d.chain.Gen++
 		d.chain.genCount = 0
-		d.publishGen()
 	}
 	return nil
 }
 
-// restore puts the chain back after a failed write.
-func (d *Device) restore(saved chainState) {
-	d.chain = saved
-	d.publishGen()
-}
+// restore puts the chain back after a failed write (the generation
+// callers encode with did not move: see encodeEntry).
+func (d *Device) restore(saved chainState) { d.chain = saved }
 
 // encodeCheckpoint appends a signed checkpoint line for reason.
 func (d *Device) encodeCheckpoint(reason string) error {
