@@ -30,7 +30,7 @@ var (
 	// writing, a line's seq would reach the reserved bound before an
 	// extension completed (the batch is not written and the chain
 	// position is kept; a later batch succeeds once an extension does).
-	ErrReservation = errors.New("audit: seq reservation exhausted")
+	ErrReservation = errors.New("audit: no seq reservation")
 )
 
 // FsyncMode says when a device syncs its file to disk.
@@ -71,10 +71,11 @@ type Options struct {
 	// SigningKey signs checkpoints (required).
 	SigningKey ed25519.PrivateKey
 	// RatchetEvery is N: a new HMAC key generation every N entries
-	// (default 1,024), and at every open.
+	// (default 1,024); every start begins generation seq0 (see the
+	// package doc).
 	RatchetEvery int
-	// CheckpointEvery is K: a signed checkpoint after every K entries
-	// (default 1,000), and on Reopen and Close.
+	// CheckpointEvery is K: an interval checkpoint after every K entries
+	// (default 1,000), besides the open, rotate and close checkpoints.
 	CheckpointEvery int
 	// Wait bounds how long a call waits for the device (default 2 s).
 	Wait time.Duration
