@@ -48,7 +48,9 @@ const manifestDomain = "secretum-audit-bundle-manifest-v1\n"
 // ManifestMessage is the message manifest.sig signs with the device's
 // Ed25519 key: "secretum-audit-bundle-manifest-v1\n" followed by the 64
 // lowercase hex digits of the SHA-256 of manifest.json, without a final
-// newline.
+// newline. It holds no '{', which every checkpoint's signed message (a
+// JSON object after the optional prefix) holds: a manifest signature is
+// never a checkpoint signature, nor the reverse.
 func ManifestMessage(manifestSHA256 [sha256.Size]byte) []byte {
 	msg := make([]byte, 0, len(manifestDomain)+2*sha256.Size)
 	msg = append(msg, manifestDomain...)
@@ -82,6 +84,8 @@ type BundleInput struct {
 	Logs []Source
 	// Device is the audit device's path, e.g. "file/".
 	Device string
+	// Prefix is the device's line prefix (Options.Prefix; "" for none).
+	Prefix string
 	// PublicKeyPEM is the device's Ed25519 public key, a PEM "PUBLIC KEY"
 	// block (PKIX).
 	PublicKeyPEM []byte
@@ -107,6 +111,8 @@ func (in *BundleInput) Validate() error {
 		return badInput("logs: no log file given")
 	case deviceFileName(in.Device) == "":
 		return badInput("device is required")
+	case strings.ContainsAny(in.Prefix, "\n\r"):
+		return badInput("prefix holds a line break")
 	}
 	if _, err := parseBundleKey(in.PublicKeyPEM); err != nil {
 		return badInput("public_key_pem: %v", err)
@@ -141,8 +147,10 @@ type BundleManifest struct {
 	// Since and Until are the range asked for.
 	Since time.Time `json:"since"`
 	Until time.Time `json:"until"`
-	// Device is the audit device's path; KeyID and KeyFile its public key.
+	// Device is the audit device's path, Prefix its line prefix; KeyID and
+	// KeyFile its public key.
 	Device  string `json:"device"`
+	Prefix  string `json:"prefix,omitempty"`
 	KeyID   string `json:"key_id"`
 	KeyFile string `json:"key_file"`
 	// Signed says manifest.sig was written.
@@ -153,13 +161,17 @@ type BundleManifest struct {
 	// requests and responses, Checkpoints their checkpoints, EntriesInRange
 	// the entries whose time is within [Since, Until], OpenTail the
 	// entries after the last checkpoint (a live log's, covered by
-	// manifest.sig only).
+	// manifest.sig only), Gaps the forward seq jumps at open checkpoints
+	// and UncleanStops the device starts after a run that stopped without
+	// a closing checkpoint (its last entries may be lost).
 	FirstSeq       uint64 `json:"first_seq"`
 	LastSeq        uint64 `json:"last_seq"`
 	Entries        int    `json:"entries"`
 	Checkpoints    int    `json:"checkpoints"`
 	EntriesInRange int    `json:"entries_in_range"`
 	OpenTail       int    `json:"open_tail"`
+	Gaps           int    `json:"gaps"`
+	UncleanStops   int    `json:"unclean_stops"`
 	// Files lists every file of the bundle but manifest.json, SHA256SUMS
 	// and manifest.sig.
 	Files []BundleFile `json:"files"`
@@ -205,10 +217,11 @@ type BundleFile struct {
 // signature commits to everything before it. Lines are held in memory
 // from the anchor to the end of the log.
 //
-// The whole log is verified too (with AllowOpenTail and AllowPartialHead;
-// the result is in verification.json and BundleManifest.Log); a problem
-// there does not stop the export, a problem within the exported lines
-// does (ErrSliceInvalid).
+// Both the whole log and the exported lines are verified with
+// AllowOpenTail, AllowPartialHead and AllowUncleanStop (the counts are in
+// the manifest and verification.json; the whole log's report also in
+// BundleManifest.Log): a problem in the whole log does not stop the
+// export, a problem within the exported lines does (ErrSliceInvalid).
 func WriteBundle(ctx context.Context, w io.Writer, in BundleInput) (*BundleManifest, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -287,10 +300,10 @@ func (b *bundleWriter) manifest() *BundleManifest {
 	s := b.slice
 	m := &BundleManifest{
 		Version: BundleVersion, Created: b.created, Since: b.in.Since.UTC(), Until: b.in.Until.UTC(),
-		Device: b.in.Device, KeyID: KeyID(b.pub), KeyFile: BundleKeyDir + deviceFileName(b.in.Device) + ".pem",
+		Device: b.in.Device, Prefix: b.in.Prefix, KeyID: KeyID(b.pub), KeyFile: BundleKeyDir + deviceFileName(b.in.Device) + ".pem",
 		Signed: b.in.Sign != nil, FirstSeq: s.report.FirstSeq, LastSeq: s.report.LastSeq,
 		Entries: s.report.Entries, Checkpoints: s.report.Checkpoints, EntriesInRange: s.inRange,
-		OpenTail: s.report.OpenTail, Log: s.whole,
+		OpenTail: s.report.OpenTail, Gaps: s.report.Gaps, UncleanStops: s.report.UncleanStops, Log: s.whole,
 	}
 	for _, lf := range s.files {
 		m.Logs = append(m.Logs, BundleLog{File: BundleLogDir + filepath.Base(lf.source), Source: lf.source,

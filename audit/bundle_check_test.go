@@ -275,6 +275,11 @@ func TestWriteBundleErrors(t *testing.T) {
 	paths := rotatedLog(t, k, dir)
 	edited := filepath.Join(dir, "edited.log")
 	editEntry(t, paths[1], edited)
+	headless := filepath.Join(dir, "headless.log") // the newer file without its open checkpoint
+	newer := readLines(t, paths[1])
+	if err := os.WriteFile(headless, append(bytes.Join(newer[1:], []byte("\n")), '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	full := func(since, until int) audit.BundleInput {
 		return bundleInput(t, k, paths, minute(since), minute(until), true)
 	}
@@ -299,7 +304,7 @@ func TestWriteBundleErrors(t *testing.T) {
 			in.Policies = map[string][]byte{"manifest.json": nil}
 			return in
 		}, logical.ErrInvalidRequest},
-		{"older file missing", func() audit.BundleInput { return bundleInput(t, k, paths[1:], minute(14), minute(15), true) }, audit.ErrNoAnchor},
+		{"head of the log cut", func() audit.BundleInput { return bundleInput(t, k, []string{headless}, minute(14), minute(15), true) }, audit.ErrNoAnchor},
 		{"another device's key", func() audit.BundleInput {
 			in := full(5, 6)
 			in.PublicKeyPEM = pemKey(t, other.pub)
@@ -390,5 +395,88 @@ func TestManifestMessage(t *testing.T) {
 		if msg[0] == '{' || json.Valid(msg) {
 			t.Errorf("ManifestMessage %q could be a checkpoint's signed message", msg)
 		}
+	}
+}
+
+// restartedLog writes a log whose device stops uncleanly once (its file
+// is copied while it runs, and a device opened on the copy) and restarts
+// once with a seq jump (Options.Floor), every line prefixed: the paths,
+// oldest first, and the prefix.
+func restartedLog(t testing.TB, k keys, dir string) ([]string, string) {
+	t.Helper()
+	const prefix = "audit: "
+	o := k.opts()
+	o.CheckpointEvery, o.Prefix = 4, prefix
+	live := filepath.Join(dir, "live.log")
+	d := openFile(t, live, o)
+	logAt(t, d, 0, 6)
+	b, err := os.ReadFile(live) // the state a crash leaves: no close checkpoint
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "audit.log")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d = openFile(t, path, o) // an unclean stop: the open checkpoint follows an entry
+	logAt(t, d, 6, 6)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o.Floor = d.Position().Seq + 100
+	d = openFile(t, path, o) // a gap: seq jumps at the open checkpoint
+	logAt(t, d, 12, 6)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return []string{path}, prefix
+}
+
+// TestBundlePrefixGapsUncleanStops: lines with a prefix, a seq jump at
+// an open checkpoint and an unclean stop export, verify and pass the
+// README's checks; the manifest counts the jump and the stop.
+func TestBundlePrefixGapsUncleanStops(t *testing.T) {
+	t.Parallel()
+	k := newKeys(t)
+	paths, prefix := restartedLog(t, k, t.TempDir())
+	in := bundleInput(t, k, paths, minute(2), minute(15), true)
+	in.Prefix = prefix
+	b, m := writeBundle(t, in)
+	if m.Gaps != 1 || m.UncleanStops != 1 || m.Prefix != prefix || !m.Log.OK || m.Log.Gaps != 1 || m.Log.UncleanStops != 1 {
+		t.Fatalf("manifest = %+v", m)
+	}
+	if rep := verifyBundle(t, b, k.pub); !rep.OK || rep.Slice.Gaps != 1 || rep.Slice.UncleanStops != 1 {
+		t.Fatalf("report = %+v, problem %v", rep, rep.Problem)
+	}
+	readme := entryData(t, readZip(t, b), audit.BundleReadmeFile)
+	if !bytes.Contains(readme, []byte(`every line starts with "audit: "`)) || !bytes.Contains(readme, []byte("stopped uncleanly 1 time(s)")) {
+		t.Errorf("README.txt does not tell the prefix and the unclean stop:\n%s", readme)
+	}
+	if failed, out := runReadme(t, readmeCommands(t, readme), b); failed != "" {
+		t.Fatalf("README command failed: %s\n%s", failed, out)
+	}
+	// A jump anywhere but at an open checkpoint fails the README's seq
+	// check: drop an entry and rechain.
+	entries := readZip(t, b)
+	dropped := writeZip(t, reseal(t, rechain(t, entries, m, nil, func(l [][]byte) [][]byte {
+		for i := len(l) - 2; i > 0; i-- {
+			if !bytes.Contains(l[i], []byte(`"type":"checkpoint"`)) {
+				return append(l[:i:i], l[i+1:]...)
+			}
+		}
+		t.Fatal("no entry to drop")
+		return nil
+	}), k.priv, nil))
+	if failed, out := runReadme(t, readmeCommands(t, readme), dropped); !strings.Contains(failed, "awk") {
+		t.Fatalf("first failing command = %q, want the seq check\n%s", failed, out)
+	}
+	// Without the prefix the lines are not entries.
+	in = bundleInput(t, k, paths, minute(2), minute(15), true)
+	var buf bytes.Buffer
+	if _, err := audit.WriteBundle(context.Background(), &buf, in); !errors.Is(err, audit.ErrSliceInvalid) {
+		t.Fatalf("export without the prefix: %v, want ErrSliceInvalid", err)
 	}
 }

@@ -25,6 +25,12 @@ func readme(m *BundleManifest) []byte {
 	fmt.Fprintf(&b, "Lines      seq %d to %d: %d entries (%d of them in the range) and %d checkpoints\n",
 		m.FirstSeq, m.LastSeq, m.Entries, m.EntriesInRange, m.Checkpoints)
 	fmt.Fprintf(&b, "Log files  %s (oldest first)\n", strings.Join(logs, ", "))
+	if m.Prefix != "" {
+		fmt.Fprintf(&b, "Prefix     every line starts with %q, which hashes and signatures cover\n", m.Prefix)
+	}
+	if m.UncleanStops > 0 {
+		fmt.Fprintf(&b, "Warning    the device stopped uncleanly %d time(s) in these lines (step 6)\n", m.UncleanStops)
+	}
 	fmt.Fprintf(&b, "Created    %s\n", m.Created.Format(time.RFC3339))
 	if m.Signed {
 		b.WriteString("Manifest   signed by the device key (manifest.sig)\n")
@@ -130,38 +136,44 @@ const readmeStep3Unsigned = `3. The manifest is not signed
 
 const readmeSteps45 = `4. The chain rule
 
-   Every line carries "seq", one more than the line before it (checkpoints
-   included), and "prev_hash", the hex SHA-256 of the previous line's bytes
-   exactly as written, without its newline (64 zeros before the device's
-   first line). Changing, dropping, reordering or inserting a line breaks
-   the chain; the files of logs/ form one chain, oldest first. The first
-   line is a checkpoint, whose signature commits to everything before it,
-   or the device's very first line (seq 1).
+   Every line carries "seq" and "prev_hash", the hex SHA-256 of the
+   previous line's bytes exactly as written (its prefix, if any, included),
+   without its newline; a new chain's first line has 64 zeros. "seq" is
+   one more than the line before (checkpoints included), except at an open
+   checkpoint ("reason":"open", the first line a device writes when it
+   starts), where it may jump forward past seqs another node or run of the
+   device reserved: never back. Changing, dropping, reordering or inserting
+   a line breaks the chain; the files of logs/ form one chain, oldest first.
+   The first line is a checkpoint, whose signature commits to everything
+   before it, or the device's very first line (seq 1).
 
     $ cat {LOGS} > all.log
     $ sed 's/.*,"seq":\([0-9]*\),"prev_hash":"\([0-9a-f]*\)".*/\1 \2/' all.log > chain
-    $ awk 'NR > 1 && $1 != seq + 1 { print "seq jumps at line " NR; bad = 1 } { seq = $1 } END { exit bad }' chain
+    $ awk -v opens="$(grep -n '{"time":"[^"]*","type":"checkpoint","hmac_key_gen":[^{]*"reason":"open"' all.log | cut -d: -f1)" 'BEGIN { n = split(opens, o); for (i = 1; i <= n; i++) open[o[i]] = 1 } NR > 1 && $1 != seq + 1 && !(open[NR] && $1 > seq) { print "seq jumps at line " NR; bad = 1 } { seq = $1 } END { exit bad }' chain
     $ while IFS= read -r l; do printf '%s' "$l" | sha256sum | cut -c1-64; done < all.log | sed '$d' > hashes
     $ cut -d' ' -f2 chain | tail -n +2 | cmp - hashes && echo chain OK
 
 5. The checkpoints are signed by the device key
 
-   A checkpoint is a line {"time":..,"type":"checkpoint",..,"key_id":..,
-   "signature":".."} written after every so many entries and when the
-   log is closed or rotated. Its signature is Ed25519, by the device key,
-   over the line without its ,"signature":"..." field (always the last),
-   that is ending in "}" with no newline. Through prev_hash, a checkpoint
-   commits to every line before it. The last checkpoint:
+   A checkpoint is a line {"time":..,"type":"checkpoint","hmac_key_gen":..,
+   "seq":..,"prev_hash":..,"count":..,"key_id":..,"reason":..,"signature":".."}
+   written when a device starts or opens a new file (reason "open"), after
+   every so many entries ("interval"), as the last line of a rotated file
+   ("rotate") and when it stops ("close"). Its signature is Ed25519, by the
+   device key, over the line (its prefix included) without its
+   ,"signature":"..." field, always the last: the line ending in "}" with no
+   newline. Through prev_hash, a checkpoint commits to every line before
+   it. The last checkpoint:
 
-    $ grep '^{"time":"[^"]*","type":"checkpoint"' all.log | tail -n 1 > checkpoint
+    $ grep '{"time":"[^"]*","type":"checkpoint","hmac_key_gen":' all.log | tail -n 1 > checkpoint
     $ sed 's/,"signature":"[^"]*"}$/}/' checkpoint | tr -d '\n' > checkpoint.msg
     $ sed 's/.*,"signature":"\([^"]*\)"}$/\1/' checkpoint | base64 -d > checkpoint.sig
     $ openssl pkeyutl -verify -pubin -inkey {KEY} -rawin -in checkpoint.msg -sigfile checkpoint.sig
 
    Every checkpoint (each must also name key_id {KEYID}):
 
-    $ grep '^{"time":"[^"]*","type":"checkpoint"' all.log | while IFS= read -r l; do printf '%s' "$l" | sed 's/,"signature":"[^"]*"}$/}/' | tr -d '\n' > cp.msg; printf '%s' "$l" | sed 's/.*,"signature":"\([^"]*\)"}$/\1/' | base64 -d > cp.sig; openssl pkeyutl -verify -pubin -inkey {KEY} -rawin -in cp.msg -sigfile cp.sig > /dev/null || exit 1; done && echo checkpoints OK
-    $ grep '^{"time":"[^"]*","type":"checkpoint"' all.log | grep -v -c '"key_id":"{KEYID}"' | grep -qx 0 && echo key ids OK
+    $ grep '{"time":"[^"]*","type":"checkpoint","hmac_key_gen":' all.log | while IFS= read -r l; do printf '%s' "$l" | sed 's/,"signature":"[^"]*"}$/}/' | tr -d '\n' > cp.msg; printf '%s' "$l" | sed 's/.*,"signature":"\([^"]*\)"}$/\1/' | base64 -d > cp.sig; openssl pkeyutl -verify -pubin -inkey {KEY} -rawin -in cp.msg -sigfile cp.sig > /dev/null || exit 1; done && echo checkpoints OK
+    $ grep '{"time":"[^"]*","type":"checkpoint","hmac_key_gen":' all.log | grep -v -c '"key_id":"{KEYID}"' | grep -qx 0 && echo key ids OK
 
 `
 
@@ -175,7 +187,11 @@ const readmeStep6 = `6. The range
    logs/ holds more than the range: from the checkpoint before the first
    entry of the range to the first checkpoint after its last entry, so
    that every line is signed. manifest.json's "entries_in_range" counts the
-   entries whose "time" is within the range; verification.json also holds
-   the verification of the whole log the export read (a problem there
-   outside the range is reported, not exported).
+   entries whose "time" is within the range, "gaps" the seq jumps at open
+   checkpoints, and "unclean_stops" the open checkpoints that do not follow
+   a "close" or "rotate" checkpoint: the device stopped without closing its
+   log (a crash or power loss), and the last entries it wrote before may be
+   lost. verification.json also holds the verification of the whole log the
+   export read (a problem there outside the range is reported, not
+   exported).
 `

@@ -84,6 +84,8 @@ type reportJSON struct {
 	Files            []string     `json:"files"`
 	AllowOpenTail    bool         `json:"allow_open_tail"`
 	AllowPartialHead bool         `json:"allow_partial_head"`
+	AllowUncleanStop bool         `json:"allow_unclean_stop"`
+	Prefix           string       `json:"prefix"`
 	OK               bool         `json:"ok"`
 	Entries          int          `json:"entries"`
 	Checkpoints      int          `json:"checkpoints"`
@@ -91,6 +93,9 @@ type reportJSON struct {
 	FirstSeq         uint64       `json:"first_seq"`
 	LastSeq          uint64       `json:"last_seq"`
 	OpenTail         int          `json:"open_tail"`
+	Segments         int          `json:"segments"`
+	Gaps             int          `json:"gaps"`
+	UncleanStops     int          `json:"unclean_stops"`
 	Problem          *problemJSON `json:"problem"`
 }
 
@@ -103,11 +108,14 @@ type problemJSON struct {
 	Detail string `json:"detail"`
 }
 
-// newReportJSON renders a report made with AllowOpenTail and
-// AllowPartialHead, as every report of a bundle is.
-func newReportJSON(files []string, r Report) reportJSON {
-	j := reportJSON{Files: files, AllowOpenTail: true, AllowPartialHead: true, OK: r.OK, Entries: r.Entries,
-		Checkpoints: r.Checkpoints, Unchecked: r.Unchecked, FirstSeq: r.FirstSeq, LastSeq: r.LastSeq, OpenTail: r.OpenTail}
+// newReportJSON renders a report made with bundleVerifyOptions(prefix),
+// as every report of a bundle is.
+func newReportJSON(files []string, prefix string, r Report) reportJSON {
+	o := bundleVerifyOptions(prefix)
+	j := reportJSON{Files: files, AllowOpenTail: o.AllowOpenTail, AllowPartialHead: o.AllowPartialHead,
+		AllowUncleanStop: o.AllowUncleanStop, Prefix: prefix, OK: r.OK, Entries: r.Entries,
+		Checkpoints: r.Checkpoints, Unchecked: r.Unchecked, FirstSeq: r.FirstSeq, LastSeq: r.LastSeq, OpenTail: r.OpenTail,
+		Segments: r.Segments, Gaps: r.Gaps, UncleanStops: r.UncleanStops}
 	if p := r.Problem; p != nil {
 		j.Problem = &problemJSON{File: p.File, Line: p.Line, Seq: p.Seq, Reason: string(p.Reason), Detail: p.Detail}
 	}
@@ -124,5 +132,5 @@ func (b *bundleWriter) verification(m *BundleManifest) *bundleVerification {
 		sliceFiles = append(sliceFiles, l.File)
 	}
 	return &bundleVerification{Since: m.Since, Until: m.Until, KeyID: m.KeyID, EntriesInRange: m.EntriesInRange,
-		Log: newReportJSON(logFiles, b.slice.whole), Slice: newReportJSON(sliceFiles, b.slice.report)}
+		Log: newReportJSON(logFiles, m.Prefix, b.slice.whole), Slice: newReportJSON(sliceFiles, m.Prefix, b.slice.report)}
 }

@@ -53,6 +53,7 @@ type lineHead struct {
 // the log's start); after it, every line.
 type cutter struct {
 	since, until time.Time
+	prefix       []byte
 	file         int
 	partial      []byte
 	kept         []keptLine
@@ -90,7 +91,7 @@ func (c *cutter) write(file int, p []byte) {
 func (c *cutter) line(b []byte) {
 	var h lineHead
 	kl := keptLine{file: c.file, data: b}
-	if json.Unmarshal(b, &h) == nil && h.Seq != nil {
+	if js, ok := bytes.CutPrefix(b, c.prefix); ok && json.Unmarshal(js, &h) == nil && h.Seq != nil {
 		kl.seq, kl.prevZero = *h.Seq, h.PrevHash == ZeroHash
 		kl.checkpoint = h.Type == TypeCheckpoint
 		if t, err := time.Parse(time.RFC3339Nano, h.Time); err == nil && (h.Type == TypeRequest || h.Type == TypeResponse) {
@@ -127,12 +128,12 @@ func (c *cutter) slice() []keptLine {
 // cutLog reads the whole log once, verifying it and cutting the slice,
 // then verifies the slice.
 func cutLog(ctx context.Context, pub ed25519.PublicKey, in *BundleInput) (*logSlice, error) {
-	c := &cutter{since: in.Since, until: in.Until}
+	c := &cutter{since: in.Since, until: in.Until, prefix: []byte(in.Prefix)}
 	srcs := make([]Source, len(in.Logs))
 	for i, s := range in.Logs {
 		srcs[i] = Source{Name: s.Name, R: io.TeeReader(s.R, fileSink{c, i})}
 	}
-	whole, err := VerifySources(pub, VerifyOptions{AllowOpenTail: true, AllowPartialHead: true}, srcs...)
+	whole, err := VerifySources(pub, bundleVerifyOptions(in.Prefix), srcs...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: bundle: %w", err)
 	}
@@ -148,17 +149,17 @@ func cutLog(ctx context.Context, pub ed25519.PublicKey, in *BundleInput) (*logSl
 	if len(lines) == 0 {
 		return nil, fmt.Errorf("%w: the log holds no line", ErrSliceInvalid)
 	}
-	if first := lines[0]; !first.checkpoint && (first.seq != 1 || !first.prevZero) {
-		return nil, ErrNoAnchor
-	}
 	sl := &logSlice{whole: whole, files: groupLines(in.Logs, lines)}
 	for _, kl := range lines {
 		if kl.ge && kl.le {
 			sl.inRange++
 		}
 	}
-	if err := sl.verify(pub, in.Sign != nil); err != nil {
+	if err := sl.verify(pub, in.Prefix, in.Sign != nil); err != nil {
 		return nil, err
+	}
+	if first := lines[0]; !first.checkpoint && (first.seq != 1 || !first.prevZero) {
+		return nil, ErrNoAnchor
 	}
 	return sl, nil
 }
@@ -179,12 +180,12 @@ func groupLines(logs []Source, lines []keptLine) []sliceFile {
 }
 
 // verify checks the slice as the bundle's verifier will.
-func (sl *logSlice) verify(pub ed25519.PublicKey, signed bool) error {
+func (sl *logSlice) verify(pub ed25519.PublicKey, prefix string, signed bool) error {
 	srcs := make([]Source, len(sl.files))
 	for i, f := range sl.files {
 		srcs[i] = Source{Name: BundleLogDir + filepath.Base(f.source), R: bytes.NewReader(f.data)}
 	}
-	rep, err := VerifySources(pub, VerifyOptions{AllowOpenTail: true, AllowPartialHead: true}, srcs...)
+	rep, err := VerifySources(pub, bundleVerifyOptions(prefix), srcs...)
 	if err != nil {
 		return fmt.Errorf("audit: bundle: %w", err)
 	}
@@ -197,4 +198,11 @@ func (sl *logSlice) verify(pub ed25519.PublicKey, signed bool) error {
 	}
 	sl.report = rep
 	return nil
+}
+
+// bundleVerifyOptions are the options of every verification of a bundle:
+// a range may start after the log's first line, end in a live log, and
+// span a device's unclean stop (the reports count them).
+func bundleVerifyOptions(prefix string) VerifyOptions {
+	return VerifyOptions{AllowOpenTail: true, AllowPartialHead: true, AllowUncleanStop: true, Prefix: prefix}
 }

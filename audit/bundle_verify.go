@@ -420,7 +420,7 @@ func (v *bundleVerifier) checkLogs() *BundleProblem {
 		defer rc.Close()
 		srcs[i] = Source{Name: name, R: rc}
 	}
-	rep, err := VerifySources(v.pub, VerifyOptions{AllowOpenTail: true, AllowPartialHead: true}, srcs...)
+	rep, err := VerifySources(v.pub, bundleVerifyOptions(v.m.Prefix), srcs...)
 	if err != nil {
 		return fail(names[0], BundleMalformed, "cannot be read: %v", err)
 	}
@@ -439,7 +439,7 @@ func (v *bundleVerifier) checkLogs() *BundleProblem {
 // scanLogs checks the first line and the manifest's per-file and total
 // counts.
 func (v *bundleVerifier) scanLogs(names []string) *BundleProblem {
-	c := &cutter{since: v.m.Since, until: v.m.Until, started: true}
+	c := &cutter{since: v.m.Since, until: v.m.Until, prefix: []byte(v.m.Prefix), started: true}
 	for i, name := range names {
 		rc, p := v.open(name)
 		if p != nil {
@@ -480,8 +480,8 @@ func (v *bundleVerifier) compareCounts(files []sliceFile, inRange int) *BundlePr
 				l.File, l.Lines, l.FirstSeq, l.LastSeq, f.lines, f.firstSeq, f.lastSeq)
 		}
 	}
-	if m.FirstSeq != r.FirstSeq || m.LastSeq != r.LastSeq || m.Entries != r.Entries ||
-		m.Checkpoints != r.Checkpoints || m.OpenTail != r.OpenTail || m.EntriesInRange != inRange {
+	if m.FirstSeq != r.FirstSeq || m.LastSeq != r.LastSeq || m.Entries != r.Entries || m.Checkpoints != r.Checkpoints ||
+		m.OpenTail != r.OpenTail || m.Gaps != r.Gaps || m.UncleanStops != r.UncleanStops || m.EntriesInRange != inRange {
 		return fail(BundleManifestFile, BundleInconsistent, "its seqs and counts are not those of the logs")
 	}
 	return nil
@@ -500,12 +500,12 @@ func (v *bundleVerifier) checkVerification() *BundleProblem {
 	if err := json.Unmarshal(b, &got); err != nil {
 		return fail(BundleVerificationFile, BundleMalformed, "not a verification report: %v", err)
 	}
+	m := v.m
 	var files []string
-	for _, l := range v.m.Logs {
+	for _, l := range m.Logs {
 		files = append(files, l.File)
 	}
-	m := v.m
-	want := newReportJSON(files, v.rep.Slice)
+	want := newReportJSON(files, m.Prefix, v.rep.Slice)
 	if !reflect.DeepEqual(got.Slice, want) || !got.Since.Equal(m.Since) || !got.Until.Equal(m.Until) ||
 		got.KeyID != m.KeyID || got.EntriesInRange != m.EntriesInRange {
 		return fail(BundleVerificationFile, BundleInconsistent, "its slice report is not the verification of the logs")

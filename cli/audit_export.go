@@ -34,8 +34,9 @@ func newAuditExportCmd(a *app) *cobra.Command {
 		Long: `Writes an evidence bundle to ZIP, for an auditor to check offline with
 "vaultctl audit verify-bundle", or by hand as its README.txt says. FILE...
 are the device's log files, OLDEST FIRST (audit.log.1, then audit.log),
-read on this machine; the server gives the device's public key, the
-policies in force, and signs the bundle's manifest with the device key.
+read on this machine; the server gives the device's public key and line
+prefix (its "prefix" option), the policies in force, and signs the
+bundle's manifest with the device key.
 
 The bundle holds:
 
@@ -99,6 +100,9 @@ func (c *auditExportCmd) run(cmd *cobra.Command, files []string) error {
 			return fmt.Errorf("writing the public key: %w", err)
 		}
 	}
+	if m.UncleanStops > 0 {
+		fmt.Fprintf(c.app.stderr, "Warning: the device stopped uncleanly %d time(s) within the exported lines: the entries it wrote last before may be lost\n", m.UncleanStops)
+	}
 	if pr := m.Log.Problem; pr != nil {
 		fmt.Fprintf(c.app.stderr, "Warning: the log does not verify outside the exported range: %s:%d: seq %d: %s: %s (see verification.json)\n",
 			pr.File, pr.Line, pr.Seq, pr.Reason, pr.Detail)
@@ -148,6 +152,14 @@ func parseWhen(flag, s string, now time.Time) (time.Time, error) {
 // input fetches from the server what the bundle needs besides the logs:
 // the device's key, the policies and the manifest signer.
 func (c *auditExportCmd) input(ctx context.Context, cl *client.Client, since, until time.Time, device string) (audit.BundleInput, error) {
+	devices, err := cl.Sys().ListAudit(ctx)
+	if err != nil {
+		return audit.BundleInput{}, fmt.Errorf("listing audit devices: %w", err)
+	}
+	d, ok := devices[device+"/"]
+	if !ok {
+		return audit.BundleInput{}, fmt.Errorf("no audit device is enabled at %s/", device)
+	}
 	k, err := cl.Sys().AuditPublicKey(ctx, device)
 	if err != nil {
 		return audit.BundleInput{}, fmt.Errorf("reading the public key of audit device %s: %w", device, err)
@@ -163,7 +175,7 @@ func (c *auditExportCmd) input(ctx context.Context, cl *client.Client, since, un
 	if err != nil {
 		return audit.BundleInput{}, err
 	}
-	return audit.BundleInput{Since: since, Until: until, Device: device + "/", PublicKeyPEM: []byte(k.PublicKey),
+	return audit.BundleInput{Since: since, Until: until, Device: device + "/", Prefix: d.Options["prefix"], PublicKeyPEM: []byte(k.PublicKey),
 		Policies: policies, Sign: manifestSigner(cl.Sys(), device, pub)}, nil
 }
 

@@ -109,6 +109,8 @@ type bundleReport struct {
 	EntriesInRange int            `json:"entries_in_range"`
 	Checkpoints    int            `json:"checkpoints"`
 	OpenTail       int            `json:"open_tail"`
+	Gaps           int            `json:"gaps"`
+	UncleanStops   int            `json:"unclean_stops"`
 	Problem        *bundleProblem `json:"problem"`
 }
 
@@ -123,7 +125,7 @@ type bundleProblem struct {
 func bundleDocument(name string, rep *audit.BundleReport) document {
 	v := bundleReport{OK: rep.OK, Bundle: name, KeyID: rep.KeyID, Signed: rep.Signed, Pinned: rep.Pinned,
 		FirstSeq: rep.Slice.FirstSeq, LastSeq: rep.Slice.LastSeq, Entries: rep.Slice.Entries,
-		Checkpoints: rep.Slice.Checkpoints, OpenTail: rep.Slice.OpenTail}
+		Checkpoints: rep.Slice.Checkpoints, OpenTail: rep.Slice.OpenTail, Gaps: rep.Slice.Gaps, UncleanStops: rep.Slice.UncleanStops}
 	if m := rep.Manifest; m != nil {
 		v.Device, v.Since, v.Until, v.EntriesInRange = m.Device, &m.Since, &m.Until, m.EntriesInRange
 	}
@@ -142,6 +144,12 @@ func bundleLine(v bundleReport) string {
 		v.Since.Format(time.RFC3339Nano), v.Until.Format(time.RFC3339Nano), v.FirstSeq, v.LastSeq, v.Entries, v.EntriesInRange, v.Checkpoints)
 	if v.OpenTail > 0 {
 		s += fmt.Sprintf(", %d entries after the last checkpoint", v.OpenTail)
+	}
+	if v.Gaps > 0 {
+		s += fmt.Sprintf(", %d seq jumps at device starts", v.Gaps)
+	}
+	if v.UncleanStops > 0 {
+		s += fmt.Sprintf(", %d unclean stops (entries may be lost before them)", v.UncleanStops)
 	}
 	by := "manifest signed by"
 	if !v.Signed {

@@ -189,7 +189,7 @@ func TestRunAuditVerifyBundle(t *testing.T) {
 			return append(append([]string{"verify-bundle"}, args...), p)
 		}
 	}
-	okLine := "OK: $DIR/bundle.zip: file/ 2026-12-01T09:10:00Z..2026-12-01T09:18:00Z: seq 10..28, 14 entries (9 in the range), 5 checkpoints"
+	okLine := "OK: $DIR/bundle.zip: file/ 2026-12-01T09:10:00Z..2026-12-01T09:18:00Z: seq 11..30, 14 entries (9 in the range), 6 checkpoints"
 	runOfflineCases(t, []offlineCase{
 		{name: "verify-bundle pinned", setup: bundle(true, nil, "-public-key", pin), golden: true},
 		{name: "verify-bundle missing key file", setup: bundle(true, nil, "-public-key=@"+filepath.Join("testdata", "no-such.pem")), code: 2,
@@ -294,6 +294,7 @@ func (s *exportServer) requests() []string {
 // policy, for the device key k.
 func exportRoutes(t *testing.T, k auditKeys) map[string]reply {
 	return map[string]reply{
+		"GET /v1/sys/audit":                 {200, auditListReply},
 		"GET /v1/sys/audit/file/public-key": {200, publicKeyReply(t, k, auditKeyID(k))},
 		"LIST /v1/sys/policies/cedar":       {200, `{"data":{"keys":["admins"]}}`},
 		"GET /v1/sys/policies/cedar/admins": {200, `{"data":{"name":"admins","policy":"permit (principal in Group::\"admins\", action, resource);\n"}}`},

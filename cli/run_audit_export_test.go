@@ -55,12 +55,12 @@ func TestRunAuditExport(t *testing.T) {
 	code, stdout, stderr := runExport(t, srv, "-since", "2026-12-01T09:10:00Z", "-until=2026-12-01T09:18:00Z", "-out", out,
 		"-public-key-out", key, logs[0], logs[1])
 	files := zipFiles(t, out)
-	want := "Success! Wrote " + out + ": seq 10..28, 14 entries (9 in the range), 5 checkpoints, " + itoa(len(files)) +
+	want := "Success! Wrote " + out + ": seq 11..30, 14 entries (9 in the range), 6 checkpoints, " + itoa(len(files)) +
 		" files; manifest signed by file/ (key " + auditKeyID(k) + ")\n"
 	if code != 0 || stdout != want || stderr != "" {
 		t.Fatalf("export: exit %d, stdout %q (want %q), stderr %q", code, stdout, want, stderr)
 	}
-	wantReqs := []string{"GET /v1/sys/audit/file/public-key", "LIST /v1/sys/policies/cedar", "GET /v1/sys/policies/cedar/admins",
+	wantReqs := []string{"GET /v1/sys/audit", "GET /v1/sys/audit/file/public-key", "LIST /v1/sys/policies/cedar", "GET /v1/sys/policies/cedar/admins",
 		"LIST /v1/sys/policies/acl", "GET /v1/sys/policies/acl/dev ops", "LIST /v1/sys/policies/rotation", "PUT /v1/sys/audit/file/sign-manifest"}
 	if got := srv.requests(); !reflect.DeepEqual(got, wantReqs) {
 		t.Errorf("requests = %q, want %q", got, wantReqs)
@@ -167,9 +167,13 @@ func TestRunAuditExportFailures(t *testing.T) {
 		{name: "missing log", args: func(d string, _ []string) []string {
 			return []string{"-since=2026-12-01T09:00:00Z", "-out", d + "/b.zip", filepath.Join(d, "nope.log")}
 		}, code: 1, stderr: "Error: opening audit log: open "},
-		{name: "older file missing", args: func(d string, l []string) []string {
+		{name: "head of the log cut", args: func(d string, l []string) []string {
+			editLines(t, l[1], func(lines [][]byte) [][]byte { return lines[1:] }) // drop the open checkpoint
 			return []string{"-since=2026-12-01T09:14:00Z", "-until=2026-12-01T09:15:00Z", "-out", d + "/b.zip", l[1]}
 		}, code: 1, stderr: "Error: exporting: audit: bundle: no checkpoint precedes the range", reqs: true},
+		{name: "device not enabled", routes: func(r map[string]reply) { r["GET /v1/sys/audit"] = reply{200, `{"data":{}}`} },
+			args: func(d string, l []string) []string { return []string{"-since=2026-12-01T09:00:00Z", "-out", d + "/b.zip", l[0], l[1]} },
+			code: 1, stderr: "Error: no audit device is enabled at file/", reqs: true},
 		{name: "key id mismatch", routes: func(r map[string]reply) {
 			r["GET /v1/sys/audit/file/public-key"] = reply{200, publicKeyReply(t, k, "0123456789abcdef")}
 		}, args: func(d string, l []string) []string {
