@@ -172,7 +172,9 @@ func TestRunAuditExportFailures(t *testing.T) {
 			return []string{"-since=2026-12-01T09:14:00Z", "-until=2026-12-01T09:15:00Z", "-out", d + "/b.zip", l[1]}
 		}, code: 1, stderr: "Error: exporting: audit: bundle: no checkpoint precedes the range", reqs: true},
 		{name: "device not enabled", routes: func(r map[string]reply) { r["GET /v1/sys/audit"] = reply{200, `{"data":{}}`} },
-			args: func(d string, l []string) []string { return []string{"-since=2026-12-01T09:00:00Z", "-out", d + "/b.zip", l[0], l[1]} },
+			args: func(d string, l []string) []string {
+				return []string{"-since=2026-12-01T09:00:00Z", "-out", d + "/b.zip", l[0], l[1]}
+			},
 			code: 1, stderr: "Error: no audit device is enabled at file/", reqs: true},
 		{name: "key id mismatch", routes: func(r map[string]reply) {
 			r["GET /v1/sys/audit/file/public-key"] = reply{200, publicKeyReply(t, k, "0123456789abcdef")}
