@@ -265,8 +265,12 @@ func exportDocument(file string, m *audit.BundleManifest) document {
 		files++
 		signed = fmt.Sprintf("signed by %s (key %s)", m.Device, m.KeyID)
 	}
-	line := fmt.Sprintf("Success! Wrote %s: seq %d..%d, %d entries (%d in the range), %d checkpoints, %d files; manifest %s",
-		file, m.FirstSeq, m.LastSeq, m.Entries, m.EntriesInRange, m.Checkpoints, files, signed)
+	line := fmt.Sprintf("Success! Wrote %s: seq %d..%d, %d entries (%d in the range), %d checkpoints", file,
+		m.FirstSeq, m.LastSeq, m.Entries, m.EntriesInRange, m.Checkpoints)
+	if m.OpenTail > 0 {
+		line += fmt.Sprintf(" (%d entries after the last checkpoint: a live log)", m.OpenTail)
+	}
+	line += fmt.Sprintf(", %d files; manifest %s", files, signed)
 	v := exportReport{File: file, Manifest: m, LogOK: m.Log.OK, LogProblem: m.Log.Problem}
 	return document{Value: v, Sections: []section{{Text: []string{line}}}}
 }
