@@ -119,9 +119,9 @@ func (in *BundleInput) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, s := range in.Logs {
-		name := BundleLogDir + filepath.Base(s.Name)
+		name := logFileName(s.Name)
 		if seen[name] {
-			return badInput("logs: two files named %s", filepath.Base(s.Name))
+			return badInput("logs: two files would be named %s", name)
 		}
 		seen[name] = true
 	}
@@ -306,7 +306,7 @@ func (b *bundleWriter) manifest() *BundleManifest {
 		OpenTail: s.report.OpenTail, Gaps: s.report.Gaps, UncleanStops: s.report.UncleanStops, Log: s.whole,
 	}
 	for _, lf := range s.files {
-		m.Logs = append(m.Logs, BundleLog{File: BundleLogDir + filepath.Base(lf.source), Source: lf.source,
+		m.Logs = append(m.Logs, BundleLog{File: logFileName(lf.source), Source: lf.source,
 			Lines: lf.lines, FirstSeq: lf.firstSeq, LastSeq: lf.lastSeq})
 	}
 	return m
@@ -327,13 +327,31 @@ func (b *bundleWriter) sign(ctx context.Context, manifestJSON []byte) ([]byte, e
 }
 
 // deviceFileName turns a device path ("file/", "audit/prod/") into a file
-// name ("file", "audit-prod"); "" for an empty path.
+// name ("file", "audit-prod"); "" for an empty path. See safeName.
 func deviceFileName(device string) string {
-	name := strings.ReplaceAll(strings.Trim(device, "/"), "/", "-")
-	if checkBundleName(name) != nil {
-		return ""
+	return safeName(strings.ReplaceAll(strings.Trim(device, "/"), "/", "-"))
+}
+
+// logFileName is the bundle name of a log file: logs/ and its base name
+// (see safeName).
+func logFileName(source string) string {
+	return BundleLogDir + safeName(filepath.Base(source))
+}
+
+// safeName maps every byte of name but ASCII letters, digits, '.', '_'
+// and '-' to '_', so that the names README.txt puts in shell commands
+// need no quoting; "", "." and ".." are "".
+func safeName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
 	}
-	return name
+	if s := string(b); s != "." && s != ".." {
+		return s
+	}
+	return ""
 }
 
 // checkBundleName accepts a clean relative slash path (no "..", "." or

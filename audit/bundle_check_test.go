@@ -480,3 +480,42 @@ func TestBundlePrefixGapsUncleanStops(t *testing.T) {
 		t.Fatalf("export without the prefix: %v, want ErrSliceInvalid", err)
 	}
 }
+
+// TestBundleNames: log and device names become names README.txt's shell
+// commands need not quote, and the commands still pass.
+func TestBundleNames(t *testing.T) {
+	t.Parallel()
+	k := newKeys(t)
+	dir := t.TempDir()
+	paths := rotatedLog(t, k, dir)
+	odd := filepath.Join(dir, "audit $(touch pwned).log")
+	if err := os.Rename(paths[1], odd); err != nil {
+		t.Fatal(err)
+	}
+	in := bundleInput(t, k, []string{paths[0], odd}, minute(10), minute(18), true)
+	in.Device = "ops/`id`;x/"
+	b, m := writeBundle(t, in)
+	if m.KeyFile != "keys/ops-_id__x.pem" || m.Logs[1].File != "logs/audit___touch_pwned_.log" || m.Logs[1].Source != odd {
+		t.Fatalf("names: key %q, logs %+v", m.KeyFile, m.Logs)
+	}
+	if rep := verifyBundle(t, b, k.pub); !rep.OK {
+		t.Fatalf("bundle: %v", rep.Problem)
+	}
+	entries := readZip(t, b)
+	cmds := readmeCommands(t, entryData(t, entries, audit.BundleReadmeFile))
+	if failed, out := runReadme(t, cmds, b); failed != "" {
+		t.Fatalf("README command failed: %s\n%s", failed, out)
+	}
+}
+
+func TestWriteBundleCancelled(t *testing.T) {
+	t.Parallel()
+	k := newKeys(t)
+	paths := rotatedLog(t, k, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var buf bytes.Buffer
+	if _, err := audit.WriteBundle(ctx, &buf, bundleInput(t, k, paths, minute(0), minute(29), true)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WriteBundle with a cancelled context: %v", err)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 )
 
@@ -52,6 +51,7 @@ type lineHead struct {
 // first entry at or after Since, the lines since the last checkpoint (or
 // the log's start); after it, every line.
 type cutter struct {
+	ctx          context.Context // nil: not cancelled
 	since, until time.Time
 	prefix       []byte
 	file         int
@@ -67,6 +67,9 @@ type fileSink struct {
 }
 
 func (s fileSink) Write(p []byte) (int, error) {
+	if s.c.ctx != nil && s.c.ctx.Err() != nil {
+		return 0, s.c.ctx.Err()
+	}
 	s.c.write(s.i, p)
 	return len(p), nil
 }
@@ -128,7 +131,7 @@ func (c *cutter) slice() []keptLine {
 // cutLog reads the whole log once, verifying it and cutting the slice,
 // then verifies the slice.
 func cutLog(ctx context.Context, pub ed25519.PublicKey, in *BundleInput) (*logSlice, error) {
-	c := &cutter{since: in.Since, until: in.Until, prefix: []byte(in.Prefix)}
+	c := &cutter{ctx: ctx, since: in.Since, until: in.Until, prefix: []byte(in.Prefix)}
 	srcs := make([]Source, len(in.Logs))
 	for i, s := range in.Logs {
 		srcs[i] = Source{Name: s.Name, R: io.TeeReader(s.R, fileSink{c, i})}
@@ -141,9 +144,6 @@ func cutLog(ctx context.Context, pub ed25519.PublicKey, in *BundleInput) (*logSl
 		if _, err := io.Copy(io.Discard, s.R); err != nil {
 			return nil, fmt.Errorf("audit: bundle: read %s: %w", s.Name, err)
 		}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("audit: bundle: %w", err)
 	}
 	lines := c.slice()
 	if len(lines) == 0 {
@@ -183,7 +183,7 @@ func groupLines(logs []Source, lines []keptLine) []sliceFile {
 func (sl *logSlice) verify(pub ed25519.PublicKey, prefix string, signed bool) error {
 	srcs := make([]Source, len(sl.files))
 	for i, f := range sl.files {
-		srcs[i] = Source{Name: BundleLogDir + filepath.Base(f.source), R: bytes.NewReader(f.data)}
+		srcs[i] = Source{Name: logFileName(f.source), R: bytes.NewReader(f.data)}
 	}
 	rep, err := VerifySources(pub, bundleVerifyOptions(prefix), srcs...)
 	if err != nil {
