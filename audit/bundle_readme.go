@@ -76,7 +76,7 @@ manifest.json      every other file with its SHA-256 and size, the range, the
 SHA256SUMS         the same SHA-256s, and manifest.json's, as sha256sum writes
 manifest.sig       the device key's signature over manifest.json (step 3)
 
-"vaultctl audit verify-bundle -public-key TRUSTED.pem bundle.zip" makes every
+"vaultctl audit verify-bundle -public-key @TRUSTED.pem bundle.zip" makes every
 check below at once and needs no server. Each can also be made by hand with
 unzip, sha256sum, sed, awk, base64 and OpenSSL 3. Secret values never appear:
 each value in a request or response is written as "hmac-sha256:<hex>", an
