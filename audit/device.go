@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,12 @@ var (
 	ErrClosed = errors.New("audit: device closed")
 	// ErrTornTail: an existing log ends in the middle of a line.
 	ErrTornTail = errors.New("audit: log ends mid-line")
+	// ErrReservation: seqs could not be reserved through
+	// Options.Reserve. At open, Reserve failed (the open fails); while
+	// writing, a line's seq would reach the reserved bound before an
+	// extension completed (the batch is not written and the chain
+	// position is kept; a later batch succeeds once an extension does).
+	ErrReservation = errors.New("audit: no seq reservation")
 )
 
 // FsyncMode says when a device syncs its file to disk.
@@ -64,10 +71,11 @@ type Options struct {
 	// SigningKey signs checkpoints (required).
 	SigningKey ed25519.PrivateKey
 	// RatchetEvery is N: a new HMAC key generation every N entries
-	// (default 1,024), and at every open.
+	// (default 1,024); every start begins generation seq0 (see the
+	// package doc).
 	RatchetEvery int
-	// CheckpointEvery is K: a signed checkpoint after every K entries
-	// (default 1,000), and on Reopen and Close.
+	// CheckpointEvery is K: an interval checkpoint after every K entries
+	// (default 1,000), besides the open, rotate and close checkpoints.
 	CheckpointEvery int
 	// Wait bounds how long a call waits for the device (default 2 s).
 	Wait time.Duration
@@ -78,12 +86,46 @@ type Options struct {
 	// after a rotation while the server was down); ignored when the log
 	// has lines, whose last line wins.
 	Resume *Position
+	// Floor is the lowest seq the device may write next: the server
+	// passes the replicated reservation (see Reserve). The open
+	// checkpoint of a start has seq max(last seq + 1, Floor, 1).
+	Floor uint64
+	// Reserve, when set, makes seqs unique across nodes and failovers:
+	// once Reserve(ctx, upTo) returns nil, the server has persisted upTo
+	// (through raft) and promises that no device on any node starts
+	// below it (it passes it on as Floor). A device calls it at start,
+	// synchronously, for seq0+ReserveBlock (an error fails the open), and
+	// while writing extends the bound by ReserveBlock, one call at a
+	// time, in the background, when the next seq reaches half a block
+	// below it. No line is ever written at a seq >= the bound; entries
+	// and non-closing checkpoints also leave the seq just below it free
+	// for a closing checkpoint. A line that does not fit fails its batch
+	// with ErrReservation. Reserve gets a ctx bounded by Wait and must
+	// return when it is done. Nil: no reservation.
+	Reserve func(ctx context.Context, upTo uint64) error
+	// ReserveBlock is how many seqs Reserve reserves at a time (default
+	// 65,536; at least 4).
+	ReserveBlock uint64
+	// Prefix is written before every line, as Vault's file device
+	// prefix; the line hash and checkpoint signatures cover it. It must
+	// not contain a newline.
+	Prefix string
+	// PlainAccessor writes the token accessor in the clear (Vault's
+	// hmac_accessor=false); by default it is HMAC'd.
+	PlainAccessor bool
+	// LogRaw HMACs nothing (Vault's log_raw): client token, accessor and
+	// request and response data are written in the clear.
+	LogRaw bool
 }
 
 // DefaultOptions returns the defaults; the caller sets the keys.
 func DefaultOptions() Options {
-	return Options{RatchetEvery: 1024, CheckpointEvery: 1000, Wait: 2 * time.Second, Fsync: FsyncBatch}
+	return Options{RatchetEvery: 1024, CheckpointEvery: 1000, Wait: 2 * time.Second, Fsync: FsyncBatch,
+		ReserveBlock: DefaultReserveBlock}
 }
+
+// DefaultReserveBlock is the default Options.ReserveBlock.
+const DefaultReserveBlock = 65536
 
 // withDefaults fills zero fields with the defaults.
 func (o Options) withDefaults() Options {
@@ -99,6 +141,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Fsync == "" {
 		o.Fsync = d.Fsync
+	}
+	if o.ReserveBlock == 0 {
+		o.ReserveBlock = d.ReserveBlock
 	}
 	return o
 }
@@ -119,6 +164,10 @@ func (o Options) Validate() error {
 		return bad("checkpoint_every must be positive")
 	case o.Wait <= 0:
 		return bad("wait must be positive")
+	case o.ReserveBlock != 0 && o.ReserveBlock < 4:
+		return bad("reserve_block must be at least 4")
+	case strings.ContainsAny(o.Prefix, "\n\r"):
+		return bad("prefix must not contain a line break")
 	}
 	switch o.Fsync {
 	case FsyncBatch, FsyncAlways, FsyncNever:
@@ -145,11 +194,19 @@ type genKey struct {
 // waiting. Its methods are safe for concurrent use.
 type Device struct {
 	opts  Options
+	enc   encoding
+	pub   ed25519.PublicKey
+	keyID string
 	reqs  chan *item
 	ctl   chan func()
 	quit  chan struct{}
 	done  chan struct{}
 	close sync.Once
+	// ctx bounds background reservations; cancelled at shutdown.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// crashed makes shutdown stop without writing (tests: a crash).
+	crashed atomic.Bool
 
 	mu  sync.Mutex
 	pos Position // mirror of the writer's position, for Position()
@@ -163,6 +220,7 @@ type Device struct {
 	reopen   func() (io.Writer, error)
 	closeW   func() error
 	chain    chainState
+	resv     reservation
 	broken   error
 	syncErr  error // a failed batch sync, reported to the next batch
 	buf      bytes.Buffer
@@ -176,13 +234,16 @@ var _ Broker = (*Device)(nil)
 // chainState is the writer's position plus its counters.
 type chainState struct {
 	Position
+	next     uint64 // seq of the next line
 	genCount uint64 // entries written under Gen
 	sinceCP  uint64 // entries since the last checkpoint
+	// needOpen: the current file's open checkpoint is still to write.
+	needOpen bool
 }
 
 // NewWriterDevice starts a device writing to w (stdout, a socket, a test
-// writer) with its chain starting at opts.Resume, or at seq 1. The
-// device never closes w.
+// writer) with its chain continuing from opts.Resume (a new chain when
+// nil), its first line an open checkpoint. The device never closes w.
 func NewWriterDevice(w io.Writer, opts Options) (*Device, error) {
 	opts = opts.withDefaults()
 	if err := opts.Validate(); err != nil {
@@ -192,26 +253,45 @@ func NewWriterDevice(w io.Writer, opts Options) (*Device, error) {
 	if opts.Resume != nil {
 		start = *opts.Resume
 	}
-	return startDevice(w, opts, start, nil, nil), nil
+	return startDevice(w, opts, start, nil, nil)
 }
 
-// startDevice starts the writer goroutine. start is the last line
-// written; the device begins a new key generation after it.
-func startDevice(w io.Writer, opts Options, start Position, reopen func() (io.Writer, error), closeW func() error) *Device {
+// startDevice reserves seqs and starts the writer goroutine, which
+// writes the open checkpoint first. start is the last line written; the
+// open checkpoint has seq0 = max(start.Seq+1, Floor, 1) and begins key
+// generation seq0.
+func startDevice(w io.Writer, opts Options, start Position, reopen func() (io.Writer, error), closeW func() error) (*Device, error) {
+	if start.PrevHash == "" {
+		start.PrevHash = ZeroHash
+	}
+	seq0 := max(start.Seq+1, opts.Floor, 1)
+	resv, err := reserveStart(opts, seq0)
+	if err != nil {
+		return nil, err
+	}
+	pub := opts.SigningKey.Public().(ed25519.PublicKey)
 	d := &Device{
-		opts: opts, reqs: make(chan *item, 1024), ctl: make(chan func()),
+		opts: opts, enc: encoding{plainAccessor: opts.PlainAccessor, raw: opts.LogRaw},
+		pub: pub, keyID: KeyID(pub),
+		reqs: make(chan *item, 1024), ctl: make(chan func()),
 		quit: make(chan struct{}), done: make(chan struct{}),
-		w: w, reopen: reopen, closeW: closeW,
+		w: w, reopen: reopen, closeW: closeW, resv: resv,
 	}
-	d.chain.Position = start
-	if start.Seq > 0 {
-		d.chain.Gen = start.Gen + 1
-	}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.chain = chainState{Position: start, next: seq0, needOpen: true}
+	d.chain.Gen = seq0
 	d.publishGen()
 	d.pos = start
 	go d.run()
-	return d
+	return d, nil
 }
+
+// Generation returns the HMAC key generation entries are encoded with
+// now (see Hash).
+func (d *Device) Generation() uint64 { return d.cur.Load().gen }
+
+// PublicKey returns the key that verifies the device's checkpoints.
+func (d *Device) PublicKey() ed25519.PublicKey { return d.pub }
 
 // LogRequest implements Broker: it returns once the entry is written (see
 // FsyncMode), or fails with ErrTimeout after Options.Wait.
@@ -231,7 +311,7 @@ func (d *Device) Position() Position {
 	return d.pos
 }
 
-// Close writes what is queued and a final checkpoint, syncs and closes
+// Close writes what is queued and a close checkpoint, syncs and closes
 // the log; calls after Close fail with ErrClosed. It waits at most
 // Options.Wait for the writer (a blocked writer makes it fail with
 // ErrTimeout; the writer then finishes on its own if it unblocks). Close
@@ -244,6 +324,7 @@ func (d *Device) Close() error {
 	case <-d.done:
 		return d.closeErr
 	case <-t.C:
+		d.cancel()
 		return fmt.Errorf("%w (%s): close", ErrTimeout, d.opts.Wait)
 	}
 }
@@ -296,7 +377,7 @@ func (d *Device) encode(typ string, e *Entry) ([]byte, error) {
 	if ph == nil || ph.gen != gk.gen {
 		ph = &poolHasher{gen: gk.gen, h: newHasher(gk.key)}
 	}
-	body, err := entryBody(typ, e, ph.h, gk.gen)
+	body, err := entryBody(typ, e, ph.h, gk.gen, d.enc)
 	d.hashers.Put(ph)
 	return body, err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ func TestRatchet(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	d = openFile(t, path, o) // reopen: a new generation
+	d = openFile(t, path, o) // restart: a new generation, the open checkpoint's seq
 	logN(t, d, 1)
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
@@ -60,7 +61,8 @@ func TestRatchet(t *testing.T) {
 			t.Fatal("generations share a key")
 		}
 	}
-	want := []float64{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3}
+	// open(seq 1, gen 1), 10 entries (seq 2..11), close(12) | open(13)
+	want := []float64{1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 13}
 	if len(gens) != len(want) {
 		t.Fatalf("gens %v, want %v", gens, want)
 	}
@@ -81,11 +83,11 @@ func TestChainAcrossReopenAndRotation(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	d = openFile(t, path, o) // restart: seq continues
-	if p := d.Position(); p.Seq != 4 {
-		t.Fatalf("position after reopen %+v, want seq 4", p)
-	}
+	d = openFile(t, path, o) // restart: seq continues after the close checkpoint
 	logN(t, d, 3)
+	if p := d.Position(); p.Seq != 9 {
+		t.Fatalf("position after restart and 3 entries %+v, want seq 9 (open 6, entries 7..9)", p)
+	}
 	if err := os.Rename(path, path+".1"); err != nil {
 		t.Fatal(err)
 	}
@@ -98,12 +100,16 @@ func TestChainAcrossReopenAndRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := mustVerify(t, k.pub, path+".1", path)
-	// 3 + cp + 3 + 1 + cp (Reopen) | 2 + cp (Close)
-	if rep.Entries != 9 || rep.Checkpoints != 3 || rep.LastSeq != 12 {
+	// open + 3 + close | open + 3 + 1 + rotate || open + 2 + close
+	if rep.Entries != 9 || rep.Checkpoints != 6 || rep.LastSeq != 15 || rep.Segments != 3 || rep.Gaps != 0 {
 		t.Fatalf("got %+v", rep)
 	}
-	if first := decode(t, readLines(t, path)[0]); first["seq"] != 10.0 {
-		t.Fatalf("new file starts at seq %v, want 10", first["seq"])
+	first := decode(t, readLines(t, path)[0])
+	if first["seq"] != 12.0 || first["reason"] != "open" {
+		t.Fatalf("new file starts with seq %v reason %v, want an open checkpoint at 12", first["seq"], first["reason"])
+	}
+	if last := readLines(t, path+".1"); decode(t, last[len(last)-1])["reason"] != "rotate" {
+		t.Fatal("rotated file does not end with a rotate checkpoint")
 	}
 	tests := []struct {
 		name   string
@@ -132,7 +138,7 @@ func TestChainAcrossReopenAndRotation(t *testing.T) {
 		})
 	}
 	rep, err := audit.VerifySources(k.pub, audit.VerifyOptions{AllowPartialHead: true}, source(t, path))
-	if err != nil || !rep.OK || rep.FirstSeq != 10 {
+	if err != nil || !rep.OK || rep.FirstSeq != 12 {
 		t.Fatalf("partial head: %+v %v", rep, err)
 	}
 }
@@ -160,6 +166,9 @@ func TestOpenFile(t *testing.T) {
 		{name: "no signing key", mutate: func(o *audit.FileOptions) { o.SigningKey = nil }, want: logical.ErrInvalidRequest},
 		{name: "bad fsync", mutate: func(o *audit.FileOptions) { o.Fsync = "sometimes" }, want: logical.ErrInvalidRequest},
 		{name: "negative wait", mutate: func(o *audit.FileOptions) { o.Wait = -1 }, want: logical.ErrInvalidRequest},
+		{name: "prefix with a newline", mutate: func(o *audit.FileOptions) { o.Prefix = "a\nb" }, want: logical.ErrInvalidRequest},
+		{name: "tiny reserve block", mutate: func(o *audit.FileOptions) { o.ReserveBlock = 3 }, want: logical.ErrInvalidRequest},
+		{name: "prefix not in the log", content: `{"type":"request","seq":1}` + "\n", mutate: func(o *audit.FileOptions) { o.Prefix = "p: " }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -403,7 +412,7 @@ func TestConcurrentLogging(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := mustVerify(t, k.pub, path)
-	if rep.Entries != 800 || rep.Checkpoints != 17 {
+	if rep.Entries != 800 || rep.Checkpoints != 18 { // open, 16 interval, close
 		t.Fatalf("got %+v", rep)
 	}
 	// Every line verifies under the generation it names, and the
@@ -543,7 +552,7 @@ func TestBlockedWriterDoesNotHangControl(t *testing.T) {
 }
 
 // TestRestartAfterCrash: a log cut after a crash (no closing checkpoint)
-// continues on the next open and verifies once closed cleanly.
+// continues on the next open; the restart shows the unclean stop.
 func TestRestartAfterCrash(t *testing.T) {
 	k := newKeys(t)
 	path := tempLog(t)
@@ -558,7 +567,7 @@ func TestRestartAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := audit.Verify(k.pub, path)
-	if err != nil || rep.OK || rep.Problem.Reason != audit.ReasonTruncated || rep.Problem.Line != 3 {
+	if err != nil || rep.OK || rep.Problem.Reason != audit.ReasonTruncated || rep.Problem.Line != 4 {
 		t.Fatalf("crashed log: %+v %v", rep, err)
 	}
 	d = openFile(t, path, k.opts())
@@ -566,7 +575,14 @@ func TestRestartAfterCrash(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if rep := mustVerify(t, k.pub, path); rep.Entries != 5 || rep.LastSeq != 6 {
-		t.Fatalf("got %+v", rep)
+	rep, err = audit.Verify(k.pub, path)
+	if err != nil || rep.OK || rep.Problem.Reason != audit.ReasonTruncated || rep.Problem.Line != 4 || rep.Problem.Seq != 4 ||
+		!strings.Contains(rep.Problem.Detail, "without a closing checkpoint before seq 5") {
+		t.Fatalf("restarted log: %+v %v", rep, err)
+	}
+	rep, err = audit.VerifySources(k.pub, audit.VerifyOptions{AllowUncleanStop: true}, source(t, path))
+	// open 1, entries 2..4, (close lost) open 5, entries 6..7, close 8
+	if err != nil || !rep.OK || rep.Entries != 5 || rep.LastSeq != 8 || rep.UncleanStops != 1 || rep.Segments != 2 {
+		t.Fatalf("got %+v %v", rep, err)
 	}
 }

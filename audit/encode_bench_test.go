@@ -18,11 +18,11 @@ func BenchmarkEncode(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		body, err := entryBody(TypeRequest, e, h, 0)
+		body, err := entryBody(TypeRequest, e, h, 0, encoding{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = lineHash(chainLine(nil, body, 1, ZeroHash))
+		_ = lineHash(chainLine(nil, "", body, 1, ZeroHash))
 	}
 }
 

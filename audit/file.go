@@ -21,18 +21,43 @@ type FileOptions struct {
 
 // FileDevice is a Device writing to a file, rotated by rename: move the
 // file aside, then call Reopen.
+//
+// A batch that fails to write leaves no partial line: the device knows
+// the file's size before each batch and truncates the file back to it
+// when a write fails or is short. The batch fails, the chain position is
+// kept, and the next batch is written normally. Only when bytes were
+// written and the truncation fails too does the device stop writing (the
+// file then ends mid-line) until Reopen.
 type FileDevice struct {
 	*Device
 	path string
 	mode os.FileMode
 }
 
+// file is what a logFile needs of an *os.File (tests wrap one to inject
+// failures).
+type file interface {
+	io.Writer
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
+// opener opens the log at path for appending and returns its size.
+type opener func(path string, mode os.FileMode) (file, int64, error)
+
 // OpenFile opens (or creates) the log at path and starts its device. The
-// chain continues from the file's last line (seq+1, that line's hash, a
-// new HMAC key generation); an empty file continues from opts.Resume or
-// starts at seq 1. A file that ends mid-line is refused with ErrTornTail:
-// run Verify, then move it aside.
+// chain continues from the file's last line (an empty file continues
+// from opts.Resume, or starts a new chain); the device's first line is
+// an open checkpoint at seq max(last seq + 1, Floor, 1) (see Options). A
+// file that ends mid-line is refused with ErrTornTail: run Verify, then
+// move it aside.
 func OpenFile(path string, opts FileOptions) (*FileDevice, error) {
+	return openFile(path, opts, openAppend)
+}
+
+// openFile is OpenFile with the file opened by open.
+func openFile(path string, opts FileOptions, open opener) (*FileDevice, error) {
 	o := opts.Options.withDefaults()
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -41,11 +66,11 @@ func OpenFile(path string, opts FileOptions) (*FileDevice, error) {
 	if mode == 0 {
 		mode = DefaultFileMode
 	}
-	f, err := openAppend(path, mode)
+	f, size, err := open(path, mode)
 	if err != nil {
 		return nil, err
 	}
-	start, err := lastPosition(path)
+	start, err := lastPosition(path, o.Prefix)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("audit: open %s: %w", path, err)
@@ -54,63 +79,111 @@ func OpenFile(path string, opts FileOptions) (*FileDevice, error) {
 		start = *o.Resume
 	}
 	fd := &FileDevice{path: path, mode: mode}
-	cur := f
+	cur := &logFile{f: f, size: size}
 	reopen := func() (io.Writer, error) {
-		nf, err := openAppend(path, mode)
+		nf, size, err := open(path, mode)
 		if err != nil {
 			return nil, err
 		}
-		cur.Close()
-		cur = nf
-		return nf, nil
+		cur.f.Close()
+		cur = &logFile{f: nf, size: size}
+		return cur, nil
 	}
-	fd.Device = startDevice(f, o, start, reopen, func() error { return cur.Close() })
+	fd.Device, err = startDevice(cur, o, start, reopen, func() error { return cur.f.Close() })
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit: open %s: %w", path, err)
+	}
 	return fd, nil
 }
 
-func openAppend(path string, mode os.FileMode) (*os.File, error) {
+// openAppend opens path with O_APPEND, creating it with mode.
+func openAppend(path string, mode os.FileMode) (file, int64, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, mode)
 	if err != nil {
-		return nil, fmt.Errorf("audit: open log: %w", err)
+		return nil, 0, fmt.Errorf("audit: open log: %w", err)
 	}
-	return f, nil
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("audit: open log: %w", err)
+	}
+	return f, st.Size(), nil
 }
+
+// logFile is the file a FileDevice writes; it keeps the file's size so
+// that a failed write can be undone.
+type logFile struct {
+	f    file
+	size int64
+}
+
+// Write writes p; on a failed or short write it truncates the file back
+// to its size before and returns 0 (nothing written), or, if that fails
+// after a partial write, the bytes left in the file.
+func (l *logFile) Write(p []byte) (int, error) {
+	n, err := l.f.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	if err == nil {
+		l.size += int64(n)
+		return n, nil
+	}
+	if terr := l.f.Truncate(l.size); terr != nil && n > 0 {
+		return n, fmt.Errorf("%w; removing the partial batch failed: %w", err, terr)
+	}
+	return 0, err
+}
+
+// Sync implements syncer.
+func (l *logFile) Sync() error { return l.f.Sync() }
 
 // Path returns the log's path.
 func (d *FileDevice) Path() string { return d.path }
 
-// Reopen ends the current file with a checkpoint, syncs it, and opens a
-// new file at the path (after the old one was renamed away); the chain
-// continues in the new file. It also clears a torn-write failure.
+// Reopen ends the current file with a rotate checkpoint, syncs it, and
+// opens a new file at the path (after the old one was renamed away),
+// which begins with an open checkpoint; the chain continues in it. It
+// also clears a torn-write failure.
 func (d *FileDevice) Reopen() error {
 	return d.control(func() error {
-		err := d.writeCheckpoint()
-		if serr := d.sync(); err == nil {
-			err = serr
-		}
+		err := d.rotate()
 		w, oerr := d.reopen()
 		if oerr != nil {
 			return errors.Join(err, oerr)
 		}
 		d.w, d.broken = w, nil
-		return err
+		d.chain.needOpen = true
+		if oerr := d.appendLines(nil, ""); oerr != nil {
+			return errors.Join(err, oerr)
+		}
+		return errors.Join(err, d.afterWrite())
 	})
 }
 
 // ReadPosition returns the position of the log at path: its last line
 // (seq 0 and ZeroHash for an empty file). Use it as Options.Resume when
 // opening a fresh file after a rotation made while the server was down:
-// the position of the rotated file.
+// the position of the rotated file. A log written with Options.Prefix
+// needs ReadPositionPrefix.
 func ReadPosition(path string) (Position, error) {
-	p, err := lastPosition(path)
+	return ReadPositionPrefix(path, "")
+}
+
+// ReadPositionPrefix is ReadPosition of a log whose lines start with
+// prefix (Options.Prefix).
+func ReadPositionPrefix(path, prefix string) (Position, error) {
+	p, err := lastPosition(path, prefix)
 	if err != nil {
 		return Position{}, fmt.Errorf("audit: read position of %s: %w", path, err)
 	}
 	return p, nil
 }
 
-// lastPosition reads the last line of the log at path.
-func lastPosition(path string) (Position, error) {
+// lastPosition reads the last line of the log at path, whose lines
+// start with prefix.
+func lastPosition(path, prefix string) (Position, error) {
 	r, err := os.Open(path)
 	if err != nil {
 		return Position{}, err
@@ -120,8 +193,12 @@ func lastPosition(path string) (Position, error) {
 	if err != nil || line == nil {
 		return Position{PrevHash: ZeroHash}, err
 	}
+	js, ok := bytes.CutPrefix(line, []byte(prefix))
+	if !ok {
+		return Position{}, fmt.Errorf("audit: last line does not start with the prefix")
+	}
 	var h header
-	if err := json.Unmarshal(line, &h); err != nil || h.Seq == nil {
+	if err := json.Unmarshal(js, &h); err != nil || h.Seq == nil {
 		return Position{}, fmt.Errorf("audit: last line is not an audit entry")
 	}
 	return Position{Seq: *h.Seq, PrevHash: lineHash(line), Gen: h.HMACKeyGen}, nil

@@ -20,7 +20,20 @@ const (
 	TypeCheckpoint = "checkpoint"
 )
 
-// ZeroHash is the prev_hash of the first line of a device.
+// Checkpoint reasons (the "reason" field of a checkpoint line).
+const (
+	// CheckpointOpen: the first line a device writes at every start and in
+	// every new file after Reopen.
+	CheckpointOpen = "open"
+	// CheckpointInterval: after every Options.CheckpointEvery entries.
+	CheckpointInterval = "interval"
+	// CheckpointRotate: the last line of a file on Reopen.
+	CheckpointRotate = "rotate"
+	// CheckpointClose: the last line on Close.
+	CheckpointClose = "close"
+)
+
+// ZeroHash is the prev_hash of the first line of a new chain.
 const ZeroHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // wireAuth is Vault's "auth" object.
@@ -51,8 +64,9 @@ type wireSecret struct {
 
 // wireResponse is Vault's "response" object.
 type wireResponse struct {
-	Secret *wireSecret    `json:"secret,omitempty"`
-	Data   map[string]any `json:"data,omitempty"`
+	Secret     *wireSecret    `json:"secret,omitempty"`
+	Data       map[string]any `json:"data,omitempty"`
+	StatusCode int            `json:"status_code,omitempty"`
 }
 
 // wireCedar is our authorization record.
@@ -84,6 +98,7 @@ type wireCheckpoint struct {
 	PrevHash   string `json:"prev_hash"`
 	Count      uint64 `json:"count"`
 	KeyID      string `json:"key_id"`
+	Reason     string `json:"reason"`
 }
 
 // header is what Verify and OpenFile read of any line.
@@ -93,6 +108,7 @@ type header struct {
 	PrevHash   string  `json:"prev_hash"`
 	HMACKeyGen uint64  `json:"hmac_key_gen"`
 	KeyID      string  `json:"key_id"`
+	Reason     *string `json:"reason"`
 	Signature  string  `json:"signature"`
 }
 
@@ -127,34 +143,39 @@ func marshalLine(v any) ([]byte, error) {
 // formatTime is the time format of every line (Vault's RFC 3339, UTC).
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
+// encoding says what an entry line writes in the clear.
+type encoding struct {
+	plainAccessor bool // the accessor (Options.PlainAccessor)
+	raw           bool // everything (Options.LogRaw)
+}
+
 // entryBody encodes an entry as the body of a line: the whole line but
-// its chain fields (see chainLine), HMAC'ing its secrets with h, the
-// hasher of generation gen. It only reads e.
-func entryBody(typ string, e *Entry, h *hasher, gen uint64) ([]byte, error) {
+// its prefix and chain fields (see chainLine), HMAC'ing its secrets with
+// h, the hasher of generation gen, unless enc says otherwise. It only
+// reads e.
+func entryBody(typ string, e *Entry, h *hasher, gen uint64, enc encoding) ([]byte, error) {
 	w := wireEntry{
 		Time: formatTime(e.Time), Type: typ, Error: e.Error,
 		Auth: &wireAuth{
+			ClientToken: e.Auth.ClientToken, Accessor: e.Auth.Accessor,
 			DisplayName: e.Auth.DisplayName, Policies: e.Auth.Policies,
 			Metadata: e.Auth.Metadata, EntityID: e.Auth.EntityID,
 		},
 		Request: &wireRequest{
 			ID: e.RequestID, Operation: e.Operation, MountType: e.MountType, Path: e.Path,
-			RemoteAddr: e.RemoteAddr, Unauthenticated: e.Unauthenticated, Data: hmacMap(h, e.RequestData),
+			RemoteAddr: e.RemoteAddr, Unauthenticated: e.Unauthenticated, Data: e.RequestData,
 		},
 		Cedar:      &wireCedar{Decision: decision(e.Decision.Allowed), PolicyIDs: e.Decision.PolicyIDs},
 		HMACKeyGen: gen,
 	}
-	if e.Auth.ClientToken != "" {
-		w.Auth.ClientToken = h.hmacString(e.Auth.ClientToken)
-	}
-	if e.Auth.Accessor != "" {
-		w.Auth.Accessor = h.hmacString(e.Auth.Accessor)
-	}
 	if typ == TypeResponse {
-		w.Response = &wireResponse{Data: hmacMap(h, e.ResponseData)}
+		w.Response = &wireResponse{Data: e.ResponseData, StatusCode: e.Status}
 		if e.LeaseID != "" {
 			w.Response.Secret = &wireSecret{LeaseID: e.LeaseID}
 		}
+	}
+	if !enc.raw {
+		hmacSecrets(&w, h, enc)
 	}
 	body, err := marshalLine(&w)
 	if err != nil {
@@ -163,9 +184,26 @@ func entryBody(typ string, e *Entry, h *hasher, gen uint64) ([]byte, error) {
 	return body, nil
 }
 
-// chainLine completes a body into a line by appending its chain fields:
-// `,"seq":<seq>,"prev_hash":"<prev>"` before the closing brace.
-func chainLine(dst, body []byte, seq uint64, prev string) []byte {
+// hmacSecrets replaces the secrets of w, still the caller's values, by
+// their HMACs.
+func hmacSecrets(w *wireEntry, h *hasher, enc encoding) {
+	if w.Auth.ClientToken != "" {
+		w.Auth.ClientToken = h.hmacString(w.Auth.ClientToken)
+	}
+	if w.Auth.Accessor != "" && !enc.plainAccessor {
+		w.Auth.Accessor = h.hmacString(w.Auth.Accessor)
+	}
+	w.Request.Data = hmacMap(h, w.Request.Data)
+	if w.Response != nil {
+		w.Response.Data = hmacMap(h, w.Response.Data)
+	}
+}
+
+// chainLine completes a body into a line: prefix, then the body with its
+// chain fields `,"seq":<seq>,"prev_hash":"<prev>"` before the closing
+// brace.
+func chainLine(dst []byte, prefix string, body []byte, seq uint64, prev string) []byte {
+	dst = append(dst, prefix...)
 	dst = append(dst, body[:len(body)-1]...)
 	dst = append(dst, `,"seq":`...)
 	dst = strconv.AppendUint(dst, seq, 10)
@@ -182,14 +220,15 @@ func decision(allowed bool) string {
 }
 
 // checkpointLine encodes and signs a checkpoint. The signed message is
-// the line with its signature field removed: the JSON of wireCheckpoint
-// exactly as written; the line is that message with
+// the line with its signature field removed: the prefix, then the JSON
+// of wireCheckpoint exactly as written; the line is that message with
 // `,"signature":"<base64 std>"` inserted before its closing brace.
-func checkpointLine(cp *wireCheckpoint, key ed25519.PrivateKey) ([]byte, error) {
-	msg, err := marshalLine(cp)
+func checkpointLine(prefix string, cp *wireCheckpoint, key ed25519.PrivateKey) ([]byte, error) {
+	js, err := marshalLine(cp)
 	if err != nil {
 		return nil, fmt.Errorf("audit: encode checkpoint: %w", err)
 	}
+	msg := append([]byte(prefix), js...)
 	sig := ed25519.Sign(key, msg)
 	line := make([]byte, 0, len(msg)+len(sigField)+90)
 	line = append(line, msg[:len(msg)-1]...)

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 )
 
 // Reason says why Verify rejected a line.
@@ -26,10 +28,14 @@ const (
 	// ReasonReordered: seq jumps to a seq that comes later, or goes back
 	// to a seq not equal to an earlier line's content.
 	ReasonReordered Reason = "reordered"
-	// ReasonTruncated: a file ends mid-line, or the last line of the log
-	// is not a checkpoint (a device writes one on Close and Reopen, so a
-	// cleanly closed log ends with one; a live log, or one cut after a
-	// crash, does not — see VerifyOptions.AllowOpenTail).
+	// ReasonTruncated: a file ends mid-line; or the last line of the log
+	// is not a close or rotate checkpoint (a device writes one on Close
+	// and Reopen, so a cleanly closed log ends with one; a live log, or
+	// one cut by a crash or power loss, does not — see
+	// VerifyOptions.AllowOpenTail); or a device restarted (an open
+	// checkpoint) after a line that is not a close or rotate checkpoint:
+	// the previous run stopped uncleanly and the entries it wrote last
+	// may be lost (see VerifyOptions.AllowUncleanStop).
 	ReasonTruncated Reason = "truncated"
 	// ReasonDuplicated: a line repeats an earlier line (same seq).
 	ReasonDuplicated Reason = "duplicated"
@@ -63,6 +69,12 @@ type Report struct {
 	// OpenTail counts entries after the last checkpoint (with
 	// AllowOpenTail).
 	OpenTail int
+	// Segments counts open checkpoints (device starts and new files);
+	// Gaps the forward seq jumps among them (a start above the previous
+	// seq + 1, where the seqs between were reserved by another node or
+	// run); UncleanStops the starts not preceded by a close or rotate
+	// checkpoint (with AllowUncleanStop).
+	Segments, Gaps, UncleanStops int
 	// Problem is the first bad line, nil when OK.
 	Problem *Problem
 }
@@ -82,6 +94,13 @@ type VerifyOptions struct {
 	// AllowPartialHead accepts a log whose first line is not seq 1 (the
 	// oldest rotated files were removed).
 	AllowPartialHead bool
+	// AllowUncleanStop accepts a device start after a run that stopped
+	// without a closing checkpoint (a crash or power loss); such starts
+	// are counted in Report.UncleanStops.
+	AllowUncleanStop bool
+	// Prefix is the Options.Prefix the log was written with: every line
+	// must start with it (a line that does not is edited).
+	Prefix string
 }
 
 // Verify checks the log made of the files at paths, oldest first
@@ -102,27 +121,46 @@ func Verify(pub ed25519.PublicKey, paths ...string) (Report, error) {
 	return VerifySources(pub, VerifyOptions{}, srcs...)
 }
 
+// lineKind is an entry or a checkpoint with its reason.
+type lineKind uint8
+
+// Line kinds; kindCheckpoint is a checkpoint without a reason (written
+// before reasons existed) or an interval one.
+const (
+	kindEntry lineKind = iota
+	kindCheckpoint
+	kindOpen
+	kindClosing // close or rotate
+)
+
+// checkpointKinds maps a checkpoint's reason to its kind.
+var checkpointKinds = map[string]lineKind{
+	CheckpointOpen: kindOpen, CheckpointInterval: kindCheckpoint,
+	CheckpointRotate: kindClosing, CheckpointClose: kindClosing,
+}
+
 // lineInfo is what the ordering pass keeps of each line (about 100
 // bytes: Verify holds one per line of the log in memory).
 type lineInfo struct {
 	file, line int
 	seq        uint64
 	prev, hash [sha256.Size]byte
-	checkpoint bool
+	kind       lineKind
 }
 
 // verifier carries one verification.
 type verifier struct {
-	pub   ed25519.PublicKey
-	opts  VerifyOptions
-	names []string
-	lines []lineInfo
-	rep   Report
+	pub    ed25519.PublicKey
+	opts   VerifyOptions
+	prefix []byte
+	names  []string
+	lines  []lineInfo
+	rep    Report
 }
 
 // VerifySources is Verify over readers, with options.
 func VerifySources(pub ed25519.PublicKey, opts VerifyOptions, srcs ...Source) (Report, error) {
-	v := &verifier{pub: pub, opts: opts}
+	v := &verifier{pub: pub, opts: opts, prefix: []byte(opts.Prefix)}
 	for i, s := range srcs {
 		v.names = append(v.names, s.Name)
 		p, err := v.read(i, s.R)
@@ -171,16 +209,25 @@ func (v *verifier) read(file int, r io.Reader) (*Problem, error) {
 }
 
 func (v *verifier) readLine(file, n int, line []byte) *Problem {
+	js, ok := bytes.CutPrefix(line, v.prefix)
+	if !ok {
+		return v.problem(file, n, 0, ReasonEdited, "line does not start with the prefix")
+	}
 	var h header
 	var prev [sha256.Size]byte
-	if err := json.Unmarshal(line, &h); err != nil || h.Seq == nil || !decodeHash(&prev, h.PrevHash) {
+	if err := json.Unmarshal(js, &h); err != nil || h.Seq == nil || !decodeHash(&prev, h.PrevHash) {
 		return v.problem(file, n, 0, ReasonEdited, "not an audit entry")
 	}
 	li := lineInfo{file: file, line: n, seq: *h.Seq, prev: prev, hash: sha256.Sum256(line)}
 	switch h.Type {
 	case TypeRequest, TypeResponse:
 	case TypeCheckpoint:
-		li.checkpoint = true
+		li.kind = kindCheckpoint
+		if h.Reason != nil {
+			if li.kind, ok = checkpointKinds[*h.Reason]; !ok {
+				return v.problem(file, n, li.seq, ReasonEdited, "unknown checkpoint reason")
+			}
+		}
 		if p := v.checkCheckpoint(file, n, &h, line); p != nil {
 			return p
 		}
@@ -216,12 +263,9 @@ func (v *verifier) order() *Problem {
 	if len(v.lines) == 0 {
 		return nil
 	}
-	first := v.lines[0]
-	if !v.opts.AllowPartialHead && (first.seq != 1 || first.prev != [sha256.Size]byte{}) {
-		return v.at(first, ReasonDropped, "log does not start at seq 1 with a zero prev_hash")
+	if p := v.head(v.lines[0]); p != nil {
+		return p
 	}
-	v.rep.FirstSeq = first.seq
-	v.count(first)
 	for i := 1; i < len(v.lines); i++ {
 		if p := v.step(i); p != nil {
 			return p
@@ -230,19 +274,38 @@ func (v *verifier) order() *Problem {
 	}
 	last := v.lines[len(v.lines)-1]
 	v.rep.LastSeq = last.seq
-	if !last.checkpoint && !v.opts.AllowOpenTail {
-		return v.at(last, ReasonTruncated, "log does not end with a checkpoint")
+	if last.kind != kindClosing && !v.opts.AllowOpenTail {
+		return v.at(last, ReasonTruncated, "log does not end with a close or rotate checkpoint")
 	}
 	return nil
 }
 
-func (v *verifier) count(li lineInfo) {
-	if li.checkpoint {
-		v.rep.OpenTail = 0
-		return
+// head checks the first line: a new chain starts with a zero prev_hash,
+// at seq 1 or at an open checkpoint (a first start above a Floor).
+func (v *verifier) head(first lineInfo) *Problem {
+	fresh := first.prev == [sha256.Size]byte{}
+	if !v.opts.AllowPartialHead && (!fresh || first.seq != 1 && first.kind != kindOpen) {
+		return v.at(first, ReasonDropped, "log does not start at seq 1 with a zero prev_hash")
 	}
-	v.rep.Entries++
-	v.rep.OpenTail++
+	if fresh && first.kind == kindOpen && first.seq > 1 {
+		v.rep.Gaps++
+	}
+	v.rep.FirstSeq = first.seq
+	v.count(first)
+	return nil
+}
+
+func (v *verifier) count(li lineInfo) {
+	switch li.kind {
+	case kindEntry:
+		v.rep.Entries++
+		v.rep.OpenTail++
+	case kindOpen:
+		v.rep.Segments++
+		v.rep.OpenTail = 0
+	default:
+		v.rep.OpenTail = 0
+	}
 }
 
 func (v *verifier) at(li lineInfo, r Reason, format string, a ...any) *Problem {
@@ -250,17 +313,21 @@ func (v *verifier) at(li lineInfo, r Reason, format string, a ...any) *Problem {
 }
 
 // step checks line i against line i-1 (all lines before i are a valid
-// chain of consecutive seqs).
+// chain of increasing seqs). Only an open checkpoint that commits to the
+// line before it may jump forward.
 func (v *verifier) step(i int) *Problem {
 	prev, cur := v.lines[i-1], v.lines[i]
 	want := prev.seq + 1
 	switch {
 	case cur.seq == want && cur.prev == prev.hash:
-		return nil
+		return v.start(prev, cur)
+	case cur.kind == kindOpen && cur.seq > want && cur.prev == prev.hash:
+		v.rep.Gaps++
+		return v.start(prev, cur)
 	case cur.seq == want:
 		return v.editedAt(i)
 	case cur.seq <= prev.seq:
-		if j := int(cur.seq - v.lines[0].seq); cur.seq >= v.lines[0].seq && v.lines[j].hash == cur.hash {
+		if j, ok := v.find(i, cur.seq); ok && v.lines[j].hash == cur.hash {
 			return v.at(cur, ReasonDuplicated, "repeats seq %d", cur.seq)
 		}
 		return v.at(cur, ReasonReordered, "seq goes back from %d", prev.seq)
@@ -269,6 +336,27 @@ func (v *verifier) step(i int) *Problem {
 	default:
 		return v.at(cur, ReasonDropped, "seq %d to %d missing", want, cur.seq-1)
 	}
+}
+
+// start checks a device start (an open checkpoint cur) after prev: the
+// run before must have ended with a closing checkpoint.
+func (v *verifier) start(prev, cur lineInfo) *Problem {
+	if cur.kind != kindOpen || prev.kind == kindClosing {
+		return nil
+	}
+	if v.opts.AllowUncleanStop {
+		v.rep.UncleanStops++
+		return nil
+	}
+	return v.at(prev, ReasonTruncated,
+		"device stopped without a closing checkpoint before seq %d; entries written after seq %d may be lost", cur.seq, prev.seq)
+}
+
+// find returns the index of seq among the lines before i (whose seqs
+// increase).
+func (v *verifier) find(i int, seq uint64) (int, bool) {
+	j := sort.Search(i, func(k int) bool { return v.lines[k].seq >= seq })
+	return j, j < i && v.lines[j].seq == seq
 }
 
 // editedAt locates an edit found at line i, whose prev_hash does not

@@ -12,8 +12,9 @@ import (
 	"github.com/secretumvault/secretumvault/audit"
 )
 
-// cleanLog writes 20 entries with a checkpoint every 5 and closes: 25
-// lines (checkpoints at lines 6, 12, 18, 24 and the closing one at 25).
+// cleanLog writes 20 entries with a checkpoint every 5 and closes: 26
+// lines (the open checkpoint at line 1, interval ones at lines 7, 13, 19,
+// 25 and the close one at 26; line n has seq n).
 func cleanLog(t *testing.T, k keys) [][]byte {
 	t.Helper()
 	path := tempLog(t)
@@ -25,8 +26,8 @@ func cleanLog(t *testing.T, k keys) [][]byte {
 		t.Fatal(err)
 	}
 	lines := readLines(t, path)
-	if len(lines) != 25 {
-		t.Fatalf("got %d lines, want 25", len(lines))
+	if len(lines) != 26 {
+		t.Fatalf("got %d lines, want 26", len(lines))
 	}
 	return lines
 }
@@ -100,22 +101,36 @@ func TestVerifyTamper(t *testing.T) {
 		}, line: 5, seq: 4, reason: audit.ReasonDuplicated},
 		{name: "tail truncated at a line", tamper: func(l [][]byte) [][]byte { return l[:22] },
 			line: 22, seq: 22, reason: audit.ReasonTruncated},
+		{name: "tail truncated after an interval checkpoint", tamper: func(l [][]byte) [][]byte { return l[:25] },
+			line: 25, seq: 25, reason: audit.ReasonTruncated},
 		{name: "tail truncated mid-line", tamper: func(l [][]byte) [][]byte {
-			l[24] = l[24][:30]
+			l[25] = l[25][:30]
 			return l
-		}, tail: "-", line: 25, reason: audit.ReasonTruncated},
+		}, tail: "-", line: 26, reason: audit.ReasonTruncated},
 		{name: "forged checkpoint", tamper: func(l [][]byte) [][]byte {
-			l[24] = resign(t, l[24], otherPriv, audit.KeyID(otherPub))
+			l[25] = resign(t, l[25], otherPriv, audit.KeyID(otherPub))
 			return l
-		}, line: 25, seq: 25, reason: audit.ReasonUnsigned},
+		}, line: 26, seq: 26, reason: audit.ReasonUnsigned},
+		{name: "forged open checkpoint", tamper: func(l [][]byte) [][]byte {
+			l[0] = resign(t, l[0], otherPriv, audit.KeyID(otherPub))
+			return l
+		}, line: 1, seq: 1, reason: audit.ReasonUnsigned},
 		{name: "forged checkpoint naming the device key", tamper: func(l [][]byte) [][]byte {
-			l[11] = resign(t, l[11], otherPriv, audit.KeyID(k.pub))
+			l[12] = resign(t, l[12], otherPriv, audit.KeyID(k.pub))
 			return l
-		}, line: 12, seq: 12, reason: audit.ReasonEdited},
+		}, line: 13, seq: 13, reason: audit.ReasonEdited},
 		{name: "checkpoint content edited", tamper: func(l [][]byte) [][]byte {
-			l[5] = bytes.Replace(l[5], []byte(`"count":5`), []byte(`"count":4`), 1)
+			l[6] = bytes.Replace(l[6], []byte(`"count":5`), []byte(`"count":4`), 1)
 			return l
-		}, line: 6, seq: 6, reason: audit.ReasonEdited},
+		}, line: 7, seq: 7, reason: audit.ReasonEdited},
+		{name: "checkpoint reason edited", tamper: func(l [][]byte) [][]byte {
+			l[24] = bytes.Replace(l[24], []byte(`"reason":"interval"`), []byte(`"reason":"close"`), 1)
+			return l[:25]
+		}, line: 25, seq: 25, reason: audit.ReasonEdited},
+		{name: "unknown checkpoint reason", tamper: func(l [][]byte) [][]byte {
+			l[24] = resign(t, bytes.Replace(l[24], []byte(`"reason":"interval"`), []byte(`"reason":"pause"`), 1), k.priv, audit.KeyID(k.pub))
+			return l
+		}, line: 25, seq: 25, reason: audit.ReasonEdited},
 	}
 	clean := cleanLog(t, k)
 	for _, tt := range tests {
@@ -134,7 +149,7 @@ func TestVerifyTamper(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.line == 0 {
-				if !rep.OK || rep.Entries != 20 || rep.Checkpoints != 5 || rep.LastSeq != 25 {
+				if !rep.OK || rep.Entries != 20 || rep.Checkpoints != 6 || rep.LastSeq != 26 || rep.Segments != 1 || rep.Gaps != 0 {
 					t.Fatalf("clean log: %+v", rep)
 				}
 				return
@@ -161,7 +176,7 @@ func TestVerifyWithoutKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK || rep.Unchecked != 5 || rep.Checkpoints != 0 || rep.Entries != 20 {
+	if !rep.OK || rep.Unchecked != 6 || rep.Checkpoints != 0 || rep.Entries != 20 {
 		t.Fatalf("got %+v", rep)
 	}
 }
@@ -187,8 +202,8 @@ func TestVerifyOpenTail(t *testing.T) {
 			if rep.OK != tt.ok {
 				t.Fatalf("got %+v", rep)
 			}
-			if tt.ok && rep.OpenTail != 4 {
-				t.Fatalf("open tail %d, want 4", rep.OpenTail)
+			if tt.ok && rep.OpenTail != 3 { // entries 20..22 after the checkpoint at 19
+				t.Fatalf("open tail %d, want 3", rep.OpenTail)
 			}
 		})
 	}

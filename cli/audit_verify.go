@@ -16,12 +16,14 @@ type auditVerifyCmd struct {
 	publicKey        string
 	allowOpenTail    bool
 	allowPartialHead bool
+	allowUncleanStop bool
+	prefix           string
 }
 
 func newAuditVerifyCmd(a *app) *cobra.Command {
 	c := &auditVerifyCmd{app: a}
 	cmd := &cobra.Command{
-		Use:   "verify [-public-key KEY] [-allow-open-tail] [-allow-partial-head] FILE...",
+		Use:   "verify [-public-key KEY] [-prefix TEXT] [-allow-open-tail] [-allow-partial-head] [-allow-unclean-stop] FILE...",
 		Short: "Check the hash chain and signed checkpoints of a file audit log",
 		Long: `Checks an audit log written by a file audit device, offline (no server
 needed): every line's seq and prev_hash chain, and every checkpoint's
@@ -35,10 +37,16 @@ The chain continues across the files; they are read in the order given.
 KEY is the device's Ed25519 public key: base64 (standard or URL alphabet),
 64 hex digits, a PEM "PUBLIC KEY" block, or @FILE holding one of those.
 Without it checkpoint signatures are not checked, and the output says so.
+-prefix gives the prefix the device writes before every line, if any.
 
-A cleanly closed log ends with a checkpoint; -allow-open-tail accepts a
-live log whose last entries follow the last checkpoint. -allow-partial-head
+Every start of the device begins with an open checkpoint, where seq may
+jump forward (seqs reserved by another node); a cleanly closed log ends
+with a close or rotate checkpoint. -allow-open-tail accepts a live log
+whose last entries follow the last checkpoint. -allow-partial-head
 accepts a log whose oldest files were removed (not starting at seq 1).
+-allow-unclean-stop accepts a restart after a run that stopped without
+its closing checkpoint (a crash or power loss: its last entries may be
+lost).
 
 Prints "OK: N entries, C checkpoints (signed by KEY-ID), seq A..B" and exits
 0, or "FAIL: FILE:LINE: seq N: REASON: DETAIL" for the first bad line and
@@ -52,6 +60,8 @@ the report as JSON instead. A usage error exits 2.`,
 	f.StringVar(&c.publicKey, "public-key", "", "the device's Ed25519 public key (base64, hex, PEM or @file)")
 	f.BoolVar(&c.allowOpenTail, "allow-open-tail", false, "accept entries after the last checkpoint (a live log)")
 	f.BoolVar(&c.allowPartialHead, "allow-partial-head", false, "accept a log not starting at seq 1 (oldest files removed)")
+	f.BoolVar(&c.allowUncleanStop, "allow-unclean-stop", false, "accept restarts after a run that stopped without a closing checkpoint")
+	f.StringVar(&c.prefix, "prefix", "", "the prefix the device writes before every line")
 	return cmd
 }
 
@@ -90,7 +100,8 @@ func (c *auditVerifyCmd) verify(pub ed25519.PublicKey, files []string) (audit.Re
 		defer f.Close()
 		srcs = append(srcs, audit.Source{Name: name, R: f})
 	}
-	opts := audit.VerifyOptions{AllowOpenTail: c.allowOpenTail, AllowPartialHead: c.allowPartialHead}
+	opts := audit.VerifyOptions{AllowOpenTail: c.allowOpenTail, AllowPartialHead: c.allowPartialHead,
+		AllowUncleanStop: c.allowUncleanStop, Prefix: c.prefix}
 	rep, err := audit.VerifySources(pub, opts, srcs...)
 	if err != nil {
 		return audit.Report{}, fmt.Errorf("verifying audit log: %w", err)
@@ -110,6 +121,9 @@ type verifyReport struct {
 	FirstSeq    uint64         `json:"first_seq"`
 	LastSeq     uint64         `json:"last_seq"`
 	OpenTail    int            `json:"open_tail"`
+	Segments    int            `json:"segments"`
+	Gaps        int            `json:"gaps"`
+	Unclean     int            `json:"unclean_stops"`
 	Problem     *verifyProblem `json:"problem"`
 }
 
@@ -125,7 +139,8 @@ type verifyProblem struct {
 // verifyDocument renders a report: one OK or FAIL line, or the report.
 func verifyDocument(pub ed25519.PublicKey, rep audit.Report) document {
 	v := verifyReport{OK: rep.OK, Entries: rep.Entries, Checkpoints: rep.Checkpoints, Unchecked: rep.Unchecked,
-		FirstSeq: rep.FirstSeq, LastSeq: rep.LastSeq, OpenTail: rep.OpenTail}
+		FirstSeq: rep.FirstSeq, LastSeq: rep.LastSeq, OpenTail: rep.OpenTail,
+		Segments: rep.Segments, Gaps: rep.Gaps, Unclean: rep.UncleanStops}
 	if pub != nil {
 		v.KeyID = audit.KeyID(pub)
 	}
@@ -153,6 +168,9 @@ func verifyLine(v verifyReport) string {
 	s += fmt.Sprintf(", seq %d..%d", v.FirstSeq, v.LastSeq)
 	if v.OpenTail > 0 {
 		s += fmt.Sprintf(", %d entries after the last checkpoint", v.OpenTail)
+	}
+	if v.Unclean > 0 {
+		s += fmt.Sprintf(", %d restarts after an unclean stop", v.Unclean)
 	}
 	return s
 }

@@ -55,7 +55,8 @@ func writeEntries(t *testing.T, d *audit.FileDevice, from, n int) {
 }
 
 // writeLog writes a closed log of 10 entries with a checkpoint every 4 at
-// dir/audit.log: 13 lines, checkpoints at lines 5, 10 and 13.
+// dir/audit.log: 14 lines (line n has seq n), checkpoints at lines 1
+// (open), 6, 11 and 14 (close).
 func writeLog(t *testing.T, k auditKeys, dir string) string {
 	t.Helper()
 	path := filepath.Join(dir, "audit.log")
@@ -71,8 +72,8 @@ func writeLog(t *testing.T, k auditKeys, dir string) string {
 }
 
 // writeRotated writes 6 entries, rotates (audit.log -> audit.log.1,
-// Reopen), writes 5 more and closes: audit.log.1 holds seq 1..7 and
-// audit.log seq 8..13.
+// Reopen), writes 5 more and closes: audit.log.1 holds seq 1..8 (open,
+// entries, rotate) and audit.log seq 9..15 (open, entries, close).
 func writeRotated(t *testing.T, k auditKeys, dir string) (older, newer string) {
 	t.Helper()
 	newer, older = filepath.Join(dir, "audit.log"), filepath.Join(dir, "audit.log.1")
@@ -92,6 +93,42 @@ func writeRotated(t *testing.T, k auditKeys, dir string) (older, newer string) {
 		t.Fatal(err)
 	}
 	return older, newer
+}
+
+// crashed writes the log of writeLog less its close checkpoint (a
+// crash), then restarts the device on it for 2 entries: open 14, entries
+// 15..16, close 17.
+func crashed(k auditKeys, extra ...string) func(*testing.T, string) []string {
+	return func(t *testing.T, dir string) []string {
+		p := writeLog(t, k, dir)
+		editLines(t, p, func(l [][]byte) [][]byte { return l[:13] })
+		d, err := audit.OpenFile(p, audit.FileOptions{Options: audit.Options{RootKey: k.root, SigningKey: k.priv}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeEntries(t, d, 10, 2)
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return append(extra, p)
+	}
+}
+
+// prefixed writes a closed log of 2 entries whose lines start with
+// "audit: ".
+func prefixed(k auditKeys, extra ...string) func(*testing.T, string) []string {
+	return func(t *testing.T, dir string) []string {
+		p := filepath.Join(dir, "audit.log")
+		d, err := audit.OpenFile(p, audit.FileOptions{Options: audit.Options{RootKey: k.root, SigningKey: k.priv, Prefix: "audit: "}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeEntries(t, d, 0, 2)
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return append(extra, p)
+	}
 }
 
 // editLines rewrites the file at path through f on its lines.
@@ -181,7 +218,7 @@ func TestRunAuditVerify(t *testing.T) {
 	k, other := newAuditKeys(1), newAuditKeys(2)
 	b64 := base64.StdEncoding.EncodeToString(k.pub)
 	id := audit.KeyID(k.pub)
-	okLine := "OK: 10 entries, 3 checkpoints (signed by " + id + "), seq 1..13\n"
+	okLine := "OK: 10 entries, 4 checkpoints (signed by " + id + "), seq 1..14\n"
 	log := func(extra ...string) func(*testing.T, string) []string {
 		return func(t *testing.T, dir string) []string { return append(extra, writeLog(t, k, dir)) }
 	}
@@ -202,7 +239,7 @@ func TestRunAuditVerify(t *testing.T) {
 		{name: "untouched json", setup: log("-format=json", "-public-key="+b64), golden: true},
 		{name: "untouched yaml", setup: log("-format=yaml", "-public-key="+b64), golden: true},
 		{name: "without key", setup: log(),
-			stdout: "OK: 10 entries, 3 checkpoints (signatures NOT checked: no -public-key), seq 1..13\n"},
+			stdout: "OK: 10 entries, 4 checkpoints (signatures NOT checked: no -public-key), seq 1..14\n"},
 		{name: "key raw url base64", setup: log("-public-key", base64.RawURLEncoding.EncodeToString(k.pub)), stdout: okLine},
 		{name: "key hex", setup: log("-public-key=" + strings.ToUpper(hex.EncodeToString(k.pub))), stdout: okLine},
 		{name: "key pem", setup: log("-public-key", pemPublicKey(t, k.pub)), stdout: okLine},
@@ -221,16 +258,24 @@ func TestRunAuditVerify(t *testing.T) {
 		{name: "deleted line", code: 1, setup: tampered(func(l [][]byte) [][]byte { return append(l[:2], l[3:]...) }, "-public-key", b64),
 			stdout: "FAIL: $DIR/audit.log:3: seq 4: dropped: seq 3 to 3 missing\n"},
 		{name: "forged checkpoint", code: 1, setup: tampered(func(l [][]byte) [][]byte {
-			l[12] = resignCheckpoint(t, l[12], other.priv)
+			l[13] = resignCheckpoint(t, l[13], other.priv)
 			return l
 		}, "-public-key", b64),
-			stdout: "FAIL: $DIR/audit.log:13: seq 13: unsigned: checkpoint names another key than the device key\n"},
+			stdout: "FAIL: $DIR/audit.log:14: seq 14: unsigned: checkpoint names another key than the device key\n"},
 		{name: "another device key", code: 1, setup: log("-public-key", base64.StdEncoding.EncodeToString(other.pub)),
-			stdout: "FAIL: $DIR/audit.log:5: seq 5: unsigned: checkpoint names another key than the device key\n"},
-		{name: "open tail refused", code: 1, setup: tampered(func(l [][]byte) [][]byte { return l[:12] }, "-public-key", b64),
-			stdout: "FAIL: $DIR/audit.log:12: seq 12: truncated: log does not end with a checkpoint\n"},
-		{name: "open tail allowed", setup: tampered(func(l [][]byte) [][]byte { return l[:12] }, "-allow-open-tail", "-public-key", b64),
-			stdout: "OK: 10 entries, 2 checkpoints (signed by " + id + "), seq 1..12, 2 entries after the last checkpoint\n"},
+			stdout: "FAIL: $DIR/audit.log:1: seq 1: unsigned: checkpoint names another key than the device key\n"},
+		{name: "open tail refused", code: 1, setup: tampered(func(l [][]byte) [][]byte { return l[:13] }, "-public-key", b64),
+			stdout: "FAIL: $DIR/audit.log:13: seq 13: truncated: log does not end with a close or rotate checkpoint\n"},
+		{name: "open tail allowed", setup: tampered(func(l [][]byte) [][]byte { return l[:13] }, "-allow-open-tail", "-public-key", b64),
+			stdout: "OK: 10 entries, 3 checkpoints (signed by " + id + "), seq 1..13, 2 entries after the last checkpoint\n"},
+		{name: "unclean stop", code: 1, setup: crashed(k, "-public-key", b64),
+			stdout: "FAIL: $DIR/audit.log:13: seq 13: truncated: device stopped without a closing checkpoint before seq 14; entries written after seq 13 may be lost\n"},
+		{name: "unclean stop allowed", setup: crashed(k, "-allow-unclean-stop", "-public-key", b64),
+			stdout: "OK: 12 entries, 5 checkpoints (signed by " + id + "), seq 1..17, 1 restarts after an unclean stop\n"},
+		{name: "prefix", setup: prefixed(k, "-prefix", "audit: ", "-public-key", b64),
+			stdout: "OK: 2 entries, 2 checkpoints (signed by " + id + "), seq 1..4\n"},
+		{name: "prefix missing", code: 1, setup: prefixed(k, "-public-key", b64),
+			stdout: "FAIL: $DIR/audit.log:1: seq ?: edited: not an audit entry\n"},
 		{name: "cut mid-line", code: 1, setup: func(t *testing.T, dir string) []string {
 			p := writeLog(t, k, dir)
 			b, err := os.ReadFile(p)
@@ -238,23 +283,23 @@ func TestRunAuditVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 			return []string{writeFile(t, dir, "cut.log", string(b[:len(b)-20]))}
-		}, stdout: "FAIL: $DIR/cut.log:13: seq ?: truncated: file ends mid-line\n"},
+		}, stdout: "FAIL: $DIR/cut.log:14: seq ?: truncated: file ends mid-line\n"},
 		{name: "rotation in order", setup: func(t *testing.T, dir string) []string {
 			older, newer := writeRotated(t, k, dir)
 			return []string{"-public-key", b64, older, newer}
-		}, stdout: "OK: 11 entries, 2 checkpoints (signed by " + id + "), seq 1..13\n"},
+		}, stdout: "OK: 11 entries, 4 checkpoints (signed by " + id + "), seq 1..15\n"},
 		{name: "rotation newest first", code: 1, setup: func(t *testing.T, dir string) []string {
 			older, newer := writeRotated(t, k, dir)
 			return []string{"-public-key", b64, newer, older}
-		}, stdout: "FAIL: $DIR/audit.log:1: seq 8: dropped: log does not start at seq 1 with a zero prev_hash\n"},
+		}, stdout: "FAIL: $DIR/audit.log:1: seq 9: dropped: log does not start at seq 1 with a zero prev_hash\n"},
 		{name: "rotation newest only", code: 1, setup: func(t *testing.T, dir string) []string {
 			_, newer := writeRotated(t, k, dir)
 			return []string{"-public-key", b64, newer}
-		}, stdout: "FAIL: $DIR/audit.log:1: seq 8: dropped: log does not start at seq 1 with a zero prev_hash\n"},
+		}, stdout: "FAIL: $DIR/audit.log:1: seq 9: dropped: log does not start at seq 1 with a zero prev_hash\n"},
 		{name: "rotation newest only partial head", setup: func(t *testing.T, dir string) []string {
 			_, newer := writeRotated(t, k, dir)
 			return []string{"-allow-partial-head", "-public-key", b64, newer}
-		}, stdout: "OK: 5 entries, 1 checkpoints (signed by " + id + "), seq 8..13\n"},
+		}, stdout: "OK: 5 entries, 2 checkpoints (signed by " + id + "), seq 9..15\n"},
 		{name: "bad key text", code: 2, setup: log("-public-key", "not a key!"), stderr: "-public-key: not base64, hex or PEM"},
 		{name: "short key", code: 2, setup: log("-public-key", b64[:40]), stderr: "-public-key: 30 bytes, want a 32-byte Ed25519 public key"},
 		{name: "private key given", code: 2, setup: log("-public-key", base64.StdEncoding.EncodeToString(k.priv)),
