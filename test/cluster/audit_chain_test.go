@@ -203,7 +203,11 @@ func (a *auditCluster) verifyAll(t *testing.T) {
 	if active < 2 {
 		t.Errorf("only %d node(s) wrote audit files after two leadership changes", active)
 	}
-	a.verifyFiles(t, "shared", false, a.shared)
+	// The shared file holds every activation's segment; a new active node
+	// jumps past the seqs its predecessor reserved.
+	if rep := a.verifyFiles(t, "shared", false, a.shared); rep.Segments < 3 || rep.Gaps < 2 {
+		t.Errorf("shared log: %d segments and %d gaps after two leadership changes, want at least 3 and 2", rep.Segments, rep.Gaps)
+	}
 	a.grepAudit(t)
 }
 

@@ -519,8 +519,9 @@ func (a *auditCluster) rotation(t *testing.T) {
 }
 
 // verifyFiles runs vaultctl audit verify with the device's public key
-// on files (oldest first) and fails the test unless it passes.
-func (a *auditCluster) verifyFiles(t *testing.T, dev string, openTail bool, files ...string) {
+// on files (oldest first) and fails the test unless it passes; it
+// returns audit.VerifySources's report.
+func (a *auditCluster) verifyFiles(t *testing.T, dev string, openTail bool, files ...string) audit.Report {
 	t.Helper()
 	keyFile := filepath.Join(t.TempDir(), dev+".pub")
 	if err := os.WriteFile(keyFile, []byte(a.pubPEM[dev]), 0o600); err != nil {
@@ -538,6 +539,7 @@ func (a *auditCluster) verifyFiles(t *testing.T, dev string, openTail bool, file
 	if err != nil || !rep.OK {
 		t.Fatalf("audit.VerifySources %v: %+v, %v", files, rep.Problem, err)
 	}
+	return rep
 }
 
 // sources opens files as verify sources, closed at the test's end.

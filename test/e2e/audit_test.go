@@ -1,0 +1,445 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	vault "github.com/openbao/openbao/api/v2"
+)
+
+// auditLine is what these tests read of an audit log line.
+type auditLine struct {
+	Type       string `json:"type"`
+	HMACKeyGen uint64 `json:"hmac_key_gen"`
+	Request    *struct {
+		ID   string         `json:"id"`
+		Path string         `json:"path"`
+		Data map[string]any `json:"data"`
+	} `json:"request"`
+}
+
+// readAuditLines decodes every line of an audit file.
+func readAuditLines(t *testing.T, path string) []auditLine {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []auditLine
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var l auditLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("%s line %d is not JSON: %v", path, len(out)+1, err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// loggedValue returns the HMAC'd data.v of request id's request entry and
+// the entry's key generation.
+func loggedValue(t *testing.T, path, id string) (string, uint64) {
+	t.Helper()
+	for _, l := range readAuditLines(t, path) {
+		if l.Type == "request" && l.Request != nil && l.Request.ID == id {
+			data, _ := l.Request.Data["data"].(map[string]any)
+			v, _ := data["v"].(string)
+			if !strings.HasPrefix(v, "hmac-sha256:") {
+				t.Fatalf("request %s: data.v is %q, not an HMAC", id, v)
+			}
+			return v, l.HMACKeyGen
+		}
+	}
+	t.Fatalf("no request entry for request %s in %s", id, path)
+	return "", 0
+}
+
+// rawHash calls sys/audit-hash with an explicit generation through the
+// generic Logical client (the typed AuditHash takes none).
+func rawHash(ctx context.Context, t *testing.T, cl *vault.Client, dev, input string, gen uint64) string {
+	t.Helper()
+	s, err := cl.Logical().WriteWithContext(ctx, "sys/audit-hash/"+dev, map[string]any{"input": input, "generation": gen})
+	if err != nil || s == nil {
+		t.Fatalf("audit-hash %s at generation %d: %v", dev, gen, err)
+	}
+	if g := fmt.Sprint(s.Data["generation"]); g != strconv.FormatUint(gen, 10) {
+		t.Fatalf("audit-hash answered generation %s, asked %d", g, gen)
+	}
+	sum, _ := s.Data["hash"].(string)
+	return sum
+}
+
+// TestAuditDevicesWithOpenBaoClient drives sys/audit with the OpenBao
+// client's typed calls: enable, list, hash, disable. The hash of a value
+// written equals the HMAC the log holds for it at that line's generation
+// (typed call, current generation, on a device that has not ratcheted;
+// raw call with "generation" on one that ratchets every 2 entries, where
+// the current generation's hash differs). The disabled device's file
+// ends cleanly and vaultctl audit verify passes with the public key read
+// before.
+func TestAuditDevicesWithOpenBaoClient(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s := newServer(t)
+	root := s.initUnseal(3, 2).RootToken
+	cl := s.client(root)
+	if err := cl.Sys().MountWithContext(ctx, "secret", &vault.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files := map[string]string{"file": filepath.Join(dir, "audit.log"), "ratchet": filepath.Join(dir, "ratchet.log")}
+	for dev, opts := range map[string]map[string]string{
+		"file":    {"file_path": files["file"]},
+		"ratchet": {"file_path": files["ratchet"], "ratchet_every": "2"},
+	} {
+		if err := cl.Sys().EnableAuditWithOptionsWithContext(ctx, dev, &vault.EnableAuditOptions{Type: "file", Description: dev + " device", Options: opts}); err != nil {
+			t.Fatalf("enable %s: %v", dev, err)
+		}
+	}
+	list, err := cl.Sys().ListAuditWithContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dev, file := range files {
+		d := list[dev+"/"]
+		if d == nil || d.Type != "file" || d.Path != dev+"/" || d.Description != dev+" device" || d.Options["file_path"] != file {
+			t.Fatalf("ListAudit[%s/] = %+v (all: %v)", dev, d, list)
+		}
+	}
+	if list["ratchet/"].Options["ratchet_every"] != "2" || len(list) != 2 {
+		t.Fatalf("ListAudit = %v", list)
+	}
+	value := fmt.Sprintf("hash-me-%d", time.Now().UnixNano())
+	w, err := cl.Logical().WriteWithContext(ctx, "secret/data/hashed", map[string]any{"data": map[string]any{"v": value}})
+	if err != nil || w.RequestID == "" {
+		t.Fatalf("write: %v, %v", w, err)
+	}
+	logged, gen := loggedValue(t, files["file"], w.RequestID)
+	typed, err := cl.Sys().AuditHashWithContext(ctx, "file", value)
+	if err != nil || typed != logged {
+		t.Fatalf("AuditHash(file) = %q, %v; the log holds %q", typed, err, logged)
+	}
+	if raw := rawHash(ctx, t, cl, "file", value, gen); raw != logged {
+		t.Fatalf("audit-hash at the line's generation %d = %q; the log holds %q", gen, raw, logged)
+	}
+	// The ratcheting device moved on: its current generation's hash is not
+	// the logged one, the line's generation's is.
+	rLogged, rGen := loggedValue(t, files["ratchet"], w.RequestID)
+	for range 3 {
+		if _, err := cl.Logical().ReadWithContext(ctx, "secret/data/hashed"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cur, err := cl.Sys().AuditHashWithContext(ctx, "ratchet", value); err != nil || cur == rLogged {
+		t.Fatalf("AuditHash(ratchet) at the current generation = %q, %v: want another hash than generation %d's", cur, err, rGen)
+	}
+	if raw := rawHash(ctx, t, cl, "ratchet", value, rGen); raw != rLogged {
+		t.Fatalf("audit-hash(ratchet) at generation %d = %q; the log holds %q", rGen, raw, rLogged)
+	}
+	pub, err := cl.Logical().ReadWithContext(ctx, "sys/audit/file/public-key")
+	if err != nil || pub == nil || pub.Data["algorithm"] != "ed25519" {
+		t.Fatalf("public key: %v, %v", pub, err)
+	}
+	keyFile := filepath.Join(dir, "file.pub")
+	if err := os.WriteFile(keyFile, []byte(pub.Data["public_key"].(string)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for dev := range files {
+		if err := cl.Sys().DisableAuditWithContext(ctx, dev); err != nil {
+			t.Fatalf("disable %s: %v", dev, err)
+		}
+	}
+	if list, err := cl.Sys().ListAuditWithContext(ctx); err != nil || len(list) != 0 {
+		t.Fatalf("ListAudit after disabling: %v, %v", list, err)
+	}
+	out, errOut, code := s.vaultctl("", "", "audit", "verify", "-public-key", "@"+keyFile, files["file"])
+	if code != 0 || !strings.HasPrefix(out, "OK: ") || !strings.Contains(out, pub.Data["key_id"].(string)) {
+		t.Fatalf("vaultctl audit verify of the disabled device's file: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// stalledPeer is a TCP peer that accepts connections and never reads
+// them (a small receive buffer makes the sender's buffers fill), until
+// drain makes it read and discard everything.
+type stalledPeer struct {
+	ln      net.Listener
+	mu      sync.Mutex
+	conns   []net.Conn
+	reading bool
+	wg      sync.WaitGroup
+}
+
+func newStalledPeer(t *testing.T) *stalledPeer {
+	t.Helper()
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stalledPeer{ln: ln}
+	p.wg.Go(p.accept)
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *stalledPeer) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c)
+		if p.reading {
+			p.wg.Go(func() { io.Copy(io.Discard, c) })
+		}
+		p.mu.Unlock()
+	}
+}
+
+// drain makes the peer read (and discard) every connection.
+func (p *stalledPeer) drain() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reading = true
+	for _, c := range p.conns {
+		p.wg.Go(func() { io.Copy(io.Discard, c) })
+	}
+}
+
+func (p *stalledPeer) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// auditFailures scrapes secretum_vault_audit_log_failures_total of one
+// device (-1 when the series is absent).
+func auditFailures(t *testing.T, s *server, token, device string) float64 {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.url()+"/v1/sys/metrics?format=prometheus", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Vault-Token", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("metrics scrape: status %d", resp.StatusCode)
+	}
+	series := fmt.Sprintf("secretum_vault_audit_log_failures_total{device=%q}", device)
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("metric %s value %q: %v", series, v, err)
+			}
+			return f
+		}
+	}
+	return -1
+}
+
+// bigSecret is KV data with n keys: its audit line (every value an HMAC)
+// is about 90 n bytes.
+func bigSecret(n int) map[string]any {
+	data := make(map[string]any, n)
+	for i := range n {
+		data[fmt.Sprintf("k%05d", i)] = "v"
+	}
+	return map[string]any{"data": data}
+}
+
+// timedWrite is a raw PUT of body to path: its status, the request id of
+// a 5xx error body, and how long it took.
+func timedWrite(t *testing.T, s *server, token, path string, body any) (int, string, time.Duration) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPut, s.url()+"/v1/"+path, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Vault-Token", token)
+	hc := &http.Client{Timeout: 30 * time.Second}
+	start := time.Now()
+	resp, err := hc.Do(req)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("PUT %s: %v (after %v)", path, err, took)
+	}
+	defer resp.Body.Close()
+	var env struct {
+		RequestID string `json:"request_id"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&env)
+	return resp.StatusCode, env.RequestID, took
+}
+
+// requestBound is how long a request may take when a device's wait and
+// write_timeout are 300 ms.
+const requestBound = 5 * time.Second
+
+// TestAuditSocketDeviceStalledPeer: a socket device whose TCP peer
+// accepts and never reads (wait and write_timeout 300 ms). Next to a
+// healthy file device, requests complete within 5 s and succeed while
+// the socket fails, counted in secretum_vault_audit_log_failures_total.
+// Alone, it makes requests fail with 500 within 5 s, and a request
+// refused at its request entry is not applied: once the peer reads again
+// and a healthy file device replaces the socket, its secret is absent.
+func TestAuditSocketDeviceStalledPeer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	s := newServer(t)
+	root := s.initUnseal(3, 2).RootToken
+	cl := s.client(root)
+	if err := cl.Sys().MountWithContext(ctx, "secret", &vault.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatal(err)
+	}
+	peer := newStalledPeer(t)
+	dir := t.TempDir()
+	enable := func(dev, typ string, opts map[string]string) {
+		t.Helper()
+		if err := cl.Sys().EnableAuditWithOptionsWithContext(ctx, dev, &vault.EnableAuditOptions{Type: typ, Options: opts}); err != nil {
+			t.Fatalf("enable %s: %v", dev, err)
+		}
+	}
+	enable("file", "file", map[string]string{"file_path": filepath.Join(dir, "audit.log")})
+	enable("sock", "socket", map[string]string{"address": peer.ln.Addr().String(), "socket_type": "tcp", "write_timeout": "300ms", "wait": "300ms"})
+	big := bigSecret(6000)
+
+	// With the healthy file device: every request succeeds in time while
+	// the socket's buffers fill and its writes start failing.
+	for i := 0; auditFailures(t, s, root, "sock/") <= 0; i++ {
+		if i == 100 {
+			t.Fatal("the socket device never failed in 100 large requests to a peer that does not read")
+		}
+		code, _, took := timedWrite(t, s, root, fmt.Sprintf("secret/data/with-file-%d", i), big)
+		if code != http.StatusOK || took > requestBound {
+			t.Fatalf("request %d next to a healthy file device: status %d after %v, want 200 within %v", i, code, took, requestBound)
+		}
+	}
+	if err := cl.Sys().DisableAuditWithContext(ctx, "file"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The socket alone: requests fail with 500 within the bound.
+	type refusal struct{ path, id string }
+	var refused []refusal
+	var applied []string
+	for i := 0; len(refused) < 2; i++ {
+		if i == 100 {
+			t.Fatalf("only %d of 100 large requests failed with the stalled socket as the only device", len(refused))
+		}
+		path := fmt.Sprintf("secret/data/socket-only-%d", i)
+		code, id, took := timedWrite(t, s, root, path, big)
+		if took > requestBound {
+			t.Fatalf("request %d with a stalled socket device only: %v, want at most %v", i, took, requestBound)
+		}
+		switch code {
+		case http.StatusOK:
+			applied = append(applied, path)
+		case http.StatusInternalServerError:
+			if id == "" {
+				t.Fatalf("request %d: 500 without a request id", i)
+			}
+			refused = append(refused, refusal{path, id})
+		default:
+			t.Fatalf("request %d with a stalled socket device only: status %d, want 200 or 500", i, code)
+		}
+	}
+
+	// The peer reads again; a healthy file device replaces the socket.
+	peer.drain()
+	enable("after", "file", map[string]string{"file_path": filepath.Join(dir, "after.log")})
+	if err := cl.Sys().DisableAuditWithContext(ctx, "sock"); err != nil {
+		t.Fatal(err)
+	}
+	if n := auditFailures(t, s, root, "sock/"); n < float64(len(refused)) {
+		t.Fatalf("secretum_vault_audit_log_failures_total{device=\"sock/\"} = %v after %d refused requests", n, len(refused))
+	}
+	stages := refusalStages(t, s.logs())
+	atRequest := 0
+	for _, r := range refused {
+		_, err := cl.Logical().ReadWithContext(ctx, r.path)
+		present := err == nil
+		var re *vault.ResponseError
+		if err != nil && (!errors.As(err, &re) || re.StatusCode != http.StatusNotFound) {
+			t.Fatalf("read %s: %v", r.path, err)
+		}
+		switch stage := stages[r.id]; {
+		case stage == "request" && present:
+			t.Errorf("%s was refused at its request entry (request %s) but was applied", r.path, r.id)
+		case stage == "request":
+			atRequest++
+		case stage == "response" && !present:
+			t.Errorf("%s: its response was withheld (request %s) but it was not applied", r.path, r.id)
+		case stage == "":
+			t.Errorf("request %s: 500 but vaultd logged no audit failure for it", r.id)
+		}
+	}
+	if atRequest == 0 {
+		t.Fatalf("none of the %d refused requests was refused at its request entry", len(refused))
+	}
+	for _, p := range applied {
+		if _, err := cl.Logical().ReadWithContext(ctx, p); err != nil {
+			t.Errorf("read %s, written with a 200: %v", p, err)
+		}
+	}
+}
+
+// refusalStages reads vaultd's JSON log: for each request id whose audit
+// failed, "request" (refused before it was routed) or "response" (served,
+// its answer withheld).
+func refusalStages(t *testing.T, log string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, line := range strings.Split(log, "\n") {
+		var l struct {
+			Msg       string `json:"msg"`
+			RequestID string `json:"request_id"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil || l.RequestID == "" {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(l.Msg, "core: audit request failed"):
+			out[l.RequestID] = "request"
+		case strings.HasPrefix(l.Msg, "core: audit response failed"):
+			out[l.RequestID] = "response"
+		}
+	}
+	return out
+}
