@@ -324,7 +324,7 @@ func TestSocketDeviceDelivers(t *testing.T) {
 				p.waitEnded(t)
 			}
 			rep = verifyLines(t, k.pub, audit.VerifyOptions{}, p.lines())
-			if rep.Entries != n || rep.Checkpoints != n/7+1 || rep.LastSeq != seq {
+			if rep.Entries != n || rep.Checkpoints != n/7+2 || rep.LastSeq != seq {
 				t.Fatalf("closed log: %+v", rep)
 			}
 		})
@@ -450,7 +450,7 @@ func TestSocketDeviceRedialsWhenPeerCloses(t *testing.T) {
 	p := startPeer(t, "tcp", "", false)
 	d := newSocket(t, "tcp", p.addr, netOpts(k, 0), 0)
 	logN(t, d, 3)
-	p.waitFor(t, "3 lines", func() bool { return p.countLines() == 3 })
+	p.waitFor(t, "the open checkpoint and 3 lines", func() bool { return p.countLines() == 4 })
 	p.mu.Lock()
 	p.conns[0].c.Close()
 	p.mu.Unlock()

@@ -191,7 +191,7 @@ func TestSyslogDeviceMessages(t *testing.T) {
 				t.Fatalf("%d messages, want %d", len(lines), seq)
 			}
 			rep := verifyLines(t, k.pub, audit.VerifyOptions{}, lines)
-			if rep.Entries != n || rep.Checkpoints != n/7+1 {
+			if rep.Entries != n || rep.Checkpoints != n/7+2 {
 				t.Fatalf("syslog log: %+v", rep)
 			}
 		})

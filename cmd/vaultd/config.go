@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/hcl/hcl/ast"
 
 	"github.com/secretumvault/secretumvault/engines/framework"
+	"github.com/secretumvault/secretumvault/server/core"
 	"github.com/secretumvault/secretumvault/server/membership"
 )
 
@@ -33,6 +34,10 @@ type Config struct {
 	// cluster port ("72h" by default; members renew theirs after two
 	// thirds of it): see clusterCertTTL.
 	ClusterCertTTL string `hcl:"cluster_cert_ttl"`
+	// AuditSettings are the top-level audit keys; AuditDevices the audit
+	// blocks (decoded by decodeAudit). See config_audit.go.
+	AuditSettings AuditSettings
+	AuditDevices  []core.AuditDeclaration
 }
 
 // StorageConfig is the storage "raft" { ... } block.
@@ -160,6 +165,12 @@ var topLevelKeys = map[string]bool{
 	"cluster_cert_ttl": true,
 }
 
+func init() {
+	for _, k := range auditKeys {
+		topLevelKeys[k] = true
+	}
+}
+
 // LoadConfig reads and validates a config file.
 func LoadConfig(path string) (*Config, []string, error) {
 	raw, err := os.ReadFile(path)
@@ -190,7 +201,7 @@ func ParseConfig(text string) (*Config, []string, error) {
 		}
 	}
 	// The generic decode above may have half-filled the labelled blocks.
-	cfg.Storage, cfg.Listener = StorageConfig{}, ListenerConfig{}
+	cfg.Storage, cfg.Listener, cfg.AuditSettings = StorageConfig{}, ListenerConfig{}, AuditSettings{}
 	if err := decodeBlock(list, "storage", &cfg.Storage.Type, &cfg.Storage); err != nil {
 		return nil, nil, err
 	}
@@ -206,7 +217,16 @@ func ParseConfig(text string) (*Config, []string, error) {
 			return nil, nil, err
 		}
 	}
+	if cfg.AuditDevices, err = decodeAudit(list); err != nil {
+		return nil, nil, err
+	}
+	if err := hcl.DecodeObject(&cfg.AuditSettings, file.Node); err != nil {
+		return nil, nil, fmt.Errorf("parse config: %w", err)
+	}
 	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if err := cfg.validateAudit(); err != nil {
 		return nil, nil, err
 	}
 	return cfg, warnings, nil

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/secretumvault/secretumvault/server/api"
 	"github.com/secretumvault/secretumvault/server/cluster"
@@ -86,6 +87,7 @@ func runConfig(ctx context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	go n.reopenOnHangup(ctx)
 	return n.wait(ctx)
 }
 
@@ -157,7 +159,7 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 	cc := core.Config{
 		Physical: n.store, Logger: n.logger.With(slog.String("component", "core")),
 		StorageType: "raft", APIAddr: cfg.APIAddr, ClusterAddr: cfg.ClusterAddr,
-		Cluster: rcl,
+		Cluster: rcl, Audit: cfg.auditConfig(),
 	}
 	if cc.Membership.NodeCertTTL, err = cfg.clusterCertTTL(); err != nil {
 		return err
@@ -249,10 +251,33 @@ func (n *node) close() {
 	}
 }
 
+// reopenOnHangup reopens the file audit devices on SIGHUP, after log
+// rotation moved their files away (logrotate's postrotate, as for Vault).
+func (n *node) reopenOnHangup(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := n.core.ReopenAuditFiles(); err != nil {
+				n.logger.Error("vaultd: reopen audit files", "error", err)
+				continue
+			}
+			n.logger.Info("vaultd: audit files reopened")
+		}
+	}
+}
+
 // wait blocks until the server stops (ctx cancelled by a signal), then
 // closes storage.
 func (n *node) wait(ctx context.Context) error {
 	err := <-n.served
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	n.core.Shutdown(sctx)
+	cancel()
 	n.close()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -153,6 +153,10 @@ func New(c Core, opts Options) *Server {
 		s.log.Warn("api: cluster role without ForwardDial: a standby will answer 503 instead of forwarding")
 	}
 	s.fwd = newForwarder(opts)
+	if src, ok := c.(AuditFailureSource); ok {
+		// A registry shared by two servers keeps the first core's figures.
+		_ = s.metrics.registry.Register(newAuditCollector(src))
+	}
 	svc := &service{core: c, log: opts.Logger}
 	s.grpc = newGRPCServer(svc, opts, s.metrics, s.proxyInterceptor())
 	s.gateway = newGateway(svc, s.log)

@@ -127,3 +127,32 @@ func headerToken(h http.Header) string {
 	}
 	return ""
 }
+
+// AuditFailureSource is implemented by a core with audit devices: how
+// many entries each device failed to record.
+type AuditFailureSource interface {
+	AuditFailures() map[string]uint64
+}
+
+// auditCollector exports secretum_vault_audit_log_failures_total{device}.
+type auditCollector struct {
+	src  AuditFailureSource
+	desc *prometheus.Desc
+}
+
+func newAuditCollector(src AuditFailureSource) *auditCollector {
+	return &auditCollector{src: src, desc: prometheus.NewDesc(
+		"secretum_vault_audit_log_failures_total",
+		"Entries an audit device failed to record (written nowhere else means the request was refused), by device path.",
+		[]string{"device"}, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (a *auditCollector) Describe(ch chan<- *prometheus.Desc) { ch <- a.desc }
+
+// Collect implements prometheus.Collector.
+func (a *auditCollector) Collect(ch chan<- prometheus.Metric) {
+	for device, n := range a.src.AuditFailures() {
+		ch <- prometheus.MustNewConstMetric(a.desc, prometheus.CounterValue, float64(n), device)
+	}
+}

@@ -63,8 +63,12 @@ type Config struct {
 	// stored policies (Cedar and compiled Vault HCL), the server's own.
 	// Tests may set authz.Interim.
 	Authorizer authz.Authorizer
-	// Audit records every request and response; nil means audit.Nop.
-	Audit audit.Broker
+	// Audit is the server configuration's audit settings (declared
+	// devices, what options devices may use).
+	Audit AuditConfig
+	// AuditBroker, when set, replaces the audit devices: every request
+	// and response goes to it (tests).
+	AuditBroker audit.Broker
 	// KeyRotationCheck is how often the active node checks whether the
 	// barrier key term is due for rotation (sys/rotate/config) and
 	// persists the encryption count; 0 means a minute.
@@ -137,11 +141,13 @@ type Core struct {
 	members *membership.Membership
 	join    *membership.PendingJoin
 
-	// sys is the backend mounted at sys/; authorizer and audit are the
+	// sys is the backend mounted at sys/; authorizer and audits are the
 	// pipeline's authorize and audit stages.
 	sys        *systemBackend
 	authorizer authz.Authorizer
-	audit      audit.Broker
+	audits     *auditDevices
+	// overrideAudit holds Config.AuditBroker.
+	overrideAudit *auditSet
 	// services run only while this node is active.
 	services *activeServices
 	// unauthLimiter rate-limits unauthenticated routes per client.
@@ -193,9 +199,6 @@ func New(cfg Config) (*Core, error) {
 	if cfg.StorageType == "" {
 		cfg.StorageType = def.StorageType
 	}
-	if cfg.Audit == nil {
-		cfg.Audit = audit.Nop{}
-	}
 	if cfg.KeyRotationCheck <= 0 {
 		cfg.KeyRotationCheck = time.Minute
 	}
@@ -214,7 +217,10 @@ func New(cfg Config) (*Core, error) {
 		shamir:   seal.New(cfg.Physical),
 
 		authorizer: cfg.Authorizer,
-		audit:      cfg.Audit,
+	}
+	c.audits = newAuditDevices(c, cfg.Audit)
+	if cfg.AuditBroker != nil {
+		c.overrideAudit = &auditSet{broker: cfg.AuditBroker}
 	}
 	c.sys = newSystemBackend(c)
 	c.unauthLimiter = newClientLimiter(cfg.Now)

@@ -51,7 +51,9 @@ func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logica
 		}
 		req.ID = id
 	}
-	call := &pipelineCall{full: req.Path, start: c.cfg.Now()}
+	set := c.auditSetFor(req.Path)
+	defer set.enter()()
+	call := &pipelineCall{full: req.Path, start: c.cfg.Now(), broker: set.broker}
 	if tgt, ok := c.localTarget(call, req); ok {
 		return c.serveLocal(ctx, call, tgt, req)
 	}
@@ -113,6 +115,10 @@ type pipelineCall struct {
 	// entity is the caller's identity entity (looked up once, by gate).
 	entity    identityPrincipal
 	hasEntity bool
+
+	// broker is the audit device set of the request, taken when it
+	// arrived: its request and response entries go to the same devices.
+	broker audit.Broker
 
 	tgt   target
 	areq  authz.Request
@@ -253,7 +259,8 @@ func (c *Core) auditRefusal(ctx context.Context, call *pipelineCall, tgt *target
 	}
 	e := c.auditEntry(call, tgt, req)
 	e.Error = refusal.Error()
-	if err := c.audit.LogResponse(ctx, e); err != nil {
+	e.Status = auditStatus(nil, refusal)
+	if err := call.broker.LogResponse(ctx, e); err != nil {
 		c.logger.Error("core: audit response failed", "request_id", req.ID, "error", err)
 		return fmt.Errorf("%w: %v", ErrAuditFailed, err)
 	}
@@ -339,13 +346,16 @@ func (c *Core) auditEntry(call *pipelineCall, tgt *target, req *logical.Request)
 		e.RemoteAddr = req.Connection.RemoteAddr
 	}
 	if te := call.caller; te != nil {
-		e.Auth = audit.Auth{Accessor: te.Accessor, EntityID: te.EntityID, DisplayName: te.DisplayName, Policies: te.Policies}
+		e.Auth = audit.Auth{
+			Accessor: te.Accessor, EntityID: te.EntityID, DisplayName: te.DisplayName, Policies: te.Policies,
+			ClientToken: req.ClientToken, Metadata: te.Meta,
+		}
 	}
 	return e
 }
 
 func (c *Core) auditRequest(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) error {
-	if err := c.audit.LogRequest(ctx, c.auditEntry(call, tgt, req)); err != nil {
+	if err := call.broker.LogRequest(ctx, c.auditEntry(call, tgt, req)); err != nil {
 		c.logger.Error("core: audit request failed; refusing the request", "request_id", req.ID, "error", err)
 		return fmt.Errorf("%w: %v", ErrAuditFailed, err)
 	}
@@ -369,11 +379,15 @@ func (c *Core) dispatch(ctx context.Context, call *pipelineCall, tgt *target, re
 	e := c.auditEntry(call, tgt, req)
 	if resp != nil {
 		e.ResponseData = resp.Data
+		if resp.Secret != nil {
+			e.LeaseID = resp.Secret.LeaseID
+		}
 	}
+	e.Status = auditStatus(resp, err)
 	if err != nil {
 		e.Error = err.Error()
 	}
-	if aerr := c.audit.LogResponse(ctx, e); aerr != nil {
+	if aerr := call.broker.LogResponse(ctx, e); aerr != nil {
 		c.logger.Error("core: audit response failed; withholding the response", "request_id", req.ID, "error", aerr)
 		return nil, fmt.Errorf("%w: %v", ErrAuditFailed, aerr)
 	}

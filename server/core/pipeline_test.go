@@ -68,7 +68,7 @@ func (r *recorder) reset() {
 func recordedCore(t *testing.T) (c *Core, rec *recorder, root, child string) {
 	t.Helper()
 	rec = &recorder{}
-	c, err := New(Config{Physical: inmem.New(), Authorizer: rec, Audit: rec})
+	c, err := New(Config{Physical: inmem.New(), Authorizer: rec, AuditBroker: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +126,11 @@ var samplePaths = map[string][]string{
 	"capabilities":                         {"sys/capabilities"},
 	"capabilities-self":                    {"sys/capabilities-self"},
 	"capabilities-accessor":                {"sys/capabilities-accessor"},
+	"audit/?":                              {"sys/audit"},
+	"audit/(?P<path>.+)/public-key":        {"sys/audit/file/public-key"},
+	"audit/(?P<path>.+)/sign-manifest":     {"sys/audit/file/sign-manifest"},
+	"audit/(?P<path>.+)":                   {"sys/audit/other"},
+	"audit-hash/(?P<path>.+)":              {"sys/audit-hash/file"},
 }
 
 // kvSamples are request paths for kv's route patterns (mounted at secret/).

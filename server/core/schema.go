@@ -22,6 +22,12 @@ const (
 	aclPolicyPrefix   = "core/policies/acl/"
 	// identityPrefix is the identity store's storage view.
 	identityPrefix = "sys/identity/"
+	// auditTableKey holds the audit device table; auditKeysPrefix and
+	// auditSeqPrefix hold each device's keys and seq reservation,
+	// <prefix><device uuid>.
+	auditTableKey   = "core/audit"
+	auditKeysPrefix = "core/audit-keys/"
+	auditSeqPrefix  = "core/audit-seq/"
 	// staticSealKey holds the root key wrapped with the static seal key.
 	staticSealKey = "core/static-seal"
 

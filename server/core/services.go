@@ -85,6 +85,9 @@ func (a *activeServices) stopLocked() {
 // services for it.
 func (c *Core) setActive(ctx context.Context, st *activeState) {
 	c.activeAt = c.cfg.Now()
+	// The audit devices open before the first request is served: a
+	// request is never answered unaudited.
+	c.audits.start(ctx)
 	c.active.Store(st)
 	c.services.startAll(ctx)
 }
@@ -95,4 +98,22 @@ func (c *Core) clearActive() {
 	c.services.stopAll()
 	c.ceremonies.reset()
 	c.active.Store(nil)
+	c.audits.stop(nil)
+}
+
+// Shutdown ends the node's active period before the process exits: the
+// active-only services stop and every audit device writes its final
+// checkpoint and closes (waiting at most ctx for requests in flight).
+func (c *Core) Shutdown(ctx context.Context) {
+	c.transitionLock.Lock()
+	defer c.transitionLock.Unlock()
+	c.services.stopAll()
+	c.active.Store(nil)
+	done := make(chan struct{})
+	c.audits.stop(done)
+	select {
+	case <-done:
+	case <-ctx.Done():
+		c.logger.Warn("core: audit devices still busy at shutdown", "error", ctx.Err())
+	}
 }

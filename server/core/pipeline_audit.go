@@ -1,0 +1,80 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+// unauditedPaths are not audited unless AuditConfig.AuditHealth is set:
+// health checks, seal status, sys/leader and metrics scrapes, which load
+// balancers and monitoring call every few seconds (Vault and OpenBao do
+// not audit them either).
+var unauditedPaths = map[string]bool{
+	"sys/health": true, "sys/seal-status": true, "sys/leader": true, "sys/metrics": true,
+}
+
+// auditSetFor returns the devices a request to path is audited to; the
+// request calls the set's enter before it is audited and the func enter
+// returns when it is answered.
+func (c *Core) auditSetFor(path string) *auditSet {
+	switch {
+	case c.cfg.AuditBroker != nil:
+		return c.overrideAudit
+	case !c.cfg.Audit.AuditHealth && unauditedPaths[path]:
+		return emptyAuditSet
+	}
+	return c.audits.set()
+}
+
+// auditStatus is the status a response entry records: the HTTP status
+// the front end answers with for these errors.
+func auditStatus(resp *logical.Response, err error) int {
+	var coded *logical.CodedError
+	switch {
+	case err == nil && (resp == nil || (resp.Data == nil && resp.Raw == nil && resp.Auth == nil && resp.Secret == nil)):
+		return http.StatusNoContent
+	case err == nil:
+		return http.StatusOK
+	case errors.As(err, &coded):
+		return coded.Status
+	case errors.Is(err, ErrAuditFailed):
+		return http.StatusInternalServerError
+	}
+	for _, m := range auditStatuses {
+		if errors.Is(err, m.err) {
+			return m.status
+		}
+	}
+	return http.StatusInternalServerError
+}
+
+// auditStatuses map the logical sentinels to their statuses, as
+// server/api's toStatusError does.
+var auditStatuses = []struct {
+	err    error
+	status int
+}{
+	{logical.ErrPermissionDenied, http.StatusForbidden},
+	{logical.ErrSealed, http.StatusServiceUnavailable},
+	{logical.ErrInvalidRequest, http.StatusBadRequest},
+	{logical.ErrUnsupportedPath, http.StatusNotFound},
+	{logical.ErrNotFound, http.StatusNotFound},
+	{logical.ErrUnsupportedOperation, http.StatusMethodNotAllowed},
+	{logical.ErrRequestTooLarge, http.StatusRequestEntityTooLarge},
+	{logical.ErrRateLimited, http.StatusTooManyRequests},
+	{logical.ErrUnavailable, http.StatusServiceUnavailable},
+	{context.DeadlineExceeded, http.StatusGatewayTimeout},
+}
+
+// ReopenAuditFiles reopens the active node's file audit devices, after
+// log rotation renamed their files away (vaultd does it on SIGHUP). Each
+// old file ends with a checkpoint and the chain continues in the new one.
+func (c *Core) ReopenAuditFiles() error { return c.audits.reopen() }
+
+// AuditFailures returns, per device path, how many entries the device
+// failed to record since the process started
+// (secretum_vault_audit_log_failures_total).
+func (c *Core) AuditFailures() map[string]uint64 { return c.audits.Failures() }
