@@ -48,12 +48,14 @@ type auditRecord struct {
 	Cedar      *recordCedar    `json:"cedar"`
 }
 
+// recordAuth is an entry's auth object.
 type recordAuth struct {
 	ClientToken string   `json:"client_token"`
 	Accessor    string   `json:"accessor"`
 	Policies    []string `json:"policies"`
 }
 
+// recordRequest is an entry's request object.
 type recordRequest struct {
 	ID            string         `json:"id"`
 	Operation     string         `json:"operation"`
@@ -63,11 +65,13 @@ type recordRequest struct {
 	Data          map[string]any `json:"data"`
 }
 
+// recordResponse is a response entry's response object.
 type recordResponse struct {
 	StatusCode int            `json:"status_code"`
 	Data       map[string]any `json:"data"`
 }
 
+// recordCedar is an entry's authorization decision.
 type recordCedar struct {
 	Decision string `json:"decision"`
 }
