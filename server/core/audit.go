@@ -133,7 +133,7 @@ type auditDevices struct {
 // retireWait bounds how long start waits for retired devices to close: a
 // request still using them (one that reseals and reactivates the node
 // itself, a snapshot restore) holds them until it is answered.
-const retireWait = 2 * time.Second
+const retireWait = time.Second
 
 func newAuditDevices(c *Core, cfg AuditConfig) *auditDevices {
 	a := &auditDevices{core: c, cfg: cfg, log: c.logger.With(slog.String("component", "audit"))}
@@ -216,6 +216,11 @@ func (a *auditDevices) retire(old *auditSet, done chan struct{}) {
 			}
 		}
 		close(done)
+		// A device of the current set waiting for a file these held
+		// opens on its next entry.
+		for _, d := range a.current.Load().devices {
+			d.sink.retryNow()
+		}
 	}()
 }
 

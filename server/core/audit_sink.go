@@ -86,6 +86,14 @@ func (r *retrySink) current() (audit.Sink, error) {
 	return nil, fmt.Errorf("core: audit device not open: %w", r.lastErr)
 }
 
+// retryNow lets the next entry try to open a device that is not open,
+// without waiting for auditRetryEvery.
+func (r *retrySink) retryNow() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastTry = time.Time{}
+}
+
 // LogRequest implements audit.Broker.
 func (r *retrySink) LogRequest(ctx context.Context, e *audit.Entry) error {
 	s, err := r.current()

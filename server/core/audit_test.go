@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -291,5 +293,97 @@ func TestAuditRotationByRename(t *testing.T) {
 	mustDo(t, c, root, logical.DeleteOperation, "sys/audit/file", nil)
 	if rep := verified(t, pub, file+".1", file); rep.Segments != 2 {
 		t.Fatalf("verify across rotation: %d segments, want 2", rep.Segments)
+	}
+}
+
+// TestAuditDeviceRejoinsOnItsOwn: a device that cannot be opened when the
+// node becomes active (its directory is missing) fails closed, and is
+// opened on its own once it can be.
+func TestAuditDeviceRejoinsOnItsOwn(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "later")
+	c, res := newCoreWith(t, core.Config{Physical: inmem.New(), Audit: core.AuditConfig{
+		Devices: []core.AuditDeclaration{{Type: "file", Path: "ops", Options: map[string]string{"file_path": filepath.Join(dir, "audit.log")}}},
+	}})
+	root := res.RootToken
+	if _, err := do(t, c, root, logical.ReadOperation, "sys/mounts", nil); !errors.Is(err, core.ErrAuditFailed) {
+		t.Fatalf("request with the only device unavailable: %v, want ErrAuditFailed", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := do(t, c, root, logical.ReadOperation, "sys/mounts", nil)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, core.ErrAuditFailed) || time.Now().After(deadline) {
+			t.Fatalf("device did not rejoin: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r, _ := entriesFor(logLines(t, filepath.Join(dir, "audit.log")), "sys/mounts"); len(r) == 0 {
+		t.Fatal("the rejoined device recorded nothing")
+	}
+}
+
+// TestAuditStalledSocketIsBounded: a socket device whose peer stops
+// reading never holds a request longer than the device's bounded wait;
+// with a healthy file device beside it requests succeed, alone they are
+// refused.
+func TestAuditStalledSocketIsBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	held := make(chan net.Conn, 1)
+	defer func() {
+		if conn, ok := <-held; ok {
+			conn.Close()
+		}
+	}()
+	go func() {
+		// One connection, accepted and never read; then the peer
+		// accepts no more (a hung collector).
+		conn, err := ln.Accept()
+		if err == nil {
+			held <- conn
+		}
+		close(held)
+		ln.Close()
+	}()
+	c, res := newCore(t)
+	root := res.RootToken
+	mustDo(t, c, root, logical.UpdateOperation, "sys/mounts/secret", map[string]any{"type": "kv-v2"})
+	mustDo(t, c, root, logical.UpdateOperation, "sys/audit/sock", map[string]any{"type": "socket", "options": map[string]any{
+		"address": ln.Addr().String(), "write_timeout": "300ms", "wait": "300ms",
+	}})
+	enableFileAudit(t, c, root, "file", filepath.Join(t.TempDir(), "audit.log"), nil)
+	// Values are HMAC'd (64 hex digits each) but keys are not: many long
+	// keys make big lines.
+	big := map[string]any{}
+	for i := range 2048 {
+		big[fmt.Sprintf("%s-%d", strings.Repeat("k", 100), i)] = "v"
+	}
+	const bound = 5 * time.Second // many times the 300 ms wait
+	// Loopback buffers take megabytes before the peer's silence shows.
+	for i := 0; i < 200 && c.AuditFailures()["sock/"] == 0; i++ {
+		start := time.Now()
+		if _, err := do(t, c, root, logical.UpdateOperation, "secret/data/big", map[string]any{"data": big}); err != nil {
+			t.Fatalf("write %d with a healthy device beside the stalled one: %v", i, err)
+		}
+		if d := time.Since(start); d > bound {
+			t.Fatalf("write %d took %v with a stalled socket device", i, d)
+		}
+	}
+	if c.AuditFailures()["sock/"] == 0 {
+		t.Fatal("the stalled socket device's failures were not counted")
+	}
+	mustDo(t, c, root, logical.DeleteOperation, "sys/audit/file", nil)
+	start := time.Now()
+	_, err = do(t, c, root, logical.UpdateOperation, "secret/data/big", map[string]any{"data": big})
+	if !errors.Is(err, core.ErrAuditFailed) || time.Since(start) > bound {
+		t.Fatalf("with only the stalled device: %v after %v, want ErrAuditFailed within %v", err, time.Since(start), bound)
 	}
 }
