@@ -32,6 +32,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	vaultdBin = os.Getenv("SECRETUM_VAULTD_BIN")
+	if vaultdBin != "" {
+		// Absolute: every node runs in its own directory.
+		if vaultdBin, err = filepath.Abs(vaultdBin); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	if vaultdBin == "" {
 		vaultdBin = filepath.Join(dir, "vaultd")
 		cmd := exec.Command("go", "build", "-o", vaultdBin, "../../cmd/vaultd")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -95,6 +96,10 @@ func (n *Node) launch() (<-chan struct{}, error) {
 	fmt.Fprintf(n.log, "=== harness: start #%d of %s at %s ===\n", n.starts, n.ID, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(vaultdBin, "-config", n.config)
 	cmd.Stdout, cmd.Stderr = n.log, n.log
+	// Each node runs in its own directory (where its config is), so that a
+	// relative path in its configuration, or a file audit device's
+	// relative file_path, is the node's own.
+	cmd.Dir = filepath.Dir(n.config)
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		n.mu.Unlock()
