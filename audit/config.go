@@ -196,7 +196,7 @@ func parseSpec(c DeviceConfig, p Policy) (*spec, error) {
 func parseCommon(s *spec, p Policy) error {
 	o := s.cfg.Options
 	if f, ok := o["format"]; ok && f != "json" {
-		return bad("format", "format must be json, not %q", f)
+		return bad("format", "format must be json")
 	}
 	if pre, ok := o["prefix"]; ok && pre != "" {
 		if !p.AllowPrefix {
@@ -286,7 +286,7 @@ func parseFile(s *spec) error {
 	if m, ok := o["mode"]; ok {
 		v, err := strconv.ParseUint(m, 8, 32)
 		if err != nil || v > 0o777 {
-			return bad("mode", "mode must be an octal permission like 0600, not %q", m)
+			return bad("mode", "mode must be an octal permission like 0600")
 		}
 		s.mode = os.FileMode(v)
 	}
@@ -295,7 +295,7 @@ func parseFile(s *spec) error {
 		switch s.opts.Fsync {
 		case FsyncBatch, FsyncAlways, FsyncNever:
 		default:
-			return bad("fsync", "fsync must be batch, always or never, not %q", f)
+			return bad("fsync", "fsync must be batch, always or never")
 		}
 	}
 	return nil
@@ -337,7 +337,7 @@ func durationOption(name, v string) (time.Duration, error) {
 	if err != nil {
 		n, nerr := strconv.ParseFloat(v, 64)
 		if nerr != nil {
-			return 0, bad(name, "%s must be a duration like 2s, not %q", name, v)
+			return 0, bad(name, "%s must be a duration like 2s", name)
 		}
 		d = time.Duration(n * float64(time.Second))
 	}
@@ -347,6 +347,8 @@ func durationOption(name, v string) (time.Duration, error) {
 	return d, nil
 }
 
+// Option errors never repeat the value (it would reach the audit log).
+
 // boolOption parses a "true"/"false" option (Vault's parseutil forms).
 func boolOption(o map[string]string, name string, def bool) (bool, error) {
 	v, ok := o[name]
@@ -355,7 +357,7 @@ func boolOption(o map[string]string, name string, def bool) (bool, error) {
 	}
 	b, err := strconv.ParseBool(strings.ToLower(v))
 	if err != nil {
-		return false, bad(name, "%s must be true or false, not %q", name, v)
+		return false, bad(name, "%s must be true or false", name)
 	}
 	return b, nil
 }

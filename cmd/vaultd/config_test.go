@@ -134,7 +134,7 @@ listener "tcp" {
 		{name: "seconds as a string", setting: `snapshot_interval = "120"`, want: 120 * time.Second},
 		{name: "seconds as a number", setting: `snapshot_interval = 90`, want: 90 * time.Second},
 		{name: "days", setting: `snapshot_interval = "1d"`, want: 24 * time.Hour},
-		{name: "garbage", setting: `snapshot_interval = "soon"`, wantErr: `storage.snapshot_interval: invalid duration "soon"`},
+		{name: "garbage", setting: `snapshot_interval = "soon"`, wantErr: `storage.snapshot_interval: invalid duration: not a number of seconds or a duration such as "1h30m" or "7d"`},
 		{name: "negative", setting: `snapshot_interval = "-5s"`, wantErr: "storage.snapshot_interval: must not be negative"},
 	}
 	for _, tc := range tests {

@@ -166,7 +166,7 @@ func TestDecodeDataErrorText(t *testing.T) {
 		TTL time.Duration `json:"ttl"`
 	}
 	err := framework.DecodeData(map[string]any{"ttl": "soon"}, schema, &out)
-	if want := `ttl: invalid duration "soon"`; err == nil || err.Error() != want {
+	if want := `ttl: invalid duration: not a number of seconds or a duration such as "1h30m" or "7d"`; err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %q", err, want)
 	}
 }

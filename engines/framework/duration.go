@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // ParseDuration parses a duration the way Vault does everywhere it takes
@@ -41,8 +40,9 @@ import (
 // every other input the result equals parseutil's, success or failure
 // alike; only the error messages differ. A duration beyond
 // time.Duration's range (about ±292 years) is an error, as in parseutil.
-// Every error wraps ErrInvalidDuration and quotes at most the first 64
-// bytes of a string input.
+// Every error wraps ErrInvalidDuration and never quotes the input: a
+// value sent in the wrong field may be a secret, and the error text is
+// written to the audit log in the clear.
 func ParseDuration(v any) (time.Duration, error) {
 	switch x := v.(type) {
 	case nil:
@@ -95,13 +95,13 @@ func parseDurationString(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseInt(days, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("%w %s", ErrInvalidDuration, quoteInput(s))
+			return 0, fmt.Errorf("%w: not a number of seconds or a duration such as \"1h30m\" or \"7d\"", ErrInvalidDuration)
 		}
 		return scaled(n, 24*time.Hour, s)
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%w %s", ErrInvalidDuration, quoteInput(s))
+		return 0, fmt.Errorf("%w: not a number of seconds or a duration such as \"1h30m\" or \"7d\"", ErrInvalidDuration)
 	}
 	return d, nil
 }
@@ -110,7 +110,7 @@ func parseDurationString(s string) (time.Duration, error) {
 func scaled(n int64, unit time.Duration, s string) (time.Duration, error) {
 	limit := math.MaxInt64 / int64(unit)
 	if n > limit || n < -limit {
-		return 0, fmt.Errorf("%w %s: out of range", ErrInvalidDuration, quoteInput(s))
+		return 0, fmt.Errorf("%w: out of range", ErrInvalidDuration)
 	}
 	return time.Duration(n) * unit, nil
 }
@@ -137,21 +137,6 @@ func secondsFloat(f float64) (time.Duration, error) {
 	return time.Duration(int64(f)) * time.Second, nil
 }
 
-// maxQuoted bounds how much of a bad input an error message repeats.
-const maxQuoted = 64
-
-// quoteInput quotes s for an error message, cut to maxQuoted bytes (on a
-// rune boundary) so a huge value does not bloat responses and logs.
-func quoteInput(s string) string {
-	if len(s) <= maxQuoted {
-		return strconv.Quote(s)
-	}
-	cut := maxQuoted
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strconv.Quote(s[:cut]) + "..."
-}
 
 // Duration is a time.Duration for JSON-decoded config and request structs.
 // It decodes every form ParseDuration accepts: a JSON number (integer

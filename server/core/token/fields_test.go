@@ -78,7 +78,7 @@ func TestFieldErrorsNameTheField(t *testing.T) {
 		field   string
 		wantMsg string // exact text, when set
 	}{
-		{name: "ttl word", path: "create", data: map[string]any{"ttl": "soon"}, field: "ttl", wantMsg: `ttl: invalid duration "soon"`},
+		{name: "ttl word", path: "create", data: map[string]any{"ttl": "soon"}, field: "ttl", wantMsg: `ttl: invalid duration: not a number of seconds or a duration such as "1h30m" or "7d"`},
 		{name: "ttl fractional json.Number", path: "create", data: map[string]any{"ttl": json.Number("1.5")}, field: "ttl"},
 		{name: "ttl with spaces", path: "create", data: map[string]any{"ttl": " 1h"}, field: "ttl"},
 		{name: "ttl days and hours", path: "create", data: map[string]any{"ttl": "1d12h"}, field: "ttl"},

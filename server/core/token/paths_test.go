@@ -71,7 +71,7 @@ func TestPaths(t *testing.T) {
 		{
 			name: "create with bad ttl names the field", op: logical.UpdateOperation, path: "create",
 			data:    func(*fixture) map[string]any { return map[string]any{"ttl": "soon"} },
-			wantErr: logical.ErrInvalidRequest, wantMsg: `ttl: invalid duration "soon"`,
+			wantErr: logical.ErrInvalidRequest, wantMsg: `ttl: invalid duration: not a number of seconds or a duration such as "1h30m" or "7d"`,
 		},
 		{
 			name: "create-orphan by non-root", caller: svc, op: logical.UpdateOperation, path: "create-orphan",
