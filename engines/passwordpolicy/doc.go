@@ -49,7 +49,8 @@
 // This differs from Vault, which draws every rune from the union and
 // discards passwords that break a rule: Vault's output is uniform over the
 // set of valid passwords, but can time out on demanding policies. Ours
-// favours runes of constrained charsets slightly more than that (for
-// Default, "-" appears 1.25 times per password on average, against about
-// 1.16 under Vault's scheme); every valid password can still be produced.
+// favours runes of constrained charsets slightly more: for Default, "-"
+// appears 1.25 times per password on average against 1.16 under Vault's
+// scheme, and the output carries 117.51 bits of entropy against 117.62.
+// Every valid password can still be produced.
 package passwordpolicy
