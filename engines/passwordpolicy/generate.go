@@ -19,9 +19,9 @@ const (
 	// maxEmptyReads bounds consecutive reads that return no data and no
 	// error, the way bufio guards against io.ErrNoProgress.
 	maxEmptyReads = 100
-	// refillBytes is the least read after the first, when rejected draws
-	// have used up the first read.
-	refillBytes = 64
+	// minBuffer is the least buffer size, so a short policy that needs
+	// a second read (after rejected draws) still reads in bulk.
+	minBuffer = 64
 )
 
 // generate builds one password: each rule's min-chars runes from its own
@@ -32,7 +32,7 @@ func generate(ctx context.Context, p *Policy, r io.Reader) (string, error) {
 	}
 	// One uint32 per rune drawn plus one per shuffle step, with slack for
 	// the rare rejected value: usually a single read.
-	d := &drawer{ctx: ctx, r: r, buf: make([]byte, 0, 4*2*p.length+16)}
+	d := &drawer{ctx: ctx, r: r, buf: make([]byte, 0, max(minBuffer, 4*2*p.length+16))}
 	defer d.wipe()
 	out := make([]rune, 0, p.length)
 	defer clear(out[:cap(out)])
@@ -100,7 +100,6 @@ type drawer struct {
 	r       io.Reader
 	buf     []byte // unread bytes are buf[off:]
 	off     int
-	filled  bool // fill has run once
 	rejects int
 }
 
@@ -137,28 +136,17 @@ func (d *drawer) uint32() (uint32, error) {
 	return v, nil
 }
 
-// fill moves the unread bytes to the front and reads more: a full buffer
-// the first time, refillBytes afterwards (draws are rarely rejected). It
-// returns once four bytes are available; ctx is checked before each read.
+// fill moves the unread bytes to the front and reads until at least four
+// bytes are available, asking for a full buffer each time. ctx is checked
+// before each read.
 func (d *drawer) fill() error {
-	want := cap(d.buf)
-	if d.filled {
-		want = max(refillBytes, cap(d.buf))
-	}
-	d.filled = true
 	keep := copy(d.buf[:cap(d.buf)], d.buf[d.off:])
 	d.buf, d.off = d.buf[:keep], 0
-	if cap(d.buf) < want {
-		grown := make([]byte, keep, want)
-		copy(grown, d.buf)
-		d.wipe()
-		d.buf = grown
-	}
 	for empty := 0; len(d.buf) < 4; {
 		if err := d.ctx.Err(); err != nil {
 			return fmt.Errorf("passwordpolicy: generate: %w", err)
 		}
-		n, err := d.r.Read(d.buf[len(d.buf):want])
+		n, err := d.r.Read(d.buf[len(d.buf):cap(d.buf)])
 		d.buf = d.buf[:len(d.buf)+n]
 		switch {
 		case len(d.buf) >= 4:

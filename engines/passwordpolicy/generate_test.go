@@ -98,6 +98,25 @@ func TestGenerateUsesOnlyTheReader(t *testing.T) {
 	}
 }
 
+func TestGenerateRejectedDrawsAreRedrawn(t *testing.T) {
+	t.Parallel()
+	// Every other 32-bit word is 0xffffffff, which rejection sampling
+	// refuses for any charset whose size is not a power of two: the
+	// generator must draw again (and read past its first buffer).
+	r := &countingReader{r: &everyOtherWordMax{r: seeded(6)}}
+	p := passwordpolicy.Default()
+	pw, err := p.Generate(context.Background(), r)
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	if why := satisfies(p, pw); why != "" {
+		t.Errorf("password breaks the policy: %s", why)
+	}
+	if r.reads < 2 {
+		t.Errorf("read %d times: the rejected words were not redrawn", r.reads)
+	}
+}
+
 func TestGenerateContextCanceled(t *testing.T) {
 	t.Parallel()
 	p := passwordpolicy.Default()
@@ -206,6 +225,23 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	if c.after != nil {
 		c.after()
+	}
+	return n, err
+}
+
+// everyOtherWordMax replaces every other 4-byte word of r with 0xffffffff.
+type everyOtherWordMax struct {
+	r   io.Reader
+	pos int
+}
+
+func (e *everyOtherWordMax) Read(b []byte) (int, error) {
+	n, err := e.r.Read(b)
+	for i := range n {
+		if (e.pos/4)%2 == 0 {
+			b[i] = 0xff
+		}
+		e.pos++
 	}
 	return n, err
 }
