@@ -44,6 +44,10 @@ type Backend struct {
 	Paths []*Path
 	// Help describes the engine.
 	Help string
+	// Secrets are the kinds of leased secret the engine returns, whose
+	// renew and revoke requests (from the expiration manager) reach
+	// their handlers.
+	Secrets []*Secret
 
 	once     sync.Once
 	compiled []compiledPath
@@ -154,6 +158,9 @@ func (b *Backend) route(reqPath string, data map[string]any) (*compiledPath, *Fi
 
 // HandleRequest implements logical.Backend: route, validate, dispatch.
 func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
+	if req.Operation == logical.RenewOperation || req.Operation == logical.RevokeOperation {
+		return b.handleSecret(ctx, req)
+	}
 	cp, d, err := b.route(req.Path, req.Data)
 	if err != nil {
 		return nil, err

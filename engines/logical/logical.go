@@ -27,6 +27,11 @@ const (
 	UpdateOperation Operation = "update"
 	PatchOperation  Operation = "patch"
 	DeleteOperation Operation = "delete"
+	// RenewOperation and RevokeOperation are sent by the expiration
+	// manager, never by clients: renew or revoke the leased secret in
+	// Request.Secret (see Secret).
+	RenewOperation  Operation = "renew"
+	RevokeOperation Operation = "revoke"
 )
 
 // Storage is the chrooted storage view a mount sees.
@@ -57,6 +62,9 @@ type Request struct {
 	MountType string
 	// Data is the decoded JSON body (writes) or query parameters (reads).
 	Data map[string]any
+	// Secret is the leased secret of a RenewOperation or RevokeOperation
+	// request (nil otherwise).
+	Secret *Secret
 	// Storage is the mount's storage view; set by the router.
 	Storage Storage
 	// ClientToken is the raw token; engines other than auth/token never see it.
@@ -115,11 +123,34 @@ type TTLGranter interface {
 	GrantTTL(ctx context.Context, req *Request) (ttl time.Duration, ok bool, err error)
 }
 
-// Secret describes a leased secret returned by an engine.
+// Secret describes a leased secret returned by an engine. An engine
+// returns it with a response (Response.Secret) and its revocation data;
+// the pipeline's lease stage gives it a lease id, bounds its TTL by the
+// role's and the mount's maximum, and persists it. At expiry, on
+// sys/leases/revoke and when the token that created it is revoked, the
+// expiration manager sends the engine a RevokeOperation request with
+// the Secret; on sys/leases/renew a RenewOperation request, whose answer
+// carries the Secret with its new TTL.
 type Secret struct {
-	LeaseID   string
-	TTL       time.Duration
+	// LeaseID is set by core (<mount><path>/<random>).
+	LeaseID string
+	// TTL is the lease duration the engine grants (0: the mount's
+	// default); MaxTTL the engine's cap from issue time (a role's
+	// max_ttl; 0: the mount's).
+	TTL    time.Duration
+	MaxTTL time.Duration
+	// Renewable says whether sys/leases/renew may extend it.
 	Renewable bool
+	// Type names the engine's kind of secret ("creds"), which routes
+	// renew and revoke requests to the engine's handlers.
+	Type string
+	// InternalData is what the engine needs to renew or revoke (a
+	// username, a role name); stored with the lease behind the barrier,
+	// never returned to clients.
+	InternalData map[string]any
+	// IssueTime is when the lease was created (set by core on renew and
+	// revoke requests).
+	IssueTime time.Time
 }
 
 // Auth is the auth block of a response that created or looked up a token.
