@@ -253,6 +253,35 @@ type BackendConfig struct {
 	Config map[string]string
 	// Storage is the mount's storage view, for initialisation.
 	Storage Storage
+	// System is what core offers engines beyond their storage (nil in
+	// tests that need none).
+	System SystemView
+}
+
+// SystemView is what core offers an engine: password generation from the
+// server's password policies (sys/policies/password) and the mount's TTL
+// bounds.
+type SystemView interface {
+	// GeneratePassword generates a password from the named password
+	// policy ("" means Vault's default policy: 20 characters with a
+	// lowercase letter, an uppercase letter, a digit and "-").
+	GeneratePassword(ctx context.Context, policy string) (string, error)
+	// MountTTLs are the mount's default and maximum lease TTLs (tune).
+	MountTTLs() (def, max time.Duration)
+}
+
+// Cleaner is the optional power of a backend holding resources (database
+// pools): core calls Cleanup when the mount is disabled and when the node
+// stops being active, before the backend is dropped.
+type Cleaner interface {
+	Cleanup(ctx context.Context)
+}
+
+// Periodic is the optional power of a backend with scheduled work (static
+// role rotation): core calls Periodic on the active node about once a
+// second (never concurrently for one backend); an error is logged.
+type Periodic interface {
+	Periodic(ctx context.Context) error
 }
 
 // Factory builds an engine instance for one mount.

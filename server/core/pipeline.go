@@ -44,6 +44,10 @@ func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*logica
 	if err := checkPath(req.Path); err != nil {
 		return nil, err
 	}
+	if req.Operation == logical.RenewOperation || req.Operation == logical.RevokeOperation || req.Secret != nil {
+		// The expiration manager's, sent to backends directly.
+		return nil, logical.InvalidRequest("operation", "%s is not a client operation", req.Operation)
+	}
 	if req.ID == "" {
 		id, err := logical.NewUUID()
 		if err != nil {
