@@ -28,6 +28,8 @@ const (
 	auditTableKey   = "core/audit"
 	auditKeysPrefix = "core/audit-keys/"
 	auditSeqPrefix  = "core/audit-seq/"
+	// passwordPolicyPrefix holds the password policies, <prefix><name>.
+	passwordPolicyPrefix = "core/password-policies/"
 	// staticSealKey holds the root key wrapped with the static seal key.
 	staticSealKey = "core/static-seal"
 
