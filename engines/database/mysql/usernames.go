@@ -50,15 +50,23 @@ type usernameTemplate struct {
 // newUsernameTemplate parses text and checks that it generates a valid
 // username from empty metadata, as Vault does at configuration time.
 func newUsernameTemplate(text string, maxLen int) (*usernameTemplate, error) {
-	tmpl, err := template.New("username_template").Funcs(usernameFuncs).Parse(text)
+	u, err := parseUsernameTemplate(text, maxLen)
 	if err != nil {
-		return nil, fmt.Errorf("username template: %w", err)
+		return nil, err
 	}
-	u := &usernameTemplate{tmpl: tmpl, maxLen: maxLen}
 	if _, err := u.generate(dbplugin.UsernameMetadata{}); err != nil {
 		return nil, err
 	}
 	return u, nil
+}
+
+// parseUsernameTemplate parses text.
+func parseUsernameTemplate(text string, maxLen int) (*usernameTemplate, error) {
+	tmpl, err := template.New("username_template").Funcs(usernameFuncs).Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("username template: %w", err)
+	}
+	return &usernameTemplate{tmpl: tmpl, maxLen: maxLen}, nil
 }
 
 // generate renders a username for meta and checks it: not empty, at most
