@@ -96,7 +96,7 @@ func newPoolConfig(cfg dbplugin.Config) (*poolConfig, error) {
 	}
 	creds := &credentials{
 		configUser: cfg.Username,
-		loginUser:  strings.ReplaceAll(strings.ReplaceAll(mc.User, passTok, cfg.Password), userTok, cfg.Username),
+		loginUser:  strings.ReplaceAll(mc.User, userTok, cfg.Username),
 		password:   cfg.Password,
 		passwdTmpl: strings.ReplaceAll(mc.Passwd, userTok, cfg.Username),
 		token:      passTok,

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"io"
+	"log"
 	"os"
 	"strings"
 	"testing"
@@ -19,6 +21,12 @@ import (
 // The tests need a real MySQL or MariaDB server on which root has an
 // empty password (SECRETUM_TEST_MYSQL_ADDR, default 127.0.0.1:3306).
 // They fail, never skip, when it cannot be reached.
+
+// TestMain silences the driver's log of connections the tests kill.
+func TestMain(m *testing.M) {
+	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
+	os.Exit(m.Run())
+}
 
 // createStmt is Vault's documented creation statement for MySQL.
 const createStmt = `CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'; GRANT SELECT ON *.* TO '{{name}}'@'%';`

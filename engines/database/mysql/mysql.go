@@ -12,10 +12,14 @@
 // hosts when it is dropped), and PROCESS plus CONNECTION ADMIN or SUPER
 // to end a deleted user's sessions.
 //
-// Statements are split on ';' outside quotes and comments, and
-// {{name}}, {{username}}, {{password}} and {{expiration}} are replaced
-// with their values escaped for the quotes they stand in (see
-// Statements). MySQL's DDL commits implicitly, so a failed creation is
+// Each Statements entry is read as Vault reads it (base64 is decoded, a
+// JSON array is a list of statements) and split on ';' outside quotes,
+// backticks and comments. {{name}}, {{username}}, {{password}} and
+// {{expiration}} are then replaced as Vault replaces them, except that a
+// value is escaped for the quotes it stands in ('it''s'), and a
+// name or password outside quotes must be a plain word: no value can
+// change a statement's structure. An entry's statements run in one
+// transaction; MySQL's DDL commits implicitly, so a failed creation is
 // undone by dropping the new user rather than by the transaction.
 package mysql
 

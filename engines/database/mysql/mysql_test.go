@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -302,5 +303,79 @@ func killSessionsOf(t *testing.T, root *sql.DB, user string) {
 		if _, err := root.ExecContext(ctx, fmt.Sprintf("KILL CONNECTION %d", id)); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestRootRotationUnderLoad(t *testing.T) {
+	root := rootDB(t)
+	oldPw := "Adm-" + randomSuffix(20)
+	admin := adminUser(t, root, oldPw)
+	db := newPlugin(t, dbplugin.Config{
+		ConnectionURL: templatedURL(), Username: admin, Password: oldPw, MaxOpenConnections: 2,
+	})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures []error
+	var warm sync.WaitGroup // every worker has done one round
+	warm.Add(3)
+	for range 3 {
+		wg.Go(func() {
+			for round := 0; ; round++ {
+				if round == 1 {
+					warm.Done()
+				}
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := db.NewUser(testCtx(t), dbplugin.NewUserRequest{
+					UsernameConfig: dbplugin.UsernameMetadata{DisplayName: "load", RoleName: "r"},
+					Statements:     dbplugin.Statements{Commands: []string{createStmt}}, Password: newPassword(),
+				})
+				if err == nil {
+					err = db.DeleteUser(testCtx(t), dbplugin.DeleteUserRequest{Username: resp.Username})
+				}
+				if err != nil {
+					mu.Lock()
+					failures = append(failures, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	warm.Wait()
+	pw := oldPw
+	for range 3 {
+		pw = newPassword()
+		if err := db.UpdateUser(testCtx(t), dbplugin.UpdateUserRequest{
+			Username: admin, Password: &dbplugin.ChangePassword{NewPassword: pw},
+		}); err != nil {
+			t.Errorf("rotate root: %v", err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	for _, err := range failures {
+		t.Errorf("operation during rotation: %v", err)
+	}
+	if err := login(t, admin, pw); err != nil {
+		t.Errorf("the last admin password does not log in: %v", err)
+	}
+	killSessionsOf(t, root, admin)
+	newUser(t, db, root, newPassword(), createStmt)
+}
+
+func TestDeleteUserEveryHost(t *testing.T) {
+	root := rootDB(t)
+	db := newPlugin(t, rootConfig())
+	name := newUser(t, db, root, newPassword(),
+		`CREATE USER '{{name}}'@'localhost' IDENTIFIED BY '{{password}}'; CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'`)
+	if err := db.DeleteUser(testCtx(t), dbplugin.DeleteUserRequest{Username: name}); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	if userExists(t, root, name) {
+		t.Error("an account of the user was left")
 	}
 }
