@@ -16,9 +16,9 @@
 // JSON array is a list of statements) and split on ';' outside quotes,
 // backticks and comments. {{name}}, {{username}}, {{password}} and
 // {{expiration}} are then replaced as Vault replaces them, except that a
-// value is escaped for the quotes it stands in ('it''s'), and a
-// name or password outside quotes must be a plain word: no value can
-// change a statement's structure. An entry's statements run in one
+// value is escaped for the quotes it stands in (its quote characters
+// and backslashes doubled), and a name or password outside quotes must
+// be a plain word: no value can change a statement's structure. An entry's statements run in one
 // transaction; MySQL's DDL commits implicitly, so a failed creation is
 // undone by dropping the new user rather than by the transaction.
 package mysql
