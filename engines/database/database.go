@@ -64,6 +64,7 @@ type Backend struct {
 	storage logical.Storage
 	now     func() time.Time
 	log     *slog.Logger
+	observe func(context.Context, RotationEvent)
 
 	conns *connManager
 	// roleLocks serialise writes and rotations of one role name (roles
@@ -85,6 +86,32 @@ type Option func(*Backend)
 
 // WithClock replaces time.Now (credential expirations, rotation times).
 func WithClock(now func() time.Time) Option { return func(b *Backend) { b.now = now } }
+
+// RotationEvent describes one password rotation attempt, for an
+// observer that audits them (WithRotationObserver). It never holds a
+// password.
+type RotationEvent struct {
+	// Kind is "root" (rotate-root) or "static" (a static role).
+	Kind string
+	// Name is the config (root) or static role (static) rotated;
+	// DBName its connection and Username the database user.
+	Name, DBName, Username string
+	// Reason is "manual" (rotate-root, rotate-role), "create" (a new
+	// static role) or "scheduled" (Periodic).
+	Reason string
+	// Time is when the attempt ended; Err its failure (nil: the new
+	// password is in effect and stored). Err holds no secret.
+	Time time.Time
+	Err  error
+}
+
+// WithRotationObserver has fn called after every rotation attempt,
+// successful or not, on the goroutine that made it (a request's or
+// Periodic's): core's hook to audit rotations. fn must not block for
+// long or call back into the Backend.
+func WithRotationObserver(fn func(context.Context, RotationEvent)) Option {
+	return func(b *Backend) { b.observe = fn }
+}
 
 // WithLogger sets the logger rotations and connection events are
 // reported to, never with a password (default: slog.Default()).
@@ -128,6 +155,14 @@ func New(_ context.Context, conf *logical.BackendConfig, plugins map[string]func
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	return b, nil
+}
+
+// rotated reports a rotation attempt to the observer, if any.
+func (b *Backend) rotated(ctx context.Context, ev RotationEvent) {
+	if b.observe != nil {
+		ev.Time = b.now()
+		b.observe(ctx, ev)
+	}
 }
 
 // paths lists the routes, most specific first.

@@ -87,6 +87,16 @@ type harness struct {
 	sys   *system
 	logs  *syncBuffer
 	plugs map[string]func() dbplugin.Database
+
+	evMu   sync.Mutex
+	events []database.RotationEvent
+}
+
+// rotations returns the rotation events observed so far.
+func (h *harness) rotations() []database.RotationEvent {
+	h.evMu.Lock()
+	defer h.evMu.Unlock()
+	return append([]database.RotationEvent(nil), h.events...)
 }
 
 func newHarness(t testing.TB, plugins map[string]func() dbplugin.Database) *harness {
@@ -111,6 +121,11 @@ func (h *harness) mount() *database.Backend {
 	b, err := database.New(context.Background(), &logical.BackendConfig{
 		MountPoint: "database/", Storage: h.store, System: h.sys,
 	}, h.plugs, database.WithClock(h.clock.Now),
+		database.WithRotationObserver(func(_ context.Context, ev database.RotationEvent) {
+			h.evMu.Lock()
+			h.events = append(h.events, ev)
+			h.evMu.Unlock()
+		}),
 		database.WithLogger(slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	if err != nil {
 		h.t.Fatal(err)

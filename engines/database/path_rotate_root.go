@@ -67,15 +67,21 @@ func (b *Backend) handleRotateRoot(ctx context.Context, req *logical.Request, d 
 			Password: &dbplugin.ChangePassword{NewPassword: pw, Statements: dbplugin.Statements{Commands: cfg.RootRotationStatements}},
 		})
 	})
+	ev := RotationEvent{Kind: "root", Name: name, DBName: name, Username: cfg.Username, Reason: "manual"}
 	if err != nil {
 		b.conns.close(ctx, name)
-		err = scrub(err, pw, cfg.Password)
-		b.log.WarnContext(ctx, "database: root rotation failed", "name", name, "username", cfg.Username, "error", err)
-		return nil, fmt.Errorf("database: rotate root credentials of %q: %w", name, err)
+		ev.Err = scrub(err, pw, cfg.Password)
+		b.log.WarnContext(ctx, "database: root rotation failed", "name", name, "username", cfg.Username, "error", ev.Err)
+		b.rotated(ctx, ev)
+		return nil, fmt.Errorf("database: rotate root credentials of %q: %w", name, ev.Err)
 	}
 	cfg.Password, cfg.PendingPassword = pw, ""
-	if err := putJSON(ctx, req.Storage, configPrefix+name, cfg); err != nil {
-		return nil, err
+	// A failed write leaves the new password pending: the next open
+	// settles it.
+	ev.Err = putJSON(ctx, req.Storage, configPrefix+name, cfg)
+	b.rotated(ctx, ev)
+	if ev.Err != nil {
+		return nil, ev.Err
 	}
 	b.log.InfoContext(ctx, "database: root credentials rotated", "name", name, "username", cfg.Username)
 	return nil, nil

@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -213,6 +214,17 @@ func TestStaticRotationBackoff(t *testing.T) {
 	}
 	if err := h.b.Periodic(h.ctx()); err != nil {
 		t.Fatal(err)
+	}
+	var kinds []string
+	for _, ev := range h.rotations() {
+		if ev.Kind != "static" || ev.Name != "s" || ev.DBName != "db" || ev.Username != "app" {
+			t.Fatalf("event %+v", ev)
+		}
+		kinds = append(kinds, ev.Reason+"/"+fmt.Sprint(ev.Err != nil))
+	}
+	// create failed, create, three failed scheduled tries, the retry.
+	if want := "create/true create/false scheduled/true scheduled/true scheduled/true scheduled/false"; strings.Join(kinds, " ") != want {
+		t.Fatalf("rotation events %v, want %v", kinds, want)
 	}
 	now := h.must(logical.ReadOperation, "static-creds/s", nil).Data
 	if now["password"] == first || srv.login("app", now["password"].(string)) != nil {

@@ -82,12 +82,16 @@ func (b *Backend) rotateStatic(ctx context.Context, s logical.Storage, name stri
 	r.Password, r.PendingPassword = pw, ""
 	r.LastVaultRotation, r.Failures, r.RetryAt = now, 0, time.Time{}
 	r.NextRotation = b.nextRotation(r, now)
+	ev := RotationEvent{Kind: "static", Name: name, DBName: r.DBName, Username: r.Username, Reason: reason}
 	if err := putJSON(ctx, s, staticRolePrefix+name, r); err != nil {
 		// The server has the pending password, which a retry reuses.
 		b.sched.set(name, now)
+		ev.Err = err
+		b.rotated(ctx, ev)
 		return err
 	}
 	b.sched.set(name, r.due())
+	b.rotated(ctx, ev)
 	b.log.InfoContext(ctx, "database: static role rotated", "role", name, "db_name", r.DBName,
 		"username", r.Username, "reason", reason, "next_rotation", r.NextRotation)
 	return nil
@@ -103,6 +107,7 @@ func (b *Backend) rotationFailed(ctx context.Context, s logical.Storage, name st
 	b.sched.set(name, r.due())
 	b.log.WarnContext(ctx, "database: static role rotation failed", "role", name, "db_name", r.DBName,
 		"username", r.Username, "reason", reason, "failures", r.Failures, "retry_at", r.RetryAt, "error", err)
+	b.rotated(ctx, RotationEvent{Kind: "static", Name: name, DBName: r.DBName, Username: r.Username, Reason: reason, Err: err})
 	return fmt.Errorf("database: rotate static role %q: %w", name, err)
 }
 

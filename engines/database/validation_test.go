@@ -91,6 +91,9 @@ func TestConfigReadRedacts(t *testing.T) {
 		{"dsn with password", "admin:s3cr3t-Pw@tcp(127.0.0.1:3306)/", "admin:xxxxx@tcp(127.0.0.1:3306)/", true},
 		{"templated dsn", "{{username}}:{{password}}@tcp(127.0.0.1:3306)/", "{{username}}:{{password}}@tcp(127.0.0.1:3306)/", false},
 		{"keyword form", "host=db user=admin password=s3cr3t-Pw dbname=app", "host=db user=admin password=xxxxx dbname=app", true},
+		{"at sign in password", "postgresql://admin:p@ss-W0rd@db/app", "postgresql://admin:xxxxx@db/app", true},
+		{"quoted keyword", "host=db password='s3 cr\\'t' user=admin", "host=db password=xxxxx user=admin", true},
+		{"no password", "postgresql://admin@db/app", "postgresql://admin@db/app", false},
 		{"query parameter", "postgres://db/app?user=admin&password=s3cr3t-Pw", "postgres://db/app?user=admin&password=xxxxx", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
