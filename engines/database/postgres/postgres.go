@@ -14,6 +14,12 @@
 // statement after the split, as Vault does; to keep that safe, a username
 // used in a statement may not hold a quote or control character, and a
 // password may not hold a single quote or NUL (ErrInvalidRequest).
+// {{expiration}} is rendered in ExpirationFormat, or as 'infinity' for the
+// zero time.
+//
+// The pool pings a session before reusing it, so sessions the server
+// ended (a restart, an administrator) are replaced rather than failing
+// an operation.
 //
 // Errors never hold a password: any password the plugin knows (the
 // config's, and the ones in requests) is replaced by "[password]" in an

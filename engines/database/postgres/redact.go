@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -35,7 +36,11 @@ func (r *redactor) add(passwords ...string) {
 		if p == "" {
 			continue
 		}
-		r.secrets = append(r.secrets, secretForms(p)...)
+		for _, f := range secretForms(p) {
+			if !slices.Contains(r.secrets, f) {
+				r.secrets = append(r.secrets, f)
+			}
+		}
 	}
 	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
 }

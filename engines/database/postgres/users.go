@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
 )
@@ -19,7 +20,7 @@ const (
 // NewUser generates a username from the config's template (clipped to
 // MaxUsernameLength bytes) and runs the creation statements in one
 // transaction with {{name}}/{{username}}, {{password}} and {{expiration}}
-// (ExpirationFormat) substituted. When a statement fails the transaction
+// (ExpirationFormat; 'infinity' for the zero time) substituted. When a statement fails the transaction
 // rolls back, so nothing is left behind, and RollbackStatements, if any,
 // then run (best effort, in their own transaction).
 func (d *Database) NewUser(ctx context.Context, req dbplugin.NewUserRequest) (dbplugin.NewUserResponse, error) {
@@ -50,7 +51,7 @@ func (d *Database) newUser(ctx context.Context, req dbplugin.NewUserRequest) (st
 		"name":       username,
 		"username":   username,
 		"password":   req.Password,
-		"expiration": req.Expiration.Format(ExpirationFormat),
+		"expiration": formatExpiration(req.Expiration),
 	}
 	if err := inTx(ctx, db, req.Statements.Commands, vars); err != nil {
 		err = fmt.Errorf("new user %q: creation statements: %w", username, err)
@@ -104,7 +105,6 @@ func (d *Database) updateUser(ctx context.Context, req dbplugin.UpdateUserReques
 }
 
 func (d *Database) changePassword(ctx context.Context, username string, cp *dbplugin.ChangePassword) error {
-	d.secrets.add(cp.NewPassword)
 	stmts := cp.Statements.Commands
 	if countStatements(stmts) == 0 {
 		stmts = []string{defaultPasswordStatement}
@@ -144,6 +144,7 @@ func (d *Database) rotateRoot(ctx context.Context, username, password string, st
 		return fmt.Errorf("rotate root %q: %w", username, err)
 	}
 	defer d.mu.Unlock()
+	d.secrets.add(password) // from now on the root password: redact it always
 	if err := inTx(ctx, db, stmts, vars); err != nil {
 		return fmt.Errorf("rotate root %q: %w", username, err)
 	}
@@ -175,7 +176,7 @@ func (d *Database) changeExpiration(ctx context.Context, username string, ce *db
 	}
 	vars := map[string]string{
 		"name": username, "username": username,
-		"expiration": ce.NewExpiration.Format(ExpirationFormat),
+		"expiration": formatExpiration(ce.NewExpiration),
 	}
 	db, err := d.shared()
 	if err != nil {
@@ -204,6 +205,15 @@ func inTx(ctx context.Context, db *sql.DB, commands []string, vars map[string]st
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// formatExpiration renders t for {{expiration}}; the zero time means no
+// expiration ('infinity').
+func formatExpiration(t time.Time) string {
+	if t.IsZero() {
+		return "infinity"
+	}
+	return t.Format(ExpirationFormat)
 }
 
 // checkPassword rejects a password that cannot be substituted into

@@ -266,3 +266,78 @@ func TestSessionsEndedByServer(t *testing.T) {
 		}
 	}
 }
+
+// TestNoExpiration: the zero time renders as 'infinity'.
+func TestNoExpiration(t *testing.T) {
+	t.Parallel()
+	pg := dbtest.StartPostgres(t)
+	db := newDatabase(t, pg)
+	conn := superConn(t, pg)
+	ctx := testCtx(t)
+	infinite := func(user string) bool {
+		var ok bool
+		if err := conn.QueryRow(ctx, `SELECT rolvaliduntil = 'infinity' FROM pg_roles WHERE rolname = $1`, user).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	user := newUser(t, db, "pw", time.Time{})
+	if !infinite(user) {
+		t.Fatal("NewUser with no expiration: VALID UNTIL is not infinity")
+	}
+	if err := login(ctx, pg, user, "pw"); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	user = newUser(t, db, "pw", time.Now().Add(time.Hour))
+	if err := db.UpdateUser(ctx, dbplugin.UpdateUserRequest{Username: user, Expiration: &dbplugin.ChangeExpiration{}}); err != nil {
+		t.Fatal(err)
+	}
+	if !infinite(user) {
+		t.Fatal("UpdateUser to no expiration: VALID UNTIL is not infinity")
+	}
+}
+
+// TestDeleteUserUnprivilegedRoot: a root that may create roles but is no
+// superuser (nor a member of the roles it creates) cannot REASSIGN OWNED;
+// DeleteUser falls back to Vault's revocations and still drops the role.
+// Without the right to signal backends it cannot end sessions: then it
+// fails and keeps the role for a retry.
+func TestDeleteUserUnprivilegedRoot(t *testing.T) {
+	t.Parallel()
+	pg := dbtest.StartPostgres(t)
+	conn := superConn(t, pg)
+	ctx := testCtx(t)
+	if _, err := conn.Exec(ctx, `CREATE ROLE croot LOGIN CREATEROLE PASSWORD 'croot-pw'`); err != nil {
+		t.Fatal(err)
+	}
+	db := newDatabase(t, pg, func(c *dbplugin.Config) { c.Username, c.Password = "croot", "croot-pw" })
+
+	user := newUser(t, db, "pw", time.Now().Add(time.Hour))
+	session, err := pgx.Connect(ctx, pg.URLFor(user, "pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer session.Close(context.Background())
+	if err := db.DeleteUser(ctx, dbplugin.DeleteUserRequest{Username: user}); err == nil {
+		t.Fatal("DeleteUser succeeded without the right to end the user's session")
+	}
+	if !roleExists(t, conn, user) {
+		t.Fatal("role dropped although its session could not be ended")
+	}
+	if err := login(ctx, pg, user, "pw"); err == nil {
+		t.Fatal("user still logs in after a failed DeleteUser (want NOLOGIN)")
+	}
+
+	if _, err := conn.Exec(ctx, `GRANT pg_signal_backend TO croot`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteUser(ctx, dbplugin.DeleteUserRequest{Username: user}); err != nil {
+		t.Fatalf("DeleteUser with pg_signal_backend: %v", err)
+	}
+	if roleExists(t, conn, user) {
+		t.Fatal("role survived")
+	}
+	if err := session.Ping(ctx); err == nil {
+		t.Fatal("session survived")
+	}
+}

@@ -32,8 +32,7 @@ import (
 const startTimeout = 60 * time.Second
 
 // Postgres is a running (or stopped) throwaway PostgreSQL server. Its
-// methods are safe for concurrent use; Stop and Start must not race each
-// other.
+// methods are safe for concurrent use (Stop and Start are serialised).
 type Postgres struct {
 	bin      string // directory holding initdb, pg_ctl, postgres
 	dir      string // the test's temporary directory (owned by runAs)
