@@ -44,6 +44,14 @@ type system struct {
 	def, max time.Duration
 	mu       sync.Mutex
 	policies []string // policies asked for, in order
+	last     string   // the last password generated
+}
+
+// lastPassword is the last password generated.
+func (s *system) lastPassword() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
 }
 
 func (s *system) GeneratePassword(ctx context.Context, policy string) (string, error) {
@@ -53,7 +61,11 @@ func (s *system) GeneratePassword(ctx context.Context, policy string) (string, e
 	if policy != "" && policy != "default" {
 		return "", fmt.Errorf("password policy %q not found", policy)
 	}
-	return passwordpolicy.Default().Generate(ctx, rand.Reader)
+	pw, err := passwordpolicy.Default().Generate(ctx, rand.Reader)
+	s.mu.Lock()
+	s.last = pw
+	s.mu.Unlock()
+	return pw, err
 }
 
 func (s *system) MountTTLs() (def, max time.Duration) { return s.def, s.max }

@@ -103,7 +103,8 @@ func mysqlServer(t *testing.T) *server {
 			exec(t, "GRANT ALL PRIVILEGES ON *.* TO "+mysqlQuote(name)+"@'%' WITH GRANT OPTION")
 			return name, pw
 		},
-		creation: []string{`CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'; GRANT SELECT ON *.* TO '{{name}}'@'%';`},
+		creation:    []string{`CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'; GRANT SELECT ON *.* TO '{{name}}'@'%';`},
+		badCreation: []string{`CREATE USER '{{name}}'@'%' BOGUS IDENTIFIED BY '{{password}}'`},
 		login: func(ctx context.Context, user, password string) (string, error) {
 			db, err := mysqlOpen(user, password)
 			if err != nil {

@@ -58,7 +58,8 @@ func postgresServer(t *testing.T) *server {
 		// Not Vault's example GRANT SELECT ON ALL TABLES: concurrent
 		// grants on one table's ACL fail with "tuple concurrently updated"
 		// (a PostgreSQL limitation); a role membership does not.
-		creation: []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT pg_read_all_data TO "{{name}}";`},
+		creation:    []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT pg_read_all_data TO "{{name}}";`},
+		badCreation: []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; SELECT '{{password}}'::int`},
 		login: func(ctx context.Context, user, password string) (string, error) {
 			ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()

@@ -31,8 +31,9 @@ type server struct {
 	// others (never the real root, so rotate-root cannot lock the tests
 	// out), dropped when the test ends.
 	newAdmin func(t testing.TB) (user, password string)
-	// creation are a role's creation statements.
-	creation []string
+	// creation are a role's creation statements; badCreation fails with
+	// a server error that quotes the statement from before the password.
+	creation, badCreation []string
 	// login logs in as user and returns the server's current_user; an
 	// error means the password does not work.
 	login func(ctx context.Context, user, password string) (string, error)
@@ -74,7 +75,7 @@ func realHarness(t *testing.T, srv *server) *realMount {
 	t.Cleanup(func() { srv.cleanup("v-token-" + m.role) })
 	m.must(logical.UpdateOperation, "config/db", map[string]any{
 		"plugin_name": srv.plugin, "connection_url": srv.url,
-		"username": m.admin, "password": m.adminPassword, "allowed_roles": []any{m.role, "static-*"},
+		"username": m.admin, "password": m.adminPassword, "allowed_roles": []any{m.role + "*", "static-*"},
 	})
 	m.must(logical.UpdateOperation, "roles/"+m.role, map[string]any{
 		"db_name": "db", "creation_statements": srv.creation, "default_ttl": "10m", "max_ttl": "30m",
@@ -139,6 +140,17 @@ func testCredsLifecycle(t *testing.T, srv *server) {
 	mustNotLogin(t, srv, user, pw)
 	if srv.exists(t, user) {
 		t.Fatalf("user %q survived revocation", user)
+	}
+
+	// A server error quoting the password reaches no one with it.
+	h.must(logical.UpdateOperation, "roles/"+role+"-bad", map[string]any{"db_name": "db", "creation_statements": srv.badCreation})
+	err = mustFail(h.harness, logical.ReadOperation, "creds/"+role+"-bad")
+	if !strings.Contains(err.Error(), "syntax") {
+		t.Fatalf("err = %v, want the server's syntax error", err)
+	}
+	pw = h.sys.lastPassword()
+	if pw == "" || strings.Contains(err.Error(), pw) || strings.Contains(h.logs.String(), pw) {
+		t.Fatalf("the password of a failed creation leaked: %v", err)
 	}
 
 	// allowed_roles is enforced: nothing is created for another role.
