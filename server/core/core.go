@@ -19,6 +19,10 @@ import (
 	"github.com/secretumvault/secretumvault/engines/auth/jwt"
 	"github.com/secretumvault/secretumvault/engines/auth/keypair"
 	"github.com/secretumvault/secretumvault/engines/auth/userpass"
+	"github.com/secretumvault/secretumvault/engines/database"
+	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
+	"github.com/secretumvault/secretumvault/engines/database/mysql"
+	"github.com/secretumvault/secretumvault/engines/database/postgres"
 	"github.com/secretumvault/secretumvault/engines/kv"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/server/core/token"
@@ -93,7 +97,13 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		StorageType: "inmem",
-		Factories:   map[string]logical.Factory{"kv": kv.Factory},
+		Factories: map[string]logical.Factory{
+			"kv": kv.Factory,
+			database.Type: database.Factory(map[string]func() dbplugin.Database{
+				postgres.TypeName: func() dbplugin.Database { return postgres.New() },
+				mysql.TypeName:    func() dbplugin.Database { return mysql.New() },
+			}),
+		},
 		AuthFactories: map[string]logical.Factory{
 			approle.Type: approle.Factory, userpass.Type: userpass.Factory, keypair.Type: keypair.Factory,
 			cert.Type: cert.Factory, jwt.Type: jwt.Factory, jwt.TypeOIDC: jwt.Factory,
@@ -237,6 +247,7 @@ func New(cfg Config) (*Core, error) {
 		c.services.add(m.Autopilot())
 	}
 	c.services.add(&keyRotationService{core: c, every: cfg.KeyRotationCheck})
+	c.services.add(&engineService{core: c})
 	c.unsealer = c.newUnsealer()
 	c.sealed.Store(true)
 	return c, nil

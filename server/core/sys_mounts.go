@@ -268,8 +268,14 @@ func (c *Core) disableMount(ctx context.Context, kind mountKind, path string) er
 	if err := saveMountTable(ctx, c.barrier, kind.tableKey(), next); err != nil {
 		return err
 	}
+	rt := st.router.match(kind.prefix() + path)
 	st.setTable(kind, next)
 	st.router.replace(kind.prefix()+path, nil)
+	if rt != nil && rt.entry == e {
+		if cl, ok := rt.backend.(logical.Cleaner); ok {
+			cl.Cleanup(ctx)
+		}
+	}
 	c.logger.Info("core: unmounted "+kind.noun(), "path", kind.prefix()+path, "type", e.Type)
 	if err := deleteTree(ctx, storage.NewView(c.barrier, kind.storagePrefix()+e.UUID+"/"), ""); err != nil {
 		return fmt.Errorf("core: purge data of %s: %w", path, err)
