@@ -156,8 +156,8 @@ func setDefault[T comparable](p *T, d T) {
 type Manager struct {
 	cfg     Config
 	stripes [1024]sync.Mutex // per-lease serialisation, by hash of the id
-	life    sync.Mutex      // serialises Start and Stop
-	quotaMu sync.Mutex      // serialises quota changes
+	life    sync.Mutex       // serialises Start and Stop
+	quotaMu sync.Mutex       // serialises quota changes
 
 	mu       sync.RWMutex
 	idx      *index  // nil while not running

@@ -30,7 +30,7 @@ const (
 	quotaPrefix = "quota/"
 )
 
-func leaseKey(id string) string { return idPrefix + id }
+func leaseKey(id string) string   { return idPrefix + id }
 func quotaKey(name string) string { return quotaPrefix + name }
 
 // tokenDir is the index folder of the leases created by accessor.
