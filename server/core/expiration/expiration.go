@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -295,6 +296,24 @@ func (m *Manager) RemainingTTLs(fn func(mount string, remaining time.Duration)) 
 		}
 		fn(e.mount, max(e.expire.Sub(now), 0))
 	}
+}
+
+// IrrevocableIDs returns the ids of the leases marked irrevocable, in
+// lexical order (as Vault's sys/leases?type=irrevocable); empty while
+// not running. Lookup gives each one's attempts and last error.
+func (m *Manager) IrrevocableIDs() []string {
+	m.mu.RLock()
+	var ids []string
+	if m.idx != nil {
+		for id, e := range m.idx.leases {
+			if e.state == stateIrrevocable {
+				ids = append(ids, id)
+			}
+		}
+	}
+	m.mu.RUnlock()
+	slices.Sort(ids)
+	return ids
 }
 
 // active returns ErrNotActive while the manager is not running.

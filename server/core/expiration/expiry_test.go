@@ -74,6 +74,9 @@ func TestRetriesThenIrrevocable(t *testing.T) {
 	if st := h.m.Stats(); st.Irrevocable != 1 || st.ByMount["database/"] != 1 {
 		t.Errorf("Stats = %+v, want 1 irrevocable, still counted by mount", st)
 	}
+	if ids := h.m.IrrevocableIDs(); len(ids) != 1 || ids[0] != l.ID {
+		t.Errorf("IrrevocableIDs = %v", ids)
+	}
 	sentinel := h.register("database/creds/ro/2", "database/", time.Minute, "")
 	h.rev.setFail(func(l *expiration.Lease, try int) error {
 		if l.ID == sentinel.ID {
@@ -96,7 +99,7 @@ func TestRetriesThenIrrevocable(t *testing.T) {
 	if err := h.m.Revoke(ctx, l.ID); err != nil {
 		t.Fatal(err)
 	}
-	if h.exists(h.m, l.ID) || h.m.Stats().Irrevocable != 0 {
+	if h.exists(h.m, l.ID) || h.m.Stats().Irrevocable != 0 || len(h.m.IrrevocableIDs()) != 0 {
 		t.Error("revoked irrevocable lease still stored or counted")
 	}
 }

@@ -1,6 +1,7 @@
 package expiration
 
 import (
+	"crypto/rand"
 	"strings"
 	"time"
 
@@ -55,6 +56,13 @@ type Lease struct {
 	Attempts    int
 	LastError   string
 	NextAttempt time.Time
+}
+
+// NewID returns a fresh lease id for a secret issued on path, the full
+// request path ("database/creds/ro"): "<path>/<26 random base32 chars>"
+// (130 bits from crypto/rand).
+func NewID(path string) string {
+	return strings.Trim(path, "/") + "/" + rand.Text()
 }
 
 // secretFrom builds the Secret of a stored lease.

@@ -140,6 +140,21 @@ func TestRegisterLookupList(t *testing.T) {
 	}
 }
 
+func TestNewID(t *testing.T) {
+	t.Parallel()
+	a, b := expiration.NewID("database/creds/ro"), expiration.NewID("/database/creds/ro/")
+	if !strings.HasPrefix(a, "database/creds/ro/") || !strings.HasPrefix(b, "database/creds/ro/") || a == b {
+		t.Fatalf("NewID = %q, %q", a, b)
+	}
+	if n := len(a) - len("database/creds/ro/"); n != 26 {
+		t.Fatalf("random part has %d chars, want 26", n)
+	}
+	h := newHarness(t, nil)
+	if err := h.m.Register(context.Background(), h.lease(a, "database/", time.Hour, time.Hour, "")); err != nil {
+		t.Fatalf("Register(NewID) = %v", err)
+	}
+}
+
 func TestRegisterInvalid(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
