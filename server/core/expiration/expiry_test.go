@@ -28,9 +28,10 @@ func TestExpiryRevokesOnTime(t *testing.T) {
 	if n := h.rev.revokedCount(l.ID); n != 1 {
 		t.Fatalf("revoked %d times, want 1", n)
 	}
-	if st := h.m.Stats(); len(st.ByMount) != 0 || st.Irrevocable != 0 {
-		t.Fatalf("Stats after expiry = %+v", st)
-	}
+	eventually(t, "lease uncounted", func() bool {
+		st := h.m.Stats()
+		return len(st.ByMount) == 0 && st.Irrevocable == 0
+	})
 }
 
 // TestRetriesThenIrrevocable: a lease whose revocation keeps failing is
@@ -71,8 +72,9 @@ func TestRetriesThenIrrevocable(t *testing.T) {
 	if got.Attempts != 4 || got.LastError != "connection refused (try 4)" || !got.NextAttempt.IsZero() {
 		t.Errorf("irrevocable lease = attempts %d, error %q, next %v", got.Attempts, got.LastError, got.NextAttempt)
 	}
-	if st := h.m.Stats(); st.Irrevocable != 1 || st.ByMount["database/"] != 1 {
-		t.Errorf("Stats = %+v, want 1 irrevocable, still counted by mount", st)
+	eventually(t, "irrevocable lease counted", func() bool { return h.m.Stats().Irrevocable == 1 })
+	if st := h.m.Stats(); st.ByMount["database/"] != 1 {
+		t.Errorf("Stats = %+v, want the irrevocable lease still counted by mount", st)
 	}
 	if ids := h.m.IrrevocableIDs(); len(ids) != 1 || ids[0] != l.ID {
 		t.Errorf("IrrevocableIDs = %v", ids)
@@ -155,9 +157,10 @@ func TestFailover(t *testing.T) {
 			if !h.exists(m, long.ID) || h.rev.tryCount(long.ID) != 0 {
 				t.Fatal("lease still valid was revoked")
 			}
-			if st := m.Stats(); !st.Loaded || st.ByMount["database/"] != 1 {
-				t.Fatalf("Stats after load = %+v", st)
-			}
+			eventually(t, "one lease counted after load", func() bool {
+				st := m.Stats()
+				return st.Loaded && st.ByMount["database/"] == 1
+			})
 			h.clk.Advance(40 * time.Minute)
 			eventually(t, "restored timer fired", func() bool { return !h.exists(m, long.ID) })
 		})
@@ -169,7 +172,7 @@ func TestFailover(t *testing.T) {
 func TestStopCancelsInFlight(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	h.rev.block = true
+	h.rev.gate = make(chan struct{})
 	l := h.register("database/creds/ro/1", "database/", time.Minute, "")
 	h.clk.Advance(time.Minute)
 	select {
@@ -184,10 +187,10 @@ func TestStopCancelsInFlight(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Stop did not return with a revocation in flight")
 	}
-	h.rev.mu.Lock()
-	h.rev.block = false
-	h.rev.mu.Unlock()
-	next := h.start()
+	if n := h.rev.revokedCount(l.ID); n != 0 {
+		t.Fatalf("cancelled revocation reported success %d times", n)
+	}
+	next := h.start() // its revocation waits at the gate too
 	got, err := next.Lookup(context.Background(), l.ID)
 	if err != nil {
 		t.Fatalf("lease lost by Stop: %v", err)
@@ -195,5 +198,6 @@ func TestStopCancelsInFlight(t *testing.T) {
 	if got.Attempts != 0 || got.LastError != "" {
 		t.Errorf("cancelled revocation counted: attempts %d, error %q", got.Attempts, got.LastError)
 	}
+	close(h.rev.gate)
 	eventually(t, "revoked by the next active node", func() bool { return !h.exists(next, l.ID) })
 }

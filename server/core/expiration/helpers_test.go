@@ -52,9 +52,9 @@ type revoker struct {
 	// grant is the TTL RenewLease grants (0: echo the increment).
 	grant    time.Duration
 	renewErr error
-	// block, when set, makes RevokeLease wait for ctx; entered gets a
-	// value when it starts waiting.
-	block   bool
+	// gate, when set, makes RevokeLease wait until it is closed (then
+	// succeed) or ctx ends; entered gets the lease id when it waits.
+	gate    chan struct{}
 	entered chan string
 }
 
@@ -65,12 +65,15 @@ func newRevoker() *revoker {
 func (r *revoker) RevokeLease(ctx context.Context, l *expiration.Lease) error {
 	r.mu.Lock()
 	r.tries[l.ID]++
-	try, fail, block := r.tries[l.ID], r.fail, r.block
+	try, fail, gate := r.tries[l.ID], r.fail, r.gate
 	r.mu.Unlock()
-	if block {
+	if gate != nil {
 		r.entered <- l.ID
-		<-ctx.Done()
-		return ctx.Err()
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if fail != nil {
 		if err := fail(l, try); err != nil {

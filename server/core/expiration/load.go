@@ -70,12 +70,15 @@ func (m *Manager) indexListed(x *index, ids []string) {
 	for i := 0; i < len(ids); i += insertChunk {
 		m.mu.Lock()
 		for _, id := range ids[i:min(i+insertChunk, len(ids))] {
-			if x.leases[id] == nil {
+			if _, gone := x.gone[id]; !gone && x.leases[id] == nil {
 				x.add(&entry{id: id, state: stateUnloaded})
 			}
 		}
 		m.mu.Unlock()
 	}
+	m.mu.Lock()
+	x.gone = nil // from now on an id is indexed only by an operation
+	m.mu.Unlock()
 }
 
 // loadBatch reads the records of ids and installs those still unloaded

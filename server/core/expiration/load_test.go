@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,9 +81,10 @@ func TestOperationsDuringLoad(t *testing.T) {
 	close(gated.gate)
 	waitLoaded(t, m)
 	eventually(t, "lease expired while no node was active revoked", func() bool { return !h.exists(m, expired.ID) })
-	if st := m.Stats(); !st.Loaded || st.ByMount["database/"] != old+1 {
-		t.Fatalf("Stats after load = %+v, want %d database leases", st, old+1)
-	}
+	eventually(t, "stats after load", func() bool {
+		st := m.Stats()
+		return st.Loaded && st.ByMount["database/"] == old+1
+	})
 }
 
 func TestRemainingTTLs(t *testing.T) {
@@ -152,4 +154,72 @@ func TestConcurrentOperations(t *testing.T) {
 		qs, _ := h.m.GetQuota(ctx, "g")
 		return len(keys) == 0 && qs.Count == 0 && len(h.m.Stats().ByMount) == 0
 	})
+}
+
+// listGate holds the load's listing of one folder after it has read it
+// (until release closes), then, once armed, holds every Get of a lease
+// record (reporting each on got).
+type listGate struct {
+	storage.Backend
+	folder  string
+	listed  chan struct{}
+	release chan struct{}
+	armed   atomic.Bool
+	got     chan struct{}
+	open    chan struct{}
+}
+
+func (g *listGate) List(ctx context.Context, prefix string) ([]string, error) {
+	keys, err := g.Backend.List(ctx, prefix)
+	if prefix == g.folder {
+		close(g.listed)
+		<-g.release
+	}
+	return keys, err
+}
+
+func (g *listGate) Get(ctx context.Context, key string) (*storage.Entry, error) {
+	if g.armed.Load() && strings.HasPrefix(key, "id/") {
+		select {
+		case g.got <- struct{}{}:
+		default:
+		}
+		select {
+		case <-g.open:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return g.Backend.Get(ctx, key)
+}
+
+// TestRevokeDuringListing: a lease revoked after the load listed it but
+// before the listing was indexed is not counted against its quota.
+func TestRevokeDuringListing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	l := h.register("database/creds/ro/1", "database/", time.Hour, "")
+	if err := h.m.SetQuota(ctx, expiration.Quota{Name: "ro", Path: "database/creds/ro", MaxLeases: 1}); err != nil {
+		t.Fatal(err)
+	}
+	h.m.Stop()
+	g := &listGate{Backend: h.st, folder: "id/database/creds/ro/", listed: make(chan struct{}),
+		release: make(chan struct{}), got: make(chan struct{}, 1), open: make(chan struct{})}
+	h.m = h.startWith(g)
+	<-g.listed
+	if err := h.m.Revoke(ctx, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	g.armed.Store(true)
+	close(g.release)
+	<-g.got // the listing is indexed; the load now reads records
+	if qs, _ := h.m.GetQuota(ctx, "ro"); qs.Count != 0 {
+		t.Fatalf("quota counts %d leases after the only one was revoked", qs.Count)
+	}
+	if err := h.registerErr("database/creds/ro/2", "database/"); err != nil {
+		t.Fatalf("Register after the revoke = %v", err)
+	}
+	close(g.open)
+	waitLoaded(t, h.m)
 }

@@ -63,11 +63,7 @@ func (m *Manager) revokeOne(ctx context.Context, id string, force bool) error {
 // forget drops id from memory (its record is gone), freeing its quota
 // slot at once; a worker holding the entry finds it unindexed.
 func (m *Manager) forget(id string) {
-	m.update(func(x *index) {
-		if e := x.leases[id]; e != nil {
-			x.remove(e)
-		}
-	})
+	m.update(func(x *index) { x.forget(id) })
 }
 
 // RevokePrefix revokes every lease whose id is under prefix, as Vault's

@@ -66,12 +66,17 @@ type index struct {
 	mounts      map[string]string // interned mount names
 	irrevocable int
 	quotas      []*quotaState // most specific (longest prefix) first
+	// gone holds, until the load has indexed the listed ids (then nil),
+	// the ids removed since it began, so that a lease listed just before
+	// its revocation is not indexed again as unloaded (and counted
+	// against its quota).
+	gone map[string]struct{}
 }
 
 func newIndex() *index {
 	return &index{
 		leases: make(map[string]*entry), byMount: make(map[string]int),
-		mounts: make(map[string]string),
+		mounts: make(map[string]string), gone: make(map[string]struct{}),
 	}
 }
 
@@ -126,11 +131,25 @@ func (x *index) remove(e *entry) {
 	}
 	x.unqueue(e)
 	delete(x.leases, e.id)
+	if x.gone != nil {
+		x.gone[e.id] = struct{}{}
+	}
 	if q := x.governing(e.id); q != nil {
 		q.count--
 	}
 	x.countMount(e.mount, -1)
 	x.setState(e, stateUnloaded)
+}
+
+// forget drops lease id, whose record was deleted, from the index (or
+// keeps the load from indexing it, when it was listed but not indexed).
+func (x *index) forget(id string) {
+	if x.gone != nil {
+		x.gone[id] = struct{}{}
+	}
+	if e := x.leases[id]; e != nil {
+		x.remove(e)
+	}
 }
 
 // setState moves e to s, keeping the irrevocable count.
