@@ -25,6 +25,7 @@ import (
 	"github.com/secretumvault/secretumvault/engines/database/postgres"
 	"github.com/secretumvault/secretumvault/engines/kv"
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/core/expiration"
 	"github.com/secretumvault/secretumvault/server/core/token"
 	"github.com/secretumvault/secretumvault/server/membership"
 	"github.com/secretumvault/secretumvault/storage"
@@ -86,6 +87,9 @@ type Config struct {
 	// certificate lifetime, join challenge limits, join retries); zero
 	// fields mean membership.DefaultOptions.
 	Membership membership.Options
+	// LeaseBackoff is the expiration manager's first retry delay after a
+	// failed revocation (0: 10s; it doubles per attempt). Tests shorten it.
+	LeaseBackoff time.Duration
 	// StaticSealKey, when set (32 bytes), lets the node unseal itself:
 	// init stores the root key wrapped with it, AutoUnseal opens it, and a
 	// joining node answers the join challenge with it. Anyone holding the
@@ -156,6 +160,8 @@ type Core struct {
 	sys        *systemBackend
 	authorizer authz.Authorizer
 	audits     *auditDevices
+	// leases is the expiration manager (running while active).
+	leases *expiration.Manager
 	// overrideAudit holds Config.AuditBroker.
 	overrideAudit *auditSet
 	// services run only while this node is active.
@@ -248,6 +254,14 @@ func New(cfg Config) (*Core, error) {
 	}
 	c.services.add(&keyRotationService{core: c, every: cfg.KeyRotationCheck})
 	c.services.add(&engineService{core: c})
+	leases, err := c.newLeaseManager()
+	if err != nil {
+		return nil, err
+	}
+	c.leases = leases
+	// Last to start, first to stop: leases are revoked before the
+	// engines clean up.
+	c.services.add(leases)
 	c.unsealer = c.newUnsealer()
 	c.sealed.Store(true)
 	return c, nil

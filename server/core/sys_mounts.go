@@ -259,6 +259,11 @@ func (c *Core) disableMount(ctx context.Context, kind mountKind, path string) er
 		// Vault answers 204 for disabling a path that is not mounted.
 		return nil
 	}
+	// As Vault: the mount's leases are revoked first; a mount whose
+	// leases cannot all be revoked stays (revoke-force them, then retry).
+	if err := c.leases.RevokePrefix(ctx, kind.prefix()+path, false); err != nil {
+		return fmt.Errorf("core: disable %s: revoke its leases: %w", kind.prefix()+path, err)
+	}
 	next := &mountTable{}
 	for _, x := range st.table(kind).Entries {
 		if x.Path != path {

@@ -196,3 +196,21 @@ func (m *Manager) renewLocked(ctx context.Context, id string, increment time.Dur
 	}
 	return l, nil
 }
+
+// Admit reports whether a lease for path (a request path such as
+// "database/creds/app") would be admitted by its lease-count quota now,
+// so that an engine is not asked to create a secret (a database user)
+// that Register would refuse: a *QuotaError when the governing quota is
+// full. Register still decides (a slot may be taken in between).
+func (m *Manager) Admit(path string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	x := m.idx
+	if x == nil {
+		return ErrNotActive
+	}
+	if q := x.governing(path + "/"); q != nil && q.count >= q.MaxLeases {
+		return &QuotaError{Name: q.Name, Path: q.Path, MaxLeases: q.MaxLeases}
+	}
+	return nil
+}
