@@ -212,8 +212,8 @@ type Device struct {
 	pos Position // mirror of the writer's position, for Position()
 
 	// cur is the generation callers encode with; the writer moves it.
-	cur     atomic.Pointer[genKey]
-	hashers sync.Pool // of *poolHasher
+	cur      atomic.Pointer[genKey]
+	encoders sync.Pool // of *entryEncoder
 
 	// Writer goroutine state.
 	w        io.Writer
@@ -363,22 +363,17 @@ func (d *Device) log(ctx context.Context, typ string, e *Entry) error {
 	}
 }
 
-// poolHasher is a hasher with its generation.
-type poolHasher struct {
-	gen uint64
-	h   *hasher
-}
-
 // encode HMACs and encodes e on the caller's goroutine, under the
 // generation current now; the writer only appends the chain fields.
 func (d *Device) encode(typ string, e *Entry) ([]byte, error) {
 	gk := d.cur.Load()
-	ph, _ := d.hashers.Get().(*poolHasher)
-	if ph == nil || ph.gen != gk.gen {
-		ph = &poolHasher{gen: gk.gen, h: newHasher(gk.key)}
+	x, _ := d.encoders.Get().(*entryEncoder)
+	if x == nil || x.gen != gk.gen {
+		x = newEntryEncoder(gk.gen, gk.key, d.enc)
 	}
-	body, err := entryBody(typ, e, ph.h, gk.gen, d.enc)
-	d.hashers.Put(ph)
+	body, err := x.appendEntry(make([]byte, 0, 512), typ, e)
+	x.release()
+	d.encoders.Put(x)
 	return body, err
 }
 
