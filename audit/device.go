@@ -169,6 +169,8 @@ func (o Options) Validate() error {
 		return bad("reserve_block must be at least 4")
 	case strings.ContainsAny(o.Prefix, "\n\r"):
 		return bad("prefix must not contain a line break")
+	case o.Resume != nil && o.Resume.PrevHash != "" && !isHashHex(o.Resume.PrevHash):
+		return bad("resume prev_hash must be 64 lowercase hex digits")
 	}
 	switch o.Fsync {
 	case FsyncBatch, FsyncAlways, FsyncNever:
@@ -177,10 +179,12 @@ func (o Options) Validate() error {
 	return bad("fsync must be batch, always or never, not %q", o.Fsync)
 }
 
-// genKey is a published HMAC key generation.
+// genKey is a published HMAC key generation, with the encoders callers
+// reuse while it is current.
 type genKey struct {
-	gen uint64
-	key []byte
+	gen  uint64
+	key  []byte
+	pool sync.Pool // of *entryEncoder
 }
 
 // Device is an audit device: a Broker that writes a hash-chained log by
@@ -202,7 +206,7 @@ type Device struct {
 
 	// mu guards the group commit state and pos.
 	mu     sync.Mutex
-	pos    Position // the last line written, for Position()
+	pos    chainPos // the last line written, for Position()
 	queue  []*item  // waiting for the writer role, in order
 	busy   bool     // the writer role is held
 	closed bool     // Close was called
@@ -210,9 +214,8 @@ type Device struct {
 	spinners atomic.Int32
 
 	// cur is the generation callers encode with; the writer moves it.
-	cur      atomic.Pointer[genKey]
-	encoders sync.Pool // of *entryEncoder
-	items    sync.Pool // of *item
+	cur   atomic.Pointer[genKey]
+	items sync.Pool // of *item
 
 	// Writer state, owned by the holder of the writer role.
 	w         io.Writer
@@ -238,9 +241,21 @@ type Device struct {
 
 var _ Broker = (*Device)(nil)
 
+// chainPos is a Position with its hash kept as bytes (a line costs no
+// allocation).
+type chainPos struct {
+	Seq, Gen uint64
+	prev     hashHex
+}
+
+// position returns p as a Position.
+func (p *chainPos) position() Position {
+	return Position{Seq: p.Seq, PrevHash: string(p.prev[:]), Gen: p.Gen}
+}
+
 // chainState is the writer's position plus its counters.
 type chainState struct {
-	Position
+	chainPos
 	next     uint64 // seq of the next line
 	genCount uint64 // entries written under Gen
 	sinceCP  uint64 // entries since the last checkpoint
@@ -284,10 +299,10 @@ func startDevice(w io.Writer, opts Options, start Position, reopen func() (io.Wr
 		w:    w, reopen: reopen, closeW: closeW, resv: resv,
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	d.chain = chainState{Position: start, next: seq0, needOpen: true}
-	d.chain.Gen = seq0
+	d.chain = chainState{chainPos: chainPos{Seq: start.Seq, Gen: seq0}, next: seq0, needOpen: true}
+	copy(d.chain.prev[:], start.PrevHash)
 	d.publishGen()
-	d.pos = start
+	d.pos = chainPos{Seq: start.Seq, Gen: start.Gen, prev: d.chain.prev}
 	d.busy = true // the open checkpoint is written first
 	go d.writeOpen()
 	return d, nil
@@ -315,7 +330,7 @@ func (d *Device) LogResponse(ctx context.Context, e *Entry) error {
 func (d *Device) Position() Position {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.pos
+	return d.pos.position()
 }
 
 // Close writes what is queued and a close checkpoint, syncs and closes
@@ -345,13 +360,13 @@ func (d *Device) Close() error {
 // generation current now; the writer only appends the chain fields.
 func (d *Device) encode(dst []byte, typ string, e *Entry) ([]byte, error) {
 	gk := d.cur.Load()
-	x, _ := d.encoders.Get().(*entryEncoder)
-	if x == nil || x.gen != gk.gen {
+	x, _ := gk.pool.Get().(*entryEncoder)
+	if x == nil {
 		x = newEntryEncoder(gk.gen, gk.key, d.enc)
 	}
 	body, err := x.appendEntry(dst, typ, e)
 	x.release()
-	d.encoders.Put(x)
+	gk.pool.Put(x)
 	return body, err
 }
 

@@ -28,7 +28,22 @@ type entryEncoder struct {
 	token, accessor hmacCache
 	// scratch holds a non-string leaf's JSON before it is HMAC'd.
 	scratch []byte
+	// small caches the HMACs of the commonest leaves, which are no
+	// secrets: false, true, "" and the integers 0 to smallInts-1.
+	small [smallFirstInt + smallInts]struct {
+		ok  bool
+		out [hmacLen]byte
+	}
 }
+
+// Slots of entryEncoder.small.
+const (
+	smallFalse = iota
+	smallTrue
+	smallEmpty
+	smallFirstInt
+	smallInts = 64
+)
 
 // hmacCache remembers the HMAC of the last value it saw.
 type hmacCache struct {
@@ -266,13 +281,58 @@ func (x *entryEncoder) appendHMACValue(dst []byte, v any) []byte {
 	case map[string]string:
 		return x.appendStringMap(dst, t, true)
 	case string:
+		if t == "" {
+			return x.appendSmall(dst, smallEmpty, v)
+		}
 		return x.appendHMAC(dst, t)
 	case json.Number:
 		return x.appendHMAC(dst, t.String())
 	}
+	if slot, ok := smallSlot(v); ok {
+		return x.appendSmall(dst, slot, v)
+	}
 	x.scratch = appendLeafJSON(x.scratch[:0], v)
 	dst = append(dst, '"')
 	dst = x.h.sum(dst, x.scratch)
+	return append(dst, '"')
+}
+
+// smallSlot returns the cache slot of a leaf that has one.
+func smallSlot(v any) (int, bool) {
+	switch t := v.(type) {
+	case bool:
+		if t {
+			return smallTrue, true
+		}
+		return smallFalse, true
+	case int:
+		if t >= 0 && t < smallInts {
+			return smallFirstInt + t, true
+		}
+	case float64:
+		// Whole numbers format as integers; -0 formats as "-0".
+		if t >= 0 && t < smallInts && t == math.Trunc(t) && !math.Signbit(t) {
+			return smallFirstInt + int(t), true
+		}
+	}
+	return 0, false
+}
+
+// appendSmall appends the quoted HMAC of leaf v through its cache slot.
+func (x *entryEncoder) appendSmall(dst []byte, slot int, v any) []byte {
+	c := &x.small[slot]
+	if !c.ok {
+		var in []byte
+		if s, ok := v.(string); ok {
+			in = append(x.scratch[:0], s...)
+		} else {
+			in = appendLeafJSON(x.scratch[:0], v)
+		}
+		x.h.sum(c.out[:0], in)
+		c.ok = true
+	}
+	dst = append(dst, '"')
+	dst = append(dst, c.out[:]...)
 	return append(dst, '"')
 }
 

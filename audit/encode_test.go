@@ -62,7 +62,9 @@ func equivalenceEntries() []*Entry {
 	for _, k := range []string{"nan", "inf"} {
 		delete(encodable.RequestData["nested"].(map[string]any), k)
 	}
+	small := []any{false, true, "", 0, 1, 63, 64, -1, 0.0, 1.0, 63.0, 63.5, 64.0, math.Copysign(0, -1), int64(3), json.Number("3")}
 	entries := []*Entry{
+		{RequestData: map[string]any{"small": small, "again": small}, ResponseData: map[string]any{"x": small}},
 		&encodable,
 		{}, // zero: every optional field omitted
 		{Time: time.Unix(0, 1), RequestData: map[string]any{}, ResponseData: map[string]any{}},

@@ -69,6 +69,28 @@ func lineHash(line []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+// hashHex is a line hash in hex, as prev_hash holds it.
+type hashHex [2 * sha256.Size]byte
+
+// set makes h the line hash of line.
+func (h *hashHex) set(line []byte) {
+	s := sha256.Sum256(line)
+	hex.Encode(h[:], s[:])
+}
+
+// isHashHex tells whether s is a line hash: 64 lowercase hex digits.
+func isHashHex(s string) bool {
+	if len(s) != len(hashHex{}) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // KeyID names an Ed25519 public key in checkpoints: the hex of the first
 // 8 bytes of its SHA-256.
 func KeyID(pub ed25519.PublicKey) string {
@@ -103,7 +125,7 @@ type encoding struct {
 // chainLine completes a body into a line: prefix, then the body with its
 // chain fields `,"seq":<seq>,"prev_hash":"<prev>"` before the closing
 // brace.
-func chainLine(dst []byte, prefix string, body []byte, seq uint64, prev string) []byte {
+func chainLine(dst []byte, prefix string, body []byte, seq uint64, prev []byte) []byte {
 	dst = append(dst, prefix...)
 	dst = append(dst, body[:len(body)-1]...)
 	dst = append(dst, `,"seq":`...)

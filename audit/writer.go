@@ -178,7 +178,7 @@ func (d *Device) flushBuf() error {
 		return fmt.Errorf("audit: write log: %w", err)
 	}
 	d.mu.Lock()
-	d.pos = d.chain.Position
+	d.pos = d.chain.chainPos
 	d.mu.Unlock()
 	d.publishGen()
 	return nil
@@ -195,7 +195,7 @@ func (d *Device) encodeEntry(it *item) error {
 		return err
 	}
 	start := len(d.out)
-	d.out = chainLine(d.out, d.opts.Prefix, it.body, d.chain.next, d.chain.PrevHash)
+	d.out = chainLine(d.out, d.opts.Prefix, it.body, d.chain.next, d.chain.prev[:])
 	d.chain.genCount++
 	d.chain.sinceCP++
 	d.advance(start)
@@ -217,7 +217,7 @@ func (d *Device) encodeCheckpoint(reason string) error {
 	}
 	cp := wireCheckpoint{
 		Time: formatTime(time.Now()), Type: TypeCheckpoint, HMACKeyGen: d.chain.Gen,
-		Seq: d.chain.next, PrevHash: d.chain.PrevHash, Count: d.chain.sinceCP,
+		Seq: d.chain.next, PrevHash: string(d.chain.prev[:]), Count: d.chain.sinceCP,
 		KeyID: d.keyID, Reason: reason,
 	}
 	line, err := checkpointLine(d.opts.Prefix, &cp, d.opts.SigningKey)
@@ -233,7 +233,7 @@ func (d *Device) encodeCheckpoint(reason string) error {
 
 // advance ends the line at d.out[start:] and moves the chain past it.
 func (d *Device) advance(start int) {
-	d.chain.PrevHash = lineHash(d.out[start:])
+	d.chain.prev.set(d.out[start:])
 	d.out = append(d.out, '\n')
 	d.chain.Seq = d.chain.next
 	d.chain.next++
