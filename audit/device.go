@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -205,13 +206,20 @@ type Device struct {
 	crashed atomic.Bool
 
 	// mu guards the group commit state and pos.
-	mu     sync.Mutex
-	pos    chainPos // the last line written, for Position()
-	queue  []*item  // waiting for the writer role, in order
-	busy   bool     // the writer role is held
-	closed bool     // Close was called
-	// spinners counts the queued callers polling for their answer.
-	spinners atomic.Int32
+	mu       sync.Mutex
+	pos      chainPos // the last line written, for Position()
+	queue    []*item  // waiting for the writer role, in order
+	busy     bool     // the writer role is held
+	closed   bool     // Close was called
+	inflight []*item  // the entries of the write in progress
+	// watch is the watchdog of queued entries (see expire), armed when
+	// watchArmed.
+	watch      *time.Timer
+	watchArmed bool
+	// spinners counts the queued callers polling for their answer, at
+	// most maxSpinners.
+	spinners    atomic.Int32
+	maxSpinners int32
 
 	// cur is the generation callers encode with; the writer moves it.
 	cur   atomic.Pointer[genKey]
@@ -303,6 +311,7 @@ func startDevice(w io.Writer, opts Options, start Position, reopen func() (io.Wr
 	copy(d.chain.prev[:], start.PrevHash)
 	d.publishGen()
 	d.pos = chainPos{Seq: start.Seq, Gen: start.Gen, prev: d.chain.prev}
+	d.maxSpinners = int32(runtime.GOMAXPROCS(0) - 1)
 	d.busy = true // the open checkpoint is written first
 	go d.writeOpen()
 	return d, nil

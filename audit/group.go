@@ -54,8 +54,13 @@ type item struct {
 	err   error
 	// wake is signalled once: when the item is answered or handed the
 	// role (state says which).
-	wake  chan struct{}
-	timer *time.Timer
+	wake chan struct{}
+	// queuedAt is when an entry was queued; the watchdog fails it with
+	// ErrTimeout once it has waited Options.Wait.
+	queuedAt time.Time
+	// orphan: failed by the watchdog while its batch was being written;
+	// the writer still holds it, so it is not recycled.
+	orphan bool
 }
 
 // newItem returns a pooled item for an entry.
@@ -71,7 +76,7 @@ func (d *Device) recycle(it *item) {
 	if cap(it.body) > maxKeptBody {
 		it.body = nil
 	}
-	it.body, it.state, it.err = it.body[:0], queued, nil
+	it.body, it.state, it.err, it.orphan = it.body[:0], queued, nil, false
 	d.items.Put(it)
 }
 
@@ -96,7 +101,9 @@ func (d *Device) log(ctx context.Context, typ string, e *Entry) error {
 		return ErrClosed
 	}
 	if d.busy {
+		it.queuedAt = time.Now()
 		d.queue = append(d.queue, it)
+		d.watchLocked()
 		d.mu.Unlock()
 		return d.wait(ctx, it)
 	}
@@ -108,33 +115,28 @@ func (d *Device) log(ctx context.Context, typ string, e *Entry) error {
 	return err
 }
 
-// wait waits for a queued entry to be answered, or to be handed the role
-// (then writes its batch), at most Options.Wait.
+// wait waits for a queued entry to be answered (the watchdog answers it
+// with ErrTimeout after Options.Wait), or to be handed the role (then
+// writes its batch), or for ctx to end.
 func (d *Device) wait(ctx context.Context, it *item) error {
 	if d.spin(it) {
 		return d.woken(it)
 	}
-	if it.timer == nil {
-		it.timer = time.NewTimer(d.opts.Wait)
-	} else {
-		it.timer.Reset(d.opts.Wait)
+	done := ctx.Done()
+	if done == nil {
+		<-it.wake
+		return d.woken(it)
 	}
-	var gaveUp error
 	select {
 	case <-it.wake:
-		it.timer.Stop()
 		return d.woken(it)
-	case <-it.timer.C:
-		gaveUp = fmt.Errorf("%w (%s)", ErrTimeout, d.opts.Wait)
-	case <-ctx.Done():
-		it.timer.Stop()
-		gaveUp = fmt.Errorf("audit: %w", ctx.Err())
+	case <-done:
 	}
 	if !d.abandon(it) {
 		<-it.wake // answered or handed the role meanwhile
 		return d.woken(it)
 	}
-	return gaveUp
+	return fmt.Errorf("audit: %w", ctx.Err())
 }
 
 // spinFor is how long a queued caller polls for its answer, yielding
@@ -146,7 +148,7 @@ const spinFor = 50 * time.Microsecond
 
 // spin polls it's wake signal for up to spinFor; true when it came.
 func (d *Device) spin(it *item) bool {
-	if n := d.spinners.Add(1); n >= int32(runtime.GOMAXPROCS(0)) {
+	if n := d.spinners.Add(1); n > d.maxSpinners {
 		d.spinners.Add(-1)
 		return false
 	}
@@ -171,7 +173,9 @@ func (d *Device) woken(it *item) error {
 		d.lead(it)
 	}
 	err := it.err
-	d.recycle(it)
+	if !it.orphan {
+		d.recycle(it)
+	}
 	return err
 }
 
@@ -267,17 +271,22 @@ func (d *Device) answer(batch []*item, self *item, err error) {
 }
 
 // answerLocked gives every entry of the batch its result and wakes its
-// caller (self's caller is the one running). The holder of the writer
-// role calls it; the batch slice is its to reuse.
+// caller (self's caller is the one running; the watchdog answered the
+// entries no longer taken). The holder of the writer role calls it; the
+// batch slice is its to reuse.
 func (d *Device) answerLocked(batch []*item, self *item, err error) {
 	for _, it := range batch {
-		it.state, it.err = done, err
-		if it != self {
+		switch {
+		case it == self:
+			it.state, it.err = done, err
+		case it.state == taken:
+			it.state, it.err = done, err
 			it.wake <- struct{}{}
 		}
 	}
 	clear(batch)
 	d.batch = batch[:0]
+	d.inflight = nil
 }
 
 // takeLocked moves the queued entries into batch, up to maxBatch, in
@@ -294,7 +303,58 @@ func (d *Device) takeLocked(batch []*item) []*item {
 	}
 	clear(d.queue[len(kept):])
 	d.queue = kept
+	d.inflight = batch
 	return batch
+}
+
+// watchLocked arms the watchdog for a newly queued entry unless it is
+// armed: then it fires for an older one first.
+func (d *Device) watchLocked() {
+	if d.watchArmed {
+		return
+	}
+	d.watchArmed = true
+	if d.watch == nil {
+		d.watch = time.AfterFunc(d.opts.Wait, d.expire)
+		return
+	}
+	d.watch.Reset(d.opts.Wait)
+}
+
+// expire is the watchdog: it fails with ErrTimeout the entries that have
+// waited Options.Wait, queued or in a write still in progress, and arms
+// itself for the oldest of the others. One timer serves every waiting
+// caller, and under load it fires about once per Wait.
+func (d *Device) expire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	cutoff := now.Add(-d.opts.Wait)
+	var oldest time.Time
+	track := func(it *item, orphan bool) bool {
+		if !it.queuedAt.After(cutoff) {
+			it.state, it.err, it.orphan = done, fmt.Errorf("%w (%s)", ErrTimeout, d.opts.Wait), orphan
+			it.wake <- struct{}{}
+			return false
+		}
+		if oldest.IsZero() || it.queuedAt.Before(oldest) {
+			oldest = it.queuedAt
+		}
+		return true
+	}
+	d.queue = slices.DeleteFunc(d.queue, func(it *item) bool {
+		return it.body != nil && !track(it, false)
+	})
+	for _, it := range d.inflight {
+		if it.state == taken {
+			track(it, true)
+		}
+	}
+	if oldest.IsZero() {
+		d.watchArmed = false
+		return
+	}
+	d.watch.Reset(oldest.Add(d.opts.Wait).Sub(now))
 }
 
 // control runs f holding the writer role and waits for it, at most
