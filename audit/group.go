@@ -20,14 +20,19 @@ import (
 // in one write (up to maxBatch), and so on: one write per batch, and the
 // role moves only to a goroutine that had to be woken anyway.
 //
-// Background work (the open checkpoint at start, the batch sync, Reopen,
-// Close) queues for the role like an entry and runs when handed it.
+// Background work (the open checkpoint at start, Reopen, Close) queues
+// for the role like an entry and runs when handed it; the batch sync
+// needs no role (see batchSync).
 //
-// Bounds: a queued caller waits at most Options.Wait (ErrTimeout) or
-// until its ctx ends, then leaves the queue (or, once its entry is being
-// written, leaves it to be written). A caller holding the role is bounded
-// by the writer itself: a file write, a socket write under its
-// WriteTimeout deadline, and with FsyncAlways the sync.
+// Bounds: a queued caller waits at most Options.Wait: one watchdog timer
+// (expire) fails the entries that have waited that long, queued or in a
+// write still in progress, with ErrTimeout (an entry in that write may
+// still be written). A caller whose ctx ends leaves the queue. A caller
+// holding the role is bounded by the writer itself: a file write, a
+// socket write under its WriteTimeout deadline, and with FsyncAlways the
+// sync. A queued caller first spins briefly (see spin): on a multicore
+// machine the write it waits for is often over before a park and wakeup
+// would be.
 
 // itemState is where an item stands; guarded by Device.mu.
 type itemState uint8
@@ -146,7 +151,8 @@ func (d *Device) wait(ctx context.Context, it *item) error {
 // besides the writer's; the others park at once.
 const spinFor = 50 * time.Microsecond
 
-// spin polls it's wake signal for up to spinFor; true when it came.
+// spin polls it's wake signal for up to spinFor, yielding its processor
+// to any other goroutine in between; true when the signal came.
 func (d *Device) spin(it *item) bool {
 	if n := d.spinners.Add(1); n > d.maxSpinners {
 		d.spinners.Add(-1)

@@ -111,7 +111,9 @@ func (d *Device) afterWrite() error {
 	case d.opts.Fsync == FsyncAlways:
 		return d.sync()
 	case d.opts.Fsync == FsyncBatch && !d.syncArmed.Load():
-		d.armSync()
+		if _, ok := d.w.(syncer); ok {
+			d.armSync()
+		}
 	}
 	return nil
 }
