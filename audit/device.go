@@ -286,8 +286,9 @@ func NewWriterDevice(w io.Writer, opts Options) (*Device, error) {
 	return startDevice(w, opts, start, nil, nil)
 }
 
-// startDevice reserves seqs and starts the writer goroutine, which
-// writes the open checkpoint first. start is the last line written; the
+// startDevice reserves seqs and starts the device holding the writer
+// role for its open checkpoint, written in the background before any
+// entry. start is the last line written; the
 // open checkpoint has seq0 = max(start.Seq+1, Floor, 1) and begins key
 // generation seq0.
 func startDevice(w io.Writer, opts Options, start Position, reopen func() (io.Writer, error), closeW func() error) (*Device, error) {

@@ -45,7 +45,9 @@ const (
 	smallInts = 64
 )
 
-// hmacCache remembers the HMAC of the last value it saw.
+// hmacCache remembers the HMAC of the last value it saw (keeping that
+// value, the caller's string, in memory until the next one or the end of
+// the generation; it is never written).
 type hmacCache struct {
 	in  string
 	out [hmacLen]byte
@@ -57,7 +59,10 @@ func newEntryEncoder(gen uint64, key []byte, enc encoding) *entryEncoder {
 	return &entryEncoder{gen: gen, h: newHasher(key), enc: enc}
 }
 
-// appendEntry appends the body of an entry line (see entryBody) to dst.
+// appendEntry appends to dst the body of an entry line: the whole line
+// but its prefix and chain fields (see chainLine), its secrets HMAC'd
+// unless the encoding says otherwise. It only reads e; on failure dst
+// is returned as it was.
 func (x *entryEncoder) appendEntry(dst []byte, typ string, e *Entry) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, `{"time":"`...)
