@@ -9,13 +9,17 @@
 // # Devices
 //
 // A Device (NewWriterDevice, or OpenFile for a FileDevice) writes one JSON
-// line per entry through a single writer goroutine that batches the
-// entries it finds waiting into one write. A caller encodes its entry
-// itself (it keeps nothing of it); the writer appends the chain fields and
-// writes. A call returns once its entry is written (FsyncMode says when
-// it is also on disk) and never waits longer than Options.Wait
-// (ErrTimeout). A FileDevice never leaves a partial line after a failed
-// write: it truncates the file back and the batch fails.
+// line per entry by group commit: a caller that finds the device idle
+// writes its line itself; callers that arrive during a write queue their
+// lines, and the first of them writes them all in the next write. A
+// caller encodes its entry itself (it keeps nothing of it); the writer
+// appends the chain fields and writes. A call returns once its entry is
+// written (FsyncMode says when it is also on disk). A queued call never
+// waits longer than Options.Wait (ErrTimeout); a call that is writing is
+// bounded by the writer itself (a socket's write deadline, a file write,
+// and with FsyncAlways the sync). A FileDevice never leaves a partial
+// line after a failed write: it truncates the file back and the batch
+// fails.
 //
 // # Line format
 //

@@ -1,12 +1,12 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,9 +17,9 @@ import (
 
 // Errors of a device.
 var (
-	// ErrTimeout: the device did not accept (or, with fsync always, did
-	// not sync) the entry within Options.Wait. The entry may still be
-	// written later.
+	// ErrTimeout: the entry waited Options.Wait behind a write in
+	// progress (or, with fsync always, a sync) without being written. The
+	// entry may still be written later.
 	ErrTimeout = errors.New("audit: device did not record the entry within the bounded wait")
 	// ErrClosed: the device is closed.
 	ErrClosed = errors.New("audit: device closed")
@@ -77,7 +77,9 @@ type Options struct {
 	// CheckpointEvery is K: an interval checkpoint after every K entries
 	// (default 1,000), besides the open, rotate and close checkpoints.
 	CheckpointEvery int
-	// Wait bounds how long a call waits for the device (default 2 s).
+	// Wait bounds how long a call waits behind another's write (default
+	// 2 s); a call writing the batch itself is bounded by the writer (a
+	// file write, a socket write deadline, the sync with FsyncAlways).
 	Wait time.Duration
 	// Fsync is the sync mode (default FsyncBatch); it applies when the
 	// writer has a Sync() error method (an *os.File has).
@@ -168,6 +170,8 @@ func (o Options) Validate() error {
 		return bad("reserve_block must be at least 4")
 	case strings.ContainsAny(o.Prefix, "\n\r"):
 		return bad("prefix must not contain a line break")
+	case o.Resume != nil && o.Resume.PrevHash != "" && !isHashHex(o.Resume.PrevHash):
+		return bad("resume prev_hash must be 64 lowercase hex digits")
 	}
 	switch o.Fsync {
 	case FsyncBatch, FsyncAlways, FsyncNever:
@@ -176,64 +180,90 @@ func (o Options) Validate() error {
 	return bad("fsync must be batch, always or never, not %q", o.Fsync)
 }
 
-// item is one entry on its way to the writer: its line but the chain
-// fields, encoded by the caller.
-type item struct {
-	body []byte
-	res  chan error // buffered 1
-}
-
-// genKey is a published HMAC key generation.
+// genKey is a published HMAC key generation, with the encoders callers
+// reuse while it is current.
 type genKey struct {
-	gen uint64
-	key []byte
+	gen  uint64
+	key  []byte
+	pool sync.Pool // of *entryEncoder
 }
 
-// Device is an audit device: a Broker that writes a hash-chained log
-// through one writer goroutine, which batches the entries it finds
-// waiting. Its methods are safe for concurrent use.
+// Device is an audit device: a Broker that writes a hash-chained log by
+// group commit (see group.go): a caller that finds the device idle
+// writes its own line, callers that arrive meanwhile share the next
+// write. Its methods are safe for concurrent use.
 type Device struct {
-	opts  Options
-	enc   encoding
-	pub   ed25519.PublicKey
-	keyID string
-	reqs  chan *item
-	ctl   chan func()
-	quit  chan struct{}
-	done  chan struct{}
-	close sync.Once
+	opts      Options
+	enc       encoding
+	pub       ed25519.PublicKey
+	keyID     string
+	closeOnce sync.Once
+	done      chan struct{} // closed when shutdown is over
 	// ctx bounds background reservations; cancelled at shutdown.
 	ctx    context.Context
 	cancel context.CancelFunc
 	// crashed makes shutdown stop without writing (tests: a crash).
 	crashed atomic.Bool
 
-	mu  sync.Mutex
-	pos Position // mirror of the writer's position, for Position()
+	// mu guards the group commit state and pos.
+	mu       sync.Mutex
+	pos      chainPos // the last line written, for Position()
+	queue    []*item  // waiting for the writer role, in order
+	busy     bool     // the writer role is held
+	closed   bool     // Close was called
+	inflight []*item  // the entries of the write in progress
+	// watch is the watchdog of queued entries (see expire), armed when
+	// watchArmed.
+	watch      *time.Timer
+	watchArmed bool
+	// spinners counts the queued callers polling for their answer, at
+	// most maxSpinners.
+	spinners    atomic.Int32
+	maxSpinners int32
 
 	// cur is the generation callers encode with; the writer moves it.
-	cur     atomic.Pointer[genKey]
-	hashers sync.Pool // of *poolHasher
+	cur   atomic.Pointer[genKey]
+	items sync.Pool // of *item
 
-	// Writer goroutine state.
-	w        io.Writer
-	reopen   func() (io.Writer, error)
-	closeW   func() error
-	chain    chainState
-	resv     reservation
-	broken   error
-	syncErr  error // a failed batch sync, reported to the next batch
-	buf      bytes.Buffer
-	timer    *time.Timer
-	timerC   <-chan time.Time
-	closeErr error
+	// Writer state, owned by the holder of the writer role.
+	w         io.Writer
+	reopen    func() (io.Writer, error)
+	closeW    func() error
+	chain     chainState
+	resv      reservation
+	broken    error
+	out       []byte  // the lines of one write
+	batch     []*item // the entries of one write
+	syncTimer *time.Timer
+	finished  bool // shut down: nothing more is written
+	closeErr  error
+
+	// The batch sync (FsyncBatch) runs on its timer, outside the writer
+	// role, while writes go on. syncMu is held by a batch sync in flight
+	// and by whoever replaces or closes w; it guards logClosed.
+	syncMu     sync.Mutex
+	logClosed  bool
+	syncArmed  atomic.Bool           // a batch sync is due
+	syncFailed atomic.Pointer[error] // a failed batch sync, for the next batch
 }
 
 var _ Broker = (*Device)(nil)
 
+// chainPos is a Position with its hash kept as bytes (a line costs no
+// allocation).
+type chainPos struct {
+	Seq, Gen uint64
+	prev     hashHex
+}
+
+// position returns p as a Position.
+func (p *chainPos) position() Position {
+	return Position{Seq: p.Seq, PrevHash: string(p.prev[:]), Gen: p.Gen}
+}
+
 // chainState is the writer's position plus its counters.
 type chainState struct {
-	Position
+	chainPos
 	next     uint64 // seq of the next line
 	genCount uint64 // entries written under Gen
 	sinceCP  uint64 // entries since the last checkpoint
@@ -256,8 +286,9 @@ func NewWriterDevice(w io.Writer, opts Options) (*Device, error) {
 	return startDevice(w, opts, start, nil, nil)
 }
 
-// startDevice reserves seqs and starts the writer goroutine, which
-// writes the open checkpoint first. start is the last line written; the
+// startDevice reserves seqs and starts the device holding the writer
+// role for its open checkpoint, written in the background before any
+// entry. start is the last line written; the
 // open checkpoint has seq0 = max(start.Seq+1, Floor, 1) and begins key
 // generation seq0.
 func startDevice(w io.Writer, opts Options, start Position, reopen func() (io.Writer, error), closeW func() error) (*Device, error) {
@@ -273,16 +304,17 @@ func startDevice(w io.Writer, opts Options, start Position, reopen func() (io.Wr
 	d := &Device{
 		opts: opts, enc: encoding{plainAccessor: opts.PlainAccessor, raw: opts.LogRaw},
 		pub: pub, keyID: KeyID(pub),
-		reqs: make(chan *item, 1024), ctl: make(chan func()),
-		quit: make(chan struct{}), done: make(chan struct{}),
-		w: w, reopen: reopen, closeW: closeW, resv: resv,
+		done: make(chan struct{}),
+		w:    w, reopen: reopen, closeW: closeW, resv: resv,
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	d.chain = chainState{Position: start, next: seq0, needOpen: true}
-	d.chain.Gen = seq0
+	d.chain = chainState{chainPos: chainPos{Seq: start.Seq, Gen: seq0}, next: seq0, needOpen: true}
+	copy(d.chain.prev[:], start.PrevHash)
 	d.publishGen()
-	d.pos = start
-	go d.run()
+	d.pos = chainPos{Seq: start.Seq, Gen: start.Gen, prev: d.chain.prev}
+	d.maxSpinners = int32(runtime.GOMAXPROCS(0) - 1)
+	d.busy = true // the open checkpoint is written first
+	go d.writeOpen()
 	return d, nil
 }
 
@@ -308,7 +340,7 @@ func (d *Device) LogResponse(ctx context.Context, e *Entry) error {
 func (d *Device) Position() Position {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.pos
+	return d.pos.position()
 }
 
 // Close writes what is queued and a close checkpoint, syncs and closes
@@ -317,7 +349,12 @@ func (d *Device) Position() Position {
 // ErrTimeout; the writer then finishes on its own if it unblocks). Close
 // is idempotent.
 func (d *Device) Close() error {
-	d.close.Do(func() { close(d.quit) })
+	d.closeOnce.Do(func() {
+		d.mu.Lock()
+		d.closed = true
+		d.mu.Unlock()
+		go d.shutdown()
+	})
 	t := time.NewTimer(d.opts.Wait)
 	defer t.Stop()
 	select {
@@ -329,56 +366,17 @@ func (d *Device) Close() error {
 	}
 }
 
-func (d *Device) log(ctx context.Context, typ string, e *Entry) error {
-	body, err := d.encode(typ, e)
-	if err != nil {
-		return err
-	}
-	it := &item{body: body, res: make(chan error, 1)}
-	t := time.NewTimer(d.opts.Wait)
-	defer t.Stop()
-	select {
-	case d.reqs <- it:
-	case <-t.C:
-		return fmt.Errorf("%w (%s, queue full)", ErrTimeout, d.opts.Wait)
-	case <-ctx.Done():
-		return fmt.Errorf("audit: %w", ctx.Err())
-	case <-d.quit:
-		return ErrClosed
-	}
-	select {
-	case err := <-it.res:
-		return err
-	case <-t.C:
-		return fmt.Errorf("%w (%s)", ErrTimeout, d.opts.Wait)
-	case <-ctx.Done():
-		return fmt.Errorf("audit: %w", ctx.Err())
-	case <-d.done:
-		select {
-		case err := <-it.res:
-			return err
-		default:
-			return ErrClosed
-		}
-	}
-}
-
-// poolHasher is a hasher with its generation.
-type poolHasher struct {
-	gen uint64
-	h   *hasher
-}
-
 // encode HMACs and encodes e on the caller's goroutine, under the
 // generation current now; the writer only appends the chain fields.
-func (d *Device) encode(typ string, e *Entry) ([]byte, error) {
+func (d *Device) encode(dst []byte, typ string, e *Entry) ([]byte, error) {
 	gk := d.cur.Load()
-	ph, _ := d.hashers.Get().(*poolHasher)
-	if ph == nil || ph.gen != gk.gen {
-		ph = &poolHasher{gen: gk.gen, h: newHasher(gk.key)}
+	x, _ := gk.pool.Get().(*entryEncoder)
+	if x == nil {
+		x = newEntryEncoder(gk.gen, gk.key, d.enc)
 	}
-	body, err := entryBody(typ, e, ph.h, gk.gen, d.enc)
-	d.hashers.Put(ph)
+	body, err := x.appendEntry(dst, typ, e)
+	x.release()
+	gk.pool.Put(x)
 	return body, err
 }
 
@@ -388,25 +386,4 @@ func (d *Device) publishGen() {
 		return
 	}
 	d.cur.Store(&genKey{gen: d.chain.Gen, key: deriveKey(d.opts.RootKey, d.chain.Gen)})
-}
-
-// control runs f on the writer goroutine and waits for it, at most
-// Options.Wait.
-func (d *Device) control(f func() error) error {
-	res := make(chan error, 1)
-	t := time.NewTimer(d.opts.Wait)
-	defer t.Stop()
-	select {
-	case d.ctl <- func() { res <- f() }:
-	case <-d.done:
-		return ErrClosed
-	case <-t.C:
-		return fmt.Errorf("%w (%s): writer busy", ErrTimeout, d.opts.Wait)
-	}
-	select {
-	case err := <-res:
-		return err
-	case <-t.C:
-		return fmt.Errorf("%w (%s): writer busy", ErrTimeout, d.opts.Wait)
-	}
 }

@@ -168,6 +168,7 @@ func TestOpenFile(t *testing.T) {
 		{name: "negative wait", mutate: func(o *audit.FileOptions) { o.Wait = -1 }, want: logical.ErrInvalidRequest},
 		{name: "prefix with a newline", mutate: func(o *audit.FileOptions) { o.Prefix = "a\nb" }, want: logical.ErrInvalidRequest},
 		{name: "tiny reserve block", mutate: func(o *audit.FileOptions) { o.ReserveBlock = 3 }, want: logical.ErrInvalidRequest},
+		{name: "resume hash not a line hash", mutate: func(o *audit.FileOptions) { o.Resume = &audit.Position{Seq: 3, PrevHash: "abc"} }, want: logical.ErrInvalidRequest},
 		{name: "prefix not in the log", content: `{"type":"request","seq":1}` + "\n", mutate: func(o *audit.FileOptions) { o.Prefix = "p: " }},
 	}
 	for _, tt := range tests {

@@ -149,11 +149,16 @@ func (d *FileDevice) Path() string { return d.path }
 func (d *FileDevice) Reopen() error {
 	return d.control(func() error {
 		err := d.rotate()
+		d.syncMu.Lock() // no batch sync of the old file once it is closed
 		w, oerr := d.reopen()
+		if oerr == nil {
+			d.w = w
+		}
+		d.syncMu.Unlock()
 		if oerr != nil {
 			return errors.Join(err, oerr)
 		}
-		d.w, d.broken = w, nil
+		d.broken = nil
 		d.chain.needOpen = true
 		if oerr := d.appendLines(nil, ""); oerr != nil {
 			return errors.Join(err, oerr)

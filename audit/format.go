@@ -36,58 +36,6 @@ const (
 // ZeroHash is the prev_hash of the first line of a new chain.
 const ZeroHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// wireAuth is Vault's "auth" object.
-type wireAuth struct {
-	ClientToken string            `json:"client_token,omitempty"`
-	Accessor    string            `json:"accessor,omitempty"`
-	DisplayName string            `json:"display_name,omitempty"`
-	Policies    []string          `json:"policies,omitempty"`
-	Metadata    map[string]string `json:"metadata,omitempty"`
-	EntityID    string            `json:"entity_id,omitempty"`
-}
-
-// wireRequest is Vault's "request" object.
-type wireRequest struct {
-	ID              string         `json:"id,omitempty"`
-	Operation       string         `json:"operation,omitempty"`
-	MountType       string         `json:"mount_type,omitempty"`
-	Path            string         `json:"path,omitempty"`
-	Data            map[string]any `json:"data,omitempty"`
-	RemoteAddr      string         `json:"remote_address,omitempty"`
-	Unauthenticated bool           `json:"unauthenticated,omitempty"`
-}
-
-// wireSecret is Vault's "response.secret" object.
-type wireSecret struct {
-	LeaseID string `json:"lease_id,omitempty"`
-}
-
-// wireResponse is Vault's "response" object.
-type wireResponse struct {
-	Secret     *wireSecret    `json:"secret,omitempty"`
-	Data       map[string]any `json:"data,omitempty"`
-	StatusCode int            `json:"status_code,omitempty"`
-}
-
-// wireCedar is our authorization record.
-type wireCedar struct {
-	Decision  string   `json:"decision"`
-	PolicyIDs []string `json:"policy_ids,omitempty"`
-}
-
-// wireEntry is one request or response line.
-type wireEntry struct {
-	Time       string        `json:"time"`
-	Type       string        `json:"type"`
-	Auth       *wireAuth     `json:"auth"`
-	Request    *wireRequest  `json:"request"`
-	Response   *wireResponse `json:"response,omitempty"`
-	Error      string        `json:"error,omitempty"`
-	Cedar      *wireCedar    `json:"cedar"`
-	HMACKeyGen uint64        `json:"hmac_key_gen"`
-	// seq and prev_hash follow, appended by chainLine.
-}
-
 // wireCheckpoint is a checkpoint line; the signature field is appended
 // last (see checkpointLine).
 type wireCheckpoint struct {
@@ -121,6 +69,28 @@ func lineHash(line []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+// hashHex is a line hash in hex, as prev_hash holds it.
+type hashHex [2 * sha256.Size]byte
+
+// set makes h the line hash of line.
+func (h *hashHex) set(line []byte) {
+	s := sha256.Sum256(line)
+	hex.Encode(h[:], s[:])
+}
+
+// isHashHex tells whether s is a line hash: 64 lowercase hex digits.
+func isHashHex(s string) bool {
+	if len(s) != len(hashHex{}) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // KeyID names an Ed25519 public key in checkpoints: the hex of the first
 // 8 bytes of its SHA-256.
 func KeyID(pub ed25519.PublicKey) string {
@@ -140,8 +110,11 @@ func marshalLine(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
 }
 
-// formatTime is the time format of every line (Vault's RFC 3339, UTC).
-func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// timeFormat is the time format of every line (Vault's RFC 3339, UTC).
+const timeFormat = time.RFC3339Nano
+
+// formatTime formats a line's time.
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 
 // encoding says what an entry line writes in the clear.
 type encoding struct {
@@ -149,60 +122,10 @@ type encoding struct {
 	raw           bool // everything (Options.LogRaw)
 }
 
-// entryBody encodes an entry as the body of a line: the whole line but
-// its prefix and chain fields (see chainLine), HMAC'ing its secrets with
-// h, the hasher of generation gen, unless enc says otherwise. It only
-// reads e.
-func entryBody(typ string, e *Entry, h *hasher, gen uint64, enc encoding) ([]byte, error) {
-	w := wireEntry{
-		Time: formatTime(e.Time), Type: typ, Error: e.Error,
-		Auth: &wireAuth{
-			ClientToken: e.Auth.ClientToken, Accessor: e.Auth.Accessor,
-			DisplayName: e.Auth.DisplayName, Policies: e.Auth.Policies,
-			Metadata: e.Auth.Metadata, EntityID: e.Auth.EntityID,
-		},
-		Request: &wireRequest{
-			ID: e.RequestID, Operation: e.Operation, MountType: e.MountType, Path: e.Path,
-			RemoteAddr: e.RemoteAddr, Unauthenticated: e.Unauthenticated, Data: e.RequestData,
-		},
-		Cedar:      &wireCedar{Decision: decision(e.Decision.Allowed), PolicyIDs: e.Decision.PolicyIDs},
-		HMACKeyGen: gen,
-	}
-	if typ == TypeResponse {
-		w.Response = &wireResponse{Data: e.ResponseData, StatusCode: e.Status}
-		if e.LeaseID != "" {
-			w.Response.Secret = &wireSecret{LeaseID: e.LeaseID}
-		}
-	}
-	if !enc.raw {
-		hmacSecrets(&w, h, enc)
-	}
-	body, err := marshalLine(&w)
-	if err != nil {
-		return nil, fmt.Errorf("audit: encode %s entry: %w", typ, err)
-	}
-	return body, nil
-}
-
-// hmacSecrets replaces the secrets of w, still the caller's values, by
-// their HMACs.
-func hmacSecrets(w *wireEntry, h *hasher, enc encoding) {
-	if w.Auth.ClientToken != "" {
-		w.Auth.ClientToken = h.hmacString(w.Auth.ClientToken)
-	}
-	if w.Auth.Accessor != "" && !enc.plainAccessor {
-		w.Auth.Accessor = h.hmacString(w.Auth.Accessor)
-	}
-	w.Request.Data = hmacMap(h, w.Request.Data)
-	if w.Response != nil {
-		w.Response.Data = hmacMap(h, w.Response.Data)
-	}
-}
-
 // chainLine completes a body into a line: prefix, then the body with its
 // chain fields `,"seq":<seq>,"prev_hash":"<prev>"` before the closing
 // brace.
-func chainLine(dst []byte, prefix string, body []byte, seq uint64, prev string) []byte {
+func chainLine(dst []byte, prefix string, body []byte, seq uint64, prev []byte) []byte {
 	dst = append(dst, prefix...)
 	dst = append(dst, body[:len(body)-1]...)
 	dst = append(dst, `,"seq":`...)

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash"
 
@@ -32,27 +31,48 @@ func deriveKey(root []byte, gen uint64) []byte {
 	return m.Sum(nil)
 }
 
-// hasher HMACs values under one generation key; it is not safe for
-// concurrent use (the writer goroutine owns its one).
+// hmacLen is the length of an HMAC'd value, "hmac-sha256:<hex>".
+const hmacLen = len(hmacPrefix) + 2*sha256.Size
+
+// maxKeptScratch bounds the input buffer a hasher keeps between values.
+const maxKeptScratch = 64 << 10
+
+// hasher HMACs values under one generation key, reusing one HMAC state
+// (crypto/hmac restores its precomputed pads on Reset) and buffers: a
+// value costs no allocation. It is not safe for concurrent use.
 type hasher struct {
-	mac hash.Hash
-	sum [sha256.Size]byte
-	out [len(hmacPrefix) + 2*sha256.Size]byte
+	mac    hash.Hash
+	digest [sha256.Size]byte
+	in     []byte // a string value's bytes (hash.Hash takes a []byte)
 }
 
 // newHasher returns a hasher for a generation key.
 func newHasher(key []byte) *hasher {
-	h := &hasher{mac: hmac.New(sha256.New, key)}
-	copy(h.out[:], hmacPrefix)
-	return h
+	return &hasher{mac: hmac.New(sha256.New, key)}
+}
+
+// sum appends "hmac-sha256:<hex>" of b to dst.
+func (h *hasher) sum(dst, b []byte) []byte {
+	h.mac.Reset()
+	h.mac.Write(b)
+	dst = append(dst, hmacPrefix...)
+	return hex.AppendEncode(dst, h.mac.Sum(h.digest[:0]))
+}
+
+// sumString is sum of a string.
+func (h *hasher) sumString(dst []byte, s string) []byte {
+	h.in = append(h.in[:0], s...)
+	dst = h.sum(dst, h.in)
+	if cap(h.in) > maxKeptScratch {
+		h.in = nil
+	}
+	return dst
 }
 
 // hmacString returns "hmac-sha256:<hex>" of v.
 func (h *hasher) hmacString(v string) string {
-	h.mac.Reset()
-	h.mac.Write([]byte(v))
-	hex.Encode(h.out[len(hmacPrefix):], h.mac.Sum(h.sum[:0]))
-	return string(h.out[:])
+	var out [hmacLen]byte
+	return string(h.sumString(out[:0], v))
 }
 
 // Hash returns the value an entry written under key generation gen holds
@@ -64,58 +84,4 @@ func Hash(root []byte, gen uint64, value string) (string, error) {
 		return "", fmt.Errorf("%w: audit: root key must be %d bytes", logical.ErrInvalidRequest, RootKeySize)
 	}
 	return newHasher(deriveKey(root, gen)).hmacString(value), nil
-}
-
-// hmacValue returns a copy of a data tree with every leaf replaced by its
-// HMAC: maps and lists keep their keys and shape, a string leaf is HMAC'd
-// as is, any other leaf as its JSON encoding, nil stays nil. The input is
-// only read.
-func hmacValue(h *hasher, v any) any {
-	switch t := v.(type) {
-	case nil:
-		return nil
-	case map[string]any:
-		return hmacMap(h, t)
-	case []any:
-		l := make([]any, len(t))
-		for i, x := range t {
-			l[i] = hmacValue(h, x)
-		}
-		return l
-	case []string:
-		l := make([]string, len(t))
-		for i, x := range t {
-			l[i] = h.hmacString(x)
-		}
-		return l
-	case map[string]string:
-		m := make(map[string]string, len(t))
-		for k, x := range t {
-			m[k] = h.hmacString(x)
-		}
-		return m
-	case string:
-		return h.hmacString(t)
-	case json.Number:
-		return h.hmacString(t.String())
-	default:
-		b, err := json.Marshal(t)
-		if err != nil {
-			// An unencodable value is still recorded, without content.
-			b = []byte(fmt.Sprintf("%T", t))
-		}
-		return h.hmacString(string(b))
-	}
-}
-
-// hmacMap is hmacValue for a map (nil stays nil).
-func hmacMap(h *hasher, m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]any, len(m))
-	for k, x := range m {
-		out[k] = hmacValue(h, x)
-	}
-	return out
 }

@@ -80,6 +80,16 @@ func (d *Device) maybeExtend() {
 	}()
 }
 
+// pollExtension applies the result of the extension in flight, if it
+// has come (the holder of the writer role calls it before writing).
+func (d *Device) pollExtension() {
+	select {
+	case res := <-d.resv.c:
+		d.extended(res)
+	default:
+	}
+}
+
 // extended applies an extension's result.
 func (d *Device) extended(res reserveResult) {
 	r := &d.resv

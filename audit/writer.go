@@ -12,59 +12,43 @@ const maxBatch = 256
 // syncer is a writer that can flush to stable storage.
 type syncer interface{ Sync() error }
 
-// run is the writer goroutine. Its first line is the open checkpoint;
-// if that write fails it is retried before the next batch.
-func (d *Device) run() {
-	defer close(d.done)
-	defer d.cancel()
+// writeOpen writes the open checkpoint at start, holding the writer role
+// that startDevice took for it; if the write fails, the next batch
+// retries it.
+func (d *Device) writeOpen() {
+	defer d.release()
 	if err := d.appendLines(nil, ""); err == nil {
 		d.afterWrite()
 	}
-	batch := make([]*item, 0, maxBatch)
-	for {
-		select {
-		case it := <-d.reqs:
-			batch = d.drain(append(batch[:0], it))
-			d.writeBatch(batch)
-		case <-d.timerC:
-			d.timerC = nil
-			d.syncErr = d.sync()
-		case f := <-d.ctl:
-			f()
-		case r := <-d.resv.c:
-			d.extended(r)
-		case <-d.quit:
-			d.shutdown(batch)
-			return
-		}
-	}
 }
 
-// drain appends the items already waiting, up to maxBatch.
-func (d *Device) drain(batch []*item) []*item {
-	for len(batch) < maxBatch {
-		select {
-		case it := <-d.reqs:
-			batch = append(batch, it)
-		default:
-			return batch
-		}
+// shutdown writes what is queued, a close checkpoint, syncs and closes
+// the log (a crash only closes it), holding the writer role; then the
+// device is finished: whatever is still queued or comes later fails with
+// ErrClosed.
+func (d *Device) shutdown() {
+	defer close(d.done)
+	defer d.cancel()
+	d.acquire(nil)
+	defer d.release()
+	if d.syncTimer != nil {
+		d.syncTimer.Stop()
 	}
-	return batch
-}
-
-// shutdown writes what is queued, a close checkpoint, syncs and closes.
-func (d *Device) shutdown(batch []*item) {
 	if d.crashed.Load() {
+		d.finished = true
 		d.closeErr = d.closeLog()
+		d.failQueued()
 		return
 	}
 	for {
-		batch = d.drain(batch[:0])
+		d.mu.Lock()
+		batch := d.takeLocked(d.batch[:0])
+		d.mu.Unlock()
 		if len(batch) == 0 {
 			break
 		}
-		d.writeBatch(batch)
+		err := d.writeBatch(batch)
+		d.answer(batch, nil, err)
 	}
 	err := d.appendLines(nil, CheckpointClose)
 	if serr := d.sync(); err == nil {
@@ -73,11 +57,23 @@ func (d *Device) shutdown(batch []*item) {
 	if cerr := d.closeLog(); err == nil {
 		err = cerr
 	}
+	d.finished = true
 	d.closeErr = err
+}
+
+// failQueued answers the queued entries with ErrClosed.
+func (d *Device) failQueued() {
+	d.mu.Lock()
+	batch := d.takeLocked(d.batch[:0])
+	d.mu.Unlock()
+	d.answer(batch, nil, ErrClosed)
 }
 
 // closeLog closes the writer when the device owns it.
 func (d *Device) closeLog() error {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	d.logClosed = true
 	if d.closeW == nil {
 		return nil
 	}
@@ -87,14 +83,17 @@ func (d *Device) closeLog() error {
 	return nil
 }
 
-// writeBatch encodes the batch, writes it in one call and answers each
-// item according to the fsync mode.
-func (d *Device) writeBatch(batch []*item) {
+// writeBatch writes the batch's entries in one call and, with
+// FsyncAlways, syncs them; it returns the batch's result.
+func (d *Device) writeBatch(batch []*item) error {
+	if d.finished {
+		return ErrClosed
+	}
 	var err error
-	if d.syncErr != nil {
+	if failed := d.syncFailed.Swap(nil); failed != nil {
 		// The entries before were acknowledged but may not be on disk:
 		// refuse this batch so the failure is seen, then retry.
-		err, d.syncErr = d.syncErr, nil
+		err = *failed
 	}
 	if err == nil {
 		err = d.appendLines(batch, "")
@@ -103,9 +102,7 @@ func (d *Device) writeBatch(batch []*item) {
 		err = d.afterWrite()
 	}
 	d.maybeExtend()
-	for _, it := range batch {
-		it.res <- err
-	}
+	return err
 }
 
 // afterWrite syncs or schedules the sync of what was just written.
@@ -113,8 +110,10 @@ func (d *Device) afterWrite() error {
 	switch {
 	case d.opts.Fsync == FsyncAlways:
 		return d.sync()
-	case d.opts.Fsync == FsyncBatch && d.timerC == nil:
-		d.armTimer()
+	case d.opts.Fsync == FsyncBatch && !d.syncArmed.Load():
+		if _, ok := d.w.(syncer); ok {
+			d.armSync()
+		}
 	}
 	return nil
 }
@@ -125,14 +124,18 @@ func (d *Device) afterWrite() error {
 // failure nothing is kept: the chain position is restored (and a write
 // that leaves a partial line in the log breaks the device until Reopen).
 func (d *Device) appendLines(batch []*item, reason string) error {
+	d.pollExtension()
 	if d.broken != nil {
 		return d.broken
 	}
 	saved := d.chain
-	d.buf.Reset()
+	d.out = d.out[:0]
 	err := d.encodeLines(batch, reason)
-	if err == nil && d.buf.Len() > 0 {
+	if err == nil && len(d.out) > 0 {
 		err = d.flushBuf()
+	}
+	if cap(d.out) > maxKeptBuf {
+		d.out = nil
 	}
 	if err != nil {
 		d.restore(saved)
@@ -166,8 +169,8 @@ func (d *Device) encodeLines(batch []*item, reason string) error {
 
 // flushBuf writes the buffered lines and publishes the position.
 func (d *Device) flushBuf() error {
-	n, err := d.w.Write(d.buf.Bytes())
-	if err == nil && n < d.buf.Len() {
+	n, err := d.w.Write(d.out)
+	if err == nil && n < len(d.out) {
 		err = io.ErrShortWrite
 	}
 	if err != nil {
@@ -177,7 +180,7 @@ func (d *Device) flushBuf() error {
 		return fmt.Errorf("audit: write log: %w", err)
 	}
 	d.mu.Lock()
-	d.pos = d.chain.Position
+	d.pos = d.chain.chainPos
 	d.mu.Unlock()
 	d.publishGen()
 	return nil
@@ -193,10 +196,11 @@ func (d *Device) encodeEntry(it *item) error {
 	if err := d.room(false); err != nil {
 		return err
 	}
-	line := chainLine(make([]byte, 0, len(d.opts.Prefix)+len(it.body)+100), d.opts.Prefix, it.body, d.chain.next, d.chain.PrevHash)
+	start := len(d.out)
+	d.out = chainLine(d.out, d.opts.Prefix, it.body, d.chain.next, d.chain.prev[:])
 	d.chain.genCount++
 	d.chain.sinceCP++
-	d.appendLine(line)
+	d.advance(start)
 	if d.chain.genCount >= uint64(d.opts.RatchetEvery) {
 		d.chain.Gen++
 		d.chain.genCount = 0
@@ -215,7 +219,7 @@ func (d *Device) encodeCheckpoint(reason string) error {
 	}
 	cp := wireCheckpoint{
 		Time: formatTime(time.Now()), Type: TypeCheckpoint, HMACKeyGen: d.chain.Gen,
-		Seq: d.chain.next, PrevHash: d.chain.PrevHash, Count: d.chain.sinceCP,
+		Seq: d.chain.next, PrevHash: string(d.chain.prev[:]), Count: d.chain.sinceCP,
 		KeyID: d.keyID, Reason: reason,
 	}
 	line, err := checkpointLine(d.opts.Prefix, &cp, d.opts.SigningKey)
@@ -223,17 +227,18 @@ func (d *Device) encodeCheckpoint(reason string) error {
 		return err
 	}
 	d.chain.sinceCP = 0
-	d.appendLine(line)
+	start := len(d.out)
+	d.out = append(d.out, line...)
+	d.advance(start)
 	return nil
 }
 
-// appendLine adds a line to the buffer and advances the chain.
-func (d *Device) appendLine(line []byte) {
-	d.buf.Write(line)
-	d.buf.WriteByte('\n')
+// advance ends the line at d.out[start:] and moves the chain past it.
+func (d *Device) advance(start int) {
+	d.chain.prev.set(d.out[start:])
+	d.out = append(d.out, '\n')
 	d.chain.Seq = d.chain.next
 	d.chain.next++
-	d.chain.PrevHash = lineHash(line)
 }
 
 // rotate ends the current file with a rotate checkpoint (after its open
@@ -258,12 +263,27 @@ func (d *Device) sync() error {
 	return nil
 }
 
-// armTimer schedules the batch sync.
-func (d *Device) armTimer() {
-	if d.timer == nil {
-		d.timer = time.NewTimer(BatchWindow)
-	} else {
-		d.timer.Reset(BatchWindow)
+// armSync schedules the batch sync of what was just written. A write
+// that finds it armed is covered by the sync that disarms it, which
+// starts after that write.
+func (d *Device) armSync() {
+	d.syncArmed.Store(true)
+	if d.syncTimer == nil {
+		d.syncTimer = time.AfterFunc(BatchWindow, d.batchSync)
+		return
 	}
-	d.timerC = d.timer.C
+	d.syncTimer.Reset(BatchWindow)
+}
+
+// batchSync is the batch sync, run by its timer while writes go on; a
+// failure is reported to the next batch.
+func (d *Device) batchSync() {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	if d.logClosed || !d.syncArmed.Swap(false) {
+		return
+	}
+	if err := d.sync(); err != nil {
+		d.syncFailed.Store(&err)
+	}
 }
