@@ -110,7 +110,7 @@ func TestDatabaseLeases(t *testing.T) {
 		t.Fatal("lookup shows the lease's internal data")
 	}
 	ren := mustDo(t, c, root, logical.UpdateOperation, "sys/leases/renew", map[string]any{"lease_id": lease, "increment": "3h"})
-	if ren.Secret == nil || ren.Secret.TTL > 2*time.Hour || ren.Secret.TTL < 2*time.Hour-time.Minute {
+	if ren.Secret == nil || ren.Secret.LeaseID != lease || ren.Secret.TTL > 2*time.Hour || ren.Secret.TTL < 2*time.Hour-time.Minute {
 		t.Fatalf("renew past max_ttl granted %+v, want capped at 2h", ren.Secret)
 	}
 	keys := mustDo(t, c, root, logical.ListOperation, "sys/leases/lookup/database/creds/app", nil).Data["keys"].([]string)

@@ -382,7 +382,8 @@ func (c *Core) dispatch(ctx context.Context, call *pipelineCall, tgt *target, re
 	if err == nil && isLogin(tgt, resp) {
 		err = c.completeLogin(ctx, call, tgt, req, resp)
 	}
-	if err == nil && resp != nil && resp.Secret != nil {
+	if err == nil && resp != nil && resp.Secret != nil && resp.Secret.LeaseID == "" {
+		// (A renewal answers its lease, already registered.)
 		if err = c.registerLease(ctx, call, tgt, req, resp); err != nil {
 			resp = nil
 		}
