@@ -3,6 +3,8 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log"
 	"strings"
 	"testing"
 	"time"
@@ -255,5 +257,28 @@ func TestLeaseErrors(t *testing.T) {
 				t.Errorf("request sent = %v, want %v", sent, tt.sent)
 			}
 		})
+	}
+}
+
+func ExampleSys_RenewLease() {
+	ctx := context.Background()
+	c, err := client.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The lease ID is the LeaseID of the answer that issued the secret.
+	sec, err := c.Read(ctx, "database/creds/readonly", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := c.Sys().RenewLease(ctx, sec.LeaseID, time.Hour)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The server may grant less than asked: max_ttl caps every lease.
+	fmt.Println("valid for another", time.Duration(r.LeaseDuration)*time.Second)
+	// Done with the credentials: revoke them now rather than at expiry.
+	if err := c.Sys().RevokeLease(ctx, sec.LeaseID, client.WithRevokeSync(true)); err != nil {
+		log.Fatal(err)
 	}
 }
