@@ -137,7 +137,6 @@ func secondsFloat(f float64) (time.Duration, error) {
 	return time.Duration(int64(f)) * time.Second, nil
 }
 
-
 // Duration is a time.Duration for JSON-decoded config and request structs.
 // It decodes every form ParseDuration accepts: a JSON number (integer
 // seconds; kept as json.Number, so 1.5 is refused as Vault refuses it), a

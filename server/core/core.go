@@ -19,8 +19,13 @@ import (
 	"github.com/secretumvault/secretumvault/engines/auth/jwt"
 	"github.com/secretumvault/secretumvault/engines/auth/keypair"
 	"github.com/secretumvault/secretumvault/engines/auth/userpass"
+	"github.com/secretumvault/secretumvault/engines/database"
+	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
+	"github.com/secretumvault/secretumvault/engines/database/mysql"
+	"github.com/secretumvault/secretumvault/engines/database/postgres"
 	"github.com/secretumvault/secretumvault/engines/kv"
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/server/core/expiration"
 	"github.com/secretumvault/secretumvault/server/core/token"
 	"github.com/secretumvault/secretumvault/server/membership"
 	"github.com/secretumvault/secretumvault/storage"
@@ -82,6 +87,9 @@ type Config struct {
 	// certificate lifetime, join challenge limits, join retries); zero
 	// fields mean membership.DefaultOptions.
 	Membership membership.Options
+	// LeaseBackoff is the expiration manager's first retry delay after a
+	// failed revocation (0: 10s; it doubles per attempt). Tests shorten it.
+	LeaseBackoff time.Duration
 	// StaticSealKey, when set (32 bytes), lets the node unseal itself:
 	// init stores the root key wrapped with it, AutoUnseal opens it, and a
 	// joining node answers the join challenge with it. Anyone holding the
@@ -93,7 +101,13 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		StorageType: "inmem",
-		Factories:   map[string]logical.Factory{"kv": kv.Factory},
+		Factories: map[string]logical.Factory{
+			"kv": kv.Factory,
+			database.Type: database.Factory(map[string]func() dbplugin.Database{
+				postgres.TypeName: func() dbplugin.Database { return postgres.New() },
+				mysql.TypeName:    func() dbplugin.Database { return mysql.New() },
+			}),
+		},
 		AuthFactories: map[string]logical.Factory{
 			approle.Type: approle.Factory, userpass.Type: userpass.Factory, keypair.Type: keypair.Factory,
 			cert.Type: cert.Factory, jwt.Type: jwt.Factory, jwt.TypeOIDC: jwt.Factory,
@@ -146,6 +160,8 @@ type Core struct {
 	sys        *systemBackend
 	authorizer authz.Authorizer
 	audits     *auditDevices
+	// leases is the expiration manager (running while active).
+	leases *expiration.Manager
 	// overrideAudit holds Config.AuditBroker.
 	overrideAudit *auditSet
 	// services run only while this node is active.
@@ -237,6 +253,15 @@ func New(cfg Config) (*Core, error) {
 		c.services.add(m.Autopilot())
 	}
 	c.services.add(&keyRotationService{core: c, every: cfg.KeyRotationCheck})
+	c.services.add(&engineService{core: c})
+	leases, err := c.newLeaseManager()
+	if err != nil {
+		return nil, err
+	}
+	c.leases = leases
+	// Last to start, first to stop: leases are revoked before the
+	// engines clean up.
+	c.services.add(leases)
 	c.unsealer = c.newUnsealer()
 	c.sealed.Store(true)
 	return c, nil

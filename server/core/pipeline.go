@@ -25,7 +25,9 @@ import (
 //  3. audit        Broker.LogRequest; a request no device recorded is refused
 //  4. route        the backend's HandleRequest (reads under the raft leader
 //                  lease, ADR 0003)
-//  5. lease        (registration of leases, once dynamic secrets exist)
+//  5. lease        a response's Secret gets a lease (TTL bounded by the
+//                  engine's and the mount's maximum), persisted before the
+//                  client sees it (leases.go)
 //  6. audit        Broker.LogResponse
 //
 // Local routes (init, unseal, seal, seal-status, health, leader, join,
@@ -380,6 +382,11 @@ func (c *Core) dispatch(ctx context.Context, call *pipelineCall, tgt *target, re
 	if err == nil && isLogin(tgt, resp) {
 		err = c.completeLogin(ctx, call, tgt, req, resp)
 	}
+	if err == nil && resp != nil && resp.Secret != nil {
+		if err = c.registerLease(ctx, call, tgt, req, resp); err != nil {
+			resp = nil
+		}
+	}
 	e := c.auditEntry(call, tgt, req)
 	if resp != nil {
 		e.ResponseData = resp.Data
@@ -401,6 +408,9 @@ func (c *Core) dispatch(ctx context.Context, call *pipelineCall, tgt *target, re
 // route hands the request to its backend, telling create from update for
 // backends with an existence check.
 func (c *Core) route(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) (*logical.Response, error) {
+	if err := c.admitLease(tgt, call.full); err != nil {
+		return nil, err
+	}
 	if req.Operation == logical.UpdateOperation && !call.existenceChecked {
 		exists, ok, err := tgt.backend.ExistenceCheck(ctx, req)
 		if err != nil {

@@ -28,6 +28,9 @@ const (
 	auditTableKey   = "core/audit"
 	auditKeysPrefix = "core/audit-keys/"
 	auditSeqPrefix  = "core/audit-seq/"
+	// leasePrefix is the expiration manager's storage view (leases, their
+	// token index, lease-count quotas: see expiration/schema.go).
+	leasePrefix = "sys/expire/"
 	// passwordPolicyPrefix holds the password policies, <prefix><name>.
 	passwordPolicyPrefix = "core/password-policies/"
 	// staticSealKey holds the root key wrapped with the static seal key.

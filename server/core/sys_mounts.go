@@ -259,6 +259,11 @@ func (c *Core) disableMount(ctx context.Context, kind mountKind, path string) er
 		// Vault answers 204 for disabling a path that is not mounted.
 		return nil
 	}
+	// As Vault: the mount's leases are revoked first; a mount whose
+	// leases cannot all be revoked stays (revoke-force them, then retry).
+	if err := c.leases.RevokePrefix(ctx, kind.prefix()+path, false); err != nil {
+		return fmt.Errorf("core: disable %s: revoke its leases: %w", kind.prefix()+path, err)
+	}
 	next := &mountTable{}
 	for _, x := range st.table(kind).Entries {
 		if x.Path != path {
@@ -268,8 +273,14 @@ func (c *Core) disableMount(ctx context.Context, kind mountKind, path string) er
 	if err := saveMountTable(ctx, c.barrier, kind.tableKey(), next); err != nil {
 		return err
 	}
+	rt := st.router.match(kind.prefix() + path)
 	st.setTable(kind, next)
 	st.router.replace(kind.prefix()+path, nil)
+	if rt != nil && rt.entry == e {
+		if cl, ok := rt.backend.(logical.Cleaner); ok {
+			cl.Cleanup(ctx)
+		}
+	}
 	c.logger.Info("core: unmounted "+kind.noun(), "path", kind.prefix()+path, "type", e.Type)
 	if err := deleteTree(ctx, storage.NewView(c.barrier, kind.storagePrefix()+e.UUID+"/"), ""); err != nil {
 		return fmt.Errorf("core: purge data of %s: %w", path, err)

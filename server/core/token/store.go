@@ -208,6 +208,11 @@ func (s *Store) revokeOne(ctx context.Context, h, parentHint string) (bool, erro
 	}
 	if e != nil {
 		s.log.Debug("token revoked", "accessor", e.Accessor)
+		if s.opts.OnRevoke != nil {
+			if err := s.opts.OnRevoke(ctx, e.Accessor); err != nil {
+				s.log.Error("token: revoking the leases of a revoked token failed", "accessor", e.Accessor, "error", err)
+			}
+		}
 	}
 	return e != nil, nil
 }

@@ -65,6 +65,11 @@ type Options struct {
 	MaxTTL time.Duration
 	// DefaultTTL is the TTL of a token created without one (default 768h).
 	DefaultTTL time.Duration
+	// OnRevoke, when set, is called with the accessor of every token
+	// revoked (explicitly, with its parent, or by tidy), after it is
+	// deleted: core revokes the leases the token created. An error is
+	// logged; the token stays revoked.
+	OnRevoke func(ctx context.Context, accessor string) error
 }
 
 // DefaultOptions returns the defaults: 768h for both TTLs, the wall clock
