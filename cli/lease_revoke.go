@@ -23,9 +23,11 @@ func newLeaseRevokeCmd(a *app) *cobra.Command {
 		Long: `Revokes the lease ID and its secret (PUT sys/leases/revoke), or with -prefix
 every lease whose ID starts with PREFIX (PUT sys/leases/revoke-prefix/PREFIX).
 
-By default the revocation is queued: the server keeps trying if it fails,
-across restarts. -sync waits for it instead, and fails if it fails;
-retrying is then up to you.
+As with "vault lease revoke", the request asks for a queued revocation
+unless -sync is given: Vault then answers at once and keeps trying if the
+revocation fails. SecretumVault always revokes before it answers and
+reports a failure, -sync or not (the lease stays, and is retried at its
+expiry).
 
 -force (with -prefix) removes the leases from the server even when the
 engine fails to revoke their secrets (PUT sys/leases/revoke-force/PREFIX).

@@ -16,9 +16,11 @@ func newLeaseTidyCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "tidy",
 		Short: "Clean up the lease store",
-		Long: `Starts a clean-up of the lease store in the background (PUT sys/leases/tidy),
-as Vault's does: entries that no longer describe a live lease are removed.
-The server answers at once; its log reports the outcome.`,
+		Long: `Cleans up the lease store (PUT sys/leases/tidy): removes entries that no
+longer describe a lease, such as token index entries whose lease is gone
+and records that cannot be read. SecretumVault does the work before it
+answers and prints how many entries it removed; Vault starts it in the
+background and reports in its log. -format=json prints {"removed"}.`,
 		Args: noArgs,
 		RunE: c.run,
 	}
@@ -29,13 +31,18 @@ func (c *leaseTidyCmd) run(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	warnings, err := cl.Sys().TidyLeases(cmd.Context())
+	r, err := cl.Sys().TidyLeases(cmd.Context())
 	if err != nil {
 		return fmt.Errorf("tidying leases: %w", err)
 	}
-	if !p.structured() {
-		printWarnings(c.app.stderr, &client.Secret{Warnings: warnings})
+	if p.structured() {
+		return p.print(document{Value: r})
 	}
-	p.success("Success! Started tidying the lease store.")
+	printWarnings(c.app.stderr, &client.Secret{Warnings: r.Warnings})
+	if r.Removed == nil {
+		p.success("Success! Started tidying the lease store; the server's log reports the outcome.")
+		return nil
+	}
+	p.success("Success! Tidied the lease store: %d entries removed.", *r.Removed)
 	return nil
 }

@@ -45,6 +45,16 @@ type LeaseRenewal struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
+// LeaseTidy is the answer of PUT sys/leases/tidy.
+type LeaseTidy struct {
+	// Removed is how many entries the server removed; nil when it does
+	// not say (Vault tidies in the background).
+	Removed *int `json:"removed,omitempty"`
+	// Warnings are the server's remarks, e.g. Vault's "Tidy operation
+	// successfully started".
+	Warnings []string `json:"warnings,omitempty"`
+}
+
 // LeaseQuotaInput is the body of PUT sys/quotas/lease-count/:name.
 type LeaseQuotaInput struct {
 	// Path is the mount (or path under a mount) the quota applies to; ""
@@ -76,13 +86,15 @@ type revokeOptions struct{ sync *bool }
 // secrets are revoked (and fails if that fails: retrying is up to the
 // caller); with false the server queues the revocation and keeps retrying
 // it, across restarts. Without this option the server's default applies:
-// synchronous, as in Vault.
+// synchronous, as in Vault. SecretumVault always revokes synchronously
+// and accepts the parameter for compatibility.
 func WithRevokeSync(sync bool) RevokeOption {
 	return func(o *revokeOptions) { o.sync = &sync }
 }
 
 // LookupLease describes the lease id (PUT sys/leases/lookup). An unknown
-// lease is a *ResponseError matching ErrInvalidRequest, as in Vault.
+// lease is a *ResponseError: SecretumVault answers 404 (ErrNotFound),
+// Vault 400 "invalid lease" (ErrInvalidRequest).
 func (s *Sys) LookupLease(ctx context.Context, id string) (*Lease, error) {
 	id, err := leaseID(id)
 	if err != nil {
@@ -146,6 +158,7 @@ func (s *Sys) RenewLease(ctx context.Context, id string, increment time.Duration
 }
 
 // RevokeLease revokes the lease id and its secret (PUT sys/leases/revoke).
+// An unknown lease is not an error, as in Vault.
 func (s *Sys) RevokeLease(ctx context.Context, id string, opts ...RevokeOption) error {
 	id, err := leaseID(id)
 	if err != nil {
@@ -193,18 +206,30 @@ func (s *Sys) RevokeForce(ctx context.Context, prefix string) error {
 	return nil
 }
 
-// TidyLeases starts a clean-up of the lease store in the background (PUT
-// sys/leases/tidy) and returns the server's warnings, such as Vault's
-// "Tidy operation successfully started" of its 202 answer.
-func (s *Sys) TidyLeases(ctx context.Context) ([]string, error) {
+// TidyLeases cleans up the lease store (PUT sys/leases/tidy): entries
+// that no longer describe a lease. SecretumVault tidies before it answers
+// and says how many entries it removed; Vault starts the work in the
+// background and answers 202 at once, with a warning and no count.
+func (s *Sys) TidyLeases(ctx context.Context) (*LeaseTidy, error) {
 	sec, err := s.c.secret(ctx, request{method: http.MethodPut, path: "sys/leases/tidy"})
 	if err != nil {
 		return nil, fmt.Errorf("tidy leases: %w", err)
 	}
+	out := &LeaseTidy{}
 	if sec == nil {
-		return nil, nil
+		return out, nil
 	}
-	return sec.Warnings, nil
+	out.Warnings = sec.Warnings
+	if sec.Data != nil {
+		var d struct {
+			Removed *int `json:"removed"`
+		}
+		if err := sec.decodeData(&d); err != nil {
+			return nil, fmt.Errorf("tidy leases: %w", err)
+		}
+		out.Removed = d.Removed
+	}
+	return out, nil
 }
 
 // SetLeaseQuota creates or replaces the lease-count quota name (PUT
@@ -292,8 +317,8 @@ func leaseID(id string) (string, error) {
 }
 
 // leasePrefix trims a lease prefix of spaces and leading slashes and
-// refuses an empty one. A trailing slash is kept: the server treats
-// "a/b/" as a folder only, "a/b" as a folder or the lease "a/b" itself.
+// refuses an empty one. A trailing slash is sent as given: Vault reads
+// "a/b" as the lease "a/b" if there is one, else as the folder "a/b/".
 func leasePrefix(prefix string) (string, error) {
 	prefix = strings.TrimLeft(strings.TrimSpace(prefix), "/")
 	if strings.Trim(prefix, "/") == "" {

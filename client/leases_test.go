@@ -117,18 +117,26 @@ func TestLeaseShapes(t *testing.T) {
 			method: "PUT", path: "/v1/sys/leases/revoke-force/consul/creds",
 		},
 		{
-			name: "tidy answers 202 with a warning", status: 202, reply: leaseTidyReply,
+			name: "tidy answers 202 with a warning (Vault)", status: 202, reply: leaseTidyReply,
 			call:   func(c *client.Client) (any, error) { return c.Sys().TidyLeases(ctx) },
 			method: "PUT", path: "/v1/sys/leases/tidy",
-			want: []string{"Tidy operation successfully started. Any information from the operation will be printed to Vault's server logs."},
+			want: &client.LeaseTidy{Warnings: []string{"Tidy operation successfully started. Any information from the operation will be printed to Vault's server logs."}},
+		},
+		{
+			name: "tidy answers with a count", status: 200, reply: `{"request_id":"r","data":{"removed":3},"warnings":null}`,
+			call: func(c *client.Client) (any, error) {
+				r, err := c.Sys().TidyLeases(ctx)
+				if err != nil || r.Removed == nil {
+					return nil, err
+				}
+				return []any{*r.Removed, r.Warnings}, nil
+			},
+			method: "PUT", path: "/v1/sys/leases/tidy", want: []any{3, []string(nil)},
 		},
 		{
 			name: "tidy answers 204", status: 204,
-			call: func(c *client.Client) (any, error) {
-				w, err := c.Sys().TidyLeases(ctx)
-				return len(w), err
-			},
-			method: "PUT", path: "/v1/sys/leases/tidy", want: 0,
+			call:   func(c *client.Client) (any, error) { return c.Sys().TidyLeases(ctx) },
+			method: "PUT", path: "/v1/sys/leases/tidy", want: &client.LeaseTidy{},
 		},
 	})
 }
@@ -228,6 +236,10 @@ func TestLeaseErrors(t *testing.T) {
 		{"revoke force empty", 204, "", func(s *client.Sys) error { return s.RevokeForce(ctx, " / ") }, client.ErrInvalidArgument, false},
 		{"revoke force failed", 500, `{"errors":["storage down"]}`,
 			func(s *client.Sys) error { return s.RevokeForce(ctx, "db") }, nil, true},
+		{"tidy count not a number", 200, `{"data":{"removed":"three"}}`,
+			func(s *client.Sys) error { _, err := s.TidyLeases(ctx); return err }, nil, true},
+		{"lookup of an unknown lease (SecretumVault)", 404, `{"errors":["expiration: lease db/creds/x/1: not found"]}`,
+			func(s *client.Sys) error { _, err := s.LookupLease(ctx, "db/creds/x/1"); return err }, client.ErrNotFound, true},
 		{"tidy forbidden", 403, `{"errors":["permission denied"]}`,
 			func(s *client.Sys) error { _, err := s.TidyLeases(ctx); return err }, client.ErrPermissionDenied, true},
 		{"quota without max", 204, "",
