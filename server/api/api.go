@@ -157,6 +157,9 @@ func New(c Core, opts Options) *Server {
 		// A registry shared by two servers keeps the first core's figures.
 		_ = s.metrics.registry.Register(newAuditCollector(src))
 	}
+	if src, ok := c.(LeaseStatsSource); ok {
+		_ = s.metrics.registry.Register(newLeaseCollector(src))
+	}
 	svc := &service{core: c, log: opts.Logger}
 	s.grpc = newGRPCServer(svc, opts, s.metrics, s.proxyInterceptor())
 	s.gateway = newGateway(svc, s.log)

@@ -173,3 +173,16 @@ func (r leaseRevoker) send(ctx context.Context, l *expiration.Lease, op logical.
 	}
 	return resp, err
 }
+
+// LeaseCounts returns the live leases by mount and how many are
+// irrevocable (metrics; zero on a standby).
+func (c *Core) LeaseCounts() (byMount map[string]int, irrevocable int) {
+	s := c.leases.Stats()
+	return s.ByMount, s.Irrevocable
+}
+
+// LeaseRemaining calls fn with the mount and remaining time of every live
+// lease (the secretum_vault_secret_lease_expiry histogram).
+func (c *Core) LeaseRemaining(fn func(mount string, remaining time.Duration)) {
+	c.leases.RemainingTTLs(fn)
+}
