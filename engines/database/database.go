@@ -138,6 +138,17 @@ func New(_ context.Context, conf *logical.BackendConfig, plugins map[string]func
 	if conf != nil {
 		b.system, b.storage = conf.System, conf.Storage
 	}
+	if rec, ok := b.system.(logical.EventRecorder); ok && conf != nil {
+		mount := conf.MountPoint
+		// Core audits every rotation (an option may replace this).
+		b.observe = func(ctx context.Context, ev RotationEvent) {
+			path := mount + "rotate-role/" + ev.Name
+			if ev.Kind == "root" {
+				path = mount + "rotate-root/" + ev.Name
+			}
+			rec.RecordEvent(ctx, "rotate", path, ev.Err)
+		}
+	}
 	for _, o := range opts {
 		o(b)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
-	"github.com/secretumvault/secretumvault/engines/database/internal/dbtest"
+	"github.com/secretumvault/secretumvault/internal/dbtest"
 	pgplugin "github.com/secretumvault/secretumvault/engines/database/postgres"
 )
 

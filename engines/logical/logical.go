@@ -270,6 +270,14 @@ type SystemView interface {
 	MountTTLs() (def, max time.Duration)
 }
 
+// EventRecorder is the optional power of a SystemView that audits what an
+// engine does on its own, outside any request (a scheduled password
+// rotation): an entry pair with operation op on path (the full path,
+// mount included) and the outcome err (nil: success; never a secret).
+type EventRecorder interface {
+	RecordEvent(ctx context.Context, op Operation, path string, err error)
+}
+
 // Cleaner is the optional power of a backend holding resources (database
 // pools): core calls Cleanup when the mount is disabled and when the node
 // stops being active, before the backend is dropped.

@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +45,7 @@ func userExists(t *testing.T, db *sql.DB, name string) bool {
 // canLogIn reports whether the credentials log in and query.
 func canLogIn(t *testing.T, user, pw string) bool {
 	t.Helper()
-	db, err := sql.Open("mysql", user+":"+pw+"@tcp(127.0.0.1:3306)/test")
+	db, err := sql.Open("mysql", user+":"+pw+"@tcp(127.0.0.1:3306)/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,4 +176,41 @@ func TestRevokingATokenRevokesItsLeases(t *testing.T) {
 	user, _, _ := creds(t, c, child)
 	mustDo(t, c, root, logical.UpdateOperation, "auth/token/revoke", map[string]any{"token": child})
 	eventually(t, "the revoked token's lease is revoked", 20*time.Second, func() bool { return !userExists(t, db, user) })
+}
+
+// TestStaticRotationIsAudited: a static role's rotation, which the engine
+// makes on its own (at creation, then on schedule), has audit entries.
+func TestStaticRotationIsAudited(t *testing.T) {
+	c, root, db := dbCore(t, "1h")
+	file := filepath.Join(t.TempDir(), "audit.log")
+	enableFileAudit(t, c, root, "file", file, nil)
+	const user = "sv_static_audit"
+	if _, err := db.Exec("CREATE USER IF NOT EXISTS '" + user + "'@'%' IDENTIFIED BY 'initial-pw'"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = db.Exec("DROP USER IF EXISTS '" + user + "'@'%'") })
+	mustDo(t, c, root, logical.UpdateOperation, "database/static-roles/st", map[string]any{
+		"db_name": "my", "username": user, "rotation_period": "1h",
+	})
+	pw := mustDo(t, c, root, logical.ReadOperation, "database/static-creds/st", nil).Data["password"].(string)
+	if !canLogIn(t, user, pw) || canLogIn(t, user, "initial-pw") {
+		t.Fatalf("the static role was not rotated at creation: new logs in %v, old logs in %v", canLogIn(t, user, pw), canLogIn(t, user, "initial-pw"))
+	}
+	var rotations int
+	for _, l := range logLines(t, file) {
+		r, _ := l["request"].(map[string]any)
+		if r != nil && r["operation"] == "rotate" && r["path"] == "database/rotate-role/st" {
+			rotations++
+		}
+	}
+	if rotations != 2 {
+		t.Fatalf("%d audit entries for the rotation, want a request and a response", rotations)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), pw) {
+		t.Fatal("the rotated password is in the audit log")
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/secretumvault/secretumvault/audit"
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
 
@@ -78,3 +79,25 @@ func (c *Core) ReopenAuditFiles() error { return c.audits.reopen() }
 // failed to record since the process started
 // (secretum_vault_audit_log_failures_total).
 func (c *Core) AuditFailures() map[string]uint64 { return c.audits.Failures() }
+
+// auditEvent writes an entry pair for something the server did on its
+// own (a scheduled rotation): no caller, policy id "server". A device
+// failure is logged and counted; the action has already happened.
+func (c *Core) auditEvent(ctx context.Context, op logical.Operation, path string, err error) {
+	set := c.audits.set()
+	defer set.enter()()
+	id, _ := logical.NewUUID()
+	e := &audit.Entry{Time: c.cfg.Now(), RequestID: id, Operation: string(op), Path: path,
+		Decision: audit.Decision{Allowed: true, PolicyIDs: []string{"server"}}}
+	if aerr := set.broker.LogRequest(ctx, e); aerr != nil {
+		c.logger.Error("core: audit of a server event failed", "path", path, "error", aerr)
+		return
+	}
+	e.Status = auditStatus(nil, err)
+	if err != nil {
+		e.Error = err.Error()
+	}
+	if aerr := set.broker.LogResponse(ctx, e); aerr != nil {
+		c.logger.Error("core: audit of a server event failed", "path", path, "error", aerr)
+	}
+}

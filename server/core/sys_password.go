@@ -180,3 +180,9 @@ func (m mountSystem) MountTTLs() (def, max time.Duration) {
 	}
 	return effectiveTTLs(mountConfig{})
 }
+
+// RecordEvent implements logical.EventRecorder: an engine's own action
+// (a scheduled rotation) gets an audit entry pair.
+func (m mountSystem) RecordEvent(ctx context.Context, op logical.Operation, path string, err error) {
+	m.c.auditEvent(ctx, op, path, err)
+}

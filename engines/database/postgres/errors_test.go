@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
-	"github.com/secretumvault/secretumvault/engines/database/internal/dbtest"
+	"github.com/secretumvault/secretumvault/internal/dbtest"
 	"github.com/secretumvault/secretumvault/engines/database/postgres"
 )
 

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
-	"github.com/secretumvault/secretumvault/engines/database/internal/dbtest"
+	"github.com/secretumvault/secretumvault/internal/dbtest"
 	"github.com/secretumvault/secretumvault/engines/database/postgres"
 )
 
