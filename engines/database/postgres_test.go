@@ -8,8 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
-	"github.com/secretumvault/secretumvault/internal/dbtest"
 	pgplugin "github.com/secretumvault/secretumvault/engines/database/postgres"
+	"github.com/secretumvault/secretumvault/internal/dbtest"
 )
 
 // postgresServer is the PostgreSQL target of the scenarios: a throwaway

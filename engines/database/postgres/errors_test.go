@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
-	"github.com/secretumvault/secretumvault/internal/dbtest"
 	"github.com/secretumvault/secretumvault/engines/database/postgres"
+	"github.com/secretumvault/secretumvault/internal/dbtest"
 )
 
 func TestType(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
-	"github.com/secretumvault/secretumvault/internal/dbtest"
 	"github.com/secretumvault/secretumvault/engines/database/postgres"
+	"github.com/secretumvault/secretumvault/internal/dbtest"
 )
 
 func TestNewUser(t *testing.T) {
