@@ -123,7 +123,7 @@ func TestDatabaseLeases(t *testing.T) {
 	if userExists(t, db, user) || canLogIn(t, user, pw) {
 		t.Fatal("a revoked lease's user still exists")
 	}
-	if _, err := do(t, c, root, logical.UpdateOperation, "sys/leases/lookup", map[string]any{"lease_id": lease}); !errors.Is(err, logical.ErrNotFound) {
+	if _, err := do(t, c, root, logical.UpdateOperation, "sys/leases/lookup", map[string]any{"lease_id": lease}); !errors.Is(err, logical.ErrInvalidRequest) {
 		t.Fatalf("lookup of a revoked lease: %v", err)
 	}
 }

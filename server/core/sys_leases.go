@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -80,6 +81,10 @@ func (h *leaseHandlers) lookup(ctx context.Context, _ *logical.Request, d *frame
 		return nil, err
 	}
 	l, err := m.Lookup(ctx, id)
+	if errors.Is(err, logical.ErrNotFound) {
+		// Vault's answer for an unknown lease.
+		return nil, logical.InvalidRequest("lease_id", "invalid lease")
+	}
 	if err != nil {
 		return nil, err
 	}
