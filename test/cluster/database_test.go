@@ -21,8 +21,11 @@ const mariadbAddr = "127.0.0.1:3306"
 // Failover timings of the database test.
 const (
 	// shortTTL is the default TTL of role "short": its lease expires
-	// around the time the new leader takes over.
+	// after the new leader took over.
 	shortTTL = 8 * time.Second
+	// tinyTTL is the default TTL of role "tiny": its lease expires while
+	// no node is active (the takeover takes about 2 s).
+	tinyTTL = time.Second
 	// revokeSlack is how late after a lease's expiry (or after the new
 	// leader became active, if that was later) its user may still exist.
 	revokeSlack = 10 * time.Second
@@ -102,7 +105,8 @@ func (quietMySQL) Print(...any) {}
 type dbCreds struct{ lease, user, password string }
 
 // configureDatabase mounts the database engine on MariaDB with roles
-// "short" (default TTL shortTTL) and "long" (1h, max 2h).
+// "tiny" (default TTL tinyTTL), "short" (shortTTL) and "long" (1h, max
+// 2h).
 func configureDatabase(t *testing.T, cl *vault.Client) {
 	t.Helper()
 	writes := []struct {
@@ -112,8 +116,9 @@ func configureDatabase(t *testing.T, cl *vault.Client) {
 		{"sys/mounts/database", map[string]any{"type": "database"}},
 		{"database/config/my", map[string]any{
 			"plugin_name": "mysql-database-plugin", "connection_url": "{{username}}:{{password}}@tcp(" + mariadbAddr + ")/",
-			"username": "root", "password": "", "allowed_roles": "short,long",
+			"username": "root", "password": "", "allowed_roles": "tiny,short,long",
 		}},
+		{"database/roles/tiny", role(tinyTTL.String(), "1m")},
 		{"database/roles/short", role(shortTTL.String(), "1m")},
 		{"database/roles/long", role("1h", "2h")},
 	}
@@ -216,13 +221,22 @@ func awaitGone(gone <-chan goneAt, deadline time.Time) (goneAt, bool) {
 	}
 }
 
+// expiring is a lease the new leader must revoke at its expiry.
+type expiring struct {
+	role   string
+	creds  dbCreds
+	expiry time.Time // its expiry, or a lower bound of it
+	gone   <-chan goneAt
+}
+
 // TestDatabaseLeasesSurviveFailover issues MariaDB credentials on a
-// 3-node cluster, kills the active node with kill -9 and checks that the
-// new active node revokes the short lease on time (its user is dropped
+// 3-node cluster and kills the active node with kill -9: a lease that
+// expires during the takeover (tiny) and one that expires after it
+// (short) are revoked on time by the new active node (each user dropped
 // no earlier than its expiry and at most revokeSlack after it, or after
-// the takeover if that came later; the lateness is logged) and forgets
-// it, and that a long lease issued before the failover is listed,
-// renewed (through a standby) and revoked through the new leader.
+// the takeover if that came later; the lateness is logged) and
+// forgotten; a long lease issued before the failover is listed, renewed
+// through a standby and revoked through the new leader.
 func TestDatabaseLeasesSurviveFailover(t *testing.T) {
 	m := openMariaDB(t)
 	c := Start(t, 3, Options{Shares: 1, Threshold: 1, LogLevel: "info"})
@@ -232,44 +246,58 @@ func TestDatabaseLeasesSurviveFailover(t *testing.T) {
 	configureDatabase(t, cl)
 	long := readCreds(t, cl, m, "long")
 	short := readCreds(t, cl, m, "short")
-	expiry := leaseExpiry(t, cl, short.lease)
-
 	stop := make(chan struct{})
 	defer close(stop)
-	gone := watchGone(m, short.user, stop)
+	leases := []*expiring{{role: "short", creds: short, expiry: leaseExpiry(t, cl, short.lease)}}
+	// No lookup between the tiny read and the kill: its expiry is at
+	// least a TTL after the read began.
+	issued := time.Now()
+	tiny := readCreds(t, cl, m, "tiny")
+	leases = append(leases, &expiring{role: "tiny", creds: tiny, expiry: issued.Add(tinyTTL)})
+	for _, e := range leases {
+		e.gone = watchGone(m, e.creds.user, stop)
+	}
 	if err := c.Kill(leader); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
 	next := c.WaitLeader(60 * time.Second)
 	active := time.Now()
-	t.Logf("node%d killed %v before the short lease's expiry; node%d active %v after the kill",
-		leader, expiry.Sub(killed).Round(time.Millisecond), next, active.Sub(killed).Round(time.Millisecond))
+	t.Logf("node%d killed %v after the tiny lease was issued; node%d active %v after the kill",
+		leader, killed.Sub(issued).Round(time.Millisecond), next, active.Sub(killed).Round(time.Millisecond))
+	nc := c.Client(next, root)
+	for _, e := range leases {
+		checkRevokedOnTime(t, e, next, active)
+		waitLeaseGone(t, nc, e.creds.lease, 10*time.Second)
+	}
+	checkLongLeaseAfterFailover(t, c, m, next, leader, root, long)
+}
 
-	due := expiry
+// checkRevokedOnTime waits for e's user to be dropped by node next
+// (active since active), no earlier than e's expiry and at most
+// revokeSlack after the later of its expiry and active.
+func checkRevokedOnTime(t *testing.T, e *expiring, next int, active time.Time) {
+	t.Helper()
+	due := e.expiry
 	if active.After(due) {
 		due = active
 	}
-	g, ok := awaitGone(gone, due.Add(revokeSlack))
+	g, ok := awaitGone(e.gone, due.Add(revokeSlack))
 	if !ok {
-		t.Fatalf("user %s of the expired lease still exists %v after its expiry (node%d active %v after the kill)",
-			short.user, time.Since(expiry).Round(time.Millisecond), next, active.Sub(killed).Round(time.Millisecond))
+		t.Fatalf("user %s of the expired %s lease still exists %v after its expiry (node%d active since %v)",
+			e.creds.user, e.role, time.Since(e.expiry).Round(time.Millisecond), next, active.Format(time.StampMilli))
 	}
 	if g.err != nil {
 		t.Fatal(g.err)
 	}
-	droppedAt := g.at
-	if droppedAt.Before(expiry) {
-		t.Fatalf("user %s dropped %v before its lease expired", short.user, expiry.Sub(droppedAt))
+	if g.at.Before(e.expiry) {
+		t.Fatalf("user %s dropped %v before its %s lease expired", e.creds.user, e.expiry.Sub(g.at), e.role)
 	}
-	t.Logf("short lease (ttl %v) revoked by node%d: user dropped %v after its expiry, %v after node%d became active",
-		shortTTL, next, droppedAt.Sub(expiry).Round(time.Millisecond), droppedAt.Sub(active).Round(time.Millisecond), next)
-	if err := login(short.user, short.password); err == nil {
-		t.Fatal("the expired credentials still log in")
+	t.Logf("%s lease revoked: user dropped %v after its expiry, %v after node%d became active",
+		e.role, g.at.Sub(e.expiry).Round(time.Millisecond), g.at.Sub(active).Round(time.Millisecond), next)
+	if err := login(e.creds.user, e.creds.password); err == nil {
+		t.Fatalf("the expired %s credentials still log in", e.role)
 	}
-	nc := c.Client(next, root)
-	waitLeaseGone(t, nc, short.lease, 10*time.Second)
-	checkLongLeaseAfterFailover(t, c, m, next, leader, root, long)
 }
 
 // waitLeaseGone polls sys/leases/lookup on cl until the lease is 404.
