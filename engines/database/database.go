@@ -137,6 +137,9 @@ func New(_ context.Context, conf *logical.BackendConfig, plugins map[string]func
 	b := &Backend{plugins: plugins, now: time.Now, log: slog.Default()}
 	if conf != nil {
 		b.system, b.storage = conf.System, conf.Storage
+		if conf.Logger != nil {
+			b.log = conf.Logger
+		}
 	}
 	if rec, ok := b.system.(logical.EventRecorder); ok && conf != nil {
 		mount := conf.MountPoint

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/x509"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/secretumvault/secretumvault/storage"
@@ -256,6 +257,9 @@ type BackendConfig struct {
 	// System is what core offers engines beyond their storage (nil in
 	// tests that need none).
 	System SystemView
+	// Logger is the server's logger for the mount (nil: discard). Never
+	// log a secret.
+	Logger *slog.Logger
 }
 
 // SystemView is what core offers an engine: password generation from the

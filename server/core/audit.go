@@ -136,7 +136,7 @@ type auditDevices struct {
 const retireWait = time.Second
 
 func newAuditDevices(c *Core, cfg AuditConfig) *auditDevices {
-	a := &auditDevices{core: c, cfg: cfg, log: c.logger.With(slog.String("component", "audit"))}
+	a := &auditDevices{core: c, cfg: cfg, log: c.logger.With(slog.String("subsystem", "audit"))}
 	a.current.Store(emptyAuditSet)
 	return a
 }

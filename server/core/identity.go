@@ -17,7 +17,7 @@ var identityMount = &mountEntry{Path: "identity/", Type: "identity", Description
 func (c *Core) newIdentityStore(ctx context.Context) (*identity.Store, error) {
 	s := identity.New(storage.NewView(c.barrier, identityPrefix), identity.Options{
 		Now:    c.cfg.Now,
-		Logger: c.logger.With(slog.String("component", "identity")),
+		Logger: c.logger.With(slog.String("subsystem", "identity")),
 		Mounts: c.authMountInfo,
 	})
 	if err := s.Setup(ctx); err != nil {

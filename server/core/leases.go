@@ -29,7 +29,7 @@ func (c *Core) newLeaseManager() (*expiration.Manager, error) {
 	cfg.Storage = storage.NewView(c.barrier, leasePrefix)
 	cfg.Revoker = leaseRevoker{c}
 	cfg.Now = c.cfg.Now
-	cfg.Logger = c.logger.With(slog.String("component", "expiration"))
+	cfg.Logger = c.logger.With(slog.String("subsystem", "expiration"))
 	if c.cfg.LeaseBackoff > 0 {
 		cfg.BaseBackoff = c.cfg.LeaseBackoff
 	}

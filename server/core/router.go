@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -111,7 +112,8 @@ func (c *Core) newRoute(ctx context.Context, kind mountKind, e *mountEntry) (*ro
 	}
 	prefix := kind.prefix() + e.Path
 	view := storage.NewView(c.barrier, kind.storagePrefix()+e.UUID+"/")
-	b, err := f(ctx, &logical.BackendConfig{MountPoint: prefix, Config: e.Options, Storage: view, System: mountSystem{c: c, kind: kind, path: e.Path}})
+	b, err := f(ctx, &logical.BackendConfig{MountPoint: prefix, Config: e.Options, Storage: view, System: mountSystem{c: c, kind: kind, path: e.Path},
+		Logger: c.logger.With(slog.String("mount", prefix))})
 	if err != nil {
 		return nil, fmt.Errorf("core: mount %s (%s): %w", prefix, e.Type, err)
 	}
