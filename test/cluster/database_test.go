@@ -300,13 +300,14 @@ func checkRevokedOnTime(t *testing.T, e *expiring, next int, active time.Time) {
 	}
 }
 
-// waitLeaseGone polls sys/leases/lookup on cl until the lease is 404.
+// waitLeaseGone polls sys/leases/lookup on cl until the lease is gone
+// (Vault's 400 "invalid lease").
 func waitLeaseGone(t *testing.T, cl *vault.Client, lease string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		_, err := cl.Sys().Lookup(lease)
-		if statusOf(err) == http.StatusNotFound {
+		if statusOf(err) == http.StatusBadRequest && strings.Contains(err.Error(), "invalid lease") {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -351,8 +352,8 @@ func checkLongLeaseAfterFailover(t *testing.T, c *Cluster, m *mariadb, next, dea
 	if err := login(long.user, long.password); err == nil {
 		t.Fatal("the revoked credentials still log in")
 	}
-	if _, err := nc.Sys().Lookup(long.lease); statusOf(err) != http.StatusNotFound {
-		t.Fatalf("lookup of the revoked lease: %v, want 404", err)
+	if _, err := nc.Sys().Lookup(long.lease); statusOf(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "invalid lease") {
+		t.Fatalf("lookup of the revoked lease: %v, want 400 invalid lease", err)
 	}
 	left, err := nc.Logical().List("sys/leases/lookup/database/creds")
 	if (err != nil && statusOf(err) != http.StatusNotFound) || (left != nil && left.Data["keys"] != nil) {

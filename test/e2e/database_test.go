@@ -175,8 +175,8 @@ func TestDatabaseCredsLifecycle(t *testing.T) {
 	if err := m.login(cr.user, cr.password); err == nil {
 		t.Fatal("the revoked credentials still log in")
 	}
-	if _, err := c.Sys().Lookup(cr.lease); responseStatus(err) != http.StatusNotFound {
-		t.Fatalf("lookup of a revoked lease: %v, want 404", err)
+	if _, err := c.Sys().Lookup(cr.lease); responseStatus(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "invalid lease") {
+		t.Fatalf("lookup of a revoked lease: %v, want Vault's 400 invalid lease", err)
 	}
 	if _, err := c.Sys().RenewWithContext(ctx, cr.lease, 60); err == nil {
 		t.Fatal("a revoked lease was renewed")
