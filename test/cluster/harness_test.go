@@ -116,24 +116,43 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 	if n < 1 {
 		t.Fatalf("cluster: Start needs at least one node, got %d", n)
 	}
+	for attempt := 1; ; attempt++ {
+		c, err := tryStart(t, n, opts)
+		if err == nil {
+			t.Cleanup(c.cleanup)
+			return c
+		}
+		c.stopAll()
+		// A port found free can be taken by another process before the
+		// node binds it: start again on fresh ports.
+		if attempt < 3 && strings.Contains(err.Error(), "address already in use") {
+			t.Logf("cluster: start attempt %d lost a port race; retrying: %v", attempt, err)
+			continue
+		}
+		c.dumpLogs()
+		t.Fatalf("cluster: %v", err)
+	}
+}
+
+// tryStart starts n nodes; on error the caller stops what it started.
+// The data directories are made before the caller registers the cleanup:
+// cleanups run last-in first-out, and the processes must stop before
+// t.TempDir's cleanup removes their directories.
+func tryStart(t testing.TB, n int, opts Options) (*Cluster, error) {
 	c := &Cluster{t: t, opts: opts.withDefaults()}
 	ipToNode := make(map[string]string, n)
 	for i := range n {
 		ipToNode[clusterIP(i)] = nodeID(i)
 	}
 	c.Net = NewNetwork(ipToNode)
-	// Make the data directories before registering cleanup: cleanups run
-	// last-in first-out, and the processes must stop before t.TempDir's
-	// cleanup removes their directories.
 	dirs := make([]string, n)
 	for i := range dirs {
 		dirs[i] = t.TempDir()
 	}
-	t.Cleanup(c.cleanup)
 	for i := range n {
 		node, err := c.newNode(dirs[i], i)
 		if err != nil {
-			t.Fatalf("cluster: %v", err)
+			return c, err
 		}
 		c.Nodes = append(c.Nodes, node)
 	}
@@ -143,7 +162,7 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 			leader = c.Nodes[0].APIURL()
 		}
 		if err := os.WriteFile(node.config, []byte(node.hcl(c.opts, leader)), 0o600); err != nil {
-			t.Fatalf("cluster: write config of %s: %v", node.ID, err)
+			return c, fmt.Errorf("write config of %s: %w", node.ID, err)
 		}
 	}
 	// Launch every process first: a joining node may need node0 up to
@@ -152,16 +171,16 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 	for i, node := range c.Nodes {
 		exited, err := node.launch()
 		if err != nil {
-			t.Fatalf("cluster: %v", err)
+			return c, err
 		}
 		exits[i] = exited
 	}
 	for i, node := range c.Nodes {
 		if err := node.waitAPI(exits[i], c.opts.StartTimeout); err != nil {
-			t.Fatalf("cluster: %v", err)
+			return c, err
 		}
 	}
-	return c
+	return c, nil
 }
 
 // nodeID is the raft node id of node i.
@@ -223,16 +242,23 @@ func (n *Node) hcl(opts Options, leaderAPI string) string {
 // cleanup stops every process, closes the proxies and, if the test failed,
 // saves every node's log to a directory that outlives the test.
 func (c *Cluster) cleanup() {
+	c.stopAll()
+	if c.t.Failed() {
+		c.dumpLogs()
+	}
+}
+
+// stopAll stops every node and the proxies.
+func (c *Cluster) stopAll() {
 	for _, n := range c.Nodes {
 		if err := n.stop(); err != nil {
 			c.t.Errorf("cluster: stop %s: %v", n.ID, err)
 		}
 	}
-	if err := c.Net.Close(); err != nil {
-		c.t.Errorf("cluster: close proxies: %v", err)
-	}
-	if c.t.Failed() {
-		c.dumpLogs()
+	if c.Net != nil {
+		if err := c.Net.Close(); err != nil {
+			c.t.Errorf("cluster: close proxies: %v", err)
+		}
 	}
 }
 
