@@ -85,7 +85,7 @@ type Database struct {
 	mu     sync.RWMutex // guards the fields below
 	db     *sql.DB
 	creds  *credentials
-	names  *usernameTemplate
+	names  *dbplugin.UsernameTemplate
 	closed bool
 }
 
@@ -146,7 +146,7 @@ func (d *Database) Initialize(ctx context.Context, cfg dbplugin.Config) error {
 }
 
 // session returns the pool and its state, or ErrNotInitialized.
-func (d *Database) session() (*sql.DB, *credentials, *usernameTemplate, error) {
+func (d *Database) session() (*sql.DB, *credentials, *dbplugin.UsernameTemplate, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if d.db == nil {
@@ -168,7 +168,7 @@ func (d *Database) NewUser(ctx context.Context, req dbplugin.NewUserRequest) (db
 	if len(req.Statements.Commands) == 0 {
 		return dbplugin.NewUserResponse{}, fmt.Errorf("%w: creation statements are required", ErrNoStatements)
 	}
-	username, err := names.generate(req.UsernameConfig)
+	username, err := names.Render(req.UsernameConfig, usernameRules(d.maxUsernameLen))
 	if err != nil {
 		return dbplugin.NewUserResponse{}, fmt.Errorf("%w: %w", dbplugin.ErrInvalidConfig, err)
 	}

@@ -78,7 +78,7 @@ type Database struct {
 	cfg     dbplugin.Config // normalised; Password is the current root password
 	connCfg *pgx.ConnConfig // parsed connection settings (with password)
 	db      *sql.DB
-	names   *usernameTemplate
+	names   *dbplugin.UsernameTemplate
 
 	secrets redactor
 }

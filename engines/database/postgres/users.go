@@ -43,7 +43,7 @@ func (d *Database) newUser(ctx context.Context, req dbplugin.NewUserRequest) (st
 		return "", fmt.Errorf("new user: %w", err)
 	}
 	defer d.mu.RUnlock()
-	username, err := d.names.generate(req.UsernameConfig)
+	username, err := generateUsername(d.names, req.UsernameConfig)
 	if err != nil {
 		return "", fmt.Errorf("new user: %w", err)
 	}
