@@ -156,22 +156,9 @@ func (r leaseRevoker) send(ctx context.Context, l *expiration.Lease, op logical.
 		ID: id, Operation: op, Path: relativePath(l.Path, rt.prefix), MountPoint: rt.prefix,
 		MountType: rt.entry.Type, Storage: rt.view, Data: data, Secret: &sec,
 	}
-	set := r.c.audits.set()
-	defer set.enter()()
 	e := &audit.Entry{Time: r.c.cfg.Now(), RequestID: id, Operation: string(op), Path: l.Path, MountType: rt.entry.Type, LeaseID: l.ID,
 		Decision: audit.Decision{Allowed: true, PolicyIDs: []string{"expiration-manager"}}}
-	if err := set.broker.LogRequest(ctx, e); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrAuditFailed, err)
-	}
-	resp, err := rt.backend.HandleRequest(ctx, req)
-	e.Status = auditStatus(resp, err)
-	if err != nil {
-		e.Error = err.Error()
-	}
-	if aerr := set.broker.LogResponse(ctx, e); aerr != nil && err == nil {
-		r.c.logger.Error("core: audit of a lease "+string(op)+" failed", "lease_id", l.ID, "error", aerr)
-	}
-	return resp, err
+	return r.c.auditedAction(ctx, e, func() (*logical.Response, error) { return rt.backend.HandleRequest(ctx, req) })
 }
 
 // LeaseCounts returns the live leases by mount and how many are

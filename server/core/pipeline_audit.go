@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/secretumvault/secretumvault/audit"
@@ -84,20 +85,32 @@ func (c *Core) AuditFailures() map[string]uint64 { return c.audits.Failures() }
 // own (a scheduled rotation): no caller, policy id "server". A device
 // failure is logged and counted; the action has already happened.
 func (c *Core) auditEvent(ctx context.Context, op logical.Operation, path string, err error) {
-	set := c.audits.set()
-	defer set.enter()()
 	id, _ := logical.NewUUID()
 	e := &audit.Entry{Time: c.cfg.Now(), RequestID: id, Operation: string(op), Path: path,
 		Decision: audit.Decision{Allowed: true, PolicyIDs: []string{"server"}}}
-	if aerr := set.broker.LogRequest(ctx, e); aerr != nil {
+	if _, aerr := c.auditedAction(ctx, e, func() (*logical.Response, error) { return nil, err }); errors.Is(aerr, ErrAuditFailed) {
 		c.logger.Error("core: audit of a server event failed", "path", path, "error", aerr)
-		return
 	}
-	e.Status = auditStatus(nil, err)
+}
+
+// auditedAction runs do between the request and response entries of e,
+// outside any client request (the expiration manager's renewals and
+// revocations, engines' own actions): do does not run when no device
+// recorded the request entry (ErrAuditFailed); a failed response entry is
+// logged, the action having happened.
+func (c *Core) auditedAction(ctx context.Context, e *audit.Entry, do func() (*logical.Response, error)) (*logical.Response, error) {
+	set := c.audits.set()
+	defer set.enter()()
+	if err := set.broker.LogRequest(ctx, e); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrAuditFailed, err)
+	}
+	resp, err := do()
+	e.Status = auditStatus(resp, err)
 	if err != nil {
 		e.Error = err.Error()
 	}
 	if aerr := set.broker.LogResponse(ctx, e); aerr != nil {
-		c.logger.Error("core: audit of a server event failed", "path", path, "error", aerr)
+		c.logger.Error("core: audit response of an action failed", "path", e.Path, "operation", e.Operation, "error", aerr)
 	}
+	return resp, err
 }
