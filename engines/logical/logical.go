@@ -231,7 +231,26 @@ type Response struct {
 	// the whole JSON body (used by sys endpoints Vault answers without an
 	// envelope, e.g. sys/seal-status).
 	Raw map[string]any
+	// Binary, when set, is the whole HTTP response instead of JSON: a
+	// DER certificate or CRL, a PEM bundle, an OCSP response (Vault's
+	// http_raw_body / http_content_type response data).
+	Binary *Binary
+	// AuditClear names top-level Data keys whose values are not secret
+	// and are written to the audit log in clear (a certificate's
+	// serial_number, a key's version), as Vault's
+	// audit_non_hmac_response_keys; every other value is HMAC'd.
+	AuditClear []string
 	// Redirect, Headers and friends are deliberately absent until needed.
+}
+
+// Binary is a non-JSON response body.
+type Binary struct {
+	// ContentType is the Content-Type header (e.g. "application/pkix-cert").
+	ContentType string
+	// Data is the body.
+	Data []byte
+	// Status is the HTTP status (0: 200).
+	Status int
 }
 
 // Backend is one mounted engine instance.

@@ -33,12 +33,30 @@ func (s *service) Handle(ctx context.Context, in *pb.LogicalRequest) (*httpbody.
 	if err != nil {
 		return s.notFoundWithData(ctx, req.ID, op, mountType, err)
 	}
+	if resp != nil && resp.Binary != nil {
+		return s.binary(ctx, resp.Binary), nil
+	}
 	body, code, err := renderLogical(req.ID, op, mountType, resp)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	s.succeed(ctx, code)
 	return &httpbody.HttpBody{ContentType: "application/json", Data: body}, nil
+}
+
+// binary answers with an engine's non-JSON body (a DER certificate, a
+// CRL, an OCSP response).
+func (s *service) binary(ctx context.Context, b *logical.Binary) *httpbody.HttpBody {
+	code := b.Status
+	if code == 0 {
+		code = http.StatusOK
+	}
+	s.succeed(ctx, code)
+	ct := b.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	return &httpbody.HttpBody{ContentType: ct, Data: b.Data}
 }
 
 // buildLogicalRequest turns the RPC into a logical.Request. Over REST the
