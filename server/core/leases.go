@@ -67,8 +67,8 @@ func (c *Core) registerLease(ctx context.Context, call *pipelineCall, tgt *targe
 		Renewable: sec.Renewable,
 	}
 	sec.IssueTime, sec.TTL, sec.MaxTTL = now, ttl, max
-	if te := call.caller; te != nil && !te.IsRoot() {
-		l.ClientTokenAccessor = te.Accessor
+	if te := call.caller; te != nil && !te.ExpireTime.IsZero() {
+		l.ClientTokenAccessor = te.Accessor // a token that never expires does not tie its leases
 	}
 	if err := c.leases.Register(ctx, l); err != nil {
 		c.revokeUnleased(tgt, req, sec)
@@ -119,12 +119,18 @@ var _ expiration.Revoker = leaseRevoker{}
 
 // RevokeLease implements expiration.Revoker.
 func (r leaseRevoker) RevokeLease(ctx context.Context, l *expiration.Lease) error {
+	if l.Secret.Type == tokenLeaseType {
+		return r.revokeTokenLease(ctx, l)
+	}
 	_, err := r.send(ctx, l, logical.RevokeOperation, nil)
 	return err
 }
 
 // RenewLease implements expiration.Revoker.
 func (r leaseRevoker) RenewLease(ctx context.Context, l *expiration.Lease, increment time.Duration) (*logical.Secret, error) {
+	if l.Secret.Type == tokenLeaseType {
+		return nil, errTokenLeaseRenew
+	}
 	resp, err := r.send(ctx, l, logical.RenewOperation, map[string]any{"increment": int64(increment / time.Second)})
 	if err != nil {
 		return nil, err

@@ -52,9 +52,7 @@ func (c *Core) newTokenStore() *token.Store {
 	return token.NewStore(storage.NewView(c.barrier, tokenPrefix), token.Options{
 		Now:    c.cfg.Now,
 		Logger: c.logger.With(slog.String("subsystem", "token")),
-		OnRevoke: func(ctx context.Context, accessor string) error {
-			return c.leases.RevokeByToken(ctx, accessor)
-		},
+		Leases: tokenLeaser{c},
 	})
 }
 

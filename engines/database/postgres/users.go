@@ -189,8 +189,8 @@ func (d *Database) changeExpiration(ctx context.Context, username string, ce *db
 	return nil
 }
 
-// inTx runs commands in one transaction, committed when all succeed.
-func inTx(ctx context.Context, db *sql.DB, commands []string, vars map[string]string) error {
+// inTxOnce runs commands in one transaction, committed when all succeed.
+func inTxOnce(ctx context.Context, db *sql.DB, commands []string, vars map[string]string) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

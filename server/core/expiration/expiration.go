@@ -156,9 +156,9 @@ func setDefault[T comparable](p *T, d T) {
 // returns ErrNotActive while the manager is not running.
 type Manager struct {
 	cfg     Config
-	stripes [1024]sync.Mutex // per-lease serialisation, by hash of the id
-	life    sync.Mutex       // serialises Start and Stop
-	quotaMu sync.Mutex       // serialises quota changes
+	locks   keyLocks   // per-lease serialisation
+	life    sync.Mutex // serialises Start and Stop
+	quotaMu sync.Mutex // serialises quota changes
 
 	mu       sync.RWMutex
 	idx      *index  // nil while not running
@@ -346,13 +346,4 @@ func (p *period) poke() {
 	case p.wake <- struct{}{}:
 	default:
 	}
-}
-
-// stripe returns the lock serialising the operations on lease id.
-func (m *Manager) stripe(id string) *sync.Mutex {
-	x := uint32(2166136261) // FNV-1a
-	for i := 0; i < len(id); i++ {
-		x = (x ^ uint32(id[i])) * 16777619
-	}
-	return &m.stripes[x%uint32(len(m.stripes))]
 }

@@ -56,6 +56,8 @@ type revoker struct {
 	// succeed) or ctx ends; entered gets the lease id when it waits.
 	gate    chan struct{}
 	entered chan string
+	// during, when set, runs inside every RevokeLease call with its ctx.
+	during func(ctx context.Context, l *expiration.Lease)
 }
 
 func newRevoker() *revoker {
@@ -65,8 +67,11 @@ func newRevoker() *revoker {
 func (r *revoker) RevokeLease(ctx context.Context, l *expiration.Lease) error {
 	r.mu.Lock()
 	r.tries[l.ID]++
-	try, fail, gate := r.tries[l.ID], r.fail, r.gate
+	try, fail, gate, during := r.tries[l.ID], r.fail, r.gate, r.during
 	r.mu.Unlock()
+	if during != nil {
+		during(ctx, l)
+	}
 	if gate != nil {
 		r.entered <- l.ID
 		select {

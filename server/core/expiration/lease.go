@@ -41,7 +41,7 @@ type Lease struct {
 	LastRenewalTime time.Time
 	// ExpireTime is when the lease is revoked; MaxExpireTime the bound no
 	// renewal passes (issue time + the role's or mount's max TTL; zero
-	// means unbounded, which the core should not ask for).
+	// means unbounded: a token's lease, whose bound the token store keeps).
 	ExpireTime    time.Time
 	MaxExpireTime time.Time
 	// Renewable says whether Renew may extend the lease.

@@ -45,9 +45,7 @@ func (m *Manager) Register(ctx context.Context, l *Lease, opts ...RegisterOption
 	if err != nil {
 		return err
 	}
-	mu := m.stripe(c.ID)
-	mu.Lock()
-	defer mu.Unlock()
+	defer m.locks.lock(c.ID)()
 	err = m.create(ctx, c)
 	m.mu.Lock()
 	switch {
@@ -135,9 +133,7 @@ func (m *Manager) Renew(ctx context.Context, id string, increment time.Duration)
 	if increment < 0 {
 		return nil, logical.InvalidRequest("increment", "must not be negative")
 	}
-	mu := m.stripe(id)
-	mu.Lock()
-	defer mu.Unlock()
+	defer m.locks.lock(id)()
 	l, err := m.renewLocked(ctx, id, increment)
 	if err != nil {
 		return nil, err

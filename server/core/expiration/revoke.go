@@ -28,9 +28,7 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 // revokeOne revokes id under its stripe lock; force deletes the lease
 // even when the backend revocation fails (the failure is logged).
 func (m *Manager) revokeOne(ctx context.Context, id string, force bool) error {
-	mu := m.stripe(id)
-	mu.Lock()
-	defer mu.Unlock()
+	defer m.locks.lock(id)()
 	l, err := m.read(ctx, id)
 	if err != nil && !(force && errors.Is(err, ErrCorrupt)) {
 		return err
@@ -46,7 +44,7 @@ func (m *Manager) revokeOne(ctx context.Context, id string, force bool) error {
 		m.forget(id)
 		return nil
 	}
-	if err := m.cfg.Revoker.RevokeLease(ctx, l); err != nil {
+	if err := m.cfg.Revoker.RevokeLease(withRevoking(ctx, id), l); err != nil {
 		if !force {
 			return fmt.Errorf("expiration: revoke lease %s: %w", id, err)
 		}
@@ -172,9 +170,7 @@ func (m *Manager) expireNow(ctx context.Context, accessor, key string) error {
 		return err
 	}
 	id := string(se.Value)
-	mu := m.stripe(id)
-	mu.Lock()
-	defer mu.Unlock()
+	defer m.locks.lock(id)()
 	l, err := m.read(ctx, id)
 	if err != nil {
 		return err

@@ -55,9 +55,7 @@ func (m *Manager) work(p *period, x *index) {
 // stripe lock, and settles the entry: deleted, requeued (renewed
 // meanwhile, storage error, retry) or irrevocable.
 func (m *Manager) expire(p *period, x *index, e *entry) {
-	mu := m.stripe(e.id)
-	mu.Lock()
-	defer mu.Unlock()
+	defer m.locks.lock(e.id)()
 	if p.ctx.Err() != nil {
 		return
 	}
@@ -85,7 +83,7 @@ func (m *Manager) expire(p *period, x *index, e *entry) {
 // attempt calls the Revoker for expired lease l and records the outcome.
 func (m *Manager) attempt(p *period, x *index, e *entry, l *Lease) {
 	rctx, cancel := context.WithTimeout(p.ctx, m.cfg.RevokeTimeout)
-	err := m.cfg.Revoker.RevokeLease(rctx, l)
+	err := m.cfg.Revoker.RevokeLease(withRevoking(rctx, l.ID), l)
 	cancel()
 	if err == nil {
 		if err = m.remove(p.ctx, l); err == nil {

@@ -37,9 +37,7 @@ func (m *Manager) tidyRecords(ctx context.Context) (int, error) {
 }
 
 func (m *Manager) tidyRecord(ctx context.Context, id string) (bool, error) {
-	mu := m.stripe(id)
-	mu.Lock()
-	defer mu.Unlock()
+	defer m.locks.lock(id)()
 	_, err := m.read(ctx, id)
 	if !errors.Is(err, ErrCorrupt) {
 		return false, err
@@ -71,9 +69,7 @@ func (m *Manager) tidyIndexEntry(ctx context.Context, key string) (bool, error) 
 		return false, err
 	}
 	id := string(se.Value)
-	mu := m.stripe(id)
-	mu.Lock()
-	defer mu.Unlock()
+	defer m.locks.lock(id)()
 	l, err := m.read(ctx, id)
 	if err != nil && !errors.Is(err, ErrCorrupt) {
 		return false, err

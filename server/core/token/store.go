@@ -18,11 +18,16 @@ const maxDepth = 1024
 // stripe returns the lock guarding read-modify-write of token h.
 // Any string is accepted (keys listed from storage are not trusted).
 func (s *Store) stripe(h string) *sync.RWMutex {
-	x := uint32(2166136261) // FNV-1a
+	return &s.stripes[fnv1a(h)%uint32(len(s.stripes))]
+}
+
+// fnv1a is the FNV-1a hash of h, which spreads tokens over lock stripes.
+func fnv1a(h string) uint32 {
+	x := uint32(2166136261)
 	for i := 0; i < len(h); i++ {
 		x = (x ^ uint32(h[i])) * 16777619
 	}
-	return &s.stripes[x%uint32(len(s.stripes))]
+	return x
 }
 
 // alive reports whether e itself may be used at now.
@@ -122,8 +127,27 @@ func (s *Store) mint(ctx context.Context, e *Entry, customRaw string) (string, e
 	if err := s.writeNew(ctx, e, ah); err != nil {
 		return "", err
 	}
+	if err := s.leaseNew(ctx, e); err != nil {
+		return "", err
+	}
 	s.log.Debug("token created", "accessor", e.Accessor, "path", e.Path)
 	return raw, nil
+}
+
+// leaseNew registers the lease of new token e, revoking e when that
+// fails.
+func (s *Store) leaseNew(ctx context.Context, e *Entry) error {
+	if s.opts.Leases == nil || e.ExpireTime.IsZero() {
+		return nil
+	}
+	err := s.opts.Leases.TokenCreated(ctx, e.clone())
+	if err == nil {
+		return nil
+	}
+	if _, rerr := s.revokeOne(ctx, e.id, ""); rerr != nil {
+		s.log.Error("token: could not undo a token whose lease was refused", "accessor", e.Accessor, "error", rerr)
+	}
+	return fmt.Errorf("token: lease of new token: %w", err)
 }
 
 // writeNew stores a new entry after its indexes (entry last: the entry's
@@ -180,15 +204,31 @@ func (s *Store) revokeTree(ctx context.Context, h string) (int, error) {
 }
 
 // revokeOne deletes token h, its accessor index and its link under its
-// parent (parentHint when the entry is already gone). It reports whether
-// the entry existed.
+// parent (parentHint when the entry is already gone), then tells the
+// Leaser, outside the token's lock. It reports whether the entry existed.
 func (s *Store) revokeOne(ctx context.Context, h, parentHint string) (bool, error) {
+	e, err := s.deleteOne(ctx, h, parentHint)
+	if err != nil || e == nil {
+		return false, err
+	}
+	s.log.Debug("token revoked", "accessor", e.Accessor)
+	if s.opts.Leases != nil {
+		if err := s.opts.Leases.TokenRevoked(ctx, e); err != nil {
+			s.log.Error("token: revoking the leases of a revoked token failed", "accessor", e.Accessor, "error", err)
+		}
+	}
+	return true, nil
+}
+
+// deleteOne is revokeOne's storage part, under h's lock: it returns the
+// deleted entry (nil when it was already gone).
+func (s *Store) deleteOne(ctx context.Context, h, parentHint string) (*Entry, error) {
 	mu := s.stripe(h)
 	mu.Lock()
 	defer mu.Unlock()
 	e, err := s.load(ctx, h)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	ops := []*storage.Op{deleteOp(idKey(h))}
 	parent := parentHint
@@ -196,7 +236,7 @@ func (s *Store) revokeOne(ctx context.Context, h, parentHint string) (bool, erro
 		parent = e.parent
 		ah, err := s.hash(e.Accessor)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		ops = append(ops, deleteOp(accessorKey(ah)))
 	}
@@ -204,17 +244,9 @@ func (s *Store) revokeOne(ctx context.Context, h, parentHint string) (bool, erro
 		ops = append(ops, deleteOp(parentKey(parent, h)))
 	}
 	if err := s.apply(ctx, ops); err != nil {
-		return false, fmt.Errorf("token: revoke: %w", err)
+		return nil, fmt.Errorf("token: revoke: %w", err)
 	}
-	if e != nil {
-		s.log.Debug("token revoked", "accessor", e.Accessor)
-		if s.opts.OnRevoke != nil {
-			if err := s.opts.OnRevoke(ctx, e.Accessor); err != nil {
-				s.log.Error("token: revoking the leases of a revoked token failed", "accessor", e.Accessor, "error", err)
-			}
-		}
-	}
-	return e != nil, nil
+	return e, nil
 }
 
 // revokeOrphan revokes h alone; its children become orphans.
@@ -260,8 +292,30 @@ func (s *Store) orphan(ctx context.Context, c, p string) error {
 }
 
 // renew extends the expiry of token h by increment (0: its creation TTL),
-// capped by its explicit max TTL and the system max TTL from creation.
+// capped by its explicit max TTL and the system max TTL from creation,
+// and moves its lease. Renewals of one token are serialised, so its
+// lease follows the last one.
 func (s *Store) renew(ctx context.Context, h string, increment time.Duration) (*Entry, []string, error) {
+	mu := s.renewLock(h)
+	mu.Lock()
+	defer mu.Unlock()
+	e, warnings, err := s.renewEntry(ctx, h, increment)
+	if err != nil || s.opts.Leases == nil {
+		return e, warnings, err
+	}
+	if err := s.opts.Leases.TokenRenewed(ctx, e.clone()); err != nil {
+		return nil, nil, fmt.Errorf("token: renew lease: %w", err)
+	}
+	return e, warnings, nil
+}
+
+// renewLock returns the lock serialising the renewals of token h.
+func (s *Store) renewLock(h string) *sync.Mutex {
+	return &s.renewing[fnv1a(h)%uint32(len(s.renewing))]
+}
+
+// renewEntry is renew's storage part, under h's lock.
+func (s *Store) renewEntry(ctx context.Context, h string, increment time.Duration) (*Entry, []string, error) {
 	mu := s.stripe(h)
 	mu.Lock()
 	defer mu.Unlock()

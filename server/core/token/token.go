@@ -65,11 +65,9 @@ type Options struct {
 	MaxTTL time.Duration
 	// DefaultTTL is the TTL of a token created without one (default 768h).
 	DefaultTTL time.Duration
-	// OnRevoke, when set, is called with the accessor of every token
-	// revoked (explicitly, with its parent, or by tidy), after it is
-	// deleted: core revokes the leases the token created. An error is
-	// logged; the token stays revoked.
-	OnRevoke func(ctx context.Context, accessor string) error
+	// Leases, when set, gives every token that expires a lease (see
+	// Leaser); core sets it to the expiration manager.
+	Leases Leaser
 }
 
 // DefaultOptions returns the defaults: 768h for both TTLs, the wall clock
@@ -211,6 +209,9 @@ type Store struct {
 	salt    atomic.Pointer[[]byte]
 	txOK    atomic.Bool
 	stripes [256]sync.RWMutex
+	// renewing serialises the renewals of one token with the update of
+	// its lease (held outside stripes; see renewResponse).
+	renewing [64]sync.Mutex
 }
 
 // NewStore returns a Store over view, a barrier-encrypted storage view
