@@ -153,6 +153,10 @@ type Entry struct {
 	RequestData map[string]any
 	// ResponseData is the response's data (responses only).
 	ResponseData map[string]any
+	// ResponseClear names top-level ResponseData keys written as they are
+	// (a certificate's serial number, a key version): the engine vouches
+	// they are not secret. Every other value is HMAC'd.
+	ResponseClear []string
 	// Error is the client-visible failure of a response ("" on success).
 	Error string
 	// LeaseID is the lease of a response's secret, if any, written as

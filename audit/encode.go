@@ -205,7 +205,12 @@ func (x *entryEncoder) appendResponse(dst []byte, e *Entry) ([]byte, error) {
 	if len(e.ResponseData) > 0 {
 		f.name("data")
 		var err error
-		if f.dst, err = x.appendData(f.dst, e.ResponseData); err != nil {
+		if len(e.ResponseClear) > 0 && !x.enc.raw {
+			f.dst, err = x.appendPartlyClearMap(f.dst, e.ResponseData, e.ResponseClear)
+		} else {
+			f.dst, err = x.appendData(f.dst, e.ResponseData)
+		}
+		if err != nil {
 			return dst, err
 		}
 	}
@@ -254,6 +259,29 @@ func (x *entryEncoder) appendHMACMap(dst []byte, m map[string]any) []byte {
 	}
 	x.keys = x.keys[:mark]
 	return append(dst, '}')
+}
+
+// appendPartlyClearMap appends top-level data with the values of the keys
+// in clear as they are and every other leaf HMAC'd.
+func (x *entryEncoder) appendPartlyClearMap(dst []byte, m map[string]any, clear []string) ([]byte, error) {
+	keys, mark := sortedKeys(x, m)
+	defer func() { x.keys = x.keys[:mark] }()
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(appendString(dst, k), ':')
+		if !slices.Contains(clear, k) {
+			dst = x.appendHMACValue(dst, m[k])
+			continue
+		}
+		var err error
+		if dst, err = x.appendRawValue(dst, m[k]); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
 }
 
 // appendHMACValue appends the HMAC'd form of one data value. A nil

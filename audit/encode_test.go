@@ -228,3 +228,41 @@ func TestSecretCacheFollowsValue(t *testing.T) {
 		}
 	}
 }
+
+// TestResponseClear: the keys an engine vouches for are written as they
+// are; every other value, however nested, stays HMAC'd.
+func TestResponseClear(t *testing.T) {
+	key := deriveKey(make([]byte, RootKeySize), 1)
+	e := &Entry{
+		ResponseData: map[string]any{
+			"serial_number": "1a:2b", "key_version": 3, "private_key": "-----BEGIN PRIVATE KEY-----",
+			"nested": map[string]any{"serial_number": "inner"},
+		},
+		ResponseClear: []string{"serial_number", "key_version", "absent"},
+	}
+	line, err := newEntryEncoder(1, key, encoding{}).appendEntry(nil, TypeResponse, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Response struct {
+			Data map[string]any `json:"data"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(line, &got); err != nil {
+		t.Fatalf("%v: %s", err, line)
+	}
+	d := got.Response.Data
+	if d["serial_number"] != "1a:2b" || d["key_version"] != float64(3) {
+		t.Fatalf("clear keys HMAC'd or changed: %v", d)
+	}
+	if pk, _ := d["private_key"].(string); !strings.HasPrefix(pk, "hmac-sha256:") {
+		t.Fatalf("private_key not HMAC'd: %v", d["private_key"])
+	}
+	if inner, _ := d["nested"].(map[string]any)["serial_number"].(string); !strings.HasPrefix(inner, "hmac-sha256:") {
+		t.Fatalf("a nested key of a clear name is not HMAC'd: %v", d["nested"])
+	}
+	if bytes.Contains(line, []byte("BEGIN PRIVATE KEY")) {
+		t.Fatal("the private key reached the line")
+	}
+}

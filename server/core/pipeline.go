@@ -390,7 +390,7 @@ func (c *Core) dispatch(ctx context.Context, call *pipelineCall, tgt *target, re
 	}
 	e := c.auditEntry(call, tgt, req)
 	if resp != nil {
-		e.ResponseData = resp.Data
+		e.ResponseData, e.ResponseClear = resp.Data, resp.AuditClear
 		if resp.Secret != nil {
 			e.LeaseID = resp.Secret.LeaseID
 		}
