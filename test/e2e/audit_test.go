@@ -392,7 +392,15 @@ func TestAuditSocketDeviceStalledPeer(t *testing.T) {
 		}
 		refused, ids[path] = append(refused, path), id
 	}
-	stages := refusalStages(t, s.logs())
+	// vaultd's log reaches the harness through a pipe: wait for the lines
+	// of both refusals before judging them.
+	var stages map[string]string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		stages = refusalStages(t, s.logs())
+		if stages[ids[refused[0]]] != "" && stages[ids[refused[1]]] != "" || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, p := range refused {
 		if stages[ids[p]] != "request" {
 			t.Errorf("%s (request %s): vaultd logged stage %q, want the request entry refused", p, ids[p], stages[ids[p]])
