@@ -70,6 +70,10 @@ func TestPKIChainCRLAndOCSP(t *testing.T) {
 	init := s.initUnseal(1, 1)
 	c := s.client(init.RootToken)
 	files := pkiFiles{t, t.TempDir()}
+	auditLog := filepath.Join(files.dir, "audit.log")
+	if err := c.Sys().EnableAuditWithOptions("file", &vault.EnableAuditOptions{Type: "file", Options: map[string]string{"file_path": auditLog}}); err != nil {
+		t.Fatalf("enable audit: %v", err)
+	}
 	for _, m := range []string{"pki", "pki_int"} {
 		if err := c.Sys().Mount(m, &vault.MountInput{Type: "pki", Config: vault.MountConfigInput{MaxLeaseTTL: "87600h"}}); err != nil {
 			t.Fatalf("mount %s: %v", m, err)
@@ -99,6 +103,16 @@ func TestPKIChainCRLAndOCSP(t *testing.T) {
 	if dataString(t, leaf, "private_key_type") != "ec" || !strings.Contains(dataString(t, leaf, "private_key"), "PRIVATE KEY") {
 		t.Fatalf("issue answered private_key_type %v", leaf.Data["private_key_type"])
 	}
+	// The audit log names the serial in clear, never the private key.
+	logged, err := os.ReadFile(auditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyBody := strings.Split(dataString(t, leaf, "private_key"), "\n")[1]
+	if !strings.Contains(string(logged), `"serial_number":"`+serial+`"`) || strings.Contains(string(logged), keyBody) {
+		t.Fatalf("audit log: serial %s in clear = %v, private key present = %v", serial,
+			strings.Contains(string(logged), serial), strings.Contains(string(logged), keyBody))
+	}
 	if out := openssl(t, true, "verify", "-CAfile", rootPEM, "-untrusted", intPEM, leafPEM); !strings.Contains(out, "OK") {
 		t.Fatalf("openssl verify: %s", out)
 	}
@@ -107,7 +121,7 @@ func TestPKIChainCRLAndOCSP(t *testing.T) {
 	}
 
 	// A name outside the role is refused with a 400 naming it.
-	_, err := c.Logical().Write("pki_int/issue/web", map[string]any{"common_name": "evil.example.org"})
+	_, err = c.Logical().Write("pki_int/issue/web", map[string]any{"common_name": "evil.example.org"})
 	if responseStatus(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "evil.example.org") {
 		t.Fatalf("issue outside the role: %v, want a 400 naming the name", err)
 	}
