@@ -216,7 +216,7 @@ func (b *Backend) handleVerify(ctx context.Context, req *logical.Request, d *fra
 
 func (b *Backend) pathHMAC() *framework.Path {
 	return &framework.Path{
-		Pattern: `hmac/` + nameRe + `(/(?P<urlalgorithm>[^/]+))?`,
+		Pattern:      `hmac/` + nameRe + `(/(?P<urlalgorithm>[^/]+))?`,
 		Fields:       hmacFields(),
 		Operations:   map[logical.Operation]framework.OperationHandler{logical.UpdateOperation: b.handleHMAC},
 		HelpSynopsis: "HMAC an input, or a batch of them, with a named key's HMAC key.",
