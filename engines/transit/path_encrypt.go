@@ -78,6 +78,9 @@ func (b *Backend) pathRewrap() *framework.Path {
 
 func (b *Backend) handleEncrypt(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.String("name")
+	if _, batch, _ := batchInput(d); !batch && !d.Has("plaintext") {
+		return nil, logical.InvalidRequest("plaintext", "missing plaintext to encrypt")
+	}
 	k, err := b.key(ctx, req.Storage, name)
 	if err != nil {
 		return nil, err
