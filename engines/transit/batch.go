@@ -38,7 +38,7 @@ func hashOf(field, url, body string) (crypto.Hash, error) {
 }
 
 // batchInput returns the request's batch_input items, or ok=false when
-// it sends none. Items are decoded one by one (decodeItem), so that a
+// it sends none. Items are decoded one by one (runBatch), so that a
 // bad item fails only itself.
 func batchInput(d *framework.FieldData) (items []map[string]any, ok bool, err error) {
 	raw, sent := d.Raw["batch_input"]

@@ -5,9 +5,11 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/chacha20poly1305"
+	"golang.org/x/crypto/hkdf"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 )
@@ -62,6 +65,28 @@ func TestVaultCiphertextLayout(t *testing.T) {
 				t.Fatalf("open by hand: %q, %v", got, err)
 			}
 		})
+	}
+}
+
+// A derived key's per-context key is Vault's: HKDF-SHA256 of the
+// version's key with no salt and the context as info (computed here
+// with x/crypto's hkdf, the implementation Vault uses).
+func TestDerivedKeyIsVaultsHKDF(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.write("keys/d", map[string]any{"derived": true, "exportable": true})
+	base := unb64(t, h.exportKey("encryption-key", "d"))
+	context := []byte("customer-42")
+	dk := make([]byte, 32)
+	if _, err := io.ReadFull(hkdf.New(sha256.New, base, nil, context), dk); err != nil {
+		t.Fatal(err)
+	}
+	block, _ := aes.NewCipher(dk)
+	aead, _ := cipher.NewGCM(block)
+	nonce := []byte("nonce-12byte")
+	ct := "vault:v1:" + base64.StdEncoding.EncodeToString(aead.Seal(bytes.Clone(nonce), nonce, secret, nil))
+	if got := h.decrypt("d", ct, map[string]any{"context": b64(context)}); !bytes.Equal(got, secret) {
+		t.Fatalf("decrypt = %q", got)
 	}
 }
 

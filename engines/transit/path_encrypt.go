@@ -121,6 +121,9 @@ func (b *Backend) upsert(ctx context.Context, s logical.Storage, name string, d 
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
+	if !keyType(in.Type).encryption() {
+		return nil, logical.InvalidRequest("type", "key type %s not supported for this operation", in.Type)
+	}
 	return b.update(ctx, s, name, func(cur *policy) (*policy, error) {
 		if cur != nil {
 			return nil, nil

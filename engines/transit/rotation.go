@@ -90,9 +90,9 @@ func (b *Backend) learn(ctx context.Context, st logical.Storage) error {
 			b.sched.note(k.p)
 		}
 	}
-	if len(errs) == 0 {
-		b.sched.markLoaded()
-	}
+	// A key that cannot be read is reported, not retried every second:
+	// its next write or read puts it back on the schedule.
+	b.sched.markLoaded()
 	return errors.Join(errs...)
 }
 

@@ -378,6 +378,13 @@ func TestEncryptCreatesTheKeyOnCreate(t *testing.T) {
 	if typ := h.must(logical.ReadOperation, "keys/new", nil).Data["type"]; typ != "chacha20-poly1305" {
 		t.Fatalf("upserted key type %v", typ)
 	}
+	_, err = h.do(logical.CreateOperation, "encrypt/signer", map[string]any{"plaintext": b64(secret), "type": "ed25519"})
+	wantField(t, err, "type")
+	_, err = h.do(logical.UpdateOperation, "encrypt/new", map[string]any{})
+	wantField(t, err, "plaintext")
+	if _, err := h.do(logical.ReadOperation, "keys/signer", nil); err == nil {
+		t.Fatal("a refused upsert created its key")
+	}
 }
 
 func TestExport(t *testing.T) {
