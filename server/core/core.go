@@ -24,6 +24,7 @@ import (
 	"github.com/secretumvault/secretumvault/engines/database/mysql"
 	"github.com/secretumvault/secretumvault/engines/database/postgres"
 	"github.com/secretumvault/secretumvault/engines/kv"
+	"github.com/secretumvault/secretumvault/engines/transit"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/server/core/expiration"
 	"github.com/secretumvault/secretumvault/server/core/token"
@@ -107,6 +108,7 @@ func DefaultConfig() Config {
 				postgres.TypeName: func() dbplugin.Database { return postgres.New() },
 				mysql.TypeName:    func() dbplugin.Database { return mysql.New() },
 			}),
+			transit.Type: transit.Factory(),
 		},
 		AuthFactories: map[string]logical.Factory{
 			approle.Type: approle.Factory, userpass.Type: userpass.Factory, keypair.Type: keypair.Factory,
