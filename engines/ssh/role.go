@@ -22,8 +22,6 @@ const (
 	// signerDefault signs with the CA key's default algorithm
 	// (rsa-sha2-256 for an RSA key).
 	signerDefault = "default"
-	// defaultNotBefore is how far certificates are backdated by default.
-	defaultNotBefore = 30 * time.Second
 )
 
 // roleInput is a role write. Vault replaces the whole role on a write,

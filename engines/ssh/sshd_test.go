@@ -3,7 +3,6 @@ package ssh_test
 import (
 	"bufio"
 	"bytes"
-	"strconv"
 	"errors"
 	"fmt"
 	"net"
@@ -11,8 +10,9 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
