@@ -13,6 +13,7 @@ import (
 	xssh "golang.org/x/crypto/ssh"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/engines/ssh"
 )
 
 func TestConfigCAGenerate(t *testing.T) {
@@ -152,7 +153,7 @@ func TestConfigCALifecycle(t *testing.T) {
 	if _, err := h.do(logical.ReadOperation, "public_key", nil); !errors.Is(err, logical.ErrNotFound) {
 		t.Fatalf("public_key without a CA: %v, want not found", err)
 	}
-	if _, err := h.do(logical.UpdateOperation, "sign/r", map[string]any{"public_key": pub, "valid_principals": "u"}); !errors.Is(err, logical.ErrInvalidRequest) {
+	if _, err := h.do(logical.UpdateOperation, "sign/r", map[string]any{"public_key": pub, "valid_principals": "u"}); !errors.Is(err, logical.ErrInvalidRequest) || !errors.Is(err, ssh.ErrNoCA) {
 		t.Fatalf("sign without a CA: %v, want a 400", err)
 	}
 

@@ -215,3 +215,31 @@ func TestIssueRules(t *testing.T) {
 		})
 	}
 }
+
+func TestGrantTTL(t *testing.T) {
+	h := mountOn(t, inmem.New(), system{def: time.Hour, max: 24 * time.Hour})
+	h.must(logical.UpdateOperation, "roles/short", map[string]any{"key_type": "ca", "allow_user_certificates": true, "ttl": "5m"})
+	h.must(logical.UpdateOperation, "roles/capped", map[string]any{"key_type": "ca", "allow_user_certificates": true, "max_ttl": "10m"})
+	h.must(logical.UpdateOperation, "roles/plain", map[string]any{"key_type": "ca", "allow_user_certificates": true})
+	cases := []struct {
+		op     logical.Operation
+		path   string
+		want   time.Duration
+		wantOK bool
+	}{
+		{logical.UpdateOperation, "sign/short", 5 * time.Minute, true},
+		{logical.UpdateOperation, "issue/capped", 10 * time.Minute, true},
+		{logical.CreateOperation, "sign/plain", time.Hour, true},
+		{logical.UpdateOperation, "sign/missing", 0, false},
+		{logical.ReadOperation, "sign/short", 0, false},
+		{logical.UpdateOperation, "roles/short", 0, false},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.op)+" "+tc.path, func(t *testing.T) {
+			got, ok, err := h.b.GrantTTL(t.Context(), &logical.Request{Operation: tc.op, Path: tc.path, Storage: h.storage})
+			if err != nil || ok != tc.wantOK || got != tc.want {
+				t.Fatalf("GrantTTL = %v, %v, %v; want %v, %v", got, ok, err, tc.want, tc.wantOK)
+			}
+		})
+	}
+}

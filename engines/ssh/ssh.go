@@ -18,7 +18,9 @@
 // and never returned (config/ca answers only the public key).
 //
 // Powers beyond logical.Backend: logical.RouteDescriber (sign/ and issue/
-// are a "generate"; config/ca needs sudo; public_key is unauthenticated).
+// are a "generate"; config/ca needs sudo; public_key is unauthenticated)
+// and logical.TTLGranter (the certificate lifetime a sign/ or issue/
+// request without ttl gets, for policies bounding context.ttl).
 //
 // Every Backend method is safe for concurrent use.
 package ssh
@@ -27,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,9 +47,10 @@ var (
 	// ErrCorrupt: a stored entry cannot be decoded (or the stored CA key
 	// does not parse).
 	ErrCorrupt = errors.New("ssh: corrupt storage entry")
-	// ErrNoCA: no CA key is configured (wraps logical.ErrInvalidRequest,
-	// as Vault answers a sign request on an unconfigured mount with 400).
-	ErrNoCA = fmt.Errorf("ssh: %w: no CA key configured; write config/ca first", logical.ErrInvalidRequest)
+	// ErrNoCA: no CA key is configured. It is a
+	// *logical.InvalidRequestError (a 400, as Vault answers a sign
+	// request on an unconfigured mount); match it with errors.Is.
+	ErrNoCA error = &logical.InvalidRequestError{Message: "no CA key configured; write config/ca first"}
 )
 
 // Backend is one ssh mount.
@@ -64,6 +68,7 @@ type Backend struct {
 var (
 	_ logical.Backend        = (*Backend)(nil)
 	_ logical.RouteDescriber = (*Backend)(nil)
+	_ logical.TTLGranter     = (*Backend)(nil)
 )
 
 // Option configures a Backend.
@@ -143,4 +148,30 @@ func (b *Backend) mountTTLs() (def, max time.Duration) {
 		def = min(defaultMountTTL, max)
 	}
 	return def, max
+}
+
+// signPath matches the paths GrantTTL answers for.
+var signPath = regexp.MustCompile(`^(?:sign|issue)/` + roleRe + `$`)
+
+// GrantTTL implements logical.TTLGranter: a sign/ or issue/ write
+// without ttl grants its role's ttl (else the mount's default), bounded
+// by the role's max_ttl and the mount's maximum. Any other request, or
+// an unknown role, is ok=false.
+func (b *Backend) GrantTTL(ctx context.Context, req *logical.Request) (time.Duration, bool, error) {
+	if req.Operation != logical.UpdateOperation && req.Operation != logical.CreateOperation {
+		return 0, false, nil
+	}
+	m := signPath.FindStringSubmatch(req.Path)
+	if m == nil {
+		return 0, false, nil
+	}
+	r, err := loadRole(ctx, req.Storage, m[signPath.SubexpIndex("role")])
+	if err != nil || r == nil {
+		return 0, false, err
+	}
+	ttl, err := b.certTTL(nil, r)
+	if err != nil {
+		return 0, false, err
+	}
+	return ttl, true, nil
 }
