@@ -1,0 +1,34 @@
+package ssh
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/secretumvault/secretumvault/engines/framework"
+	"github.com/secretumvault/secretumvault/engines/logical"
+)
+
+func (b *Backend) pathPublicKey() *framework.Path {
+	return &framework.Path{
+		Pattern:         `public_key`,
+		Operations:      map[logical.Operation]framework.OperationHandler{logical.ReadOperation: b.handlePublicKey},
+		Unauthenticated: true,
+		HelpSynopsis:    "The CA public key, as a plain-text authorized_keys line for sshd's TrustedUserCAKeys.",
+	}
+}
+
+// handlePublicKey answers the CA's public key as text/plain, ending in
+// a newline so that it can be written to a file as is.
+func (b *Backend) handlePublicKey(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	ca, err := loadCA(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
+	if ca == nil {
+		return nil, fmt.Errorf("ssh: no CA key configured: %w", logical.ErrNotFound)
+	}
+	return &logical.Response{Binary: &logical.Binary{
+		ContentType: "text/plain",
+		Data:        []byte(ca.PublicKey + "\n"),
+	}}, nil
+}

@@ -1,0 +1,108 @@
+package ssh
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/storage"
+)
+
+// Storage layout of a mount (keys relative to the mount's view, which
+// core encrypts behind the barrier). This is the only place key names
+// are spelled.
+//
+//	config/ca       caEntry (JSON): the CA key pair, both halves in one
+//	                entry so that a write is never half done
+//	roles/<name>    role (JSON): a CA role (Vault's prefix)
+const (
+	caKey      = "config/ca"
+	rolePrefix = "roles/"
+)
+
+// caEntry is the stored CA key pair (config/ca).
+type caEntry struct {
+	// PublicKey is the authorized_keys line of the CA key.
+	PublicKey string `json:"public_key"`
+	// PrivateKey is the PEM private key; it never leaves storage.
+	PrivateKey string `json:"private_key"`
+}
+
+// role is a stored CA role (roles/<name>).
+type role struct {
+	KeyType                string            `json:"key_type"`
+	DefaultUser            string            `json:"default_user"`
+	AllowedUsers           string            `json:"allowed_users"`
+	AllowedDomains         string            `json:"allowed_domains"`
+	TTL                    time.Duration     `json:"ttl"`
+	MaxTTL                 time.Duration     `json:"max_ttl"`
+	AllowedCriticalOptions string            `json:"allowed_critical_options"`
+	AllowedExtensions      string            `json:"allowed_extensions"`
+	DefaultCriticalOptions map[string]string `json:"default_critical_options"`
+	DefaultExtensions      map[string]string `json:"default_extensions"`
+	AllowUserCertificates  bool              `json:"allow_user_certificates"`
+	AllowHostCertificates  bool              `json:"allow_host_certificates"`
+	AllowBareDomains       bool              `json:"allow_bare_domains"`
+	AllowSubdomains        bool              `json:"allow_subdomains"`
+	AllowUserKeyIDs        bool              `json:"allow_user_key_ids"`
+	KeyIDFormat            string            `json:"key_id_format"`
+	AllowedUserKeyLengths  map[string][]int  `json:"allowed_user_key_lengths"`
+	AlgorithmSigner        string            `json:"algorithm_signer"`
+	NotBeforeDuration      time.Duration     `json:"not_before_duration"`
+}
+
+func loadCA(ctx context.Context, s logical.Storage) (*caEntry, error) {
+	var c caEntry
+	found, err := getJSON(ctx, s, caKey, &c)
+	if !found {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func loadRole(ctx context.Context, s logical.Storage, name string) (*role, error) {
+	var r role
+	found, err := getJSON(ctx, s, rolePrefix+name, &r)
+	if !found {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// getJSON decodes the entry at key into out; found=false when absent or
+// on error. The error never quotes the entry (it may hold the CA key).
+func getJSON(ctx context.Context, s logical.Storage, key string, out any) (found bool, err error) {
+	e, err := s.Get(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("ssh: read %s: %w", key, err)
+	}
+	if e == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(e.Value, out); err != nil {
+		return false, fmt.Errorf("%w: %s", ErrCorrupt, key)
+	}
+	return true, nil
+}
+
+// putJSON stores v at key.
+func putJSON(ctx context.Context, s logical.Storage, key string, v any) error {
+	buf, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("ssh: encode %s: %w", key, err)
+	}
+	if err := s.Put(ctx, &storage.Entry{Key: key, Value: buf}); err != nil {
+		return fmt.Errorf("ssh: write %s: %w", key, err)
+	}
+	return nil
+}
+
+// deleteKey removes key.
+func deleteKey(ctx context.Context, s logical.Storage, key string) error {
+	if err := s.Delete(ctx, key); err != nil {
+		return fmt.Errorf("ssh: delete %s: %w", key, err)
+	}
+	return nil
+}
