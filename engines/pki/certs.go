@@ -73,7 +73,7 @@ func splitSANs(cn string, alt []string, excludeCN bool) (dns, emails []string) {
 			dns = append(dns, n)
 		}
 	}
-	if !excludeCN {
+	if !excludeCN && (strings.Contains(cn, "@") || isHostname(cn)) {
 		add(cn)
 	}
 	for _, n := range alt {

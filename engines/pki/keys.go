@@ -180,7 +180,8 @@ func (c *signerCache) get(is *issuerEntry) *signer {
 	if s == nil || s.entry.Certificate != is.Certificate || s.entry.KeyID != is.KeyID {
 		return nil
 	}
-	return s
+	// The entry's other fields (name, chain, behavior) may have changed.
+	return &signer{entry: is, cert: s.cert, key: s.key}
 }
 
 func (c *signerCache) put(s *signer) {

@@ -102,3 +102,11 @@ func (r *role) localhostAllowed(reduced, emailDomain string, isEmail, isWildcard
 // isIPName reports whether a common name is an IP address (Vault moves
 // such a CN to the IP SANs instead of the DNS names).
 func isIPName(name string) bool { return net.ParseIP(name) != nil }
+
+// isHostname reports whether a name is a valid hostname (wildcards
+// included), as a common name must be to be copied into the DNS SANs.
+func isHostname(name string) bool {
+	name = strings.TrimPrefix(name, "*.")
+	ascii, err := idnaProfile.ToASCII(name)
+	return err == nil && hostnameRe.MatchString(ascii)
+}

@@ -160,7 +160,9 @@ func (r *role) data() map[string]any {
 }
 
 func roleFields() fields {
-	b := func(desc string) *framework.FieldSchema { return &framework.FieldSchema{Type: framework.TypeBool, Description: desc} }
+	b := func(desc string) *framework.FieldSchema {
+		return &framework.FieldSchema{Type: framework.TypeBool, Description: desc}
+	}
 	l := func(desc string) *framework.FieldSchema {
 		return &framework.FieldSchema{Type: framework.TypeStringSlice, Description: desc}
 	}
