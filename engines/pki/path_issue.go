@@ -70,8 +70,6 @@ type leaf struct {
 	noStore bool
 	lease   bool
 	key     crypto.Signer
-	format  string
-	keyFmt  string
 }
 
 func decodeIssue(d *framework.FieldData) (*issueInput, error) {

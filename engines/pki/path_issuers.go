@@ -2,7 +2,6 @@ package pki
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 
 	"github.com/secretumvault/secretumvault/engines/framework"
@@ -220,10 +219,4 @@ func issuersConfigResponse(cfg *issuersConfig) *logical.Response {
 	return &logical.Response{Data: map[string]any{
 		"default": cfg.Default, "default_follows_latest_issuer": cfg.DefaultFollowsLatestIssuer,
 	}, AuditClear: []string{"default", "default_follows_latest_issuer"}}
-}
-
-// signedBy reports whether cert was signed by an issuer's certificate.
-func signedBy(cert *x509.Certificate, is *issuerEntry) bool {
-	ca, err := parseCertPEM(is.Certificate)
-	return err == nil && issuedBy(cert, ca)
 }
