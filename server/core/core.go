@@ -25,6 +25,8 @@ import (
 	"github.com/secretumvault/secretumvault/engines/database/postgres"
 	"github.com/secretumvault/secretumvault/engines/kv"
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/engines/pki"
+	"github.com/secretumvault/secretumvault/engines/ssh"
 	"github.com/secretumvault/secretumvault/engines/transit"
 	"github.com/secretumvault/secretumvault/server/core/expiration"
 	"github.com/secretumvault/secretumvault/server/core/token"
@@ -108,6 +110,8 @@ func DefaultConfig() Config {
 				postgres.TypeName: func() dbplugin.Database { return postgres.New() },
 				mysql.TypeName:    func() dbplugin.Database { return mysql.New() },
 			}),
+			pki.Type:     pki.Factory(),
+			ssh.Type:     ssh.Factory(),
 			transit.Type: transit.Factory(),
 		},
 		AuthFactories: map[string]logical.Factory{
