@@ -27,6 +27,9 @@ var (
 	ErrRateLimited = errors.New("rate limit quota exceeded")
 	// ErrUnavailable: the server cannot serve this now, e.g. no leader (503).
 	ErrUnavailable = errors.New("service unavailable")
+	// ErrDrift: Rotator.Verify found the credential changed behind the
+	// server's back (it no longer works where it is used).
+	ErrDrift = errors.New("credential drift")
 )
 
 // InvalidRequestError is a 400 that names the offending field.
