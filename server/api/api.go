@@ -160,6 +160,9 @@ func New(c Core, opts Options) *Server {
 	if src, ok := c.(LeaseStatsSource); ok {
 		_ = s.metrics.registry.Register(newLeaseCollector(src))
 	}
+	if src, ok := c.(RotationStatsSource); ok {
+		_ = s.metrics.registry.Register(newRotationCollector(src))
+	}
 	svc := &service{core: c, log: opts.Logger}
 	s.grpc = newGRPCServer(svc, opts, s.metrics, s.proxyInterceptor())
 	s.gateway = newGateway(svc, s.log)

@@ -29,6 +29,7 @@ import (
 	"github.com/secretumvault/secretumvault/engines/ssh"
 	"github.com/secretumvault/secretumvault/engines/transit"
 	"github.com/secretumvault/secretumvault/server/core/expiration"
+	"github.com/secretumvault/secretumvault/server/core/rotation"
 	"github.com/secretumvault/secretumvault/server/core/token"
 	"github.com/secretumvault/secretumvault/server/membership"
 	"github.com/secretumvault/secretumvault/storage"
@@ -90,6 +91,12 @@ type Config struct {
 	// certificate lifetime, join challenge limits, join retries); zero
 	// fields mean membership.DefaultOptions.
 	Membership membership.Options
+	// RotationPolicies are the server configuration's rotation_policy
+	// blocks (only the configuration changes them).
+	RotationPolicies []*rotation.Policy
+	// RotationCheckInterval is how often the rotation scheduler checks
+	// secret ages, quarantines and drift (default 10s).
+	RotationCheckInterval time.Duration
 	// LeaseBackoff is the expiration manager's first retry delay after a
 	// failed revocation (0: 10s; it doubles per attempt). Tests shorten it.
 	LeaseBackoff time.Duration
@@ -168,6 +175,8 @@ type Core struct {
 	audits     *auditDevices
 	// leases is the expiration manager (running while active).
 	leases *expiration.Manager
+	// rotation is the rotation-policy scheduler (running while active).
+	rotation *rotation.Scheduler
 	// overrideAudit holds Config.AuditBroker.
 	overrideAudit *auditSet
 	// services run only while this node is active.
@@ -268,6 +277,10 @@ func New(cfg Config) (*Core, error) {
 	// Last to start, first to stop: leases are revoked before the
 	// engines clean up.
 	c.services.add(leases)
+	if c.rotation, err = c.newRotationScheduler(); err != nil {
+		return nil, err
+	}
+	c.services.add(c.rotation) // stops first: no rotation while engines clean up
 	c.unsealer = c.newUnsealer()
 	c.sealed.Store(true)
 	return c, nil

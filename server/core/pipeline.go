@@ -409,6 +409,9 @@ func (c *Core) dispatch(ctx context.Context, call *pipelineCall, tgt *target, re
 // route hands the request to its backend, telling create from update for
 // backends with an existence check.
 func (c *Core) route(ctx context.Context, call *pipelineCall, tgt *target, req *logical.Request) (*logical.Response, error) {
+	if err := c.rotation.Quarantined(call.full, req.Operation); err != nil {
+		return nil, err // an overdue secret, for every token (see rotation)
+	}
 	if err := c.admitLease(tgt, call.full); err != nil {
 		return nil, err
 	}

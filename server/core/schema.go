@@ -31,6 +31,9 @@ const (
 	// leasePrefix is the expiration manager's storage view (leases, their
 	// token index, lease-count quotas: see expiration/schema.go).
 	leasePrefix = "sys/expire/"
+	// rotationPrefix is the rotation scheduler's storage view (policies,
+	// committed slots, run history, quarantines; see rotation/schema.go).
+	rotationPrefix = "sys/rotation/"
 	// passwordPolicyPrefix holds the password policies, <prefix><name>.
 	passwordPolicyPrefix = "core/password-policies/"
 	// staticSealKey holds the root key wrapped with the static seal key.

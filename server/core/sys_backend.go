@@ -39,7 +39,7 @@ func newSystemBackend(core *Core) *systemBackend {
 	b := &systemBackend{}
 	b.Help = "system endpoints used for control, policy and debugging"
 	b.Paths = slices.Concat(c.sealPaths(), c.mountPaths(), c.authPaths(), c.keyPaths(), c.rotatePaths(),
-		c.rekeyPaths(), c.generateRootPaths(), c.raftPaths(), c.autopilotPaths(), c.policyPaths(), c.explainPaths(), c.auditPaths(), c.passwordPaths(), c.leasePaths())
+		c.rekeyPaths(), c.generateRootPaths(), c.raftPaths(), c.autopilotPaths(), c.policyPaths(), c.explainPaths(), c.auditPaths(), c.passwordPaths(), c.leasePaths(), c.rotationPaths())
 	if err := b.Init(); err != nil {
 		// A bad pattern is a programming error caught by every test.
 		panic(fmt.Sprintf("core: system backend: %v", err))
