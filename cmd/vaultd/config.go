@@ -17,6 +17,7 @@ import (
 
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/server/core"
+	"github.com/secretumvault/secretumvault/server/core/rotation"
 	"github.com/secretumvault/secretumvault/server/membership"
 )
 
@@ -38,6 +39,11 @@ type Config struct {
 	// blocks (decoded by decodeAudit). See config_audit.go.
 	AuditSettings AuditSettings
 	AuditDevices  []core.AuditDeclaration
+	// RotationPolicies are the rotation_policy blocks (config_rotation.go).
+	RotationPolicies []*rotation.Policy
+	// RotationCheckInterval is how often the rotation scheduler checks
+	// ages, quarantines and drift ("10s" by default).
+	RotationCheckInterval string `hcl:"rotation_check_interval"`
 }
 
 // StorageConfig is the storage "raft" { ... } block.
@@ -162,7 +168,7 @@ type ListenerTelemetry struct {
 var topLevelKeys = map[string]bool{
 	"storage": true, "listener": true, "api_addr": true, "cluster_addr": true,
 	"disable_mlock": true, "log_level": true, "seal": true, "log_format": true, "ui": true, "cluster_name": true,
-	"cluster_cert_ttl": true,
+	"cluster_cert_ttl": true, "rotation_policy": true, "rotation_check_interval": true,
 }
 
 func init() {
@@ -218,6 +224,9 @@ func ParseConfig(text string) (*Config, []string, error) {
 		}
 	}
 	if cfg.AuditDevices, err = decodeAudit(list); err != nil {
+		return nil, nil, err
+	}
+	if cfg.RotationPolicies, err = decodeRotation(list); err != nil {
 		return nil, nil, err
 	}
 	if err := hcl.DecodeObject(&cfg.AuditSettings, file.Node); err != nil {

@@ -187,3 +187,43 @@ func TestClusterCertTTL(t *testing.T) {
 		})
 	}
 }
+
+func TestParseRotationPolicies(t *testing.T) {
+	cfg, _, err := ParseConfig(`
+storage "raft" { path = "/tmp/x"  node_id = "n1" }
+listener "tcp" { address = "127.0.0.1:8200"  tls_disable = true }
+rotation_check_interval = "2s"
+rotation_policy "prod-db" {
+  match    = "database/static-roles/*"
+  schedule = "CRON_TZ=UTC 0 0 * * 0"
+  max_age  = "30d"
+  warn_at  = "25d"
+  tags     = { env = "prod" }
+  notify { url = "https://hooks.example.com/r"  secret = "k" }
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.RotationPolicies) != 1 || cfg.RotationCheckInterval != "2s" {
+		t.Fatalf("policies %+v, interval %q", cfg.RotationPolicies, cfg.RotationCheckInterval)
+	}
+	p := cfg.RotationPolicies[0]
+	if p.Name != "prod-db" || p.MaxAge != 30*24*time.Hour || p.WarnAt != 25*24*time.Hour || p.Enforce != "rotate" ||
+		p.Tags["env"] != "prod" || len(p.Notify) != 1 || p.Notify[0].Secret != "k" || p.Source != "config" {
+		t.Fatalf("policy = %+v", p)
+	}
+	for _, bad := range []struct{ body, want string }{
+		{`rotation_policy "x" { match = "a/*"  schedule = "every day" }`, "schedule"},
+		{`rotation_policy "x" { match = "a/*"  max_age = "1d"  warn_at = "2d" }`, "warn_at"},
+		{`rotation_policy "x" { match = "a/*"  max_age = "soon" }`, "max_age"},
+		{`rotation_policy "x" { match = "a/*"  max_age = "1h" }
+rotation_policy "x" { match = "b/*"  max_age = "1h" }`, "twice"},
+	} {
+		_, _, err := ParseConfig(`storage "raft" { path = "/tmp/x"  node_id = "n1" }
+listener "tcp" { address = "127.0.0.1:8200"  tls_disable = true }
+` + bad.body)
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: error %v, want one naming %s", bad.body, err, bad.want)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/server/api"
 	"github.com/secretumvault/secretumvault/server/cluster"
 	"github.com/secretumvault/secretumvault/server/core"
@@ -159,10 +160,15 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 	cc := core.Config{
 		Physical: n.store, Logger: n.logger.With(slog.String("component", "core")),
 		StorageType: "raft", APIAddr: cfg.APIAddr, ClusterAddr: cfg.ClusterAddr,
-		Cluster: rcl, Audit: cfg.auditConfig(),
+		Cluster: rcl, Audit: cfg.auditConfig(), RotationPolicies: cfg.RotationPolicies,
 	}
 	if cc.Membership.NodeCertTTL, err = cfg.clusterCertTTL(); err != nil {
 		return err
+	}
+	if cfg.RotationCheckInterval != "" {
+		if cc.RotationCheckInterval, err = framework.ParseDuration(cfg.RotationCheckInterval); err != nil {
+			return fmt.Errorf("config: rotation_check_interval: %w", err)
+		}
 	}
 	if cfg.Seal != nil {
 		if cc.StaticSealKey, err = cfg.Seal.staticSealKey(); err != nil {
