@@ -51,6 +51,9 @@ var (
 	ErrCorrupt = errors.New("pki: corrupt storage entry")
 	// ErrNoKey: an issuer's key is missing from storage.
 	ErrNoKey = errors.New("pki: issuer key not found")
+	// ErrDefaultChanged: the default issuer changed while a rotation
+	// prepared its successor; nothing was written (retry).
+	ErrDefaultChanged = errors.New("pki: the default issuer changed during the rotation")
 )
 
 // Backend is one PKI mount.

@@ -88,8 +88,6 @@ func (b *Backend) Rotate(ctx context.Context, s logical.Storage, path string) (l
 	if path != defaultTarget {
 		return logical.RotationResult{}, fmt.Errorf("pki: rotation target %q: %w", path, logical.ErrNotFound)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	old, cert, err := rotatableDefault(ctx, s)
 	if err != nil {
 		return logical.RotationResult{}, err
@@ -97,35 +95,54 @@ func (b *Backend) Rotate(ctx context.Context, s logical.Storage, path string) (l
 	if old == nil {
 		return logical.RotationResult{}, fmt.Errorf("pki: rotation target %q: no default root issuer with a key: %w", path, logical.ErrNotFound)
 	}
+	// The key is generated before taking the lock (an RSA key can take
+	// seconds); the default must not have changed meanwhile.
 	now := b.now()
 	next, key, err := b.successor(ctx, s, cert, now)
 	if err != nil {
 		return logical.RotationResult{}, err
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cur, _, err := rotatableDefault(ctx, s); err != nil {
+		return logical.RotationResult{}, err
+	} else if cur == nil || cur.ID != old.ID {
+		return logical.RotationResult{}, fmt.Errorf("pki: rotation target %q: %w", path, ErrDefaultChanged)
+	}
+	is, err := b.storeSuccessor(ctx, s, next, key)
+	if err != nil {
+		return logical.RotationResult{}, err
+	}
+	b.log.Info("pki: root issuer rotated", "old_issuer_id", old.ID, "issuer_id", is.ID)
+	return logical.RotationResult{Version: is.ID, RotatedAt: now}, nil
+}
+
+// storeSuccessor stores the new root and its key, signs its first CRL
+// and makes it the default. Callers hold b.mu.
+func (b *Backend) storeSuccessor(ctx context.Context, s logical.Storage, cert *x509.Certificate, key crypto.Signer) (*issuerEntry, error) {
 	ke, err := storeKey(ctx, s, key, "")
 	if err != nil {
-		return logical.RotationResult{}, err
+		return nil, err
 	}
-	is, err := b.addIssuer(ctx, s, next, ke.ID, "")
+	is, err := b.addIssuer(ctx, s, cert, ke.ID, "")
 	if err != nil {
 		_ = deleteKey(ctx, s, keyPrefix+ke.ID)
-		return logical.RotationResult{}, err
+		return nil, err
 	}
 	if _, err := b.rebuildCRL(ctx, s, is); err != nil {
-		return logical.RotationResult{}, err
+		return nil, err
 	}
 	cfg, err := loadIssuersConfig(ctx, s)
 	if err != nil {
-		return logical.RotationResult{}, err
+		return nil, err
 	}
 	if cfg.Default != is.ID {
 		cfg.Default = is.ID
 		if err := putJSON(ctx, s, issuersConfigKey, cfg); err != nil {
-			return logical.RotationResult{}, err
+			return nil, err
 		}
 	}
-	b.log.Info("pki: root issuer rotated", "old_issuer_id", old.ID, "issuer_id", is.ID)
-	return logical.RotationResult{Version: is.ID, RotatedAt: now}, nil
+	return is, nil
 }
 
 // successor signs a new self-signed root like cert, with a new key of

@@ -6,10 +6,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/engines/pki"
 )
 
 // verifyAt runs openssl verify of leaf against the roots, at the
@@ -69,7 +71,9 @@ func TestRotatorRotatePKI(t *testing.T) {
 			h.write("roles/web", map[string]any{"allowed_domains": []any{"example.com"}, "allow_subdomains": true, "max_ttl": "720h"})
 			before := str(t, h.write("issue/web", map[string]any{"common_name": "a.example.com", "ttl": "720h"}), "certificate")
 
-			h.clock.Advance(48 * time.Hour)
+			// Little enough for openssl ocsp's 5-minute leeway on the
+			// responder's times.
+			h.clock.Advance(2 * time.Minute)
 			res, err := h.b.Rotate(t.Context(), h.store, "issuer/default")
 			if err != nil {
 				t.Fatal(err)
@@ -113,12 +117,23 @@ func TestRotatorRotatePKI(t *testing.T) {
 					t.Errorf("%s: openssl verify ok=%v, want %v\n%s", v.what, ok, v.ok, out)
 				}
 			}
-			// The old issuer still revokes what it signed.
-			h.write("revoke", map[string]any{"certificate": before})
-
 			targets, err := h.b.RotationTargets(t.Context(), h.store)
 			if err != nil || len(targets) != 1 || !targets[0].LastRotated.Equal(newC.NotBefore) {
 				t.Fatalf("targets after rotation = %+v, %v", targets, err)
+			}
+			// The old issuer still revokes what it signed, and answers
+			// OCSP for it (same subject as the new root: the key hash
+			// tells them apart).
+			h.write("revoke", map[string]any{"certificate": before})
+			if tc.keyType == "ed25519" {
+				return // x/crypto/ocsp cannot sign with ed25519 (a limitation of the responder)
+			}
+			dir := t.TempDir()
+			oldF, leafF := writeFile(t, dir, "old.pem", []byte(oldPEM)), writeFile(t, dir, "before.pem", []byte(before))
+			srv := ocspServer(t, h)
+			out, err := openssl(t, "ocsp", "-issuer", oldF, "-cert", leafF, "-CAfile", oldF, "-url", srv.URL+"/v1/pki/ocsp", "-no_nonce")
+			if err != nil || !strings.Contains(out, "Response verify OK") || !strings.Contains(out, leafF+": revoked") {
+				t.Fatalf("openssl ocsp of the old leaf: %v\n%s", err, out)
 			}
 		})
 	}
@@ -137,5 +152,39 @@ func TestRotatorErrorsPKI(t *testing.T) {
 	}
 	if err := h.b.Verify(t.Context(), h.store, "issuer/default"); !errors.Is(err, logical.ErrUnsupportedOperation) {
 		t.Fatalf("Verify = %v", err)
+	}
+}
+
+// TestConcurrentRotations: rotations racing each other each either
+// replace the default they read or fail with ErrDefaultChanged, writing
+// nothing.
+func TestConcurrentRotations(t *testing.T) {
+	h := newHarness(t)
+	h.write("root/generate/internal", map[string]any{"common_name": "Root", "key_type": "ec"})
+	const n = 4
+	var (
+		wg      sync.WaitGroup
+		results [n]logical.RotationResult
+		errs    [n]error
+	)
+	for i := range n {
+		wg.Go(func() { results[i], errs[i] = h.b.Rotate(t.Context(), h.store, "issuer/default") })
+	}
+	wg.Wait()
+	var won []string
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won = append(won, results[i].Version)
+		case !errors.Is(err, pki.ErrDefaultChanged):
+			t.Fatalf("rotation %d: %v", i, err)
+		}
+	}
+	issuers := h.must(logical.ListOperation, "issuers", nil).Data["keys"].([]string)
+	if len(won) == 0 || len(issuers) != 1+len(won) {
+		t.Fatalf("%d rotations won, %d issuers", len(won), len(issuers))
+	}
+	if def := h.must(logical.ReadOperation, "config/issuers", nil).Data["default"]; !slices.Contains(won, def.(string)) {
+		t.Fatalf("default %v is none of the rotations' %v", def, won)
 	}
 }

@@ -15,11 +15,13 @@ var _ logical.Rotator = (*Backend)(nil)
 // targetPrefix is the rotation target path of a key: keys/<name>.
 const targetPrefix = "keys/"
 
-// guardPrefixes are the paths that use a key, each followed by its name
-// (sign/<name> also stands for sign/<name>/<hash_algorithm>).
+// guardPrefixes are the paths that use or hand out a key, each followed
+// by its name (sign/<name> also stands for sign/<name>/<algorithm>, and
+// export/encryption-key/<name> for its versions).
 var guardPrefixes = []string{
 	"encrypt/", "decrypt/", "rewrap/", "datakey/plaintext/", "datakey/wrapped/",
 	"sign/", "verify/", "hmac/",
+	"export/" + exportEncryption + "/", "export/" + exportSigning + "/", "export/" + exportHMAC + "/",
 }
 
 // RotationTargets implements logical.Rotator: every key is a target
@@ -71,6 +73,7 @@ func (b *Backend) Rotate(ctx context.Context, s logical.Storage, path string) (l
 		return logical.RotationResult{}, err
 	}
 	latest := k.p.LatestVersion
+	b.log.InfoContext(ctx, "transit: key rotated by a rotation policy", "key", name, "version", latest)
 	return logical.RotationResult{
 		Version:   strconv.Itoa(latest),
 		RotatedAt: k.p.entry(latest).CreationTime,

@@ -39,7 +39,7 @@ func TestRotationTargets(t *testing.T) {
 			t.Errorf("target %d = %+v, want %s at %v", i, got, w.path, w.at)
 		}
 		name := strings.TrimPrefix(w.path, "keys/")
-		for _, g := range []string{"encrypt/", "decrypt/", "rewrap/", "datakey/plaintext/", "datakey/wrapped/", "sign/", "verify/", "hmac/"} {
+		for _, g := range []string{"encrypt/", "decrypt/", "rewrap/", "datakey/plaintext/", "datakey/wrapped/", "sign/", "verify/", "hmac/", "export/encryption-key/", "export/signing-key/", "export/hmac-key/"} {
 			if !slices.Contains(got.Guards, g+name) {
 				t.Errorf("%s: guards %v lack %s", w.path, got.Guards, g+name)
 			}
