@@ -74,6 +74,22 @@ func (h *harness) rotate() logical.RotationResult {
 	return res
 }
 
+// storedPrivateKey is the stored CA private key.
+func (h *harness) storedPrivateKey() string {
+	h.t.Helper()
+	e, err := h.storage.Get(h.t.Context(), "config/ca")
+	if err != nil || e == nil {
+		h.t.Fatalf("config/ca entry: %v", err)
+	}
+	var v struct {
+		PrivateKey string `json:"private_key"`
+	}
+	if err := json.Unmarshal(e.Value, &v); err != nil || v.PrivateKey == "" {
+		h.t.Fatalf("config/ca entry: %v", err)
+	}
+	return v.PrivateKey
+}
+
 // storedPrevious counts the replaced keys kept in storage.
 func (h *harness) storedPrevious() int {
 	h.t.Helper()
@@ -141,7 +157,12 @@ func TestRotateKeepsKeyType(t *testing.T) {
 		t.Run(tc.keyType, func(t *testing.T) {
 			h, _ := newClockHarness(t, 24*time.Hour)
 			old := h.must(logical.UpdateOperation, "config/ca", map[string]any{"key_type": tc.keyType, "key_bits": tc.bits}).Data["public_key"].(string)
+			oldPriv := middleLine(h.storedPrivateKey())
 			h.rotate()
+			// The replaced private key is gone: only its public key stays.
+			if e, _ := h.storage.Get(t.Context(), "config/ca"); e == nil || strings.Contains(string(e.Value), oldPriv) {
+				t.Fatal("the replaced CA private key is still stored")
+			}
 			keys := h.published()
 			if len(keys) != 2 || keys[1] != old || keys[0] == old {
 				t.Fatalf("published %q, want [new, %q]", keys, old)
