@@ -15,7 +15,8 @@
 // logical.RouteDescriber (issue/sign/root generation are "generate",
 // revoke is "revoke", config/, root/ and intermediate/ writes need sudo,
 // the CA, CRL and OCSP endpoints are unauthenticated) and
-// logical.Periodic (rebuilds CRLs that are due).
+// logical.Periodic (rebuilds CRLs that are due) and logical.Rotator
+// (issuer/default, when it is a root this mount holds the key of).
 //
 // Issuer private keys live only in the mount's storage view, which core
 // encrypts behind the barrier; they are returned once, by the
@@ -50,6 +51,9 @@ var (
 	ErrCorrupt = errors.New("pki: corrupt storage entry")
 	// ErrNoKey: an issuer's key is missing from storage.
 	ErrNoKey = errors.New("pki: issuer key not found")
+	// ErrDefaultChanged: the default issuer changed while a rotation
+	// prepared its successor; nothing was written (retry).
+	ErrDefaultChanged = errors.New("pki: the default issuer changed during the rotation")
 )
 
 // Backend is one PKI mount.

@@ -49,6 +49,9 @@ func (b *Backend) pathConfigCA() *framework.Path {
 	}
 }
 
+// handleConfigCARead answers the CA public keys sshd should trust, one
+// per line: the current key first, then the replaced keys whose
+// certificates may still be valid.
 func (b *Backend) handleConfigCARead(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	ca, err := loadCA(ctx, req.Storage)
 	if err != nil {
@@ -57,7 +60,7 @@ func (b *Backend) handleConfigCARead(ctx context.Context, req *logical.Request, 
 	if ca == nil {
 		return nil, logical.InvalidRequest("", "keys haven't been configured yet")
 	}
-	return &logical.Response{Data: map[string]any{"public_key": ca.PublicKey}}, nil
+	return &logical.Response{Data: map[string]any{"public_key": strings.Join(ca.published(b.now()), "\n")}}, nil
 }
 
 // handleConfigCAWrite generates or imports the CA key pair, once: a
@@ -81,9 +84,11 @@ func (b *Backend) handleConfigCAWrite(ctx context.Context, req *logical.Request,
 	if err != nil {
 		return nil, err
 	}
+	ca.CreatedAt = b.now().UTC()
 	if err := putJSON(ctx, req.Storage, caKey, ca); err != nil {
 		return nil, err
 	}
+	b.retire.note(ca)
 	return &logical.Response{Data: map[string]any{"public_key": ca.PublicKey}}, nil
 }
 
@@ -171,5 +176,9 @@ func caSigner(raw any) (ssh.Signer, error) {
 func (b *Backend) handleConfigCADelete(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	b.caMu.Lock()
 	defer b.caMu.Unlock()
-	return nil, deleteKey(ctx, req.Storage, caKey)
+	if err := deleteKey(ctx, req.Storage, caKey); err != nil {
+		return nil, err
+	}
+	b.retire.note(nil)
+	return nil, nil
 }

@@ -15,7 +15,9 @@ import (
 // are spelled.
 //
 //	config/ca       caEntry (JSON): the CA key pair, both halves in one
-//	                entry so that a write is never half done
+//	                entry so that a write is never half done, with the
+//	                public keys it replaced that may still have live
+//	                certificates (so a rotation is one write too)
 //	roles/<name>    role (JSON): a CA role (Vault's prefix)
 const (
 	caKey      = "config/ca"
@@ -28,6 +30,55 @@ type caEntry struct {
 	PublicKey string `json:"public_key"`
 	// PrivateKey is the PEM private key; it never leaves storage.
 	PrivateKey string `json:"private_key"`
+	// CreatedAt is when the key was generated or imported (zero for a
+	// key configured before it was recorded).
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	// Previous are the public keys of the CA keys this one replaced,
+	// newest first, kept published until the last certificate they can
+	// have signed expires. Their private keys are not kept.
+	Previous []retiredKey `json:"previous,omitempty"`
+}
+
+// retiredKey is a replaced CA public key.
+type retiredKey struct {
+	// PublicKey is its authorized_keys line.
+	PublicKey string `json:"public_key"`
+	// ExpiresAt is when the last certificate it signed expires: the
+	// rotation time plus the longest certificate TTL then allowed.
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// published lists the CA public keys sshd should trust at now: the
+// current key, then the replaced keys whose certificates may still be
+// valid, newest first.
+func (c *caEntry) published(now time.Time) []string {
+	out := []string{c.PublicKey}
+	for _, k := range c.live(now) {
+		out = append(out, k.PublicKey)
+	}
+	return out
+}
+
+// live are the replaced keys not yet expired at now, newest first.
+func (c *caEntry) live(now time.Time) []retiredKey {
+	var out []retiredKey
+	for _, k := range c.Previous {
+		if now.Before(k.ExpiresAt) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// nextExpiry is the earliest expiry of the replaced keys (zero: none).
+func (c *caEntry) nextExpiry() time.Time {
+	var next time.Time
+	for _, k := range c.Previous {
+		if next.IsZero() || k.ExpiresAt.Before(next) {
+			next = k.ExpiresAt
+		}
+	}
+	return next
 }
 
 // role is a stored CA role (roles/<name>).

@@ -1,8 +1,9 @@
 // Package ssh is Vault's SSH secrets engine in its certificate authority
 // mode: the mount holds one SSH CA key (config/ca), publishes its public
-// half unauthenticated (public_key, the line sshd's TrustedUserCAKeys
-// reads), keeps roles (roles/:name, key_type "ca") and signs user and
-// host certificates for them (sign/:role signs a client's public key;
+// half unauthenticated (public_key, the lines sshd's TrustedUserCAKeys
+// reads; after a rotation the replaced keys still in use too), keeps
+// roles (roles/:name, key_type "ca") and signs user and host
+// certificates for them (sign/:role signs a client's public key;
 // issue/:role generates the key pair too). Paths, field names, defaults
 // and response shapes are OpenBao's builtin/logical/ssh, so Vault's CLI
 // (`vault write ssh/sign/role public_key=@key.pub`) works unchanged. The
@@ -20,7 +21,11 @@
 // Powers beyond logical.Backend: logical.RouteDescriber (sign/ and issue/
 // are a "generate"; config/ca needs sudo; public_key is unauthenticated)
 // and logical.TTLGranter (the certificate lifetime a sign/ or issue/
-// request without ttl gets, for policies bounding context.ttl).
+// request without ttl gets, for policies bounding context.ttl),
+// logical.Rotator (config/ca: a new CA key of the same type; the
+// replaced public key stays published beside the new one until every
+// certificate it signed has expired), logical.Periodic (drops replaced
+// keys once expired) and logical.Cleaner.
 //
 // Every Backend method is safe for concurrent use.
 package ssh
@@ -57,24 +62,32 @@ var (
 type Backend struct {
 	router *framework.Backend
 	system logical.SystemView
-	now    func() time.Time
+	// storage is the mount's view, for Periodic (requests carry theirs).
+	storage logical.Storage
+	now     func() time.Time
 	// caMu serialises config/ca writes and deletes, so that two
 	// concurrent writes cannot both find the mount unconfigured.
 	caMu sync.Mutex
 	// parsed caches the CA signer (see caSigner).
 	parsed atomic.Pointer[parsedCA]
+	// retire is when Periodic next has a replaced CA key to drop.
+	retire retireSchedule
 }
 
 var (
 	_ logical.Backend        = (*Backend)(nil)
 	_ logical.RouteDescriber = (*Backend)(nil)
 	_ logical.TTLGranter     = (*Backend)(nil)
+	_ logical.Rotator        = (*Backend)(nil)
+	_ logical.Periodic       = (*Backend)(nil)
+	_ logical.Cleaner        = (*Backend)(nil)
 )
 
 // Option configures a Backend.
 type Option func(*Backend)
 
-// WithClock replaces time.Now (certificate validity windows).
+// WithClock replaces time.Now (certificate validity windows, CA key
+// creation and rotation times, the expiry of replaced CA keys).
 func WithClock(now func() time.Time) Option { return func(b *Backend) { b.now = now } }
 
 // Factory returns the logical.Factory of ssh mounts.
@@ -85,11 +98,12 @@ func Factory(opts ...Option) logical.Factory {
 }
 
 // New builds an ssh mount. conf.System, when set, gives the mount's TTLs
-// (nil: Vault's 768h default and maximum).
+// (nil: Vault's 768h default and maximum); conf.Storage is the mount's
+// view, used by Periodic.
 func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backend, error) {
 	b := &Backend{now: time.Now}
 	if conf != nil {
-		b.system = conf.System
+		b.system, b.storage = conf.System, conf.Storage
 	}
 	for _, o := range opts {
 		o(b)

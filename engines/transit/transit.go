@@ -21,7 +21,8 @@
 // Powers beyond logical.Backend (found by core with type assertions):
 // logical.RouteDescriber (datakey/ is a "generate", keys/:name/rotate a
 // "rotate", decrypt/ and verify/ a "read"), logical.Periodic (rotates the
-// keys whose auto_rotate_period elapsed) and logical.Cleaner.
+// keys whose auto_rotate_period elapsed), logical.Cleaner and
+// logical.Rotator (every key is a rotation target keys/<name>).
 //
 // Every Backend method is safe for concurrent use.
 package transit
