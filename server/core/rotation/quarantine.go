@@ -3,6 +3,7 @@ package rotation
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -10,11 +11,36 @@ import (
 )
 
 // quarantineSet is the quarantined secrets, read on every request: an
-// immutable map from guarded full path to its entry, swapped whole.
+// immutable guard index, swapped whole.
 type quarantineSet struct {
 	mu      sync.Mutex // serialises writers
 	entries map[string]quarantineEntry
-	guards  atomic.Pointer[map[string]*quarantineEntry]
+	guards  atomic.Pointer[guardIndex]
+}
+
+// guardIndex finds the quarantine guarding a full request path. A guard
+// that is the secret's own path (a KV secret) guards exactly that path;
+// any other (transit's sign/<key>) also guards the paths below it
+// (sign/<key>/sha2-256).
+type guardIndex struct {
+	exact, prefix map[string]*quarantineEntry
+}
+
+// find returns the entry guarding full, or nil.
+func (g *guardIndex) find(full string) *quarantineEntry {
+	if e := g.exact[full]; e != nil {
+		return e
+	}
+	for p := full; ; {
+		if e := g.prefix[p]; e != nil {
+			return e
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i <= 0 {
+			return nil
+		}
+		p = p[:i]
+	}
 }
 
 // replace installs entries (nil: none).
@@ -34,14 +60,18 @@ func (q *quarantineSet) publish() {
 		q.guards.Store(nil)
 		return
 	}
-	m := map[string]*quarantineEntry{}
+	g := &guardIndex{exact: map[string]*quarantineEntry{}, prefix: map[string]*quarantineEntry{}}
 	for _, e := range q.entries {
 		e := e
-		for _, g := range e.Guards {
-			m[g] = &e
+		for _, p := range e.Guards {
+			if p == e.Path {
+				g.exact[p] = &e
+			} else {
+				g.prefix[p] = &e
+			}
 		}
 	}
-	q.guards.Store(&m)
+	q.guards.Store(g)
 }
 
 func (q *quarantineSet) add(e quarantineEntry) {
@@ -83,12 +113,12 @@ func (q *quarantineSet) byPolicy(policy string) []quarantineEntry {
 // the secret's own path (a new KV version: a rotation by hand) passes.
 // It costs one atomic load when nothing is quarantined.
 func (s *Scheduler) Quarantined(full string, op logical.Operation) error {
-	m := s.quarantine.guards.Load()
-	if m == nil {
+	g := s.quarantine.guards.Load()
+	if g == nil {
 		return nil
 	}
-	e, ok := (*m)[full]
-	if !ok {
+	e := g.find(full)
+	if e == nil {
 		return nil
 	}
 	if full == e.Path && (op == logical.CreateOperation || op == logical.UpdateOperation || op == logical.PatchOperation) {
