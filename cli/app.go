@@ -48,7 +48,7 @@ control TLS. Flags may be written with one dash, as in Vault: -format=json.`,
 		newStatusCmd(a), newOperatorCmd(a),
 		newReadCmd(a), newWriteCmd(a), newListCmd(a), newDeleteCmd(a),
 		newKVCmd(a), newSecretsCmd(a), newTokenCmd(a),
-		newPolicyCmd(a), newAuthCmd(a), newLoginCmd(a), newAuditCmd(a), newLeaseCmd(a), newSSHCmd(a))
+		newPolicyCmd(a), newAuthCmd(a), newLoginCmd(a), newAuditCmd(a), newLeaseCmd(a), newSSHCmd(a), newRotationCmd(a))
 	root.SilenceErrors = true
 	root.SilenceUsage = true
 	root.CompletionOptions.DisableDefaultCmd = true

@@ -18,6 +18,7 @@ default "secret"):
   secrets ls [PREFIX]               list every name with its latest version
   secrets getall [-f FMT] [PREFIX]  print every name and value (json, yaml, csv)
   secrets delete NAME               delete NAME with all its versions
+  secrets rotate PATH               rotate the secret at a full API path now
 
 NAME is the KV v2 path on that mount and the value is stored as
 {"value": VALUE}: "app/db.password" is secret/data/app/db.password. Slashes
@@ -25,7 +26,7 @@ make folders (PREFIX selects one), dots are ordinary characters. The listing
 of names is "secrets ls" because "secrets list" lists engines, as in Vault.`,
 		newSecretsEnableCmd(a), newSecretsDisableCmd(a), newSecretsListCmd(a),
 		newSecretsPutCmd(a), newSecretsGetCmd(a), newSecretsLsCmd(a), newSecretsGetallCmd(a),
-		newSecretsDeleteCmd(a))
+		newSecretsDeleteCmd(a), newSecretsRotateCmd(a))
 }
 
 // valueKey is the data key holding a named secret's value.
