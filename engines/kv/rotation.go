@@ -17,7 +17,8 @@ import (
 // readable (a key with only metadata, or whose current version is
 // soft-deleted or destroyed, is not a target: rotating it would undo a
 // deletion). A rotation writes a new version in which every key of the
-// current version has a new value, made as the key's custom_metadata
+// current version has a new string value (a number or object value is
+// replaced by a string too), made as the key's custom_metadata
 // says (rotation_spec.go), through the same write path as data/ (so
 // max_versions and delete_version_after apply; custom_metadata is kept).
 
