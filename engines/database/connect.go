@@ -52,7 +52,7 @@ func (b *Backend) openConfigured(ctx context.Context, s logical.Storage, name st
 		if err != nil {
 			return nil, fmt.Errorf("database: connection %q after an interrupted root rotation: %w", name, err)
 		}
-		cfg.Password = cfg.PendingPassword
+		cfg.Password, cfg.PasswordSetAt = cfg.PendingPassword, b.now()
 		b.log.InfoContext(ctx, "database: interrupted root rotation completed", "name", name)
 	}
 	cfg.PendingPassword = ""

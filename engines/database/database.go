@@ -16,8 +16,9 @@
 // Powers beyond logical.Backend (found by core with type assertions):
 // logical.RouteDescriber (creds/ is a "generate", rotate-* a "rotate"),
 // logical.TTLGranter (creds/:name grants its role's default TTL),
-// logical.Cleaner (closes every connection) and logical.Periodic
-// (rotates the static roles that are due).
+// logical.Cleaner (closes every connection), logical.Periodic
+// (rotates the static roles that are due) and logical.Rotator (rotation
+// policies rotate and verify static roles and connections; rotator.go).
 //
 // Secrets (connection passwords, static role passwords) live only in
 // the mount's storage view, which core encrypts behind the barrier. No
@@ -53,6 +54,10 @@ var (
 	ErrCorrupt = errors.New("database: corrupt storage entry")
 	// ErrNoPlugins: Factory was given no plugins.
 	ErrNoPlugins = errors.New("database: no database plugins")
+	// ErrRotationInFlight: Verify found the stored password refused but
+	// the one of an unfinished rotation accepted (not drift: the
+	// rotation's retry, or the next connection open, settles it).
+	ErrRotationInFlight = errors.New("database: a rotation is in flight")
 )
 
 // Backend is one database mount.
@@ -97,7 +102,8 @@ type RotationEvent struct {
 	// DBName its connection and Username the database user.
 	Name, DBName, Username string
 	// Reason is "manual" (rotate-root, rotate-role), "create" (a new
-	// static role) or "scheduled" (Periodic).
+	// static role), "scheduled" (Periodic) or "policy" (a rotation
+	// policy, through logical.Rotator's Rotate).
 	Reason string
 	// Time is when the attempt ended; Err its failure (nil: the new
 	// password is in effect and stored). Err holds no secret.

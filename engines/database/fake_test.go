@@ -26,6 +26,8 @@ type fakeServer struct {
 	failUpdate    error
 	applyThenFail bool
 	opens, closes int
+	// down makes VerifyCredentials fail as an unreachable server would.
+	down bool
 }
 
 type fakeUser struct {
@@ -154,6 +156,25 @@ func (d *fakeDB) DeleteUser(_ context.Context, req dbplugin.DeleteUserRequest) e
 	d.srv.mu.Lock()
 	defer d.srv.mu.Unlock()
 	delete(d.srv.users, req.Username)
+	return nil
+}
+
+func (d *fakeDB) VerifyCredentials(_ context.Context, user, password string) error {
+	d.mu.Lock()
+	open := d.open
+	d.mu.Unlock()
+	if !open {
+		return dbplugin.ErrNotInitialized
+	}
+	d.srv.mu.Lock()
+	down := d.srv.down
+	d.srv.mu.Unlock()
+	if down {
+		return errors.New("fake: connection refused")
+	}
+	if err := d.srv.login(user, password); err != nil {
+		return fmt.Errorf("%w: %w", dbplugin.ErrAuthFailed, err)
+	}
 	return nil
 }
 

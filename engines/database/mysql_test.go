@@ -134,6 +134,10 @@ func mysqlServer(t *testing.T) *server {
 		},
 		gateStatements: []string{"SELECT COUNT(*) FROM " + gateDB + ".g", `ALTER USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'`},
 		cleanup:        drop,
+		setPassword: func(t testing.TB, user, password string) {
+			exec(t, "ALTER USER "+mysqlQuote(user)+"@'%' IDENTIFIED BY "+mysqlQuote(password))
+		},
+		downURL: "{{username}}:{{password}}@tcp(127.0.0.1:1)/",
 	}
 }
 

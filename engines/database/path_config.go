@@ -197,8 +197,11 @@ func (b *Backend) handleConfigWrite(ctx context.Context, req *logical.Request, d
 	if err != nil {
 		return nil, err
 	}
-	if cfg == nil {
-		cfg = &connConfig{}
+	if cfg == nil || in.Password != nil {
+		if cfg == nil {
+			cfg = &connConfig{}
+		}
+		cfg.PasswordSetAt = b.now()
 	}
 	in.apply(cfg)
 	if err := b.validateConfig(cfg); err != nil {

@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
 	"github.com/secretumvault/secretumvault/engines/framework"
@@ -29,37 +30,43 @@ func (b *Backend) pathRotateRoot() *framework.Path {
 // is next opened (see openConfigured). A failed rotation closes the
 // connection, which is reopened with whichever password works.
 func (b *Backend) handleRotateRoot(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	name := d.String("name")
+	_, err := b.rotateRoot(ctx, req.Storage, d.String("name"), "manual")
+	return nil, err
+}
+
+// rotateRoot is rotate-root's work, reported to the observer with
+// reason; it returns when the new password took effect.
+func (b *Backend) rotateRoot(ctx context.Context, s logical.Storage, name, reason string) (time.Time, error) {
 	l := b.conns.nameLocks.of(name)
 	l.Lock()
 	defer l.Unlock()
-	cfg, err := mustConfig(ctx, req.Storage, name)
+	cfg, err := mustConfig(ctx, s, name)
 	if err != nil {
-		return nil, err
+		return time.Time{}, err
 	}
 	if cfg.Username == "" {
-		return nil, logical.InvalidRequest("username", "unable to rotate root credentials: no username in configuration")
+		return time.Time{}, logical.InvalidRequest("username", "unable to rotate root credentials: no username in configuration")
 	}
 	if cfg.Password == "" {
-		return nil, logical.InvalidRequest("password", "unable to rotate root credentials: no password in configuration")
+		return time.Time{}, logical.InvalidRequest("password", "unable to rotate root credentials: no password in configuration")
 	}
 	if urlHasPassword(cfg.ConnectionURL) {
-		return nil, logical.InvalidRequest("connection_url", "unable to rotate root credentials: the connection_url embeds a password; use {{password}}")
+		return time.Time{}, logical.InvalidRequest("connection_url", "unable to rotate root credentials: the connection_url embeds a password; use {{password}}")
 	}
 	pw, err := b.generatePassword(ctx, cfg.PasswordPolicy)
 	if err != nil {
-		return nil, err
+		return time.Time{}, err
 	}
 	// The connection is opened (which settles any earlier interrupted
 	// rotation) before the new password is stored as pending.
-	err = b.conns.exclusive(ctx, req.Storage, name, func(db dbplugin.Database) error {
-		cur, err := mustConfig(ctx, req.Storage, name)
+	err = b.conns.exclusive(ctx, s, name, func(db dbplugin.Database) error {
+		cur, err := mustConfig(ctx, s, name)
 		if err != nil {
 			return err
 		}
 		cfg = cur
 		cfg.PendingPassword = pw
-		if err := putJSON(ctx, req.Storage, configPrefix+name, cfg); err != nil {
+		if err := putJSON(ctx, s, configPrefix+name, cfg); err != nil {
 			return err
 		}
 		return db.UpdateUser(ctx, dbplugin.UpdateUserRequest{
@@ -67,22 +74,23 @@ func (b *Backend) handleRotateRoot(ctx context.Context, req *logical.Request, d 
 			Password: &dbplugin.ChangePassword{NewPassword: pw, Statements: dbplugin.Statements{Commands: cfg.RootRotationStatements}},
 		})
 	})
-	ev := RotationEvent{Kind: "root", Name: name, DBName: name, Username: cfg.Username, Reason: "manual"}
+	ev := RotationEvent{Kind: "root", Name: name, DBName: name, Username: cfg.Username, Reason: reason}
 	if err != nil {
 		b.conns.close(ctx, name)
 		ev.Err = scrub(err, pw, cfg.Password)
 		b.log.WarnContext(ctx, "database: root rotation failed", "name", name, "username", cfg.Username, "error", ev.Err)
 		b.rotated(ctx, ev)
-		return nil, fmt.Errorf("database: rotate root credentials of %q: %w", name, ev.Err)
+		return time.Time{}, fmt.Errorf("database: rotate root credentials of %q: %w", name, ev.Err)
 	}
-	cfg.Password, cfg.PendingPassword = pw, ""
+	now := b.now()
+	cfg.Password, cfg.PendingPassword, cfg.PasswordSetAt = pw, "", now
 	// A failed write leaves the new password pending: the next open
 	// settles it.
-	ev.Err = putJSON(ctx, req.Storage, configPrefix+name, cfg)
+	ev.Err = putJSON(ctx, s, configPrefix+name, cfg)
 	b.rotated(ctx, ev)
 	if ev.Err != nil {
-		return nil, ev.Err
+		return time.Time{}, ev.Err
 	}
-	b.log.InfoContext(ctx, "database: root credentials rotated", "name", name, "username", cfg.Username)
-	return nil, nil
+	b.log.InfoContext(ctx, "database: root credentials rotated", "name", name, "username", cfg.Username, "reason", reason)
+	return now, nil
 }

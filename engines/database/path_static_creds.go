@@ -56,16 +56,22 @@ func (b *Backend) handleStaticCreds(ctx context.Context, req *logical.Request, d
 // current password stays readable and the rotation is retried by
 // Periodic.
 func (b *Backend) handleRotateRole(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	name := d.String("name")
+	_, err := b.rotateRole(ctx, req.Storage, d.String("name"), "manual")
+	return nil, err
+}
+
+// rotateRole is rotate-role's work, reported to the observer with
+// reason; it returns when the new password took effect.
+func (b *Backend) rotateRole(ctx context.Context, s logical.Storage, name, reason string) (time.Time, error) {
 	l := b.roleLocks.of(name)
 	l.Lock()
 	defer l.Unlock()
-	r, err := mustStaticRole(ctx, req.Storage, name)
+	r, err := mustStaticRole(ctx, s, name)
 	if err != nil {
-		return nil, err
+		return time.Time{}, err
 	}
-	if err := b.rotateStatic(ctx, req.Storage, name, r, "manual"); err != nil {
-		return nil, fmt.Errorf("unable to finish rotating credentials; retries will continue in the background but it is also safe to retry manually: %w", err)
+	if err := b.rotateStatic(ctx, s, name, r, reason); err != nil {
+		return time.Time{}, fmt.Errorf("unable to finish rotating credentials; retries will continue in the background but it is also safe to retry manually: %w", err)
 	}
-	return nil, nil
+	return r.LastVaultRotation, nil
 }

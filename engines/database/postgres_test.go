@@ -96,6 +96,10 @@ func postgresServer(t *testing.T) *server {
 		gateStatements: []string{"SELECT count(*) FROM " + gate, `ALTER ROLE "{{name}}" WITH PASSWORD '{{password}}'`},
 		// The server is thrown away with its users when the test ends.
 		cleanup: func(string) {},
+		setPassword: func(t testing.TB, user, password string) {
+			su(t, "ALTER ROLE "+pgx.Identifier{user}.Sanitize()+" PASSWORD '"+password+"'")
+		},
+		downURL: "postgres://{{username}}:{{password}}@127.0.0.1:1/postgres?sslmode=disable",
 	}
 }
 

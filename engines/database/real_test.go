@@ -51,6 +51,12 @@ type server struct {
 	gateStatements []string
 	// cleanup drops every user whose name starts with prefix.
 	cleanup func(prefix string)
+	// setPassword changes a user's password as the real root, behind
+	// the engine's back.
+	setPassword func(t testing.TB, user, password string)
+	// downURL is a templated connection URL of the same kind where no
+	// server listens.
+	downURL string
 }
 
 // randomName returns prefix and n random hex characters.
@@ -367,6 +373,7 @@ func runScenarios(t *testing.T, srv *server) {
 		{"StaticRole", testStaticRole},
 		{"StaticRotationRetry", testStaticRotationRetry},
 		{"ConcurrentCreds", testConcurrentCreds},
+		{"RotationPolicy", testRotationPolicy},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.fn(t, srv) })
 	}

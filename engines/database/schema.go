@@ -45,6 +45,10 @@ type connConfig struct {
 	PasswordPolicy         string        `json:"password_policy,omitempty"`
 	UsernameTemplate       string        `json:"username_template,omitempty"`
 	RootRotationStatements []string      `json:"root_rotation_statements,omitempty"`
+	// PasswordSetAt is when Password was last set: by rotate-root, or
+	// by a config write that created the config or sent a password
+	// (zero for configs stored before it existed).
+	PasswordSetAt time.Time `json:"password_set_at,omitzero"`
 }
 
 // role is a stored dynamic role (role/<name>).

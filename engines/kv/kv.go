@@ -1,6 +1,8 @@
 // Package kv is the versioned key/value secret engine, compatible with
 // Vault's KV version 2 HTTP API: config, data/, metadata/, delete/,
-// undelete/, destroy/ and subkeys/ under the mount.
+// undelete/, destroy/ and subkeys/ under the mount. It is a
+// logical.Rotator: a rotation policy can rotate its secrets (see
+// rotation.go for the custom_metadata that says how).
 //
 // Versions are immutable. Each key has one metadata entry (its versions'
 // timestamps and flags, never their data) and one storage entry per
@@ -20,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -34,6 +37,16 @@ var (
 	ErrUnsupportedVersion = errors.New("kv: unsupported kv version (only 2 is implemented)")
 	// ErrCorrupt is returned when a stored entry cannot be decoded.
 	ErrCorrupt = errors.New("kv: corrupt storage entry")
+	// ErrNoRotationSpec: Rotate on a secret whose custom_metadata says
+	// not how to make new values.
+	ErrNoRotationSpec = errors.New("kv: no rotation spec in custom_metadata (set rotate_length/rotate_charset, password_policy or rotate_webhook)")
+	// ErrBadRotationSpec: the secret's rotation spec is unusable (the
+	// error names the custom_metadata key).
+	ErrBadRotationSpec = errors.New("kv: invalid rotation spec in custom_metadata")
+	// ErrWebhook: a rotate_webhook call failed or answered unusable data.
+	ErrWebhook = errors.New("kv: rotation webhook failed")
+	// ErrNothingToRotate: the secret's current version has no keys.
+	ErrNothingToRotate = errors.New("kv: the current version has no keys to rotate")
 )
 
 // DefaultMaxVersions is the number of versions kept per key when neither
@@ -49,9 +62,17 @@ type Backend struct {
 	router *framework.Backend
 	now    func() time.Time
 	locks  [lockStripes]sync.RWMutex
+	// mount is the mount path and system core's services, for rotations
+	// (rotation.go); webhook calls rotate_webhook URLs.
+	mount   string
+	system  logical.SystemView
+	webhook *http.Client
 }
 
-var _ logical.Backend = (*Backend)(nil)
+var (
+	_ logical.Backend = (*Backend)(nil)
+	_ logical.Rotator = (*Backend)(nil)
+)
 
 // Option configures a Backend.
 type Option func(*Backend)
@@ -59,6 +80,12 @@ type Option func(*Backend)
 // WithClock replaces time.Now (for tests of delete_version_after).
 func WithClock(now func() time.Time) Option {
 	return func(b *Backend) { b.now = now }
+}
+
+// WithWebhookClient replaces the HTTP client that calls rotate_webhook
+// URLs (default: a 10 s timeout and no redirects followed).
+func WithWebhookClient(c *http.Client) Option {
+	return func(b *Backend) { b.webhook = c }
 }
 
 // Factory is the logical.Factory for kv mounts.
@@ -73,7 +100,10 @@ func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backe
 			return nil, fmt.Errorf("%w: version %q", ErrUnsupportedVersion, v)
 		}
 	}
-	b := &Backend{now: time.Now}
+	b := &Backend{now: time.Now, webhook: defaultWebhookClient()}
+	if conf != nil {
+		b.mount, b.system = conf.MountPoint, conf.System
+	}
 	for _, o := range opts {
 		o(b)
 	}

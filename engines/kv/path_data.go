@@ -173,6 +173,16 @@ func (b *Backend) handleDataWrite(ctx context.Context, req *logical.Request, d *
 // version's data merged with in.Data) as a new version, trimming old
 // ones. The caller holds the key's write lock.
 func (b *Backend) writeVersion(ctx context.Context, s logical.Storage, path string, in writeInput, patch func(meta *keyMetadata) (map[string]any, error)) (*logical.Response, error) {
+	meta, err := b.commitVersion(ctx, s, path, in, patch)
+	if err != nil {
+		return nil, err
+	}
+	return &logical.Response{Data: versionResponse(meta, meta.CurrentVersion)}, nil
+}
+
+// commitVersion is writeVersion's work: it returns the key's metadata as
+// stored, whose CurrentVersion is the new version.
+func (b *Backend) commitVersion(ctx context.Context, s logical.Storage, path string, in writeInput, patch func(meta *keyMetadata) (map[string]any, error)) (*keyMetadata, error) {
 	cfg, err := loadConfig(ctx, s)
 	if err != nil {
 		return nil, err
@@ -211,7 +221,7 @@ func (b *Backend) writeVersion(ctx context.Context, s logical.Storage, path stri
 	if err := commit(ctx, s, ops); err != nil {
 		return nil, err
 	}
-	return &logical.Response{Data: versionResponse(meta, meta.CurrentVersion)}, nil
+	return meta, nil
 }
 
 // handleDataPatch merges the request's data into the current version (RFC

@@ -24,6 +24,9 @@ var (
 	// ErrInvalidConfig: the connection settings are unusable (wrapped
 	// with the reason; never with a password).
 	ErrInvalidConfig = errors.New("dbplugin: invalid configuration")
+	// ErrAuthFailed: the server refused a login's credentials
+	// (VerifyCredentials), as opposed to not being reachable.
+	ErrAuthFailed = errors.New("dbplugin: authentication failed")
 )
 
 // Config is a connection's settings (engine config/:name).
@@ -126,6 +129,14 @@ type Database interface {
 	UpdateUser(ctx context.Context, req UpdateUserRequest) error
 	// DeleteUser ends the user's sessions and drops it; idempotent.
 	DeleteUser(ctx context.Context, req DeleteUserRequest) error
+	// VerifyCredentials logs in once to the configured server (the
+	// connection URL's address and options) as username with password,
+	// and logs out. A refused login (wrong password, unknown user) is an
+	// error matching ErrAuthFailed; any other failure (the server down,
+	// a timeout) is an error that does not. It needs no connection of
+	// the pool (Initialize without VerifyConnection suffices), and no
+	// error holds the password.
+	VerifyCredentials(ctx context.Context, username, password string) error
 	// Type names the plugin ("postgresql-database-plugin",
 	// "mysql-database-plugin").
 	Type() string

@@ -30,6 +30,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
 )
 
@@ -84,6 +86,7 @@ type Database struct {
 
 	mu     sync.RWMutex // guards the fields below
 	db     *sql.DB
+	driver *mysql.Config // the parsed DSN, for VerifyCredentials
 	creds  *credentials
 	names  *dbplugin.UsernameTemplate
 	closed bool
@@ -141,7 +144,7 @@ func (d *Database) Initialize(ctx context.Context, cfg dbplugin.Config) error {
 		_ = db.Close()
 		return errors.New("mysql: Initialize called twice or after Close")
 	}
-	d.db, d.creds, d.names = db, pc.creds, names
+	d.db, d.driver, d.creds, d.names = db, pc.driver, pc.creds, names
 	return nil
 }
 

@@ -17,7 +17,7 @@ const redactedText = "[password]"
 
 // sentinels are the errors a redacted error still matches.
 var sentinels = []error{
-	dbplugin.ErrNotInitialized, dbplugin.ErrInvalidConfig, ErrInvalidRequest,
+	dbplugin.ErrNotInitialized, dbplugin.ErrInvalidConfig, dbplugin.ErrAuthFailed, ErrInvalidRequest,
 	ErrAlreadyInitialized, context.Canceled, context.DeadlineExceeded,
 }
 
