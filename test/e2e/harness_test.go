@@ -77,6 +77,13 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // newServer writes an HCL config for a fresh node and starts it.
 func newServer(t testing.TB) *server {
 	t.Helper()
+	return newServerWith(t, "")
+}
+
+// newServerWith is newServer with extra top-level HCL appended to the
+// configuration.
+func newServerWith(t testing.TB, extra string) *server {
+	t.Helper()
 	dir := t.TempDir()
 	s := &server{t: t, dir: dir, addr: freeAddr(t)}
 	cluster := freeAddr(t)
@@ -96,7 +103,7 @@ cluster_addr  = "https://%s"
 disable_mlock = true
 log_level     = "debug"
 log_format    = "json"
-`, filepath.Join(dir, "data"), s.addr, cluster, s.addr, cluster)
+`, filepath.Join(dir, "data"), s.addr, cluster, s.addr, cluster) + extra
 	if err := os.WriteFile(s.config, []byte(hcl), 0o600); err != nil {
 		t.Fatal(err)
 	}
