@@ -108,6 +108,8 @@ type harness struct {
 	s       *rotation.Scheduler
 	mu      sync.Mutex
 	actions []rotation.Action
+	// now, when set, is the scheduler's clock.
+	now func() time.Time
 }
 
 func newHarness(t *testing.T) *harness {
@@ -130,6 +132,7 @@ func (h *harness) start(declared ...*rotation.Policy) *rotation.Scheduler {
 			_, err := do()
 			return err
 		},
+		Now:           h.now,
 		CheckInterval: 20 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -270,5 +271,27 @@ func TestDeclaredPolicies(t *testing.T) {
 	p, err := h.s.GetPolicy(context.Background(), "from-config")
 	if err != nil || p.Source != "config" || p.Match != "secret/data/*" {
 		t.Fatalf("declared policy = %+v, %v", p, err)
+	}
+}
+
+// A new policy's first slot falling due while no node is active runs
+// once on the next active node (its slots count from its creation).
+func TestFirstSlotMissedDuringFailover(t *testing.T) {
+	h := newHarness(t)
+	var mu sync.Mutex
+	clock := time.Date(2030, 1, 1, 10, 0, 30, 0, time.UTC)
+	h.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	h.fake.add("data/a", time.Now())
+	h.start()
+	h.put(&rotation.Policy{Name: "minutely", Match: "secret/data/*", Schedule: "0 * * * * *"})
+	h.s.Stop() // the active node dies before 10:01:00
+	mu.Lock()
+	clock = clock.Add(5 * time.Minute)
+	mu.Unlock()
+	h.start()
+	eventually(t, "the missed first slot ran", func() bool { return h.fake.rotations("data/a") == 1 })
+	time.Sleep(100 * time.Millisecond)
+	if n := h.fake.rotations("data/a"); n != 1 {
+		t.Fatalf("rotated %d times, want once", n)
 	}
 }

@@ -53,13 +53,20 @@ func (s *Scheduler) PutPolicy(ctx context.Context, p *Policy) error {
 		return err
 	}
 	var old Policy
-	if found, err := s.getJSON(ctx, policyKey(p.Name), &old); err != nil {
+	found, err := s.getJSON(ctx, policyKey(p.Name), &old)
+	if err != nil {
 		return err
-	} else if found && old.Source == "config" {
+	}
+	if found && old.Source == "config" {
 		return fmt.Errorf("%w: %w: %s can only be changed there", logical.ErrInvalidRequest, ErrDeclared, p)
 	}
 	if err := s.putJSON(ctx, policyKey(p.Name), p); err != nil {
 		return err
+	}
+	if !found || old.Schedule != p.Schedule { // else the committed slots stand
+		if err := s.baseline(ctx, p); err != nil {
+			return err
+		}
 	}
 	st, err := s.newState(ctx, p)
 	if err != nil {
@@ -139,8 +146,18 @@ func (s *Scheduler) installDeclared(ctx context.Context) error {
 	declared := map[string]bool{}
 	for _, p := range s.cfg.Declared {
 		declared[p.Name] = true
+		var old Policy
+		found, err := s.getJSON(ctx, policyKey(p.Name), &old)
+		if err != nil {
+			return err
+		}
 		if err := s.putJSON(ctx, policyKey(p.Name), p); err != nil {
 			return err
+		}
+		if !found || old.Schedule != p.Schedule {
+			if err := s.baseline(ctx, p); err != nil {
+				return err
+			}
 		}
 	}
 	names, err := s.ListPolicies(ctx)
@@ -204,6 +221,18 @@ func (s *Scheduler) newState(ctx context.Context, p *Policy) (*policyState, erro
 	}
 	st.next = sched.Next(last.Slot)
 	return st, nil
+}
+
+// baseline commits a done slot at now for a new (or rescheduled)
+// policy, so that its first slots are counted from its creation on every
+// node: a slot that falls due while no node is active still runs once on
+// the next one.
+func (s *Scheduler) baseline(ctx context.Context, p *Policy) error {
+	if p.Schedule == "" {
+		return nil
+	}
+	now := s.now()
+	return s.commitSlot(ctx, p.Name, slotState{Slot: now, Started: now, Done: true})
 }
 
 // loadSeq returns the highest history sequence number stored.
