@@ -235,6 +235,10 @@ type Response struct {
 	// DER certificate or CRL, a PEM bundle, an OCSP response (Vault's
 	// http_raw_body / http_content_type response data).
 	Binary *Binary
+	// Status is the HTTP status of a JSON answer that is neither a plain
+	// success nor an error (0: 200): transit's batch with failed items is
+	// a 400 that still carries batch_results, as Vault answers it.
+	Status int
 	// AuditClear names top-level Data keys whose values are not secret
 	// and are written to the audit log in clear (a certificate's
 	// serial_number, a key's version), as Vault's

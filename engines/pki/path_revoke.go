@@ -55,8 +55,8 @@ func (b *Backend) handleRevoke(ctx context.Context, req *logical.Request, d *fra
 	}
 	return &logical.Response{Data: map[string]any{
 		"revocation_time": r.RevocationTime.Unix(), "revocation_time_rfc3339": r.RevocationTime.Format(time.RFC3339Nano),
-		"state": "revoked",
-	}, AuditClear: []string{"revocation_time", "revocation_time_rfc3339", "state"}}, nil
+		"state": "revoked", "serial_number": serial,
+	}, AuditClear: []string{"revocation_time", "revocation_time_rfc3339", "state", "serial_number"}}, nil
 }
 
 // revoke records the revocation of serial (once: a second revocation

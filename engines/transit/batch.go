@@ -6,6 +6,9 @@ import (
 	_ "crypto/sha3"   // registers SHA3-*
 	_ "crypto/sha512" // registers SHA-384 and SHA-512
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -84,6 +87,7 @@ func runBatch[T any](d *framework.FieldData, schema map[string]*framework.FieldS
 		return &logical.Response{Data: out, AuditClear: clearVersion}, nil
 	}
 	results := make([]any, len(items))
+	failed := 0
 	for i, it := range items {
 		var in T
 		var out map[string]any
@@ -93,11 +97,16 @@ func runBatch[T any](d *framework.FieldData, schema map[string]*framework.FieldS
 		}
 		if err != nil {
 			out = map[string]any{"error": itemError(err)}
+			failed++
 		}
 		out["reference"] = reference(it)
 		results[i] = out
 	}
-	return &logical.Response{Data: map[string]any{"batch_results": results}}, nil
+	resp := &logical.Response{Data: map[string]any{"batch_results": results}}
+	if failed > 0 {
+		resp.Status = partialFailureStatus(d, failed == len(items))
+	}
+	return resp, nil
 }
 
 // itemError is the "error" of a failed batch item: Vault's message of
@@ -114,4 +123,19 @@ func itemError(err error) string {
 func reference(item map[string]any) string {
 	s, _ := item["reference"].(string)
 	return s
+}
+
+// partialFailureStatus is the status of a batch with failed items, as
+// Vault: 400, or the request's partial_failure_response_code when some
+// items succeeded.
+func partialFailureStatus(d *framework.FieldData, allFailed bool) int {
+	if allFailed {
+		return 400
+	}
+	if v, ok := d.Raw["partial_failure_response_code"]; ok {
+		if code, err := strconv.Atoi(strings.TrimSpace(fmt.Sprint(v))); err == nil && code >= 200 && code < 600 {
+			return code
+		}
+	}
+	return 400
 }

@@ -21,6 +21,8 @@ func (b *Backend) pathKeyRotate() *framework.Path {
 func (b *Backend) pathKeyConfig() *framework.Path {
 	return &framework.Path{
 		Pattern: `keys/` + nameRe + `/config/?`,
+		// Configuration writes are sudo, as the PKI and SSH engines' config/*.
+		Sudo: true,
 		Fields: map[string]*framework.FieldSchema{
 			"name":                   {Type: framework.TypeString},
 			"min_decryption_version": {Type: framework.TypeInt, Description: "Oldest version that still decrypts and verifies."},

@@ -469,20 +469,21 @@ func TestRouteInfo(t *testing.T) {
 		path   string
 		op     logical.Operation
 		action string
+		sudo   bool
 	}{
-		{"datakey/plaintext/k", logical.UpdateOperation, "generate"},
-		{"datakey/wrapped/k/512", logical.UpdateOperation, "generate"},
-		{"keys/k/rotate", logical.UpdateOperation, "rotate"},
-		{"decrypt/k", logical.UpdateOperation, "read"},
-		{"verify/k/sha2-512", logical.UpdateOperation, "read"},
-		{"encrypt/k", logical.UpdateOperation, ""},
-		{"encrypt/k", logical.CreateOperation, ""},
-		{"keys/k", logical.UpdateOperation, ""},
-		{"keys/k/config", logical.UpdateOperation, ""},
+		{"datakey/plaintext/k", logical.UpdateOperation, "generate", false},
+		{"datakey/wrapped/k/512", logical.UpdateOperation, "generate", false},
+		{"keys/k/rotate", logical.UpdateOperation, "rotate", false},
+		{"decrypt/k", logical.UpdateOperation, "read", false},
+		{"verify/k/sha2-512", logical.UpdateOperation, "read", false},
+		{"encrypt/k", logical.UpdateOperation, "", false},
+		{"encrypt/k", logical.CreateOperation, "", false},
+		{"keys/k", logical.UpdateOperation, "", false},
+		{"keys/k/config", logical.UpdateOperation, "", true},
 	}
 	for _, tc := range tests {
 		info, ok := h.b.RouteInfo(tc.path, tc.op)
-		if !ok || info.Action != tc.action || info.Sudo || info.Unauthenticated {
+		if !ok || info.Action != tc.action || info.Sudo != tc.sudo || info.Unauthenticated {
 			t.Fatalf("%s %s: %+v %v", tc.op, tc.path, info, ok)
 		}
 	}
@@ -518,5 +519,37 @@ func TestAuditClearNeverHoldsPlaintext(t *testing.T) {
 	_, err := h.do(logical.UpdateOperation, "decrypt/k", map[string]any{"ciphertext": ct[:len(ct)-4] + "AAAA"})
 	if err == nil || strings.Contains(err.Error(), string(secret)) {
 		t.Fatalf("tampered ciphertext: %v", err)
+	}
+}
+
+// A batch with failed items answers Vault's 400 (with batch_results),
+// or partial_failure_response_code when some items succeeded; a batch
+// without failures is a plain 200.
+func TestBatchStatus(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.write("keys/k", nil)
+	good := map[string]any{"plaintext": b64([]byte("ok"))}
+	bad := map[string]any{"plaintext": "not base64!"}
+	for _, tc := range []struct {
+		name  string
+		items []any
+		code  any
+		want  int
+	}{
+		{"all good", []any{good, good}, nil, 0},
+		{"one bad", []any{good, bad}, nil, 400},
+		{"one bad, partial code", []any{good, bad}, 207, 207},
+		{"one bad, partial code as text", []any{good, bad}, "200", 200},
+		{"all bad, partial code", []any{bad, bad}, 207, 400},
+	} {
+		data := map[string]any{"batch_input": tc.items}
+		if tc.code != nil {
+			data["partial_failure_response_code"] = tc.code
+		}
+		resp := h.write("encrypt/k", data)
+		if resp.Status != tc.want || len(resp.Data["batch_results"].([]any)) != len(tc.items) {
+			t.Errorf("%s: status %d (results %v), want %d", tc.name, resp.Status, resp.Data["batch_results"], tc.want)
+		}
 	}
 }

@@ -40,6 +40,9 @@ func (s *service) Handle(ctx context.Context, in *pb.LogicalRequest) (*httpbody.
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
+	if resp != nil && resp.Status != 0 {
+		code = resp.Status
+	}
 	s.succeed(ctx, code)
 	return &httpbody.HttpBody{ContentType: "application/json", Data: body}, nil
 }
