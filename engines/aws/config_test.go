@@ -1,10 +1,15 @@
 package aws_test
 
 import (
+	"encoding/json"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/secretumvault/secretumvault/engines/aws"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -189,6 +194,7 @@ func TestRotateRoot(t *testing.T) {
 	if _, code := h.callerArn(rootKey, rootSecret, ""); code != "InvalidClientTokenId" {
 		t.Fatalf("the old root key still signs (code %q)", code)
 	}
+	h.secrets = append(h.secrets, h.storedSecret())
 	if got := h.must(logical.ReadOperation, "config/root", nil).Data["access_key"]; got != newKey {
 		t.Fatalf("config/root access_key = %v, want %s", got, newKey)
 	}
@@ -211,6 +217,7 @@ func TestRotateRoot(t *testing.T) {
 	if !targets[0].LastRotated.After(first) || !targets[0].LastRotated.Equal(res.RotatedAt) {
 		t.Fatalf("LastRotated %v after rotation at %v (first %v)", targets[0].LastRotated, res.RotatedAt, first)
 	}
+	h.secrets = append(h.secrets, h.storedSecret())
 	if h.fake.KeyValid(newKey) || !h.fake.KeyValid(res.Version) {
 		t.Fatal("Rotate did not replace the key")
 	}
@@ -298,4 +305,41 @@ func TestFactory(t *testing.T) {
 	if _, ok := b.(logical.Rotator); !ok || aws.Type != "aws" {
 		t.Fatal("the aws backend is no Rotator")
 	}
+}
+
+func TestRotateRootRefusedChangesNothing(t *testing.T) {
+	h := newHarness(t)
+	h.configure()
+	// The root user already has IAM's two keys: CreateAccessKey fails.
+	c := iam.New(iam.Options{
+		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(rootKey, rootSecret, ""),
+		BaseEndpoint: awssdk.String(h.fake.URL), RetryMaxAttempts: 1,
+	})
+	if _, err := c.CreateAccessKey(h.ctx(), &iam.CreateAccessKeyInput{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.do(logical.UpdateOperation, "config/rotate-root", nil)
+	wantErr(t, err, logical.ErrInvalidRequest, "LimitExceeded")
+	if got := h.must(logical.ReadOperation, "config/root", nil).Data["access_key"]; got != rootKey {
+		t.Fatalf("a failed rotation changed config/root: access_key %v", got)
+	}
+	if err := h.b.Verify(h.ctx(), h.store, "config/root"); err != nil {
+		t.Fatalf("the root key stopped working after a failed rotation: %v", err)
+	}
+}
+
+// storedSecret is the root secret key in storage (which no log may hold).
+func (h *harness) storedSecret() string {
+	h.t.Helper()
+	e, err := h.store.Get(h.ctx(), "config/root")
+	if err != nil || e == nil {
+		h.t.Fatalf("config/root in storage: %v", err)
+	}
+	var cfg struct {
+		SecretKey string `json:"secret_key"`
+	}
+	if err := json.Unmarshal(e.Value, &cfg); err != nil || cfg.SecretKey == "" {
+		h.t.Fatalf("config/root in storage: %v", err)
+	}
+	return cfg.SecretKey
 }

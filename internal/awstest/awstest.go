@@ -246,7 +246,7 @@ func writeError(w http.ResponseWriter, ns string, e *apiError) {
 	var out xmlErrorResponse
 	out.NS, out.RequestID = ns, randUUID()
 	out.Error.Type, out.Error.Code, out.Error.Message = "Sender", e.code, e.message
-	writeXML(w, e.status, out)
+	writeXML(w, e.status, out.RequestID, out)
 }
 
 // writeResult writes <ActionResponse><ActionResult>result</ActionResult>
@@ -261,11 +261,12 @@ func writeResult(w http.ResponseWriter, ns, action string, result any) {
 		Result   any      `xml:",omitempty"`
 		Metadata metadata `xml:"ResponseMetadata"`
 	}
-	out := envelope{XMLName: xml.Name{Local: action + "Response"}, NS: ns, Metadata: metadata{RequestID: randUUID()}}
+	id := randUUID()
+	out := envelope{XMLName: xml.Name{Local: action + "Response"}, NS: ns, Metadata: metadata{RequestID: id}}
 	if result != nil {
 		out.Result = wrapped{name: action + "Result", v: result}
 	}
-	writeXML(w, http.StatusOK, out)
+	writeXML(w, http.StatusOK, id, out)
 }
 
 // wrapped marshals v under another element name.
@@ -279,13 +280,15 @@ func (x wrapped) MarshalXML(e *xml.Encoder, _ xml.StartElement) error {
 	return e.EncodeElement(x.v, xml.StartElement{Name: xml.Name{Local: x.name}})
 }
 
-func writeXML(w http.ResponseWriter, status int, v any) {
+// writeXML writes v with AWS's request id header.
+func writeXML(w http.ResponseWriter, status int, requestID string, v any) {
 	buf, err := xml.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("X-Amzn-Requestid", requestID)
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(xml.Header))
 	_, _ = w.Write(buf)
