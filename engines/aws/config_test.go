@@ -76,7 +76,6 @@ func TestBadInput(t *testing.T) {
 		{"role session_tags on iam_user", "roles/r", map[string]any{"credential_type": "iam_user", "session_tags": map[string]any{"a": "b"}}, "session_tags"},
 		{"role session_tags not pairs", "roles/r", map[string]any{"credential_type": "assumed_role", "session_tags": []any{1}}, "session_tags"},
 		{"role external_id on federation", "roles/r", map[string]any{"credential_type": "federation_token", "external_id": "x"}, "external_id"},
-		{"role iam_groups on sts", "roles/r", map[string]any{"credential_type": "federation_token", "iam_groups": "g"}, "iam_groups"},
 		{"creds of no role", "creds/nope", nil, "name"},
 		{"creds negative ttl", "sts/nope", map[string]any{"ttl": -5}, "ttl"},
 		{"creds ttl not a duration", "sts/nope", map[string]any{"ttl": "forever"}, "ttl"},

@@ -18,7 +18,7 @@ var usernameRe = regexp.MustCompile(`^vault-token-deploy-\d{10}-[A-Za-z0-9]{20}$
 func TestIAMUserCredsAndRevoke(t *testing.T) {
 	h := newHarness(t)
 	h.configure()
-	h.fake.CreateGroup("devs")
+	h.fake.CreateGroup("devs", nil)
 	h.must(logical.UpdateOperation, "config/lease", map[string]any{"lease": "30m", "lease_max": "2h"})
 	h.must(logical.UpdateOperation, "roles/deploy", map[string]any{
 		"credential_type":          "iam_user",
@@ -244,4 +244,33 @@ func TestFederationTokenCreds(t *testing.T) {
 	h.must(logical.UpdateOperation, "roles/bare", map[string]any{"credential_type": "federation_token"})
 	_, err := h.do(logical.ReadOperation, "sts/bare", nil)
 	wantField(t, err, "policy_document")
+}
+
+func TestSTSWithGroupPolicies(t *testing.T) {
+	h := newHarness(t)
+	h.configure()
+	h.fake.CreateGroup("readers", map[string]string{
+		"read": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}}`,
+	}, "arn:aws:iam::aws:policy/ReadOnlyAccess")
+	arn := h.fake.CreateRole("deployer", awstest.RoleOptions{})
+	h.must(logical.UpdateOperation, "roles/fed", map[string]any{"credential_type": "federation_token", "iam_groups": "readers"})
+	h.must(logical.UpdateOperation, "roles/assumed", map[string]any{
+		"credential_type": "assumed_role", "role_arns": arn, "iam_groups": "readers",
+		"policy_document": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}`,
+	})
+	h.creds(logical.ReadOperation, "sts/fed", nil)
+	h.creds(logical.ReadOperation, "sts/assumed", nil)
+	calls := h.fake.STSCalls()
+	want := []string{
+		`{"Version":"2012-10-17","Statement":[{"Action":"s3:Get*","Effect":"Allow","Resource":"*"}]}`,
+		`{"Version":"2012-10-17","Statement":[{"Action":"s3:Get*","Effect":"Allow","Resource":"*"},{"Action":"ec2:Describe*","Effect":"Allow","Resource":"*"}]}`,
+	}
+	for i, c := range calls {
+		if c.Policy != want[i] || !slices.Equal(c.PolicyArns, []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"}) {
+			t.Errorf("%s: policy %s, arns %v; want %s", c.Action, c.Policy, c.PolicyArns, want[i])
+		}
+	}
+	h.must(logical.UpdateOperation, "roles/nogroup", map[string]any{"credential_type": "federation_token", "iam_groups": "nope"})
+	_, err := h.do(logical.ReadOperation, "sts/nogroup", nil)
+	wantErr(t, err, logical.ErrInvalidRequest, "NoSuchEntity")
 }

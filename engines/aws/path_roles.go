@@ -32,7 +32,7 @@ func roleFields() map[string]*framework.FieldSchema {
 		"role_arns":                {Type: framework.TypeStringSlice, Description: "ARNs of the AWS roles allowed to be assumed (assumed_role)."},
 		"policy_arns":              {Type: framework.TypeStringSlice, Description: "ARNs of managed policies: attached to the IAM user (iam_user) or passed as PolicyArns (STS)."},
 		"policy_document":          {Type: framework.TypeString, Description: "JSON IAM policy: the user's inline policy (iam_user) or the session policy (STS)."},
-		"iam_groups":               {Type: framework.TypeStringSlice, Description: "IAM groups the generated users join (iam_user)."},
+		"iam_groups":               {Type: framework.TypeStringSlice, Description: "IAM groups the generated users join (iam_user), or whose policies restrict STS credentials."},
 		"iam_tags":                 {Type: framework.TypeStringMap, Description: "Tags of the generated IAM users (iam_user)."},
 		"session_tags":             {Type: framework.TypeStringMap, Description: "Session tags of assumed roles (assumed_role)."},
 		"external_id":              {Type: framework.TypeString, Description: "External id passed to AssumeRole (assumed_role)."},
@@ -152,8 +152,6 @@ func (r *role) validate() error {
 		{len(r.RoleArns) > 0 && !r.has(assumedRoleCred), "role_arns", "cannot supply role_arns when credential_type isn't assumed_role"},
 		{len(r.SessionTags) > 0 && !r.has(assumedRoleCred), "session_tags", "cannot supply session_tags when credential_type isn't assumed_role"},
 		{r.ExternalID != "" && !r.has(assumedRoleCred), "external_id", "cannot supply external_id when credential_type isn't assumed_role"},
-		// Group policies are not folded into STS session policies (yet).
-		{len(r.IAMGroups) > 0 && !r.has(iamUserCred), "iam_groups", "iam_groups is supported only with credential_type iam_user"},
 	}
 	for _, c := range checks {
 		if c.bad {

@@ -15,25 +15,29 @@ import (
 // assumeRole answers AssumeRole credentials of roleArn under a
 // non-renewable lease lasting as long as they do.
 func (b *Backend) assumeRole(ctx context.Context, s logical.Storage, roleName string, r *role, roleArn, session string, ttl time.Duration) (*logical.Response, error) {
+	b.root.RLock()
+	defer b.root.RUnlock()
+	c, err := b.clientsFor(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	doc, arns, err := sessionPolicy(ctx, c.iam, r)
+	if err != nil {
+		return nil, err
+	}
 	in := &sts.AssumeRoleInput{
 		RoleArn: awssdk.String(roleArn), RoleSessionName: awssdk.String(session),
 		DurationSeconds: awssdk.Int32(int32(ttl / time.Second)),
-		PolicyArns:      policyDescriptors(r.PolicyArns),
+		PolicyArns:      policyDescriptors(arns),
 	}
-	if r.PolicyDocument != "" {
-		in.Policy = awssdk.String(r.PolicyDocument)
+	if doc != "" {
+		in.Policy = awssdk.String(doc)
 	}
 	if r.ExternalID != "" {
 		in.ExternalId = awssdk.String(r.ExternalID)
 	}
 	for _, k := range sortedKeys(r.SessionTags) {
 		in.Tags = append(in.Tags, types.Tag{Key: awssdk.String(k), Value: awssdk.String(r.SessionTags[k])})
-	}
-	b.root.RLock()
-	defer b.root.RUnlock()
-	c, err := b.clientsFor(ctx, s)
-	if err != nil {
-		return nil, err
 	}
 	out, err := c.sts.AssumeRole(ctx, in)
 	if err != nil {
@@ -50,7 +54,17 @@ func (b *Backend) assumeRole(ctx context.Context, s logical.Storage, roleName st
 // federationToken answers GetFederationToken credentials restricted by
 // the role's policies under a non-renewable lease.
 func (b *Backend) federationToken(ctx context.Context, s logical.Storage, roleName string, r *role, ttl time.Duration) (*logical.Response, error) {
-	if r.PolicyDocument == "" && len(r.PolicyArns) == 0 {
+	b.root.RLock()
+	defer b.root.RUnlock()
+	c, err := b.clientsFor(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	doc, arns, err := sessionPolicy(ctx, c.iam, r)
+	if err != nil {
+		return nil, err
+	}
+	if doc == "" && len(arns) == 0 {
 		return nil, logical.InvalidRequest("policy_document", "must specify at least one of policy_arns or policy_document with %s credential_type", federationTokenCred)
 	}
 	name, err := b.stsName()
@@ -59,16 +73,10 @@ func (b *Backend) federationToken(ctx context.Context, s logical.Storage, roleNa
 	}
 	in := &sts.GetFederationTokenInput{
 		Name: awssdk.String(name), DurationSeconds: awssdk.Int32(int32(ttl / time.Second)),
-		PolicyArns: policyDescriptors(r.PolicyArns),
+		PolicyArns: policyDescriptors(arns),
 	}
-	if r.PolicyDocument != "" {
-		in.Policy = awssdk.String(r.PolicyDocument)
-	}
-	b.root.RLock()
-	defer b.root.RUnlock()
-	c, err := b.clientsFor(ctx, s)
-	if err != nil {
-		return nil, err
+	if doc != "" {
+		in.Policy = awssdk.String(doc)
 	}
 	out, err := c.sts.GetFederationToken(ctx, in)
 	if err != nil {
@@ -79,7 +87,7 @@ func (b *Backend) federationToken(ctx context.Context, s logical.Storage, roleNa
 		arn = awssdk.ToString(out.FederatedUser.Arn)
 	}
 	b.log.InfoContext(ctx, "aws: federation token issued", "role", roleName, "name", name)
-	return b.stsResponse(out.Credentials, arn, map[string]any{"username": name, "policy": r.PolicyDocument, "is_sts": true})
+	return b.stsResponse(out.Credentials, arn, map[string]any{"username": name, "policy": doc, "is_sts": true})
 }
 
 // stsResponse renders STS credentials as Vault does.

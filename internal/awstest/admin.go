@@ -26,13 +26,21 @@ type RoleOptions struct {
 	MaxSessionDuration time.Duration
 }
 
-// CreateGroup makes an IAM group users can be added to and returns its ARN.
-func (s *Server) CreateGroup(name string) string {
+// CreateGroup makes an IAM group users can be added to and returns its
+// ARN. inline maps the names of its inline policies to their documents;
+// attached are managed policy ARNs.
+func (s *Server) CreateGroup(name string, inline map[string]string, attached ...string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	arn := "arn:aws:iam::" + s.account + ":group/" + name
-	s.groups[name] = arn
-	return arn
+	g := &group{
+		name: name, id: "AGPA" + randID(17), arn: "arn:aws:iam::" + s.account + ":group/" + name,
+		created: s.now().UTC(), inline: maps.Clone(inline), attached: slices.Clone(attached),
+	}
+	if g.inline == nil {
+		g.inline = map[string]string{}
+	}
+	s.groups[name] = g
+	return g.arn
 }
 
 // CreateRole makes an IAM role anyone may assume and returns its ARN.

@@ -54,8 +54,8 @@ type Server struct {
 	mu       sync.Mutex
 	users    map[string]*user
 	keys     map[string]*accessKey
-	groups   map[string]string // name -> ARN
-	roles    map[string]*role  // ARN -> role
+	groups   map[string]*group
+	roles    map[string]*role // ARN -> role
 	stsCalls []STSCall
 	refused  []string
 }
@@ -97,7 +97,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		account: cfg.Account, now: cfg.Now,
 		users: map[string]*user{}, keys: map[string]*accessKey{},
-		groups: map[string]string{}, roles: map[string]*role{},
+		groups: map[string]*group{}, roles: map[string]*role{},
 	}
 	if s.account == "" {
 		s.account = "123456789012"

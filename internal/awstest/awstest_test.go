@@ -129,7 +129,7 @@ func TestUnsignedRequestRefused(t *testing.T) {
 
 func TestUserLifecycle(t *testing.T) {
 	s := start(t)
-	s.CreateGroup("devs")
+	s.CreateGroup("devs", nil)
 	c := iamClient(s, creds(rootKey, rootSecret, ""), nil)
 	steps := []func() error{
 		func() error {

@@ -7,27 +7,29 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"time"
 )
 
 // iamActions are the IAM actions the fake serves.
 var iamActions = map[string]handler{
-	"CreateUser":               (*Server).createUser,
-	"GetUser":                  (*Server).getUser,
-	"DeleteUser":               (*Server).deleteUser,
-	"TagUser":                  (*Server).tagUser,
-	"CreateAccessKey":          (*Server).createAccessKey,
-	"DeleteAccessKey":          (*Server).deleteAccessKey,
-	"ListAccessKeys":           (*Server).listAccessKeys,
-	"PutUserPolicy":            (*Server).putUserPolicy,
-	"DeleteUserPolicy":         (*Server).deleteUserPolicy,
-	"ListUserPolicies":         (*Server).listUserPolicies,
-	"AttachUserPolicy":         (*Server).attachUserPolicy,
-	"DetachUserPolicy":         (*Server).detachUserPolicy,
-	"ListAttachedUserPolicies": (*Server).listAttachedUserPolicies,
-	"AddUserToGroup":           (*Server).addUserToGroup,
-	"RemoveUserFromGroup":      (*Server).removeUserFromGroup,
-	"ListGroupsForUser":        (*Server).listGroupsForUser,
+	"CreateUser":                (*Server).createUser,
+	"GetUser":                   (*Server).getUser,
+	"DeleteUser":                (*Server).deleteUser,
+	"TagUser":                   (*Server).tagUser,
+	"CreateAccessKey":           (*Server).createAccessKey,
+	"DeleteAccessKey":           (*Server).deleteAccessKey,
+	"ListAccessKeys":            (*Server).listAccessKeys,
+	"PutUserPolicy":             (*Server).putUserPolicy,
+	"DeleteUserPolicy":          (*Server).deleteUserPolicy,
+	"ListUserPolicies":          (*Server).listUserPolicies,
+	"AttachUserPolicy":          (*Server).attachUserPolicy,
+	"DetachUserPolicy":          (*Server).detachUserPolicy,
+	"ListAttachedUserPolicies":  (*Server).listAttachedUserPolicies,
+	"AddUserToGroup":            (*Server).addUserToGroup,
+	"RemoveUserFromGroup":       (*Server).removeUserFromGroup,
+	"ListGroupsForUser":         (*Server).listGroupsForUser,
+	"ListGroupPolicies":         (*Server).listGroupPolicies,
+	"GetGroupPolicy":            (*Server).getGroupPolicy,
+	"ListAttachedGroupPolicies": (*Server).listAttachedGroupPolicies,
 }
 
 var (
@@ -339,70 +341,6 @@ func lastSlash(s string) int {
 		}
 	}
 	return -1
-}
-
-// group finds a group by name.
-func (s *Server) group(name string) (string, *apiError) {
-	arn, ok := s.groups[name]
-	if !ok {
-		return "", errNoSuchEntity("The group with name " + name + " cannot be found.")
-	}
-	return arn, nil
-}
-
-func (s *Server) addUserToGroup(p url.Values, caller *accessKey) (any, *apiError) {
-	u, err := s.target(p, caller)
-	if err != nil {
-		return nil, err
-	}
-	name := p.Get("GroupName")
-	if _, err := s.group(name); err != nil {
-		return nil, err
-	}
-	if !slices.Contains(u.groups, name) {
-		u.groups = append(u.groups, name)
-	}
-	return nil, nil
-}
-
-func (s *Server) removeUserFromGroup(p url.Values, caller *accessKey) (any, *apiError) {
-	u, err := s.target(p, caller)
-	if err != nil {
-		return nil, err
-	}
-	name := p.Get("GroupName")
-	if _, err := s.group(name); err != nil {
-		return nil, err
-	}
-	i := slices.Index(u.groups, name)
-	if i < 0 {
-		return nil, errNoSuchEntity("The user with name " + u.name + " is not in group " + name + ".")
-	}
-	u.groups = slices.Delete(u.groups, i, i+1)
-	return nil, nil
-}
-
-func (s *Server) listGroupsForUser(p url.Values, caller *accessKey) (any, *apiError) {
-	u, err := s.target(p, caller)
-	if err != nil {
-		return nil, err
-	}
-	type group struct {
-		Path       string `xml:"Path"`
-		GroupName  string `xml:"GroupName"`
-		GroupID    string `xml:"GroupId"`
-		Arn        string `xml:"Arn"`
-		CreateDate string `xml:"CreateDate"`
-	}
-	type result struct {
-		Groups      []group `xml:"Groups>member"`
-		IsTruncated bool    `xml:"IsTruncated"`
-	}
-	var out result
-	for _, g := range u.groups {
-		out.Groups = append(out.Groups, group{Path: "/", GroupName: g, GroupID: "AGPA" + randID(17), Arn: s.groups[g], CreateDate: time.Unix(0, 0).UTC().Format(timeFmt)})
-	}
-	return out, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
