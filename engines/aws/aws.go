@@ -14,7 +14,8 @@
 // Powers beyond logical.Backend (found by core with type assertions):
 // logical.RouteDescriber (creds/ and sts/ are a "generate",
 // config/rotate-root a "rotate", config/ writes need sudo),
-// logical.Cleaner (drops the clients) and logical.Rotator (the root key
+// logical.Cleaner (drops the clients), logical.Periodic (deletes the IAM
+// users of creations that failed or were interrupted) and logical.Rotator (the root key
 // at config/root: rotated as rotate-root does, verified by signing an
 // STS GetCallerIdentity with it).
 //
@@ -60,9 +61,11 @@ var (
 type Backend struct {
 	router *framework.Backend
 	system logical.SystemView
-	log    *slog.Logger
-	now    func() time.Time
-	http   *http.Client
+	// storage is the mount's view, for Periodic (requests carry theirs).
+	storage logical.Storage
+	log     *slog.Logger
+	now     func() time.Time
+	http    *http.Client
 
 	// root is held shared by every AWS call made with the root key and
 	// exclusively while the key changes (config/root writes, rotations),
@@ -70,9 +73,11 @@ type Backend struct {
 	root sync.RWMutex
 	// roleLocks serialise writes of one role name.
 	roleLocks stripes
-	// cmu guards cached.
+	// cmu guards cached and lastScan.
 	cmu    sync.Mutex
 	cached *clients
+	// lastScan is when Periodic last scanned the pending-user records.
+	lastScan time.Time
 }
 
 var (
@@ -80,6 +85,7 @@ var (
 	_ logical.RouteDescriber = (*Backend)(nil)
 	_ logical.Cleaner        = (*Backend)(nil)
 	_ logical.Rotator        = (*Backend)(nil)
+	_ logical.Periodic       = (*Backend)(nil)
 )
 
 // Option configures a Backend.
@@ -103,12 +109,12 @@ func Factory(opts ...Option) logical.Factory {
 	}
 }
 
-// New builds an aws mount. conf.System gives the mount's TTLs (nil:
-// 768h).
+// New builds an aws mount. conf.Storage is the mount's view, used by
+// Periodic; conf.System gives the mount's TTLs (nil: 768h).
 func New(_ context.Context, conf *logical.BackendConfig, opts ...Option) (*Backend, error) {
 	b := &Backend{now: time.Now, log: slog.Default()}
 	if conf != nil {
-		b.system = conf.System
+		b.system, b.storage = conf.System, conf.Storage
 		if conf.Logger != nil {
 			b.log = conf.Logger
 		}

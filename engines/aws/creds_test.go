@@ -118,6 +118,9 @@ func TestFailedCreationLeavesNoUser(t *testing.T) {
 	if got := h.fake.Users(); !slices.Equal(got, []string{rootUser}) {
 		t.Fatalf("users left after a failed creation = %v", got)
 	}
+	if keys, err := h.store.List(h.ctx(), "wal/user/"); err != nil || len(keys) != 0 {
+		t.Fatalf("pending-user records left after a cleaned-up failure: %v %v", keys, err)
+	}
 }
 
 func TestRenew(t *testing.T) {

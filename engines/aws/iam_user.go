@@ -21,8 +21,13 @@ const listMax = 1000
 
 // createIAMUser creates an IAM user for a role with the role's policies,
 // groups and tags, and an access key, answered under a renewable
-// "access_keys" lease bounded by config/lease. A failure after the user
-// exists deletes what was made.
+// "access_keys" lease bounded by config/lease.
+//
+// A pending-user record (wal/user/<name>) is stored before the user is
+// created and deleted once the key is handed out; a failure deletes what
+// was made, and what a failure or a crash leaves behind is deleted by
+// Periodic once the record is older than walMinAge (as Vault's WAL
+// rollback).
 func (b *Backend) createIAMUser(ctx context.Context, s logical.Storage, roleName string, r *role) (*logical.Response, error) {
 	b.root.RLock()
 	defer b.root.RUnlock()
@@ -41,16 +46,23 @@ func (b *Backend) createIAMUser(ctx context.Context, s logical.Storage, roleName
 	if r.PermissionsBoundaryARN != "" {
 		in.PermissionsBoundary = awssdk.String(r.PermissionsBoundaryARN)
 	}
-	u, err := c.iam.CreateUser(ctx, in)
-	if err != nil {
-		return nil, awsError("creating IAM user", err)
-	}
-	key, err := provisionUser(ctx, c.iam, username, roleName, r)
-	if err != nil {
-		if cerr := deleteUser(ctx, c.iam, username); cerr != nil {
-			b.log.WarnContext(ctx, "aws: could not remove a partly created IAM user", "username", username, "error", cerr)
-		}
+	if err := putJSON(ctx, s, walPrefix+username, &walUser{UserName: username, Created: b.now().UTC()}); err != nil {
 		return nil, err
+	}
+	u, err := c.iam.CreateUser(ctx, in)
+	var key *types.AccessKey
+	if err != nil {
+		err = awsError("creating IAM user", err)
+	} else {
+		key, err = provisionUser(ctx, c.iam, username, roleName, r)
+	}
+	if err != nil {
+		b.rollbackUser(ctx, s, c, username)
+		return nil, err
+	}
+	if err := s.Delete(ctx, walPrefix+username); err != nil {
+		// The user will be rolled back: its key must not be handed out.
+		return nil, fmt.Errorf("aws: commit the creation of IAM user %q: %w", username, err)
 	}
 	lease, err := loadLease(ctx, s)
 	if err != nil || lease == nil {
@@ -74,6 +86,18 @@ func (b *Backend) createIAMUser(ctx context.Context, s logical.Storage, roleName
 			},
 		},
 	}, nil
+}
+
+// rollbackUser deletes a user whose creation failed, and its
+// pending-user record once it is gone (else Periodic retries).
+func (b *Backend) rollbackUser(ctx context.Context, s logical.Storage, c *clients, username string) {
+	if err := deleteUser(ctx, c.iam, username); err != nil {
+		b.log.WarnContext(ctx, "aws: could not remove a partly created IAM user; will retry", "username", username, "error", err)
+		return
+	}
+	if err := s.Delete(ctx, walPrefix+username); err != nil {
+		b.log.WarnContext(ctx, "aws: could not delete a pending-user record", "username", username, "error", err)
+	}
 }
 
 // provisionUser gives a new user the role's policies, groups and tags,

@@ -19,11 +19,20 @@ import (
 //	config/root   rootConfig (JSON): the root access key and endpoints
 //	config/lease  leaseConfig (JSON): TTLs of iam_user leases
 //	role/<name>   role (JSON): a role
+//	wal/user/<n>  walUser (JSON): an IAM user being created, whose
+//	              leftovers Periodic deletes if the creation never ends
 const (
 	rootConfigKey  = "config/root"
 	leaseConfigKey = "config/lease"
 	rolePrefix     = "role/"
+	walPrefix      = "wal/user/"
 )
+
+// walUser is a pending IAM user creation (wal/user/<name>).
+type walUser struct {
+	UserName string    `json:"username"`
+	Created  time.Time `json:"created"`
+}
 
 // rootConfig is the stored config/root.
 type rootConfig struct {
