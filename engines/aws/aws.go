@@ -14,6 +14,7 @@
 // Powers beyond logical.Backend (found by core with type assertions):
 // logical.RouteDescriber (creds/ and sts/ are a "generate",
 // config/rotate-root a "rotate", config/ writes need sudo),
+// logical.TTLGranter (creds/ and sts/ grant the role's TTL),
 // logical.Cleaner (drops the clients), logical.Periodic (deletes the IAM
 // users of creations that failed or were interrupted) and logical.Rotator (the root key
 // at config/root: rotated as rotate-root does, verified by signing an
@@ -86,6 +87,7 @@ var (
 	_ logical.Cleaner        = (*Backend)(nil)
 	_ logical.Rotator        = (*Backend)(nil)
 	_ logical.Periodic       = (*Backend)(nil)
+	_ logical.TTLGranter     = (*Backend)(nil)
 )
 
 // Option configures a Backend.

@@ -342,3 +342,40 @@ func (h *harness) storedSecret() string {
 	}
 	return cfg.SecretKey
 }
+
+func TestGrantTTL(t *testing.T) {
+	h := newHarness(t)
+	h.must(logical.UpdateOperation, "roles/user", map[string]any{"credential_type": "iam_user"})
+	h.must(logical.UpdateOperation, "roles/fed", map[string]any{"credential_type": "federation_token", "default_sts_ttl": "20m"})
+	h.must(logical.UpdateOperation, "roles/assumed", map[string]any{"credential_type": "assumed_role", "max_sts_ttl": "30m"})
+	grant := func(op logical.Operation, path string) (time.Duration, bool) {
+		t.Helper()
+		ttl, ok, err := h.b.GrantTTL(h.ctx(), &logical.Request{Operation: op, Path: path, Storage: h.store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ttl, ok
+	}
+	tests := []struct {
+		op   logical.Operation
+		path string
+		ttl  time.Duration
+		ok   bool
+	}{
+		{logical.ReadOperation, "creds/user", time.Hour, true}, // the mount's default
+		{logical.ReadOperation, "sts/fed", 20 * time.Minute, true},
+		{logical.UpdateOperation, "creds/assumed", 30 * time.Minute, true},
+		{logical.ReadOperation, "creds/nope", 0, false},
+		{logical.ReadOperation, "roles/user", 0, false},
+		{logical.DeleteOperation, "creds/user", 0, false},
+	}
+	for _, tt := range tests {
+		if ttl, ok := grant(tt.op, tt.path); ttl != tt.ttl || ok != tt.ok {
+			t.Errorf("GrantTTL(%s %s) = %v, %v; want %v, %v", tt.op, tt.path, ttl, ok, tt.ttl, tt.ok)
+		}
+	}
+	h.must(logical.UpdateOperation, "config/lease", map[string]any{"lease": "10m", "lease_max": "1h"})
+	if ttl, ok := grant(logical.ReadOperation, "creds/user"); ttl != 10*time.Minute || !ok {
+		t.Errorf("GrantTTL(creds/user) = %v, %v with config/lease", ttl, ok)
+	}
+}

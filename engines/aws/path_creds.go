@@ -41,6 +41,44 @@ func (b *Backend) pathCreds() *framework.Path {
 	}
 }
 
+// credsPath matches creds/:name and sts/:name.
+var credsPath = regexp.MustCompile(`^(?P<kind>creds|sts)/` + nameRe + `$`)
+
+// GrantTTL implements logical.TTLGranter: a creds/ or sts/ request
+// without ttl grants an iam_user role config/lease's lease (else the
+// mount's default) and an STS role what stsTTL gives. Any other request,
+// or a role that does not exist, is ok=false.
+func (b *Backend) GrantTTL(ctx context.Context, req *logical.Request) (time.Duration, bool, error) {
+	if req.Operation != logical.ReadOperation && req.Operation != logical.UpdateOperation {
+		return 0, false, nil
+	}
+	m := credsPath.FindStringSubmatch(req.Path)
+	if m == nil {
+		return 0, false, nil
+	}
+	r, err := loadRole(ctx, req.Storage, m[credsPath.SubexpIndex("name")])
+	if err != nil || r == nil {
+		return 0, false, err
+	}
+	in := credsInput{Kind: m[credsPath.SubexpIndex("kind")]}
+	t, err := in.credentialType(r)
+	if err != nil {
+		return 0, false, nil
+	}
+	if t != iamUserCred {
+		return b.stsTTL(nil, r), true, nil
+	}
+	def, _ := b.mountTTLs()
+	l, err := loadLease(ctx, req.Storage)
+	if err != nil {
+		return 0, false, err
+	}
+	if l != nil && l.Lease > 0 {
+		def = l.Lease
+	}
+	return def, def > 0, nil
+}
+
 // credsInput is a creds or sts request.
 type credsInput struct {
 	Name            string         `json:"name"`
