@@ -148,14 +148,9 @@ func (b *Backend) paths() []*framework.Path {
 
 // HandleRequest implements logical.Backend.
 func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*logical.Response, error) {
-	if strings.HasPrefix(req.Path, "roles/") && req.Data != nil {
-		data, err := kvPairs(req.Data, "iam_tags", "session_tags")
-		if err != nil {
-			return nil, err
-		}
-		r := *req
-		r.Data = data
-		req = &r
+	req, err := normalize(req)
+	if err != nil {
+		return nil, err
 	}
 	return b.router.HandleRequest(ctx, req)
 }
@@ -163,7 +158,26 @@ func (b *Backend) HandleRequest(ctx context.Context, req *logical.Request) (*log
 // ExistenceCheck implements logical.Backend: roles/:name exists when
 // stored.
 func (b *Backend) ExistenceCheck(ctx context.Context, req *logical.Request) (exists, ok bool, err error) {
+	req, err = normalize(req)
+	if err != nil {
+		return false, false, err
+	}
 	return b.router.ExistenceCheck(ctx, req)
+}
+
+// normalize returns req with a role write's tag fields in the form the
+// framework takes (see kvPairs); req itself is not modified.
+func normalize(req *logical.Request) (*logical.Request, error) {
+	if !strings.HasPrefix(req.Path, "roles/") || req.Data == nil {
+		return req, nil
+	}
+	data, err := kvPairs(req.Data, "iam_tags", "session_tags")
+	if err != nil {
+		return nil, err
+	}
+	r := *req
+	r.Data = data
+	return &r, nil
 }
 
 // RouteInfo implements logical.RouteDescriber: the paths' declared

@@ -112,7 +112,10 @@ func TestRoleReadListDelete(t *testing.T) {
 	if keys := list.Data["keys"].([]string); !slices.Equal(keys, []string{"a", "b"}) {
 		t.Fatalf("keys = %v", keys)
 	}
-	exists, ok, err := h.b.ExistenceCheck(h.ctx(), &logical.Request{Operation: logical.UpdateOperation, Path: "roles/a", Storage: h.store})
+	exists, ok, err := h.b.ExistenceCheck(h.ctx(), &logical.Request{
+		Operation: logical.UpdateOperation, Path: "roles/a", Storage: h.store,
+		Data: map[string]any{"session_tags": []any{"k=v"}},
+	})
 	if !exists || !ok || err != nil {
 		t.Fatalf("existence of roles/a = %v %v %v", exists, ok, err)
 	}
