@@ -19,6 +19,7 @@ import (
 	"github.com/secretumvault/secretumvault/engines/auth/jwt"
 	"github.com/secretumvault/secretumvault/engines/auth/keypair"
 	"github.com/secretumvault/secretumvault/engines/auth/userpass"
+	"github.com/secretumvault/secretumvault/engines/aws"
 	"github.com/secretumvault/secretumvault/engines/database"
 	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
 	"github.com/secretumvault/secretumvault/engines/database/mysql"
@@ -117,6 +118,7 @@ func DefaultConfig() Config {
 				postgres.TypeName: func() dbplugin.Database { return postgres.New() },
 				mysql.TypeName:    func() dbplugin.Database { return mysql.New() },
 			}),
+			aws.Type:     aws.Factory(),
 			pki.Type:     pki.Factory(),
 			ssh.Type:     ssh.Factory(),
 			transit.Type: transit.Factory(),
