@@ -11,11 +11,11 @@ import (
 	"github.com/secretumvault/secretumvault/client"
 )
 
-// rotationPoliciesPath is where the server will list key rotation
-// policies. It has none yet: the export includes them as
-// policies/rotation/NAME.json once the list answers, and skips them,
-// silently, while it answers 404 (no such path, or none).
-const rotationPoliciesPath = "sys/policies/rotation"
+// rotationPoliciesPath is where the server lists its rotation policies:
+// the export includes each as policies/rotation/NAME.json with its run
+// history as policies/rotation/NAME.history.json, and skips them,
+// silently, when the list answers 404 (none).
+const rotationPoliciesPath = "sys/rotation/policies"
 
 // exportPolicies reads the policies in force, keyed by bundle file name:
 // Cedar policies as policies/cedar/NAME.cedar, ACL policies as
@@ -62,7 +62,7 @@ func exportPolicies(ctx context.Context, cl *client.Client, warn io.Writer) (map
 	return out, nil
 }
 
-// exportRotationPolicies adds the key rotation policies to out, each as
+// exportRotationPolicies adds the rotation policies and their history to out, each as
 // the JSON of its data. A 404 is no rotation policy; a 403 (a token that
 // may not list them) is a warning, as the server may not have them at all.
 func exportRotationPolicies(ctx context.Context, cl *client.Client, out map[string][]byte, warn io.Writer) error {
@@ -89,6 +89,16 @@ func exportRotationPolicies(ctx context.Context, cl *client.Client, out map[stri
 			return fmt.Errorf("encoding rotation policy %s: %w", name, err)
 		}
 		out["policies/rotation/"+url.PathEscape(name)+".json"] = append(b, '\n')
+		h, err := cl.Read(ctx, rotationPoliciesPath+"/"+name+"/history", nil)
+		if err != nil {
+			return fmt.Errorf("reading the history of rotation policy %s: %w", name, err)
+		}
+		if h != nil {
+			if b, err = json.MarshalIndent(h.Data, "", "  "); err != nil {
+				return fmt.Errorf("encoding the history of rotation policy %s: %w", name, err)
+			}
+			out["policies/rotation/"+url.PathEscape(name)+".history.json"] = append(b, '\n')
+		}
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func TestRunAuditExport(t *testing.T) {
 		t.Fatalf("export: exit %d, stdout %q (want %q), stderr %q", code, stdout, want, stderr)
 	}
 	wantReqs := []string{"GET /v1/sys/audit", "GET /v1/sys/audit/file/public-key", "LIST /v1/sys/policies/cedar", "GET /v1/sys/policies/cedar/admins",
-		"LIST /v1/sys/policies/acl", "GET /v1/sys/policies/acl/dev ops", "LIST /v1/sys/policies/rotation", "PUT /v1/sys/audit/file/sign-manifest"}
+		"LIST /v1/sys/policies/acl", "GET /v1/sys/policies/acl/dev ops", "LIST /v1/sys/rotation/policies", "PUT /v1/sys/audit/file/sign-manifest"}
 	if got := srv.requests(); !reflect.DeepEqual(got, wantReqs) {
 		t.Errorf("requests = %q, want %q", got, wantReqs)
 	}
@@ -101,8 +101,9 @@ func TestRunAuditExportJSONAndRotation(t *testing.T) {
 	dir := t.TempDir()
 	logs := writeMinuteLog(t, k, dir)
 	routes := exportRoutes(t, k)
-	routes["LIST /v1/sys/policies/rotation"] = reply{200, `{"data":{"keys":["transit-weekly"]}}`}
-	routes["GET /v1/sys/policies/rotation/transit-weekly"] = reply{200, `{"data":{"mount":"transit","period":"168h"}}`}
+	routes["LIST /v1/sys/rotation/policies"] = reply{200, `{"data":{"keys":["transit-weekly"]}}`}
+	routes["GET /v1/sys/rotation/policies/transit-weekly"] = reply{200, `{"data":{"mount":"transit","period":"168h"}}`}
+	routes["GET /v1/sys/rotation/policies/transit-weekly/history"] = reply{200, `{"data":{"runs":[{"path":"transit/keys/app","result":"success"}]}}`}
 	srv := &exportServer{scripted: &scripted{routes: routes}, priv: k.priv, keyID: auditKeyID(k)}
 	out := filepath.Join(dir, "b.zip")
 	code, stdout, stderr := runExport(t, srv, "-format=json", "-since=2026-12-01T09:00:00Z", "-until=2026-12-01T09:29:00Z", "-out="+out, logs[0], logs[1])
@@ -129,6 +130,9 @@ func TestRunAuditExportJSONAndRotation(t *testing.T) {
 	}
 	if got := zipFiles(t, out)["policies/rotation/transit-weekly.json"]; got != "{\n  \"mount\": \"transit\",\n  \"period\": \"168h\"\n}\n" {
 		t.Errorf("rotation policy = %q", got)
+	}
+	if got := zipFiles(t, out)["policies/rotation/transit-weekly.history.json"]; !strings.Contains(got, `"transit/keys/app"`) {
+		t.Errorf("rotation history = %q", got)
 	}
 	k2 := writeFile(t, dir, "k.pem", pemPublicKey(t, k.pub))
 	if code, msg := verifyWith(t, k2, out); code != 0 {
@@ -192,11 +196,11 @@ func TestRunAuditExportFailures(t *testing.T) {
 		},
 			code: 1, stderr: "Error: listing policies: list acl policies: client: LIST /v1/sys/policies/acl: 403 Forbidden", reqs: true},
 		{name: "rotation policies forbidden", routes: func(r map[string]reply) {
-			r["LIST /v1/sys/policies/rotation"] = reply{403, `{"errors":["permission denied"]}`}
+			r["LIST /v1/sys/rotation/policies"] = reply{403, `{"errors":["permission denied"]}`}
 		}, args: func(d string, l []string) []string {
 			return []string{"-since=2026-12-01T09:00:00Z", "-out", d + "/b.zip", l[0], l[1]}
 		},
-			code: 0, stderr: "Warning: not permitted to list sys/policies/rotation", reqs: true},
+			code: 0, stderr: "Warning: not permitted to list sys/rotation/policies", reqs: true},
 		{name: "help", args: func(string, []string) []string { return []string{"-help"} }, code: 0},
 	}
 	for _, tt := range tests {
