@@ -173,21 +173,12 @@ func (s *Scheduler) RotateNow(ctx context.Context, full string) (logical.Rotatio
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	var t *target
-	for _, m := range s.cfg.Mounts() {
-		if !strings.HasPrefix(full, m.Path) {
-			continue
-		}
-		ts, err := m.Rotator.RotationTargets(ctx, m.Storage)
-		if err != nil {
-			return logical.RotationResult{}, err
-		}
-		for _, x := range ts {
-			if m.Path+x.Path == full {
-				t = &target{mount: m, rel: x.Path, full: full}
-			}
+	for _, m := range s.cfg.Mounts() { // the longest mount prefix owns the path
+		if strings.HasPrefix(full, m.Path) && (t == nil || len(m.Path) > len(t.mount.Path)) {
+			t = &target{mount: m, rel: strings.TrimPrefix(full, m.Path), full: full}
 		}
 	}
-	if t == nil {
+	if t == nil || t.rel == "" {
 		return logical.RotationResult{}, fmt.Errorf("%w: %s is not a secret any engine can rotate", logical.ErrNotFound, full)
 	}
 	res, err := t.mount.Rotator.Rotate(ctx, t.mount.Storage, t.rel)
