@@ -156,6 +156,15 @@ func TestRotationPolicies(t *testing.T) {
 	if out, errOut, code := s.vaultctl(init.RootToken, "", "rotation", "check"); code != 0 || !strings.Contains(out, "OK") {
 		t.Fatalf("rotation check with everything fresh: exit %d\n%s%s", code, out, errOut)
 	}
+	checkRotationCLI(t, s, init.RootToken)
+	checkRotationMetrics(t, s, init.RootToken)
+	pwBefore := staticPW()
+	if out, errOut, code := s.vaultctl(init.RootToken, "", "rotation", "run", "db"); code != 0 {
+		t.Fatalf("vaultctl rotation run db: exit %d\n%s%s", code, out, errOut)
+	}
+	if pw2 = staticPW(); pw2 == pwBefore {
+		t.Fatal("rotation run did not rotate the static role")
+	}
 
 	// Stop rotating; a strict policy quarantines the now overdue secret.
 	for _, p := range []string{"db", "kv"} {
@@ -194,6 +203,7 @@ func TestRotationPolicies(t *testing.T) {
 	hook := newHookReceiver(t, "hook-key")
 	write("sys/rotation/policies/drift", map[string]any{"match": "database/static-roles/*", "max_age": "1h", "verify_interval": "1s",
 		"on_failure": "notify", "notify": []string{hook.srv.URL}, "notify_secret": "hook-key"})
+	pw2 = staticPW() // the stored password the drift replaces (no policy rotates it now)
 	if _, err := su.Exec(`ALTER ROLE svapp PASSWORD 'Hand-set-pw-0002'`); err != nil {
 		t.Fatal(err)
 	}
@@ -218,5 +228,50 @@ func TestRotationPolicies(t *testing.T) {
 	defer hook.mu.Unlock()
 	if hook.bad != 0 {
 		t.Fatalf("%d webhook bodies did not verify", hook.bad)
+	}
+}
+
+// checkRotationCLI: list, status and history show the policies, the
+// matched secrets and their scheduled runs.
+func checkRotationCLI(t *testing.T, s *server, token string) {
+	t.Helper()
+	out, errOut, code := s.vaultctl(token, "", "rotation", "list")
+	if code != 0 || !strings.Contains(out, "db") || !strings.Contains(out, "kv") {
+		t.Fatalf("rotation list: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = s.vaultctl(token, "", "rotation", "status", "-format=json")
+	var st struct {
+		Secrets []struct{ Path, Policy, State string }
+		OK      int `json:"ok"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.OK != 2 || len(st.Secrets) != 2 {
+		t.Fatalf("rotation status -format=json: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = s.vaultctl(token, "", "rotation", "history", "kv")
+	if code != 0 || !strings.Contains(out, "secret/data/app/api") || !strings.Contains(out, "scheduled") || !strings.Contains(out, "success") {
+		t.Fatalf("rotation history kv: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// checkRotationMetrics scrapes the rotation series of both policies.
+func checkRotationMetrics(t *testing.T, s *server, token string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.url()+"/v1/sys/metrics?format=prometheus", nil)
+	req.Header.Set("X-Vault-Token", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`secretum_vault_rotation_runs_total{policy="kv",result="success"}`,
+		`secretum_vault_rotation_runs_total{policy="db",result="success"}`,
+		`secretum_vault_secret_age_seconds{policy="kv"}`,
+		`secretum_vault_rotation_overdue{policy="db"} 0`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }
