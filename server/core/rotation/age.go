@@ -22,9 +22,9 @@ func (st *policyState) settled(full string) {
 func (s *Scheduler) checkPass(ctx context.Context) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
-	all := s.collect(ctx)
-	s.liftRotated(ctx, all)
 	states := s.snapshot()
+	all := s.collect(ctx, states)
+	s.liftRotated(ctx, all)
 	idx := indexPolicies(states)
 	matched := make(map[*policyState][]target, len(states))
 	for i := range all {
@@ -42,12 +42,7 @@ func (s *Scheduler) checkPass(ctx context.Context) {
 // liftRotated lifts the quarantine of every secret rotated (or written)
 // since it was quarantined, or gone.
 func (s *Scheduler) liftRotated(ctx context.Context, all []target) {
-	s.quarantine.mu.Lock()
-	entries := make([]quarantineEntry, 0, len(s.quarantine.entries))
-	for _, e := range s.quarantine.entries {
-		entries = append(entries, e)
-	}
-	s.quarantine.mu.Unlock()
+	entries := s.quarantine.all()
 	if len(entries) == 0 {
 		return
 	}

@@ -95,6 +95,16 @@ func (q *quarantineSet) get(path string) (quarantineEntry, bool) {
 	return e, ok
 }
 
+func (q *quarantineSet) all() []quarantineEntry {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]quarantineEntry, 0, len(q.entries))
+	for _, e := range q.entries {
+		out = append(out, e)
+	}
+	return out
+}
+
 func (q *quarantineSet) byPolicy(policy string) []quarantineEntry {
 	q.mu.Lock()
 	defer q.mu.Unlock()

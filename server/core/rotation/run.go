@@ -82,7 +82,7 @@ func (s *Scheduler) runSlot(ctx context.Context, st *policyState, slot slotState
 		s.cfg.Logger.Error("rotation: cannot commit a slot; not rotating", "policy", st.p.Name, "slot", slot.Slot, "error", err)
 		return
 	}
-	for _, t := range targetsOf(s.collect(ctx), st) {
+	for _, t := range targetsOf(s.collect(ctx, []*policyState{st}), st) {
 		if ctx.Err() != nil {
 			return
 		}

@@ -15,8 +15,8 @@ func (s *Scheduler) Status(ctx context.Context) ([]SecretStatus, error) {
 	if _, err := s.active(); err != nil {
 		return nil, err
 	}
-	all := s.collect(ctx)
 	states := s.snapshot()
+	all := s.collect(ctx, states)
 	idx := indexPolicies(states)
 	now := s.now()
 	s.runMu.Lock()

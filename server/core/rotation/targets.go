@@ -17,11 +17,23 @@ type target struct {
 	verifiable bool
 }
 
-// collect lists every mount's targets. A mount whose listing fails is
-// skipped (logged): one broken mount does not stop the others.
-func (s *Scheduler) collect(ctx context.Context) []target {
+// collect lists the targets of every mount some policy (of states) or
+// quarantine may reach; a mount no policy's glob can match is not listed
+// at all. A mount whose listing fails is skipped (logged): one broken
+// mount does not stop the others.
+func (s *Scheduler) collect(ctx context.Context, states []*policyState) []target {
+	prefixes := make([]string, 0, len(states))
+	for _, st := range states {
+		prefixes = append(prefixes, literalPrefix(st.p.Match))
+	}
+	for _, q := range s.quarantine.all() {
+		prefixes = append(prefixes, q.Path)
+	}
 	var out []target
 	for _, m := range s.cfg.Mounts() {
+		if !reachable(m.Path, prefixes) {
+			continue
+		}
 		ts, err := m.Rotator.RotationTargets(ctx, m.Storage)
 		if err != nil {
 			s.cfg.Logger.Error("rotation: cannot list a mount's secrets", "mount", m.Path, "error", err)
@@ -37,6 +49,17 @@ func (s *Scheduler) collect(ctx context.Context) []target {
 		}
 	}
 	return out
+}
+
+// reachable reports whether a path under mount can start with one of
+// prefixes.
+func reachable(mount string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(p, mount) || strings.HasPrefix(mount, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // literalPrefix is a glob's part before its first "*".
@@ -83,7 +106,7 @@ func (s *Scheduler) snapshot() []*policyState {
 	return out
 }
 
-// targetsOf returns the targets p matches.
+// targetsOf returns the targets st's policy matches.
 func targetsOf(all []target, st *policyState) []target {
 	idx := indexPolicies([]*policyState{st})
 	var out []target
