@@ -10,13 +10,17 @@ import (
 	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
 )
 
-// erAccessDenied is the server error of a refused login
-// (ER_ACCESS_DENIED_ERROR: a wrong password or an unknown user).
-const erAccessDenied = 1045
+// Server errors of a refused login: ER_ACCESS_DENIED_ERROR (a wrong
+// password or an unknown user) and ER_ACCESS_DENIED_NO_PASSWORD_ERROR
+// (MariaDB's answer for some unknown users and plugin mismatches).
+const (
+	erAccessDenied           = 1045
+	erAccessDeniedNoPassword = 1698
+)
 
 // VerifyCredentials implements dbplugin.Database: it opens one
 // connection as username with password (the DSN's address, TLS and
-// parameters) and closes it. Error 1045 matches dbplugin.ErrAuthFailed.
+// parameters) and closes it. Errors 1045 and 1698 match dbplugin.ErrAuthFailed.
 func (d *Database) VerifyCredentials(ctx context.Context, username, password string) error {
 	d.mu.RLock()
 	if d.db == nil {
@@ -37,7 +41,7 @@ func (d *Database) VerifyCredentials(ctx context.Context, username, password str
 	conn, err := connector.Connect(ctx)
 	if err != nil {
 		var myErr *mysql.MySQLError
-		if errors.As(err, &myErr) && myErr.Number == erAccessDenied {
+		if errors.As(err, &myErr) && (myErr.Number == erAccessDenied || myErr.Number == erAccessDeniedNoPassword) {
 			err = fmt.Errorf("%w: %w", dbplugin.ErrAuthFailed, err)
 		}
 		return fmt.Errorf("mysql: log in as %q: %w", username, redact(err, false, password))
