@@ -268,6 +268,8 @@ func (s *Scheduler) record(ctx context.Context, r Run) {
 		s.stats[r.Policy] = st
 	}
 	st.Runs[r.Result]++
+	st.recorded++
+	trim := st.recorded%32 == 0
 	s.mu.Unlock()
 	if r.Time.IsZero() {
 		r.Time = s.cfg.Now()
@@ -276,7 +278,7 @@ func (s *Scheduler) record(ctx context.Context, r Run) {
 		s.cfg.Logger.Error("rotation: cannot record a run", "policy", r.Policy, "path", r.Path, "error", err)
 		return
 	}
-	if r.Seq%32 == 0 {
+	if trim {
 		s.trimHistory(ctx, r.Policy)
 	}
 }

@@ -92,4 +92,6 @@ type PolicyStats struct {
 	OldestAge time.Duration
 	// Overdue counts its matched secrets past max_age.
 	Overdue int
+
+	recorded int64 // runs recorded by this node, to trim the history
 }
