@@ -44,6 +44,8 @@ type Config struct {
 	// RotationCheckInterval is how often the rotation scheduler checks
 	// ages, quarantines and drift ("10s" by default).
 	RotationCheckInterval string `hcl:"rotation_check_interval"`
+	// RotationWebhookHosts are the hosts a KV rotate_webhook may call.
+	RotationWebhookHosts []string `hcl:"rotation_webhook_hosts"`
 }
 
 // StorageConfig is the storage "raft" { ... } block.
@@ -168,7 +170,7 @@ type ListenerTelemetry struct {
 var topLevelKeys = map[string]bool{
 	"storage": true, "listener": true, "api_addr": true, "cluster_addr": true,
 	"disable_mlock": true, "log_level": true, "seal": true, "log_format": true, "ui": true, "cluster_name": true,
-	"cluster_cert_ttl": true, "rotation_policy": true, "rotation_check_interval": true,
+	"cluster_cert_ttl": true, "rotation_policy": true, "rotation_check_interval": true, "rotation_webhook_hosts": true,
 }
 
 func init() {

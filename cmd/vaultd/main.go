@@ -161,6 +161,7 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 		Physical: n.store, Logger: n.logger.With(slog.String("component", "core")),
 		StorageType: "raft", APIAddr: cfg.APIAddr, ClusterAddr: cfg.ClusterAddr,
 		Cluster: rcl, Audit: cfg.auditConfig(), RotationPolicies: cfg.RotationPolicies,
+		RotationWebhookHosts: cfg.RotationWebhookHosts,
 	}
 	if cc.Membership.NodeCertTTL, err = cfg.clusterCertTTL(); err != nil {
 		return err

@@ -39,14 +39,15 @@ var (
 	ErrCorrupt = errors.New("kv: corrupt storage entry")
 	// ErrNoRotationSpec: Rotate on a secret whose custom_metadata says
 	// not how to make new values.
-	ErrNoRotationSpec = errors.New("kv: no rotation spec in custom_metadata (set rotate_length/rotate_charset, password_policy or rotate_webhook)")
+	// It wraps logical.ErrInvalidRequest (a rotation by hand is a 400).
+	ErrNoRotationSpec = fmt.Errorf("kv: no rotation spec in custom_metadata (set rotate_length/rotate_charset, password_policy or rotate_webhook): %w", logical.ErrInvalidRequest)
 	// ErrBadRotationSpec: the secret's rotation spec is unusable (the
 	// error names the custom_metadata key).
-	ErrBadRotationSpec = errors.New("kv: invalid rotation spec in custom_metadata")
+	ErrBadRotationSpec = fmt.Errorf("kv: invalid rotation spec in custom_metadata: %w", logical.ErrInvalidRequest)
 	// ErrWebhook: a rotate_webhook call failed or answered unusable data.
 	ErrWebhook = errors.New("kv: rotation webhook failed")
 	// ErrNothingToRotate: the secret's current version has no keys.
-	ErrNothingToRotate = errors.New("kv: the current version has no keys to rotate")
+	ErrNothingToRotate = fmt.Errorf("kv: the current version has no keys to rotate: %w", logical.ErrInvalidRequest)
 )
 
 // DefaultMaxVersions is the number of versions kept per key when neither

@@ -107,6 +107,11 @@ func (b *Backend) rotationGenerator(custom map[string]string) (generator, error)
 			// The URL is not quoted: it may carry credentials.
 			return nil, fmt.Errorf("%w: %s must be an http or https URL", ErrBadRotationSpec, metaRotateWebhook)
 		}
+		if wp, ok := b.system.(logical.WebhookPolicy); ok {
+			if err := wp.AllowWebhook(u); err != nil {
+				return nil, fmt.Errorf("%w: %s: %w", ErrBadRotationSpec, metaRotateWebhook, err)
+			}
+		}
 		return webhookGenerator{client: b.webhook, url: hook}, nil
 	}
 	return newCharsetGenerator(length, hasLength, charset, hasCharset)

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"io"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/secretumvault/secretumvault/storage"
@@ -295,6 +296,15 @@ type SystemView interface {
 	GeneratePassword(ctx context.Context, policy string) (string, error)
 	// MountTTLs are the mount's default and maximum lease TTLs (tune).
 	MountTTLs() (def, max time.Duration)
+}
+
+// WebhookPolicy is the optional power of a SystemView that decides which
+// URLs an engine may call on its own (a KV secret's rotate_webhook, set
+// by whoever may write the secret's metadata): AllowWebhook returns an
+// error naming the rule when u is not allowed. The server allows only
+// the hosts its configuration lists (rotation_webhook_hosts).
+type WebhookPolicy interface {
+	AllowWebhook(u *url.URL) error
 }
 
 // EventRecorder is the optional power of a SystemView that audits what an

@@ -98,6 +98,10 @@ type Config struct {
 	// RotationCheckInterval is how often the rotation scheduler checks
 	// secret ages, quarantines and drift (default 10s).
 	RotationCheckInterval time.Duration
+	// RotationWebhookHosts are the hosts a KV secret's rotate_webhook may
+	// name ("hooks.example.com", "*.example.com"; "*" for any); empty
+	// refuses every rotate_webhook.
+	RotationWebhookHosts []string
 	// LeaseBackoff is the expiration manager's first retry delay after a
 	// failed revocation (0: 10s; it doubles per attempt). Tests shorten it.
 	LeaseBackoff time.Duration

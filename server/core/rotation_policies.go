@@ -2,7 +2,11 @@ package core
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 
 	"github.com/secretumvault/secretumvault/audit"
 	"github.com/secretumvault/secretumvault/engines/logical"
@@ -76,3 +80,26 @@ func (c *Core) auditRotation(ctx context.Context, a rotation.Action, do func() (
 // RotationStats reports every rotation policy's figures for metrics
 // (empty on a standby).
 func (c *Core) RotationStats() map[string]rotation.PolicyStats { return c.rotation.Stats() }
+
+var _ logical.WebhookPolicy = mountSystem{}
+
+// AllowWebhook implements logical.WebhookPolicy: a KV rotate_webhook may
+// name only a host of the server configuration's rotation_webhook_hosts
+// (whoever may write a secret's metadata chooses the URL the active node
+// calls).
+func (m mountSystem) AllowWebhook(u *url.URL) error {
+	host := strings.ToLower(u.Hostname())
+	for _, h := range m.c.cfg.RotationWebhookHosts {
+		h = strings.ToLower(strings.TrimSpace(h))
+		switch {
+		case h == "*", h == host:
+			return nil
+		case strings.HasPrefix(h, "*.") && strings.HasSuffix(host, h[1:]):
+			return nil
+		}
+	}
+	if len(m.c.cfg.RotationWebhookHosts) == 0 {
+		return errors.New("rotation webhooks are disabled: list the allowed hosts in the server configuration's rotation_webhook_hosts")
+	}
+	return fmt.Errorf("host %q is not in the server configuration's rotation_webhook_hosts", host)
+}

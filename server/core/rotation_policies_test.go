@@ -2,7 +2,9 @@ package core_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +96,34 @@ func TestRotationQuarantineThroughThePipeline(t *testing.T) {
 	}
 	if v, _ := kvVersion(t, c, root); v != 2 {
 		t.Fatalf("after the rotation by hand the secret is at version %d", v)
+	}
+}
+
+// A KV rotate_webhook may call only the hosts the server configuration
+// lists: none by default.
+func TestRotationWebhookHosts(t *testing.T) {
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"data":{"key":"from-hook","other":"y"}}`)
+	}))
+	defer hook.Close()
+	for _, tc := range []struct {
+		hosts []string
+		ok    bool
+	}{{nil, false}, {[]string{"hooks.example.com"}, false}, {[]string{"127.0.0.1"}, true}, {[]string{"*"}, true}} {
+		c, res := newCoreWith(t, core.Config{Physical: inmem.New(), RotationWebhookHosts: tc.hosts})
+		root := res.RootToken
+		mustDo(t, c, root, logical.UpdateOperation, "sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}})
+		mustDo(t, c, root, logical.UpdateOperation, "secret/data/app/api", map[string]any{"data": map[string]any{"key": "initial", "other": "x"}})
+		mustDo(t, c, root, logical.UpdateOperation, "secret/metadata/app/api", map[string]any{"custom_metadata": map[string]any{"rotate_webhook": hook.URL}})
+		_, err := do(t, c, root, logical.UpdateOperation, "sys/rotation/rotate", map[string]any{"path": "secret/data/app/api"})
+		switch {
+		case tc.ok && err != nil:
+			t.Fatalf("hosts %v: rotation refused: %v", tc.hosts, err)
+		case !tc.ok && (!errors.Is(err, logical.ErrInvalidRequest) || !strings.Contains(err.Error(), "rotation_webhook_hosts")):
+			t.Fatalf("hosts %v: %v, want a 400 naming rotation_webhook_hosts", tc.hosts, err)
+		}
+		if _, data := kvVersion(t, c, root); tc.ok != (data["key"] == "from-hook") {
+			t.Fatalf("hosts %v: data after the rotation = %v", tc.hosts, data)
+		}
 	}
 }
