@@ -99,9 +99,10 @@ generate: check-protoc plugins googleapis
 		--go_out=$(PROTO_ROOT) --go_opt=paths=source_relative \
 		--go-grpc_out=$(PROTO_ROOT) --go-grpc_opt=paths=source_relative \
 		$(CLUSTER_PROTO_FILES)
+	go test -count=1 ./internal/apidoc -run TestAPIReferenceUpToDate -update
 
 check-generate: generate
-	git diff --exit-code -- $(PROTO_ROOT)
+	git diff --exit-code -- $(PROTO_ROOT) docs/api-reference.md
 	@untracked=$$(git ls-files --others --exclude-standard -- $(PROTO_ROOT)); \
 	if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
 

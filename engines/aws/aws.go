@@ -197,6 +197,9 @@ func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInf
 // PathPatterns lists the engine's route patterns in priority order.
 func (b *Backend) PathPatterns() []string { return b.router.PathPatterns() }
 
+// RouteDocs implements framework.RouteDocs (the API reference).
+func (b *Backend) RouteDocs() []framework.PathDoc { return b.router.Docs() }
+
 // Cleanup implements logical.Cleaner: it drops the AWS clients (they
 // hold no connection that needs closing); the next request rebuilds
 // them from storage.

@@ -213,6 +213,9 @@ func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInf
 // PathPatterns lists the engine's route patterns in priority order.
 func (b *Backend) PathPatterns() []string { return b.router.PathPatterns() }
 
+// RouteDocs implements framework.RouteDocs (the API reference).
+func (b *Backend) RouteDocs() []framework.PathDoc { return b.router.Docs() }
+
 // GrantTTL implements logical.TTLGranter: a read of creds/:name grants
 // the role's default_ttl (else the mount's default), bounded by its
 // max_ttl (else the mount's). Any other request, or a role that does not

@@ -132,6 +132,9 @@ func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInf
 // PathPatterns lists the engine's route patterns, most specific first.
 func (b *Backend) PathPatterns() []string { return b.router.PathPatterns() }
 
+// RouteDocs implements framework.RouteDocs (the API reference).
+func (b *Backend) RouteDocs() []framework.PathDoc { return b.router.Docs() }
+
 // ExistenceCheck implements logical.Backend: data/<path> and
 // metadata/<path> exist when the key has metadata.
 func (b *Backend) ExistenceCheck(ctx context.Context, req *logical.Request) (exists, ok bool, err error) {

@@ -156,6 +156,9 @@ func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInf
 // PathPatterns lists the engine's route patterns in priority order.
 func (b *Backend) PathPatterns() []string { return b.router.PathPatterns() }
 
+// RouteDocs implements framework.RouteDocs (the API reference).
+func (b *Backend) RouteDocs() []framework.PathDoc { return b.router.Docs() }
+
 // Periodic implements logical.Periodic: it rebuilds every CRL past half
 // of its validity (config/crl expiry), so that relying parties never
 // hold a lapsed one. Core calls it on the active node about once a

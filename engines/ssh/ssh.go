@@ -146,6 +146,9 @@ func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInf
 // PathPatterns lists the engine's route patterns in priority order.
 func (b *Backend) PathPatterns() []string { return b.router.PathPatterns() }
 
+// RouteDocs implements framework.RouteDocs (the API reference).
+func (b *Backend) RouteDocs() []framework.PathDoc { return b.router.Docs() }
+
 // defaultMountTTL is Vault's system default and maximum lease TTL, used
 // when the backend has no SystemView or the mount reports none.
 const defaultMountTTL = 768 * time.Hour

@@ -156,6 +156,9 @@ func (b *Backend) RouteInfo(path string, op logical.Operation) (logical.RouteInf
 // PathPatterns lists the engine's route patterns in priority order.
 func (b *Backend) PathPatterns() []string { return b.router.PathPatterns() }
 
+// RouteDocs implements framework.RouteDocs (the API reference).
+func (b *Backend) RouteDocs() []framework.PathDoc { return b.router.Docs() }
+
 // Cleanup implements logical.Cleaner: it drops the decoded keys and the
 // rotation schedule (both are rebuilt from storage on demand). Core
 // calls it when the mount is disabled and when the node stops being

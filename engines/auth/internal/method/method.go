@@ -54,6 +54,9 @@ func (r Router) RouteInfo(path string, op logical.Operation) (logical.RouteInfo,
 // PathPatterns lists the method's route patterns in priority order.
 func (r Router) PathPatterns() []string { return r.r.PathPatterns() }
 
+// RouteDocs implements framework.RouteDocs (the API reference).
+func (r Router) RouteDocs() []framework.PathDoc { return r.r.Docs() }
+
 // NewLockout builds the login lockout of a mount from its options
 // (conf.Config: lockout_threshold, lockout_duration,
 // lockout_counter_reset, lockout_disable; conf may be nil) on the clock
