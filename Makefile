@@ -99,7 +99,7 @@ generate: check-protoc plugins googleapis
 		--go_out=$(PROTO_ROOT) --go_opt=paths=source_relative \
 		--go-grpc_out=$(PROTO_ROOT) --go-grpc_opt=paths=source_relative \
 		$(CLUSTER_PROTO_FILES)
-	go test -count=1 ./internal/apidoc -run TestAPIReferenceUpToDate -update
+	$(GO) test -count=1 ./internal/apidoc -run TestAPIReferenceUpToDate -update
 
 check-generate: generate
 	git diff --exit-code -- $(PROTO_ROOT) docs/api-reference.md
