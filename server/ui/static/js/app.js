@@ -1,7 +1,7 @@
 // The router: the URL fragment (#/screen/param/...) picks a screen; each
 // screen module exports render(main, params).
 import * as api from './api.js';
-import { clear, errorText, flash, message } from './dom.js';
+import { clear, errorText, flash, message, screenChanged } from './dom.js';
 import * as status from './views/status.js';
 import * as login from './views/login.js';
 import * as kv from './views/kv.js';
@@ -29,7 +29,7 @@ async function render() {
     else a.removeAttribute('aria-current');
   }
   const main = clear(document.getElementById('main'));
-  if (!first) flash();
+  if (!first) screenChanged();
   document.title = `${name[0].toUpperCase()}${name.slice(1)} · SecretumVault`;
   try {
     await screens[name].render(main, params, () => gen === generation);
@@ -60,7 +60,7 @@ async function showSession() {
 
 document.getElementById('logout').addEventListener('click', () => {
   api.setToken('');
-  flash('ok', 'Logged out: the token is forgotten by this tab.');
+  flash('ok', 'Logged out: the token is forgotten by this tab.', true);
   location.hash = '#/login';
 });
 window.addEventListener('hashchange', render);

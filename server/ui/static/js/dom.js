@@ -111,10 +111,23 @@ export function errorText(err) {
   return String((err && err.message) || err);
 }
 
-/** flash shows a message at the top of the page until the next screen. */
-export function flash(kind, text) {
+/**
+ * flash shows a message at the top of the page until the screen changes;
+ * with keep it survives that change once (a save that then navigates
+ * keeps its confirmation). flash() with no text clears it.
+ */
+export function flash(kind, text, keep = false) {
   const el = clear(document.getElementById('flash'));
+  delete el.dataset.keep;
   if (text) el.append(message(kind, text));
+  if (text && keep) el.dataset.keep = '1';
+}
+
+/** screenChanged drops the flash message of the screen before last. */
+export function screenChanged() {
+  const el = document.getElementById('flash');
+  if (el.dataset.keep) delete el.dataset.keep;
+  else clear(el);
 }
 
 /**

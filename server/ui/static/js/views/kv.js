@@ -88,7 +88,7 @@ function writeCard(mount, p, initial, title) {
     const data = rows.collect();
     if (!Object.keys(data).length) throw new Error('give at least one key');
     const r = await api.post(api.path(mount, 'data', target), { data });
-    flash('ok', `Saved ${mount}/${target} version ${(r.data && r.data.version) || ''}.`);
+    flash('ok', `Saved ${mount}/${target} version ${(r.data && r.data.version) || ''}.`, true);
     if (location.hash === href(mount, target)) window.dispatchEvent(new HashChangeEvent('hashchange'));
     else location.hash = href(mount, target);
   }, out);
@@ -123,20 +123,22 @@ async function readVersion(mount, p, n) {
 }
 
 async function secret(main, mount, p, current) {
-  const meta = ((await api.get(api.path(mount, 'metadata', p))).data) || {};
-  if (!current()) return;
-  const versions = meta.versions || {};
-  const numbers = Object.keys(versions).map(Number).sort((a, b) => a - b);
-  const latest = meta.current_version || numbers[numbers.length - 1] || 0;
   const view = h('div');
   main.append(view);
+  // show re-reads the metadata every time: a delete or undelete changes
+  // the state of a version.
   const show = async (n) => {
-    clear(view);
-    const data = await readVersion(mount, p, n);
-    view.append(valuesCard(mount, p, n, versions[n], data, show), versionsCard(numbers, versions, latest, show),
+    const meta = ((await api.get(api.path(mount, 'metadata', p))).data) || {};
+    const versions = meta.versions || {};
+    const numbers = Object.keys(versions).map(Number).sort((a, b) => a - b);
+    const latest = meta.current_version || numbers[numbers.length - 1] || 0;
+    const shown = n || latest;
+    const data = await readVersion(mount, p, shown);
+    if (!current()) return;
+    clear(view).append(valuesCard(mount, p, shown, versions[shown], data, show), versionsCard(numbers, versions, latest, show),
       compareCard(mount, p, numbers, latest), writeCard(mount, p, data || {}, 'Write a new version'));
   };
-  await show(latest);
+  await show(0);
 }
 
 function valuesCard(mount, p, n, info, data, show) {

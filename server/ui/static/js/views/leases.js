@@ -57,7 +57,7 @@ async function act(detail, what, id, fn, reload) {
   clear(detail);
   try {
     const r = await fn();
-    flash('ok', `${what} ${id}.`);
+    flash('ok', `${what} ${id}.`, reload);
     if (reload) window.dispatchEvent(new HashChangeEvent('hashchange'));
     else detail.append(card(`${what} lease`, leaseFacts({ ...r, ...(r.data || {}) })));
   } catch (err) {

@@ -14,7 +14,7 @@ async function accept(tok, how) {
   api.setToken(tok);
   try {
     const r = await api.get('auth/token/lookup-self');
-    flash('ok', `Logged in with ${how} as ${(r.data && r.data.display_name) || 'token'}.`);
+    flash('ok', `Logged in with ${how} as ${(r.data && r.data.display_name) || 'token'}.`, true);
   } catch (err) {
     api.setToken('');
     throw err;

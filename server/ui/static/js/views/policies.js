@@ -46,7 +46,7 @@ async function editor(main, name, current) {
         if (!window.confirm(`Delete the policy ${name}?`)) return;
         try {
           await api.del(api.path('sys/policies/cedar', name));
-          flash('ok', `Deleted policy ${name}.`);
+          flash('ok', `Deleted policy ${name}.`, true);
           location.hash = '#/policies';
         } catch (err) { clear(out).append(message('error', errorText(err))); }
       }, 'danger') : null,

@@ -23,7 +23,7 @@ export async function render(main, _params, current) {
       clear(out);
       try {
         await api.post(api.path('sys/rotation/policies', n, 'run'));
-        flash('ok', `Ran rotation policy ${n}.`);
+        flash('ok', `Ran rotation policy ${n}.`, true);
         window.dispatchEvent(new HashChangeEvent('hashchange'));
       } catch (err) { out.append(message('error', errorText(err))); }
     }, 'secondary')]))
