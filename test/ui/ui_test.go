@@ -73,6 +73,7 @@ func TestUIEndToEnd(t *testing.T) {
 	auditFlow(t, b, s, root)
 	rotationFlow(t, b, s, root)
 	zoomCheck(t, b)
+	userpassFlow(t, b, s, root)
 
 	if bad := b.offOrigin(origin); len(bad) > 0 {
 		t.Errorf("requests left %s: %v", origin, bad)
@@ -293,4 +294,32 @@ func rotationFlow(t *testing.T, b *browser, s *server, root string) {
 		t.Errorf("next run shown as %q, want the 03:00 schedule", got)
 	}
 	b.shot("rotation")
+}
+
+// userpassFlow: log out (the token leaves sessionStorage), a wrong
+// password is refused, the right one logs alice in, and a read her
+// policies do not allow shows the pipeline's 403.
+func userpassFlow(t *testing.T, b *browser, s *server, root string) {
+	s.api(http.MethodPost, "sys/auth/userpass", root, map[string]any{"type": "userpass"})
+	s.api(http.MethodPost, "auth/userpass/users/alice", root, map[string]any{"password": "alice-pw-1", "token_policies": []string{"app"}})
+	b.do("log out", chromedp.Click(chromedp.CSS("#logout")))
+	b.waitText("#whoami", "Not logged in")
+	if got := eval[string](b, "sessionStorage.getItem('secretumvault.token') || ''"); got != "" {
+		t.Errorf("token still in sessionStorage after logout")
+	}
+	form := `form[aria-label="Userpass login"] `
+	b.do("wrong password", chromedp.SetValue(chromedp.CSS(form+`input[name="username"]`), "alice"),
+		chromedp.SetValue(chromedp.CSS(form+`input[name="password"]`), "wrong-pw"),
+		chromedp.Click(chromedp.CSS(form+`button[type="submit"]`)))
+	b.waitText(`section[aria-label="Userpass"] .msg.error`, "403: permission denied")
+	b.shot("userpass-refused")
+	b.do("right password", chromedp.SetValue(chromedp.CSS(form+`input[name="password"]`), "alice-pw-1"),
+		chromedp.Click(chromedp.CSS(form+`button[type="submit"]`)))
+	b.waitText("#whoami", "alice")
+	b.hash("#/kv/secret/app/db")
+	b.waitText("main .msg.error", "403")
+	if eval[bool](b, `document.body.innerText.includes("rotated-value")`) {
+		t.Errorf("a denied read shows the value")
+	}
+	b.shot("userpass-denied-read")
 }
