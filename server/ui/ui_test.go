@@ -87,6 +87,8 @@ func TestHandlerRefuses(t *testing.T) {
 		{"nested directory", http.MethodGet, "/ui/js/views/", http.StatusNotFound},
 		{"dot segments", http.MethodGet, "/ui/js/../index.html", http.StatusNotFound},
 		{"double slash", http.MethodGet, "/ui//index.html", http.StatusNotFound},
+		{"encoded dot segments", http.MethodGet, "/ui/js/%2e%2e/index.html", http.StatusNotFound},
+		{"file with a slash", http.MethodGet, "/ui/index.html/", http.StatusNotFound},
 		{"outside the prefix", http.MethodGet, "/v1/sys/health", http.StatusNotFound},
 		{"embedded root name", http.MethodGet, "/ui/static/index.html", http.StatusNotFound},
 		{"source file", http.MethodGet, "/ui/ui.go", http.StatusNotFound},

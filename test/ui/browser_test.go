@@ -197,6 +197,15 @@ func (b *browser) requestCount() int {
 	return len(b.requests)
 }
 
+// takeProblems returns the problems reported so far and forgets them.
+func (b *browser) takeProblems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.problems
+	b.problems = nil
+	return p
+}
+
 func (b *browser) problemList() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()

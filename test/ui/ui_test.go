@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -81,9 +82,10 @@ func TestUIEndToEnd(t *testing.T) {
 	if n := b.requestCount(); n < 20 {
 		t.Errorf("only %d requests recorded: the network log is not working", n)
 	}
-	if p := b.problemList(); len(p) > 0 {
+	if p := b.takeProblems(); len(p) > 0 {
 		t.Errorf("the page reported problems:\n%s", strings.Join(p, "\n"))
 	}
+	checkCSPEnforced(t, b)
 	csp := ""
 	for k, v := range b.responseHeaders(origin + "/ui/") {
 		if strings.EqualFold(k, "Content-Security-Policy") {
@@ -322,4 +324,30 @@ func userpassFlow(t *testing.T, b *browser, s *server, root string) {
 		t.Errorf("a denied read shows the value")
 	}
 	b.shot("userpass-denied-read")
+}
+
+// checkCSPEnforced: the browser enforces the policy (an inline script
+// and a style attribute added at run time do nothing) and reports the
+// violation, which is what the problem check above relies on.
+func checkCSPEnforced(t *testing.T, b *browser) {
+	b.do("inline script and style", chromedp.Evaluate[chromedp.Void](`(() => {
+		const s = document.createElement("script");
+		s.textContent = "window.__inlineRan = true";
+		document.body.append(s);
+		document.getElementById("main").setAttribute("style", "color: rgb(255, 0, 0)");
+	})()`))
+	if eval[bool](b, "window.__inlineRan === true") {
+		t.Errorf("an inline script ran despite the CSP")
+	}
+	if c := eval[string](b, `getComputedStyle(document.getElementById("main")).color`); c == "rgb(255, 0, 0)" {
+		t.Errorf("an inline style applied despite the CSP")
+	}
+	deadline := time.Now().Add(stepTimeout)
+	for len(b.problemList()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // waiting for the browser's reports, not asserting on time
+	}
+	p := b.takeProblems()
+	if len(p) < 2 || !strings.Contains(strings.Join(p, "\n"), "script-src") || !strings.Contains(strings.Join(p, "\n"), "style-src") {
+		t.Errorf("CSP violations reported: %q, want the inline script's and the style attribute's", p)
+	}
 }
