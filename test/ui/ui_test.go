@@ -296,6 +296,9 @@ func rotationFlow(t *testing.T, b *browser, s *server, root string) {
 		t.Errorf("next run shown as %q, want the 03:00 schedule", got)
 	}
 	b.shot("rotation")
+	b.do("run policy", chromedp.Click(chromedp.Search(`//button[text()="Run app now"]`)))
+	b.waitText("#flash", "Ran rotation policy app.")
+	b.shot("rotation-ran")
 }
 
 // userpassFlow: log out (the token leaves sessionStorage), a wrong
