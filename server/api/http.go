@@ -83,16 +83,16 @@ func noteStatus(ctx context.Context, status int) {
 	}
 }
 
-// buildHandler assembles dispatch -> REST front end -> gateway.
+// buildHandler assembles UI -> dispatch -> REST front end -> gateway.
 func (s *Server) buildHandler() http.Handler {
 	rest := s.restHandler()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withUI(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			s.grpc.ServeHTTP(w, r)
 			return
 		}
 		rest.ServeHTTP(w, r)
-	})
+	}))
 }
 
 // restHandler wraps the gateway with what it cannot do itself: the LIST
