@@ -31,6 +31,8 @@ type Config struct {
 	DisableMlock bool   `hcl:"disable_mlock"`
 	LogLevel     string `hcl:"log_level"`
 	LogFormat    string `hcl:"log_format"`
+	// UI serves the web UI at /ui/ (Vault's `ui = true`).
+	UI bool `hcl:"ui"`
 	// ClusterCertTTL is the lifetime of the node certificates of the
 	// cluster port ("72h" by default; members renew theirs after two
 	// thirds of it): see clusterCertTTL.

@@ -17,6 +17,7 @@ func runDev(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	cfg := &Config{
+		UI:       true,
 		Storage:  StorageConfig{Type: "raft", Path: dir, NodeID: "dev"},
 		Listener: ListenerConfig{Type: "tcp", Address: f.devListenAddress, TLSDisable: true},
 		APIAddr:  "http://" + f.devListenAddress,

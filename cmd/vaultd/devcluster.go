@@ -97,6 +97,7 @@ listener "tcp" {
 }
 api_addr     = "http://%s"
 cluster_addr = "https://%s"
+ui           = true
 `, data, n.name, join, n.api, n.cluster, n.api, n.cluster)
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, err

@@ -194,6 +194,7 @@ func (n *node) start(ctx context.Context, cfg *Config, rc raftstore.Config) erro
 		return fmt.Errorf("listen on %s: %w", cfg.Listener.Address, err)
 	}
 	srv := api.New(c, api.Options{
+		UI:                 cfg.UI,
 		Logger:             n.logger.With(slog.String("component", "api")),
 		Cluster:            c,
 		ForwardDial:        dialer.GRPCDialer(cluster.ProtoForward),

@@ -58,6 +58,8 @@ var _ Core = (*core.Core)(nil)
 
 // Options configure a Server. The zero value is usable: New fills defaults.
 type Options struct {
+	// UI serves the web UI at /ui/ (Vault's `ui = true`); off by default.
+	UI bool
 	// Logger receives request failures and server events; default
 	// slog.Default(). Secrets, tokens and request bodies are never logged.
 	Logger *slog.Logger

@@ -83,16 +83,21 @@ func noteStatus(ctx context.Context, status int) {
 	}
 }
 
-// buildHandler assembles UI -> dispatch -> REST front end -> gateway.
+// buildHandler assembles UI (when enabled) -> dispatch -> REST front
+// end -> gateway.
 func (s *Server) buildHandler() http.Handler {
 	rest := s.restHandler()
-	return withUI(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			s.grpc.ServeHTTP(w, r)
 			return
 		}
 		rest.ServeHTTP(w, r)
 	}))
+	if s.opts.UI {
+		h = withUI(h)
+	}
+	return h
 }
 
 // restHandler wraps the gateway with what it cannot do itself: the LIST

@@ -97,6 +97,7 @@ cluster_addr  = "https://%s"
 disable_mlock = true
 log_level     = "info"
 log_format    = "json"
+ui            = true
 `, filepath.Join(dir, "data"), s.addr, cluster, s.addr, cluster)
 	if err := os.WriteFile(config, []byte(hcl), 0o600); err != nil {
 		t.Fatal(err)
