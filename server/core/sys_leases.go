@@ -136,7 +136,13 @@ func (h *leaseHandlers) renew(ctx context.Context, _ *logical.Request, d *framew
 	if err != nil {
 		return nil, err
 	}
-	return &logical.Response{Secret: &logical.Secret{LeaseID: l.ID, TTL: l.TTL(h.c.cfg.Now()), Renewable: l.Renewable}}, nil
+	// The TTL granted at the renewal (not the time left a moment later,
+	// which truncates to a second short), as Vault answers.
+	ttl := l.TTL(h.c.cfg.Now())
+	if !l.LastRenewalTime.IsZero() {
+		ttl = l.ExpireTime.Sub(l.LastRenewalTime)
+	}
+	return &logical.Response{Secret: &logical.Secret{LeaseID: l.ID, TTL: ttl, Renewable: l.Renewable}}, nil
 }
 
 func (h *leaseHandlers) revoke(ctx context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
