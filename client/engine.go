@@ -133,7 +133,9 @@ func (d *Database) StaticCreds(ctx context.Context, name string) (*DatabaseStati
 type AWS struct{ mountPath }
 
 // AWS returns the helpers for the AWS engine at mount, e.g. "aws".
-func (c *Client) AWS(mount string) *AWS { return &AWS{mountPath{c: c, mount: strings.Trim(mount, "/")}} }
+func (c *Client) AWS(mount string) *AWS {
+	return &AWS{mountPath{c: c, mount: strings.Trim(mount, "/")}}
+}
 
 // AWSCredsInput optionally tunes AWS.Creds (the query of GET
 // mount/creds/:role): RoleARN picks one of an assumed_role role's ARNs,

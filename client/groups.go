@@ -18,7 +18,9 @@ type Leases struct{ s *Sys }
 func (c *Client) Leases() *Leases { return &Leases{s: c.Sys()} }
 
 // Lookup describes the lease id (Sys.LookupLease).
-func (l *Leases) Lookup(ctx context.Context, id string) (*Lease, error) { return l.s.LookupLease(ctx, id) }
+func (l *Leases) Lookup(ctx context.Context, id string) (*Lease, error) {
+	return l.s.LookupLease(ctx, id)
+}
 
 // List returns the keys under prefix in the lease tree (Sys.ListLeases).
 func (l *Leases) List(ctx context.Context, prefix string) ([]string, error) {

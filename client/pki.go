@@ -10,7 +10,9 @@ import (
 type PKI struct{ mountPath }
 
 // PKI returns the helpers for the PKI engine at mount, e.g. "pki".
-func (c *Client) PKI(mount string) *PKI { return &PKI{mountPath{c: c, mount: strings.Trim(mount, "/")}} }
+func (c *Client) PKI(mount string) *PKI {
+	return &PKI{mountPath{c: c, mount: strings.Trim(mount, "/")}}
+}
 
 // PKIIssueInput is the body of issue/:role and sign/:role. Empty fields
 // are left to the role's defaults.
