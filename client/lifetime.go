@@ -44,8 +44,12 @@ type RenewOutput struct {
 // LifetimeWatcher renews a lease or a token, as Vault's
 // api.LifetimeWatcher: once at Start, then each time about 2/3 of the
 // granted TTL has passed (plus a third of a random grace period of 10-20%
-// of the TTL, the jitter), until renewal stops: see DoneCh. Create it
-// with Client.NewLifetimeWatcher, then Start it.
+// of the TTL, the jitter), until renewal stops: see DoneCh. Once the
+// server grants less than the increment asked (the max TTL caps it), no
+// renewal can help: the watcher waits until the grace period before the
+// expiry and reports ErrMaxTTLReached, leaving the caller that long to
+// fetch new credentials. Create it with Client.NewLifetimeWatcher, then
+// Start it.
 type LifetimeWatcher struct {
 	c         *Client
 	secret    *Secret
@@ -159,17 +163,36 @@ func (w *LifetimeWatcher) run(ctx context.Context) error {
 			grace = graceFor(d)
 		}
 		prior = d
+		if d < increment {
+			// The max TTL capped the grant: no renewal can extend the
+			// lease further. Let the caller use it until the grace period.
+			if err := sleepCtx(ctx, d-grace); err != nil {
+				return err
+			}
+			return fmt.Errorf("lifetime watcher: %w (granted %s of the %s asked)", ErrMaxTTLReached, d, increment)
+		}
 		sleep := d*2/3 + grace/3
 		if d <= grace || d-sleep <= grace {
 			return fmt.Errorf("lifetime watcher: %w (%s left)", ErrMaxTTLReached, d)
 		}
-		t := time.NewTimer(sleep)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleepCtx(ctx, sleep); err != nil {
+			return err
 		}
+	}
+}
+
+// sleepCtx waits d (nothing when d <= 0) or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
