@@ -1,10 +1,22 @@
 // Package client is the Go SDK of SecretumVault. It speaks the public Vault
 // HTTP API (envelope, {"errors":[...]}, X-Vault-Token, LIST), so it also works
-// against HashiCorp Vault and OpenBao for the paths it covers.
+// against HashiCorp Vault and OpenBao for the paths it covers; with
+// WithGRPC it sends the same calls through SecretumVault's gRPC services
+// (Logical.Handle carries the same Vault JSON; the Sys service serves
+// init, unseal, seal status, health, leader and mounts), and every helper
+// works unchanged on either transport.
 //
 // A Client is safe for concurrent use. Every I/O method takes a context
 // first. Generic calls (Read, Write, List, Delete) return the raw *Secret;
-// typed helpers hang off Sys(), KV(mount) and Token().
+// typed helpers hang off Sys(), KV(mount), Token(), Auth(), Leases(),
+// Policies(), Audit(), Rotation(), Raft(), Database(mount), PKI(mount),
+// Transit(mount), AWS(mount) and SSH(mount). NewLifetimeWatcher keeps a
+// lease or a token renewed.
+//
+// Calls are retried after 5xx answers and connection errors with jittered
+// exponential backoff, never after a 4xx, within the context's deadline
+// (WithRetry). WithKVCache caches KV reads for a TTL, invalidated by the
+// client's own writes.
 //
 // Errors: every HTTP status >= 400 is a *ResponseError (use errors.As), and
 // it matches the package sentinels ErrNotFound, ErrPermissionDenied,

@@ -69,7 +69,9 @@ func ExampleLeases_Renew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("renewed for", time.Duration(r.LeaseDuration)*time.Second)
+	// The server counts whole seconds left, so allow for the time the
+	// call took.
+	fmt.Println("renewed for about", (time.Duration(r.LeaseDuration) * time.Second).Round(time.Minute))
 	l, err := c.Leases().Lookup(ctx, creds.LeaseID)
 	if err != nil {
 		log.Fatal(err)
@@ -79,7 +81,7 @@ func ExampleLeases_Renew() {
 		log.Fatal(err)
 	}
 	// Output:
-	// renewed for 2h0m0s
+	// renewed for about 2h0m0s
 	// renewable: true renewed: true
 }
 

@@ -183,12 +183,16 @@ func ExamplePolicies_ACL() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	e, err := c.Policies().Explain(ctx, &client.ExplainRequest{Path: "secret/data/prod/db", Operation: "read", EntityName: "nobody"})
+	dev, err := c.Token().Create(ctx, &client.TokenCreateRequest{Policies: []string{"dev"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	e, err := c.Policies().Explain(ctx, &client.ExplainRequest{Path: "secret/data/prod/db", Operation: "read", Token: dev.Auth.ClientToken})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(names, "prod readable:", e.Allowed)
-	// Output: [default dev] prod readable: false
+	// Output: [default dev root] prod readable: false
 }
 
 func ExampleRotation_Check() {

@@ -131,8 +131,7 @@ func (t *grpcTransport) answer(ctx context.Context, req request, hdr metadata.MD
 	case !ok:
 		return nil, &transportError{err: fmt.Errorf("%s: %w", where, err)}
 	case len(hdr.Get(grpcHTTPCodeKey)) > 0:
-		msg, _ := json.Marshal(map[string][]string{"errors": {st.Message()}})
-		return &response{status: code, body: msg}, nil
+		return &response{status: code, body: errorBody(code, st.Message())}, nil
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("%s: %w", where, ctx.Err())
 	case st.Code() == codes.ResourceExhausted:
@@ -140,8 +139,20 @@ func (t *grpcTransport) answer(ctx context.Context, req request, hdr metadata.MD
 	case st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded || st.Code() == codes.Canceled:
 		return nil, &transportError{err: fmt.Errorf("%s: %w", where, errors.New(st.Message()))}
 	}
-	msg, _ := json.Marshal(map[string][]string{"errors": {st.Message()}})
-	return &response{status: httpStatusOf(st.Code()), body: msg}, nil
+	code = httpStatusOf(st.Code())
+	return &response{status: code, body: errorBody(code, st.Message())}, nil
+}
+
+// errorBody is Vault's error envelope of a status message. The server
+// sends the status text for an error without messages, which REST
+// renders as an empty list.
+func errorBody(code int, msg string) []byte {
+	errs := []string{}
+	if msg != "" && msg != http.StatusText(code) {
+		errs = append(errs, msg)
+	}
+	body, _ := json.Marshal(map[string][]string{"errors": errs})
+	return body
 }
 
 // httpStatusOf maps a gRPC code without x-http-code to an HTTP status.

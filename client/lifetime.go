@@ -163,9 +163,10 @@ func (w *LifetimeWatcher) run(ctx context.Context) error {
 			grace = graceFor(d)
 		}
 		prior = d
-		if d < increment {
-			// The max TTL capped the grant: no renewal can extend the
-			// lease further. Let the caller use it until the grace period.
+		if d+time.Second < increment {
+			// The max TTL capped the grant (by more than the rounding to
+			// whole seconds): no renewal can extend the lease further.
+			// Let the caller use it until the grace period.
 			if err := sleepCtx(ctx, d-grace); err != nil {
 				return err
 			}

@@ -74,14 +74,17 @@ func runHelpers(t *testing.T, rs *realServer, c *client.Client, opts []client.Op
 	h, err := sys.Health(ctx)
 	tr.must("health", h != nil && h.Initialized && !h.Sealed && !h.Standby, err)
 	st, err := sys.SealStatus(ctx)
-	tr.must("seal status", fmt.Sprint(st.Sealed, st.T, st.N, st.Type), err)
+	tr.must("seal status", spaced(st.Sealed, st.T, st.N, st.Type), err)
 	ini, err := sys.InitStatus(ctx)
 	tr.must("init status", ini, err)
 	ld, err := sys.Leader(ctx)
 	tr.must("leader", ld != nil, err)
 	for _, m := range []struct{ path, typ string }{{"transit", "transit"}, {"pki", "pki"}, {"tmp", "kv"}} {
-		tr.must("enable "+m.path, nil, sys.EnableMount(ctx, m.path, &client.MountInput{Type: m.typ,
-			Config: client.MountConfigInput{DefaultLeaseTTL: "1h", MaxLeaseTTL: "24h"}}))
+		in := &client.MountInput{Type: m.typ, Config: client.MountConfigInput{DefaultLeaseTTL: "1h", MaxLeaseTTL: "24h"}}
+		if m.typ == "kv" {
+			in.Options = map[string]string{"version": "2"}
+		}
+		tr.must("enable "+m.path, nil, sys.EnableMount(ctx, m.path, in))
 	}
 	mounts, err := sys.ListMounts(ctx)
 	tr.must("mounts", mountSummary(mounts), err)
@@ -125,9 +128,9 @@ func runKV(tr *transcript, kv *client.KV) {
 	m, err = kv.Patch(ctx, "app", map[string]any{"pass": "p2", "user": nil})
 	tr.must("kv patch", m.Version, err)
 	s, err := kv.Get(ctx, "app")
-	tr.must("kv get", fmt.Sprint(s.Data, s.VersionMetadata.Version), err)
+	tr.must("kv get", spaced(s.Data, s.VersionMetadata.Version), err)
 	s, err = kv.Get(ctx, "app", client.WithVersion(1))
-	tr.must("kv get v1", fmt.Sprint(s.Data), err)
+	tr.must("kv get v1", spaced(s.Data), err)
 	keys, err := kv.List(ctx, "")
 	tr.must("kv list", keys, err)
 	tr.must("kv delete", nil, kv.Delete(ctx, "app"))
@@ -142,7 +145,7 @@ func runKV(tr *transcript, kv *client.KV) {
 	}
 	tr.must("kv versions", desc, err)
 	md, err := kv.Metadata(ctx, "app")
-	tr.must("kv metadata", fmt.Sprint(md.CurrentVersion, md.OldestVersion), err)
+	tr.must("kv metadata", spaced(md.CurrentVersion, md.OldestVersion), err)
 	tr.must("kv delete metadata", nil, kv.DeleteMetadata(ctx, "app"))
 	_, err = kv.Metadata(ctx, "app")
 	tr.add("kv metadata gone", nil, err)
@@ -151,7 +154,7 @@ func runKV(tr *transcript, kv *client.KV) {
 func runToken(tr *transcript, c *client.Client) {
 	ctx := context.Background()
 	s, err := c.Token().Create(ctx, &client.TokenCreateRequest{Policies: []string{"default"}, TTL: "1h", ExplicitMaxTTL: "2h"})
-	tr.must("token create", fmt.Sprint(s.Auth.LeaseDuration, s.Auth.Renewable, s.Auth.Policies), err)
+	tr.must("token create", spaced(s.Auth.LeaseDuration, s.Auth.Renewable, s.Auth.Policies), err)
 	tok := s.Auth.ClientToken
 	l, err := c.Token().Lookup(ctx, tok)
 	tr.must("token lookup", l.Data["explicit_max_ttl"], err)
@@ -176,7 +179,7 @@ func runTransit(tr *transcript, c *client.Client) {
 	_, err = c.Write(ctx, "transit/keys/app/rotate", nil)
 	tr.must("transit rotate", nil, err)
 	rw, err := tn.Rewrap(ctx, "app", ct.Ciphertext)
-	tr.must("transit rewrap", fmt.Sprint(strings.HasPrefix(rw.Ciphertext, "vault:v2:"), rw.KeyVersion), err)
+	tr.must("transit rewrap", spaced(strings.HasPrefix(rw.Ciphertext, "vault:v2:"), rw.KeyVersion), err)
 	pt, err = tn.Decrypt(ctx, "app", rw.Ciphertext)
 	tr.must("transit decrypt rewrapped", string(pt), err)
 	_, err = tn.Decrypt(ctx, "app", "vault:v1:bm9wZQ==")
@@ -200,14 +203,14 @@ func runPKI(tr *transcript, c *client.Client) {
 	tr.must("pki role", nil, err)
 	p := c.PKI("pki")
 	cert, err := p.Issue(ctx, "web", &client.PKIIssueInput{CommonName: "www.example.com", TTL: "10m"})
-	tr.must("pki issue", fmt.Sprint(certCN(cert.Certificate), cert.PrivateKey != "", cert.PrivateKeyType), err)
+	tr.must("pki issue", spaced(certCN(cert.Certificate), cert.PrivateKey != "", cert.PrivateKeyType), err)
 	_, err = p.Issue(ctx, "web", &client.PKIIssueInput{CommonName: "www.evil.test"})
 	tr.add("pki issue refused", nil, err)
 	csr := makeCSR(tr.t, "api.example.com")
 	signed, err := p.Sign(ctx, "web", &client.PKIIssueInput{CommonName: "api.example.com", CSR: csr})
-	tr.must("pki sign", fmt.Sprint(certCN(signed.Certificate), signed.PrivateKey == ""), err)
+	tr.must("pki sign", spaced(certCN(signed.Certificate), signed.PrivateKey == ""), err)
 	rev, err := p.Revoke(ctx, cert.SerialNumber)
-	tr.must("pki revoke", fmt.Sprint(rev.State, rev.RevocationTime > 0), err)
+	tr.must("pki revoke", spaced(rev.State, rev.RevocationTime > 0), err)
 }
 
 func runAuthAndPolicies(tr *transcript, c *client.Client) {
@@ -217,7 +220,7 @@ func runAuthAndPolicies(tr *transcript, c *client.Client) {
 	_, err := c.Write(ctx, "auth/userpass/users/alice", map[string]any{"password": "pw-alice", "policies": "dev"})
 	tr.must("userpass user", nil, err)
 	s, err := c.Auth().UserPass(ctx, "userpass", "alice", "pw-alice")
-	tr.must("userpass login", fmt.Sprint(s.Auth.ClientToken != "", s.Auth.Policies), err)
+	tr.must("userpass login", spaced(s.Auth.ClientToken != "", s.Auth.Policies), err)
 	_, err = c.Auth().UserPass(ctx, "userpass", "alice", "wrong")
 	tr.add("userpass bad password", nil, err)
 	pol := c.Policies()
@@ -303,3 +306,6 @@ func TestTransportsRunEveryHelper(t *testing.T) {
 	}
 	t.Logf("transcript:\n%s", strings.Join(got[0], "\n"))
 }
+
+// spaced is fmt.Sprintln without the newline: values separated by spaces.
+func spaced(v ...any) string { return strings.TrimSuffix(fmt.Sprintln(v...), "\n") }
