@@ -258,8 +258,8 @@ func ExampleClient_NewLifetimeWatcher() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// A token that lives 2s per renewal and 4s at most.
-	tok, err := c.Token().Create(ctx, &client.TokenCreateRequest{TTL: "2s", ExplicitMaxTTL: "4s"})
+	// A token that lives 3s per renewal and 6s at most.
+	tok, err := c.Token().Create(ctx, &client.TokenCreateRequest{TTL: "3s", ExplicitMaxTTL: "6s"})
 	if err != nil {
 		log.Fatal(err)
 	}

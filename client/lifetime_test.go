@@ -32,7 +32,7 @@ func watch(ctx context.Context, w *client.LifetimeWatcher, onRenew func(*client.
 	}
 }
 
-// TestLifetimeWatcherToken: a token of TTL 2s and max TTL 5s is kept
+// TestLifetimeWatcherToken: a token of TTL 3s and max TTL 7s is kept
 // alive past its first expiry, then the watcher reports the max TTL.
 func TestLifetimeWatcherToken(t *testing.T) {
 	t.Parallel()
@@ -46,7 +46,7 @@ func TestLifetimeWatcherToken(t *testing.T) {
 			rs := newRealServer(t)
 			c := rs.client(t, tc.opts...)
 			created := time.Now()
-			tok, err := c.Token().Create(ctx, &client.TokenCreateRequest{TTL: "2s", ExplicitMaxTTL: "5s"})
+			tok, err := c.Token().Create(ctx, &client.TokenCreateRequest{TTL: "3s", ExplicitMaxTTL: "7s"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +56,7 @@ func TestLifetimeWatcherToken(t *testing.T) {
 			}
 			aliveAfterTTL := false
 			renewals, err := watch(ctx, w, func(r *client.RenewOutput) {
-				if r.RenewedAt.Sub(created) <= 2*time.Second {
+				if r.RenewedAt.Sub(created) <= 3*time.Second {
 					return
 				}
 				// Past the TTL it was created with: only the renewals
@@ -73,14 +73,14 @@ func TestLifetimeWatcherToken(t *testing.T) {
 				t.Fatalf("%d renewals, alive after the TTL: %v", len(renewals), aliveAfterTTL)
 			}
 			last := renewals[len(renewals)-1]
-			if last.Secret.Auth == nil || last.LeaseDuration >= 2*time.Second {
-				t.Fatalf("last renewal %+v: want a grant capped below 2s", last)
+			if last.Secret.Auth == nil || last.LeaseDuration >= 3*time.Second {
+				t.Fatalf("last renewal %+v: want a grant capped below 3s", last)
 			}
 		})
 	}
 }
 
-// TestLifetimeWatcherLease renews a database lease (role TTL 2s, max 5s)
+// TestLifetimeWatcherLease renews a database lease (role TTL 3s, max 8s)
 // through sys/leases/renew until its max TTL.
 func TestLifetimeWatcherLease(t *testing.T) {
 	t.Parallel()

@@ -80,7 +80,7 @@ func setUpShared(rs *realServer, pg *dbtest.Postgres) error {
 		{"database/config/pg", map[string]any{"plugin_name": "postgresql-database-plugin", "connection_url": pg.TemplateURL(),
 			"username": pg.SuperUser(), "password": pg.Password(), "allowed_roles": "*"}},
 		{"database/roles/readonly", map[string]any{"db_name": "pg", "creation_statements": create, "default_ttl": "1h", "max_ttl": "24h"}},
-		{"database/roles/short", map[string]any{"db_name": "pg", "creation_statements": create, "default_ttl": "2s", "max_ttl": "5s"}},
+		{"database/roles/short", map[string]any{"db_name": "pg", "creation_statements": create, "default_ttl": "3s", "max_ttl": "8s"}},
 		{"database/static-roles/app", map[string]any{"db_name": "pg", "username": "app", "rotation_period": "24h"}},
 		{"transit/keys/app", nil},
 		{"transit/keys/signer", map[string]any{"type": "ed25519"}},
