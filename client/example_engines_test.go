@@ -216,16 +216,19 @@ func ExampleTransit_Sign() {
 }
 
 func ExampleAWS_Creds() {
-	// Compiled only: it needs an AWS account (or an IAM endpoint) behind
-	// the aws engine's config/root.
 	ctx := context.Background()
 	c, err := client.New()
 	if err != nil {
 		log.Fatal(err)
 	}
-	creds, err := c.AWS("aws").Creds(ctx, "deploy", &client.AWSCredsInput{TTL: "15m"})
+	// An IAM user with the role's policy and a new access key.
+	creds, err := c.AWS("aws").Creds(ctx, "deploy", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(creds.AccessKey, creds.LeaseDuration)
+	fmt.Println(strings.HasPrefix(creds.AccessKey, "AKIA"), creds.SecretKey != "", creds.SecurityToken == "", creds.Renewable)
+	if err := c.Leases().Revoke(ctx, creds.LeaseID); err != nil { // deletes the user
+		log.Fatal(err)
+	}
+	// Output: true true true true
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/secretumvault/secretumvault/client"
+	"github.com/secretumvault/secretumvault/internal/awstest"
 	"github.com/secretumvault/secretumvault/internal/dbtest"
 )
 
@@ -39,7 +40,12 @@ func runMain(m *testing.M) (int, error) {
 	if tb.failed != "" {
 		return 1, fmt.Errorf("postgres: %s", tb.failed)
 	}
-	if err := setUpShared(rs, pg); err != nil {
+	fake, err := awstest.New(awstest.Config{AccessKeyID: fakeAWSKey, SecretAccessKey: fakeAWSSecret})
+	if err != nil {
+		return 1, err
+	}
+	defer fake.Close()
+	if err := setUpShared(rs, pg, fake.URL); err != nil {
 		return 1, err
 	}
 	shared = rs
@@ -49,7 +55,7 @@ func runMain(m *testing.M) (int, error) {
 }
 
 // setUpShared mounts and configures what the examples use.
-func setUpShared(rs *realServer, pg *dbtest.Postgres) error {
+func setUpShared(rs *realServer, pg *dbtest.Postgres, awsURL string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c, err := client.New(noEnv, client.WithAddress(rs.URL), client.WithToken(rs.Root))
@@ -64,7 +70,7 @@ func setUpShared(rs *realServer, pg *dbtest.Postgres) error {
 	if _, err := conn.Exec(ctx, `CREATE ROLE app WITH LOGIN PASSWORD 'initial-password'`); err != nil {
 		return err
 	}
-	for _, m := range []struct{ path, typ string }{{"database", "database"}, {"transit", "transit"}, {"pki", "pki"}} {
+	for _, m := range []struct{ path, typ string }{{"database", "database"}, {"transit", "transit"}, {"pki", "pki"}, {"aws", "aws"}} {
 		if err := c.Sys().EnableMount(ctx, m.path, &client.MountInput{Type: m.typ}); err != nil {
 			return err
 		}
@@ -86,6 +92,9 @@ func setUpShared(rs *realServer, pg *dbtest.Postgres) error {
 		{"transit/keys/signer", map[string]any{"type": "ed25519"}},
 		{"pki/root/generate/internal", map[string]any{"common_name": "Example Root", "key_type": "ec", "ttl": "24h"}},
 		{"pki/roles/web", map[string]any{"allowed_domains": "example.com", "allow_subdomains": true, "key_type": "ec", "max_ttl": "1h"}},
+		{"aws/config/root", map[string]any{"access_key": fakeAWSKey, "secret_key": fakeAWSSecret, "region": "us-east-1",
+			"iam_endpoint": awsURL, "sts_endpoint": awsURL, "max_retries": 0}},
+		{"aws/roles/deploy", map[string]any{"credential_type": "iam_user", "policy_document": `{"Version":"2012-10-17","Statement":[]}`}},
 		{"auth/userpass/users/alice", map[string]any{"password": "alice-password", "policies": "dev"}},
 		{"secret/data/app/db", map[string]any{"data": map[string]any{"password": "hunter2"}}},
 	}
@@ -96,6 +105,12 @@ func setUpShared(rs *realServer, pg *dbtest.Postgres) error {
 	}
 	return nil
 }
+
+// The key of the fake AWS account behind aws/ (internal/awstest).
+const (
+	fakeAWSKey    = "AKIAEXAMPLEROOT00001"
+	fakeAWSSecret = "example/root/secret/for/tests/0123456789"
+)
 
 // mainTB is the little of testing.TB dbtest uses, for TestMain (which
 // has no T). Any other method panics: the embedded TB is nil.
