@@ -114,8 +114,12 @@ func loginData(kv ...string) map[string]any {
 
 // withoutToken returns a client sharing c's transport and settings that
 // sends no token.
-func (c *Client) withoutToken() *Client {
-	lc := &Client{base: c.base, hc: c.hc, timeout: c.timeout, maxBytes: c.maxBytes}
-	lc.SetToken("")
+func (c *Client) withoutToken() *Client { return c.clone() }
+
+// withToken returns a client sharing c's transport and settings that
+// sends token.
+func (c *Client) withToken(token string) *Client {
+	lc := c.clone()
+	lc.SetToken(token)
 	return lc
 }

@@ -1,10 +1,22 @@
 // Package client is the Go SDK of SecretumVault. It speaks the public Vault
 // HTTP API (envelope, {"errors":[...]}, X-Vault-Token, LIST), so it also works
-// against HashiCorp Vault and OpenBao for the paths it covers.
+// against HashiCorp Vault and OpenBao for the paths it covers; with
+// WithGRPC it sends the same calls through SecretumVault's gRPC services
+// (Logical.Handle carries the same Vault JSON; the Sys service serves
+// init, unseal, seal status, health, leader and mounts), and every helper
+// works unchanged on either transport.
 //
 // A Client is safe for concurrent use. Every I/O method takes a context
 // first. Generic calls (Read, Write, List, Delete) return the raw *Secret;
-// typed helpers hang off Sys(), KV(mount) and Token().
+// typed helpers hang off Sys(), KV(mount), Token(), Auth(), Leases(),
+// Policies(), Audit(), Rotation(), Raft(), Database(mount), PKI(mount),
+// Transit(mount), AWS(mount) and SSH(mount). NewLifetimeWatcher keeps a
+// lease or a token renewed.
+//
+// Calls are retried after 5xx answers and connection errors with jittered
+// exponential backoff, never after a 4xx, within the context's deadline
+// (WithRetry). WithKVCache caches KV reads for a TTL, invalidated by the
+// client's own writes.
 //
 // Errors: every HTTP status >= 400 is a *ResponseError (use errors.As), and
 // it matches the package sentinels ErrNotFound, ErrPermissionDenied,
@@ -25,18 +37,24 @@ import (
 	"time"
 )
 
-// Client talks to one server address. Create it with New.
+// Client talks to one server address. Create it with New; call Close
+// when done with a client that uses gRPC.
 type Client struct {
 	base     *url.URL
-	hc       *http.Client
+	hc       *http.Client // REST calls, and streams on every transport
+	tr       transport
 	timeout  time.Duration
 	maxBytes int64
+	retry    RetryPolicy
+	cache    *kvCache // nil without WithKVCache
 	token    atomic.Pointer[string]
 }
 
 // New builds a Client. Unset options default from the environment
 // (VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, VAULT_SKIP_VERIFY,
-// VAULT_CLIENT_TIMEOUT), then to https://127.0.0.1:8200 and a 60s timeout.
+// VAULT_CLIENT_TIMEOUT), then to https://127.0.0.1:8200, a 60s timeout,
+// the HTTP transport, DefaultRetryPolicy and no KV cache. WithGRPC sends
+// the same calls over gRPC; every helper works on either transport.
 // Errors wrap ErrInvalidArgument for a bad address or option combination.
 func New(opts ...Option) (*Client, error) {
 	s, err := resolve(opts)
@@ -54,9 +72,32 @@ func New(opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	c := &Client{base: base, hc: hc, timeout: s.timeout, maxBytes: s.maxResponseBytes}
+	c := &Client{base: base, hc: hc, timeout: s.timeout, maxBytes: s.maxResponseBytes, retry: s.retry}
+	if s.cacheTTL > 0 {
+		c.cache = newKVCache(s.cacheTTL, time.Now)
+	}
+	c.tr = httpTransport{c: c}
+	if s.grpc || s.grpcConn != nil {
+		if c.tr, err = newGRPCTransport(s, base, hc); err != nil {
+			return nil, err
+		}
+	}
 	c.SetToken(s.token)
 	return c, nil
+}
+
+// Close releases the client's gRPC connection, if it opened one (a
+// connection given with WithGRPCConn is the caller's to close). The
+// client must not be used afterwards. Closing an HTTP client does
+// nothing.
+func (c *Client) Close() error { return c.tr.close() }
+
+// clone returns a client sharing c's transport, cache and settings, with
+// its own token (initially "").
+func (c *Client) clone() *Client {
+	lc := &Client{base: c.base, hc: c.hc, tr: c.tr, timeout: c.timeout, maxBytes: c.maxBytes, retry: c.retry, cache: c.cache}
+	lc.SetToken("")
+	return lc
 }
 
 // Address returns the server address the client talks to.
@@ -114,6 +155,18 @@ func parseAddress(addr string) (*url.URL, error) {
 // newHTTPClient builds a client with its own transport and the TLS settings
 // of s: the CA to trust, skip-verify and the client certificate.
 func newHTTPClient(s *settings) (*http.Client, error) {
+	tlsCfg, err := tlsConfig(s)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsCfg
+	return &http.Client{Transport: tr}, nil
+}
+
+// tlsConfig is the TLS setup of s: the CA to trust, skip-verify and the
+// client certificate.
+func tlsConfig(s *settings) (*tls.Config, error) {
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.skipVerify} //nolint:gosec // opt-in
 	if caFile := s.caCert; caFile != "" {
 		pem, err := os.ReadFile(caFile)
@@ -133,7 +186,5 @@ func newHTTPClient(s *settings) (*http.Client, error) {
 		}
 		tlsCfg.Certificates = []tls.Certificate{pair}
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsCfg
-	return &http.Client{Transport: tr}, nil
+	return tlsCfg, nil
 }

@@ -172,7 +172,7 @@ func TestTimeout(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	c, err := client.New(client.WithEnv(func(string) string { return "" }), client.WithAddress(srv.URL),
-		client.WithTimeout(50*time.Millisecond))
+		client.WithTimeout(50*time.Millisecond), noRetry)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,11 @@ import (
 	"github.com/secretumvault/secretumvault/client"
 )
 
-// The examples need a running server, so they compile but are not run,
-// except those of pure functions, which carry their output.
+// The examples of this file change what a server is (init, rekey,
+// generate-root, rotation) or need one set up otherwise, so they are
+// compiled but not run, except those of pure functions, which carry their
+// output. Those of example_engines_test.go and example_sdk_test.go run
+// against the test server TestMain starts.
 
 func ExampleNew() {
 	// VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT are read when not overridden.

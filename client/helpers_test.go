@@ -60,7 +60,7 @@ func (f *fakeVault) last(t *testing.T) recorded {
 func (f *fakeVault) client(t *testing.T, opts ...client.Option) *client.Client {
 	t.Helper()
 	base := []client.Option{client.WithEnv(func(string) string { return "" }),
-		client.WithAddress(f.srv.URL), client.WithToken("s.testtoken")}
+		client.WithAddress(f.srv.URL), client.WithToken("s.testtoken"), noRetry}
 	c, err := client.New(append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -151,7 +151,7 @@ func (kv *KV) Get(ctx context.Context, path string, opts ...GetOption) (*KVSecre
 	if o.version > 0 {
 		q = url.Values{"version": {strconv.Itoa(o.version)}}
 	}
-	s, err := kv.c.secret(ctx, request{method: http.MethodGet, path: kv.path("data", path), query: q})
+	s, err := kv.c.cachedSecret(ctx, kv.mount, path, o.version, request{method: http.MethodGet, path: kv.path("data", path), query: q})
 	if err == nil && s == nil {
 		err = fmt.Errorf("client: empty answer")
 	}
@@ -305,4 +305,44 @@ func parseTime(s string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return time.Parse(time.RFC3339Nano, s)
+}
+
+// Patch merges data into the latest version of path, writing a new
+// version (PATCH mount/data/path, JSON merge patch: a null value removes
+// a key). A missing secret is a *ResponseError matching ErrNotFound.
+func (kv *KV) Patch(ctx context.Context, path string, data map[string]any, opts ...PutOption) (*KVVersionMetadata, error) {
+	var o putOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	body := map[string]any{"data": data}
+	if o.cas != nil {
+		body["options"] = map[string]any{"cas": *o.cas}
+	}
+	s, err := kv.c.secret(ctx, request{method: http.MethodPatch, path: kv.path("data", path), body: body})
+	if err == nil && s == nil {
+		err = fmt.Errorf("client: empty answer")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kv patch %s/%s: %w", kv.mount, path, err)
+	}
+	var meta KVVersionMetadata
+	if err := s.decodeData(&meta); err != nil {
+		return nil, fmt.Errorf("kv patch %s/%s: %w", kv.mount, path, err)
+	}
+	return &meta, nil
+}
+
+// Versions returns the metadata of every kept version of path, oldest
+// first (from GET mount/metadata/path).
+func (kv *KV) Versions(ctx context.Context, path string) ([]KVVersionMetadata, error) {
+	m, err := kv.Metadata(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]KVVersionMetadata, 0, len(m.Versions))
+	for _, v := range m.VersionNumbers() {
+		out = append(out, m.Versions[v])
+	}
+	return out, nil
 }

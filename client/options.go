@@ -2,6 +2,8 @@ package client
 
 import (
 	"net/http"
+
+	"google.golang.org/grpc"
 	"os"
 	"strconv"
 	"strings"
@@ -42,6 +44,10 @@ type settings struct {
 	httpClient                  *http.Client
 	getenv                      func(string) string
 	maxResponseBytes            int64
+	retry                       RetryPolicy
+	cacheTTL                    time.Duration
+	grpc                        bool
+	grpcConn                    *grpc.ClientConn
 }
 
 // WithAddress sets the server address, e.g. "https://vault.example:8200".
@@ -98,10 +104,42 @@ func WithMaxResponseBytes(n int64) Option {
 	return func(s *settings) { s.maxResponseBytes = n }
 }
 
+// WithRetry replaces DefaultRetryPolicy: how often and how patiently a
+// call is retried after a 5xx answer (but 501) or a connection error.
+// RetryPolicy{MaxAttempts: 1} disables retries.
+func WithRetry(p RetryPolicy) Option {
+	return func(s *settings) { s.retry = p }
+}
+
+// WithKVCache caches the answers of KV.Get for ttl: a later Get of the
+// same path and version within ttl is answered from memory. The client's
+// own writes to a secret (Put, Patch, Delete, Undelete, Destroy, metadata
+// changes, or a generic Write/Delete of its data or metadata path) drop
+// what is cached of it; writes by other clients are seen once ttl has
+// passed. 0 disables the cache (the default).
+func WithKVCache(ttl time.Duration) Option {
+	return func(s *settings) { s.cacheTTL = ttl }
+}
+
+// WithGRPC sends every call over gRPC, through the server's Logical and
+// Sys services, to the address's host and port (the server serves gRPC and
+// REST on one listener): TLS as configured for https addresses, plaintext
+// HTTP/2 for http ones. Raft snapshots still stream over HTTP. The token
+// travels in the x-vault-token metadata. Call Client.Close when done.
+func WithGRPC() Option {
+	return func(s *settings) { s.grpc = true }
+}
+
+// WithGRPCConn is WithGRPC over conn, a connection the caller dialled (and
+// closes); the client's TLS options then only apply to its HTTP streams.
+func WithGRPCConn(conn *grpc.ClientConn) Option {
+	return func(s *settings) { s.grpcConn = conn }
+}
+
 // resolve applies opts, fills unset fields from the environment and the
 // defaults, and checks the combination.
 func resolve(opts []Option) (*settings, error) {
-	s := &settings{getenv: os.Getenv, maxResponseBytes: 32 << 20}
+	s := &settings{getenv: os.Getenv, maxResponseBytes: 32 << 20, retry: DefaultRetryPolicy}
 	for _, o := range opts {
 		if o != nil {
 			o(s)
@@ -128,6 +166,12 @@ func resolve(opts []Option) (*settings, error) {
 	}
 	if s.maxResponseBytes <= 0 {
 		return nil, invalidArg("max response bytes must be positive")
+	}
+	if s.cacheTTL < 0 {
+		return nil, invalidArg("KV cache TTL must not be negative")
+	}
+	if err := s.retry.check(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

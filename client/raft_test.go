@@ -22,7 +22,7 @@ func newServer(t *testing.T, h http.HandlerFunc, opts ...client.Option) *client.
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	base := []client.Option{client.WithEnv(func(string) string { return "" }),
-		client.WithAddress(srv.URL), client.WithToken("s.root")}
+		client.WithAddress(srv.URL), client.WithToken("s.root"), noRetry}
 	c, err := client.New(append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)

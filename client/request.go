@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,49 +86,29 @@ func (c *Client) data(ctx context.Context, req request, out any) error {
 	return nil
 }
 
-// do sends req and reads the whole answer, whatever its status.
+// do sends req and reads the whole answer, whatever its status: through
+// the client's transport, each attempt bounded by the client timeout,
+// retried by the retry policy. A write invalidates what the KV cache holds
+// for its path once it is answered (or failed).
 func (c *Client) do(ctx context.Context, req request) (*response, error) {
-	target, err := c.url(req.path, req.query)
-	if err != nil {
-		return nil, err
+	if c.cache != nil && req.method != http.MethodGet {
+		defer c.cache.invalidatePath(req.path)
 	}
-	var body io.Reader
-	if req.body != nil {
-		buf, err := json.Marshal(req.body)
-		if err != nil {
-			return nil, fmt.Errorf("client: encode %s %s body: %w", req.method, req.path, err)
+	token := c.ClientToken()
+	return c.retry.run(ctx, func(ctx context.Context) (*response, error) {
+		if c.timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, c.timeout)
+			defer cancel()
 		}
-		body = bytes.NewReader(buf)
-	}
-	if c.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
-	hreq, err := http.NewRequestWithContext(ctx, req.method, target, body)
-	if err != nil {
-		return nil, fmt.Errorf("client: build %s %s: %w", req.method, req.path, err)
-	}
-	c.setHeaders(hreq, req.body != nil)
-	hresp, err := c.hc.Do(hreq)
-	if err != nil {
-		return nil, fmt.Errorf("client: %s %s: %w", req.method, displayPath(req.path), scrubURLError(err))
-	}
-	defer hresp.Body.Close()
-	buf, err := io.ReadAll(io.LimitReader(hresp.Body, c.maxBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("client: %s %s: read answer: %w", req.method, displayPath(req.path), err)
-	}
-	if int64(len(buf)) > c.maxBytes {
-		return nil, fmt.Errorf("%w: %s %s: more than %d bytes", ErrResponseTooLarge, req.method, displayPath(req.path), c.maxBytes)
-	}
-	return &response{status: hresp.StatusCode, body: buf}, nil
+		return c.tr.roundTrip(ctx, token, req)
+	})
 }
 
 // setHeaders adds the token, the Vault request marker and content headers.
-func (c *Client) setHeaders(hreq *http.Request, hasBody bool) {
-	if tok := c.ClientToken(); tok != "" {
-		hreq.Header.Set("X-Vault-Token", tok)
+func setHeaders(hreq *http.Request, token string, hasBody bool) {
+	if token != "" {
+		hreq.Header.Set("X-Vault-Token", token)
 	}
 	hreq.Header.Set("X-Vault-Request", "true")
 	hreq.Header.Set("Accept", "application/json")

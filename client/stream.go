@@ -126,7 +126,7 @@ func (c *Client) openStream(ctx context.Context, req streamRequest) (*http.Respo
 	if err != nil {
 		return nil, fmt.Errorf("client: build %s %s: %w", req.method, req.path, err)
 	}
-	c.setHeaders(hreq, false)
+	setHeaders(hreq, c.ClientToken(), false)
 	if req.contentType != "" {
 		hreq.Header.Set("Content-Type", req.contentType)
 	}

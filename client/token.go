@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // TokenAuth groups the auth/token/ endpoints.
@@ -81,4 +82,37 @@ func (t *TokenAuth) Revoke(ctx context.Context, token string) error {
 		return fmt.Errorf("token revoke: %w", err)
 	}
 	return nil
+}
+
+// Renew extends token's lease by increment from now (POST
+// auth/token/renew; 0 asks for the token's default TTL). The answer's
+// Auth.LeaseDuration is the TTL granted, which the token's max TTL may
+// cap.
+func (t *TokenAuth) Renew(ctx context.Context, token string, increment time.Duration) (*Secret, error) {
+	if token == "" {
+		return nil, invalidArg("empty token")
+	}
+	return t.renew(ctx, "auth/token/renew", map[string]any{"token": token}, increment)
+}
+
+// RenewSelf extends the client's own token (POST auth/token/renew-self).
+func (t *TokenAuth) RenewSelf(ctx context.Context, increment time.Duration) (*Secret, error) {
+	return t.renew(ctx, "auth/token/renew-self", map[string]any{}, increment)
+}
+
+func (t *TokenAuth) renew(ctx context.Context, path string, body map[string]any, increment time.Duration) (*Secret, error) {
+	if increment < 0 || increment > 0 && increment < time.Second {
+		return nil, invalidArg("renew increment %s: want 0 or at least 1s", increment)
+	}
+	if increment > 0 {
+		body["increment"] = int64(increment / time.Second)
+	}
+	s, err := t.c.secret(ctx, request{method: http.MethodPost, path: path, body: body})
+	if err == nil && (s == nil || s.Auth == nil) {
+		err = fmt.Errorf("client: answer carries no auth block")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("token renew: %w", err)
+	}
+	return s, nil
 }
