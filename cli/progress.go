@@ -42,9 +42,14 @@ func (a *app) newProgress(label string) *progress {
 func (a *app) newCountProgress(label string, total int) *progress {
 	p := a.newProgress(label)
 	if p != nil {
-		p.render = func(n int64) string { return fmt.Sprintf("%d/%d", n, total) }
+		p.render = countOf(total)
 	}
 	return p
+}
+
+// countOf renders an item count out of total.
+func countOf(total int) func(int64) string {
+	return func(n int64) string { return fmt.Sprintf("%d/%d", n, total) }
 }
 
 func newProgressClock(w io.Writer, label string, now func() time.Time) *progress {

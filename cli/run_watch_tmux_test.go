@@ -131,13 +131,28 @@ func (s *tmuxSession) waitScreen(what string, ok func(string) bool) string {
 	}
 }
 
-var clockRe = regexp.MustCompile(`at (\d\d:\d\d:\d\d) \(q quits\)`)
+var (
+	clockRe = regexp.MustCompile(`at (\d\d:\d\d:\d\d) \(q quits\)`)
+	sockRe  = regexp.MustCompile(`sock/\s+(\d+)\s+(\d+)`)
+)
+
+// closedPort is a loopback port nothing listens on.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
 
 // TestRunWatchUnderTmux runs "vaultctl status -watch" and "vaultctl
 // rotation watch" in a real terminal (tmux) against a real vaultd -dev:
 // the view shows the raft node as leader, the seal status, a rotation
-// policy's secret with its age and max_age, and the audit device; it
-// refreshes (the clock moves) and quits on "q" with exit code 0.
+// policy's secret with its age and max_age, and the audit devices; it
+// refreshes (the clock moves, and the failures of a device whose peer is
+// gone count up since the view started) and quits on "q" with exit code 0.
 func TestRunWatchUnderTmux(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "tmux")
@@ -147,6 +162,9 @@ func TestRunWatchUnderTmux(t *testing.T) {
 	v.run(0, "", "secrets", "put", "app/api", "initial")
 	v.run(0, "", "write", "sys/rotation/policies/kv-yearly", "match=secret/data/app/*", "schedule=0 0 0 1 1 *", "max_age=1h")
 	v.run(0, "", "audit", "enable", "file", "file_path="+filepath.Join(t.TempDir(), "audit.log"))
+	// A socket device whose peer is gone fails every entry (the file
+	// device still records them, so requests go on).
+	v.run(0, "", "audit", "enable", "-path=sock", "socket", "socket_type=tcp", fmt.Sprintf("address=127.0.0.1:%d", closedPort(t)))
 
 	for _, args := range []string{"status -watch", "rotation watch"} {
 		t.Run(strings.ReplaceAll(args, " ", "_"), func(t *testing.T) {
@@ -154,9 +172,10 @@ func TestRunWatchUnderTmux(t *testing.T) {
 				envAsMain, env["VAULT_ADDR"], d.root, os.Args[0], args)
 			s := newTmux(t, 160, 40, command)
 			first := s.waitScreen("the full view", func(sc string) bool {
-				return strings.Contains(sc, "secret/data/app/api") && strings.Contains(sc, "file/") &&
+				return strings.Contains(sc, "secret/data/app/api") && strings.Contains(sc, "file/") && strings.Contains(sc, "sock/") &&
 					regexp.MustCompile(`dev\s+\S+\s+yes\s+yes`).MatchString(sc)
 			})
+			t.Logf("screen:\n%s", first)
 			for _, want := range []string{"sealed false", "storage raft", "kv-yearly", "1h0m0s", "ok 1, warn 0, overdue 0", "Since watching"} {
 				if !strings.Contains(first, want) {
 					t.Errorf("view lacks %q:\n%s", want, first)
@@ -166,9 +185,10 @@ func TestRunWatchUnderTmux(t *testing.T) {
 			if clock == nil {
 				t.Fatalf("no clock in the header:\n%s", first)
 			}
-			s.waitScreen("a refreshed frame", func(sc string) bool {
+			s.waitScreen("a refreshed frame with new audit failures", func(sc string) bool {
 				m := clockRe.FindStringSubmatch(sc)
-				return m != nil && m[1] != clock[1]
+				f := sockRe.FindStringSubmatch(sc)
+				return m != nil && m[1] != clock[1] && f != nil && f[2] != "0"
 			})
 			s.do("send-keys", "-t", "w", "q")
 			last := s.waitScreen("the exit", func(sc string) bool { return strings.Contains(sc, "WATCH-EXIT=") })

@@ -80,3 +80,24 @@ func TestRunWatchNotATerminal(t *testing.T) {
 		t.Errorf("inmem storage has no raft configuration, yet no error: %q", out)
 	}
 }
+
+// TestCountProgress: the item counter of getall and migrate redraws its
+// line as "label: n/total" once the interval has passed, and none is made
+// off a terminal.
+func TestCountProgress(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	clock := time.Unix(0, 0)
+	p := newProgressClock(&out, "Reading secrets", func() time.Time { return clock })
+	p.render = countOf(4)
+	p.inc()
+	clock = clock.Add(progressInterval)
+	p.inc()
+	p.done()
+	if got := out.String(); got != "\r\x1b[KReading secrets: 2/4\r\x1b[K" {
+		t.Fatalf("progress printed %q", got)
+	}
+	if (&app{stdout: &out, stderr: &out}).newCountProgress("x", 3) != nil {
+		t.Fatal("count progress off a terminal")
+	}
+}
