@@ -170,6 +170,12 @@ func TestRunCredstashPatternAndGetall(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 || got["dir/app.x"] != "nested" {
 		t.Fatalf("get '*/app.?' = %q", out)
 	}
+	if out := v.run(0, "", "secrets", "get", "-format=json", "app.db"); out != "{\n  \"name\": \"app.db\",\n  \"value\": \"pw,1\"\n}\n" {
+		t.Fatalf("get -format=json = %q", out)
+	}
+	if out := v.run(0, "", "-format=yaml", "secrets", "get", "app.*"); out != "app.db: pw,1\napp.key: k\"2\n" {
+		t.Fatalf("get -format=yaml 'app.*' = %q", out)
+	}
 	if out := v.run(0, "", "secrets", "get", "none.*"); strings.TrimSpace(out) != "{}" {
 		t.Fatalf("no match = %q", out)
 	}
