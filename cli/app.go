@@ -29,6 +29,8 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	env            func(string) string
+	// environ is the process environment handed to "vaultctl env"'s child.
+	environ func() []string
 
 	address    string
 	caCert     string
@@ -48,7 +50,8 @@ control TLS. Flags may be written with one dash, as in Vault: -format=json.`,
 		newStatusCmd(a), newOperatorCmd(a),
 		newReadCmd(a), newWriteCmd(a), newListCmd(a), newDeleteCmd(a),
 		newKVCmd(a), newSecretsCmd(a), newTokenCmd(a),
-		newPolicyCmd(a), newAuthCmd(a), newLoginCmd(a), newAuditCmd(a), newLeaseCmd(a), newSSHCmd(a), newRotationCmd(a))
+		newPolicyCmd(a), newAuthCmd(a), newLoginCmd(a), newAuditCmd(a), newLeaseCmd(a), newSSHCmd(a), newRotationCmd(a),
+		newEnvCmd(a), newCompletionCmd(a))
 	root.SilenceErrors = true
 	root.SilenceUsage = true
 	root.CompletionOptions.DisableDefaultCmd = true
@@ -115,7 +118,7 @@ func (a *app) tokenFromFile() string {
 
 // printer returns the output printer for the -format flag or VAULT_FORMAT.
 func (a *app) printer() (*printer, error) {
-	return newPrinter(a.stdout, a.formatOrEnv(), false)
+	return newPrinter(a.stdout, a.formatOrEnv())
 }
 
 // credMount resolves the mount of the credstash-style commands.

@@ -47,7 +47,7 @@ func (c *raftSnapshotRestoreCmd) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	prog := newProgress(c.app.stderr, "Uploading snapshot")
+	prog := c.app.newProgress("Uploading snapshot")
 	err = cl.Raft().RestoreSnapshot(cmd.Context(), prog.reader(f), c.force)
 	prog.done()
 	if err != nil {

@@ -44,7 +44,7 @@ func (c *raftSnapshotSaveCmd) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	prog := newProgress(c.app.stderr, "Saving snapshot")
+	prog := c.app.newProgress("Saving snapshot")
 	n, warn, err := saveSnapshotFile(cmd.Context(), cl.Raft(), file, prog)
 	prog.done()
 	if err != nil {

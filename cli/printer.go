@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -14,10 +15,11 @@ import (
 
 // Output formats.
 const (
-	formatTable = "table"
-	formatJSON  = "json"
-	formatYAML  = "yaml"
-	formatCSV   = "csv"
+	formatTable  = "table"
+	formatJSON   = "json"
+	formatYAML   = "yaml"
+	formatCSV    = "csv"
+	formatDotenv = "dotenv"
 )
 
 // document is everything a command prints, in two renderings: Value for
@@ -45,22 +47,29 @@ type printer struct {
 	format string
 }
 
-// newPrinter checks format ("" means table); csv is accepted only when
-// allowCSV is set, for commands whose output is one table.
-func newPrinter(w io.Writer, format string, allowCSV bool) (*printer, error) {
+// newPrinter checks format ("" means table). csv and dotenv are accepted
+// only when listed in extra, for commands whose output is one table of
+// names and values.
+func newPrinter(w io.Writer, format string, extra ...string) (*printer, error) {
 	format = strings.ToLower(strings.TrimSpace(format))
 	switch format {
 	case "":
 		format = formatTable
 	case formatTable, formatJSON, formatYAML:
-	case formatCSV:
-		if !allowCSV {
-			return nil, usagef("format %q is only supported by \"secrets ls\" and \"secrets getall\"", format)
+	case formatCSV, formatDotenv:
+		if !slices.Contains(extra, format) {
+			return nil, usagef("format %q is only supported by %s", format, extraFormatUsers[format])
 		}
 	default:
 		return nil, usagef("unknown format %q (want table, json or yaml)", format)
 	}
 	return &printer{w: w, format: format}, nil
+}
+
+// extraFormatUsers names the commands that accept an extra format.
+var extraFormatUsers = map[string]string{
+	formatCSV:    `"secrets ls" and "secrets getall"`,
+	formatDotenv: `"secrets getall"`,
 }
 
 // structured reports whether the format is machine-readable (json, yaml).
@@ -76,6 +85,8 @@ func (p *printer) print(d document) error {
 		err = p.yaml(d.Value)
 	case formatCSV:
 		err = p.csv(d.Sections)
+	case formatDotenv:
+		err = p.dotenv(d.Sections)
 	default:
 		err = p.table(d.Sections)
 	}
@@ -250,3 +261,25 @@ func rawValue(v any) (string, error) {
 	}
 	return string(b), nil
 }
+
+// dotenv prints a name,value table as NAME="VALUE" lines: names as
+// environment variable names (envName), values double-quoted with \, ",
+// $ and ` escaped and newlines as \n, as dotenv readers expect.
+func (p *printer) dotenv(sections []section) error {
+	if len(sections) != 1 || len(sections[0].Header) != 2 {
+		return fmt.Errorf("this output is not a table of names and values")
+	}
+	env, err := envVars(sections[0].Rows)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&buf, "%s=\"%s\"\n", k, dotenvEscaper.Replace(v))
+	}
+	_, err = p.w.Write(buf.Bytes())
+	return err
+}
+
+var dotenvEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`", "\n", `\n`, "\r", `\r`)

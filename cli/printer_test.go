@@ -69,7 +69,7 @@ func TestPrinterGolden(t *testing.T) {
 			t.Run(name+"_"+format, func(t *testing.T) {
 				t.Parallel()
 				var buf bytes.Buffer
-				p, err := newPrinter(&buf, format, false)
+				p, err := newPrinter(&buf, format)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -87,7 +87,7 @@ func TestPrinterCSV(t *testing.T) {
 	d := document{Value: map[string]string{}, Sections: []section{{Header: []string{"name", "value"},
 		Rows: [][]string{{"app/db.password", "hun,ter\"2"}, {"multi", "line1\nline2"}}}}}
 	var buf bytes.Buffer
-	p, err := newPrinter(&buf, "CSV", true)
+	p, err := newPrinter(&buf, "CSV", formatCSV)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,22 +109,24 @@ func TestPrinterCSV(t *testing.T) {
 func TestNewPrinterFormats(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		format   string
-		allowCSV bool
-		want     string
-		ok       bool
+		format string
+		extra  []string
+		want   string
+		ok     bool
 	}{
-		{"", false, formatTable, true},
-		{" JSON ", false, formatJSON, true},
-		{"yaml", false, formatYAML, true},
-		{"csv", false, "", false},
-		{"csv", true, formatCSV, true},
-		{"xml", true, "", false},
+		{"", nil, formatTable, true},
+		{" JSON ", nil, formatJSON, true},
+		{"yaml", nil, formatYAML, true},
+		{"csv", nil, "", false},
+		{"csv", []string{formatCSV}, formatCSV, true},
+		{"dotenv", []string{formatCSV}, "", false},
+		{"dotenv", []string{formatCSV, formatDotenv}, formatDotenv, true},
+		{"xml", []string{formatCSV}, "", false},
 	}
 	for _, tt := range tests {
-		p, err := newPrinter(nil, tt.format, tt.allowCSV)
+		p, err := newPrinter(nil, tt.format, tt.extra...)
 		if (err == nil) != tt.ok || (tt.ok && p.format != tt.want) {
-			t.Errorf("newPrinter(%q, %v) = %v, %v", tt.format, tt.allowCSV, p, err)
+			t.Errorf("newPrinter(%q, %v) = %v, %v", tt.format, tt.extra, p, err)
 		}
 	}
 }
@@ -132,7 +134,7 @@ func TestNewPrinterFormats(t *testing.T) {
 func TestYAMLNumbersAreNumbers(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	p, _ := newPrinter(&buf, formatYAML, false)
+	p, _ := newPrinter(&buf, formatYAML)
 	if err := p.print(document{Value: map[string]any{"num": json.Number("5432"), "f": json.Number("0.5"), "s": "5432"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -18,9 +18,10 @@ const progressInterval = 500 * time.Millisecond
 // that show anything. A nil *progress is silent. Safe for concurrent use:
 // an upload is read by the HTTP transport's goroutine.
 type progress struct {
-	w     io.Writer
-	label string
-	now   func() time.Time
+	w      io.Writer
+	label  string
+	now    func() time.Time
+	render func(n int64) string
 
 	mu    sync.Mutex
 	n     int64
@@ -28,16 +29,31 @@ type progress struct {
 	shown bool
 }
 
-// newProgress returns a progress line on w when w is a terminal, else nil.
-func newProgress(w io.Writer, label string) *progress {
-	if !isTerminal(w) {
+// newProgress returns a byte-count progress line drawn on a.stderr when
+// both a.stdout and a.stderr are terminals (someone is watching), else nil.
+func (a *app) newProgress(label string) *progress {
+	if !isTerminal(a.stdout) || !isTerminal(a.stderr) {
 		return nil
 	}
-	return newProgressClock(w, label, time.Now)
+	return newProgressClock(a.stderr, label, time.Now)
+}
+
+// newCountProgress is newProgress counting items, "12/40", out of total.
+func (a *app) newCountProgress(label string, total int) *progress {
+	p := a.newProgress(label)
+	if p != nil {
+		p.render = countOf(total)
+	}
+	return p
+}
+
+// countOf renders an item count out of total.
+func countOf(total int) func(int64) string {
+	return func(n int64) string { return fmt.Sprintf("%d/%d", n, total) }
 }
 
 func newProgressClock(w io.Writer, label string, now func() time.Time) *progress {
-	return &progress{w: w, label: label, now: now, last: now()}
+	return &progress{w: w, label: label, now: now, last: now(), render: humanBytes}
 }
 
 // isTerminal reports whether w is a terminal device.
@@ -57,9 +73,12 @@ func (p *progress) add(n int) {
 	if t := p.now(); t.Sub(p.last) >= progressInterval {
 		p.last = t
 		p.shown = true
-		fmt.Fprintf(p.w, "\r\x1b[K%s: %s", p.label, humanBytes(p.n))
+		fmt.Fprintf(p.w, "\r\x1b[K%s: %s", p.label, p.render(p.n))
 	}
 }
+
+// inc counts one more item.
+func (p *progress) inc() { p.add(1) }
 
 // done erases the line if anything was shown.
 func (p *progress) done() {

@@ -22,9 +22,10 @@ what happens otherwise (rotate, notify, quarantine).
   rotation run NAME             run a policy now
   rotation history NAME         a policy's runs (rotations, warnings, failures)
   rotation check                exit 1 when a secret is overdue or inside warn_at (CI gate)
+  rotation watch                live view of the cluster, these secrets and audit failures
 
 "vaultctl secrets rotate PATH" rotates one secret by hand.`,
-		newRotationListCmd(a), newRotationStatusCmd(a), newRotationRunCmd(a), newRotationHistoryCmd(a), newRotationCheckCmd(a))
+		newRotationListCmd(a), newRotationStatusCmd(a), newRotationRunCmd(a), newRotationHistoryCmd(a), newRotationCheckCmd(a), newRotationWatchCmd(a))
 }
 
 func newRotationListCmd(a *app) *cobra.Command {
@@ -106,14 +107,14 @@ func newRotationRunCmd(a *app) *cobra.Command {
 fenced like a scheduled slot and audited; "rotation history NAME" shows the
 outcome of each secret.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, cl, err := a.session()
+			p, cl, err := a.session()
 			if err != nil {
 				return err
 			}
 			if err := cl.Rotation().Run(cmd.Context(), args[0]); err != nil {
 				return fmt.Errorf("running rotation policy %s: %w", args[0], err)
 			}
-			fmt.Fprintf(a.stdout, "Success! Ran rotation policy %s\n", args[0])
+			p.success("Success! Ran rotation policy %s", args[0])
 			return nil
 		},
 	}

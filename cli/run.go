@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -60,7 +61,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if env == nil {
 		env = func(string) string { return "" }
 	}
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: env}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: env, environ: os.Environ}
 	root := a.rootCommand()
 	root.SetArgs(normalizeArgs(root, args))
 	root.SetIn(stdin)

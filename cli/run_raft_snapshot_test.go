@@ -284,7 +284,7 @@ func TestProgress(t *testing.T) {
 	var none *progress
 	none.add(1)
 	none.done()
-	if newProgress(&out, "x") != nil {
+	if (&app{stdout: &out, stderr: &out}).newProgress("x") != nil {
 		t.Fatal("progress shown on a buffer, which is not a terminal")
 	}
 	f, err := os.CreateTemp(t.TempDir(), "stderr")

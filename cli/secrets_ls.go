@@ -34,7 +34,7 @@ type nameVersion struct {
 }
 
 func (c *secretsLsCmd) run(cmd *cobra.Command, args []string) error {
-	p, err := newPrinter(c.app.stdout, c.app.formatOrEnv(), true)
+	p, err := newPrinter(c.app.stdout, c.app.formatOrEnv(), formatCSV)
 	if err != nil {
 		return err
 	}

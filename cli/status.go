@@ -9,20 +9,29 @@ import (
 )
 
 // statusCmd is `vaultctl status`.
-type statusCmd struct{ app *app }
+type statusCmd struct {
+	app   *app
+	watch bool
+}
 
 func newStatusCmd(a *app) *cobra.Command {
 	c := &statusCmd{app: a}
-	return &cobra.Command{
-		Use:   "status",
+	cmd := &cobra.Command{
+		Use:   "status [-watch]",
 		Short: "Print the seal status of the server",
-		Long:  "Prints the seal status. Exit code 0: unsealed, 2: sealed, 1: error.",
-		Args:  noArgs,
-		RunE:  c.run,
+		Long: "Prints the seal status. Exit code 0: unsealed, 2: sealed, 1: error.\n\n" +
+			"With -watch, a live view instead (as \"rotation watch\"):\n\n" + watchHelp,
+		Args: noArgs,
+		RunE: c.run,
 	}
+	cmd.Flags().BoolVar(&c.watch, "watch", false, "live view of the cluster, rotation and audit failures, refreshed every second (q quits)")
+	return cmd
 }
 
 func (c *statusCmd) run(cmd *cobra.Command, _ []string) error {
+	if c.watch {
+		return c.app.watch(cmd.Context())
+	}
 	st, err := fetchAndPrint(cmd.Context(), c.app, "checking seal status", onSys((*client.Sys).SealStatus), sealStatusDocument)
 	if err != nil {
 		return err
