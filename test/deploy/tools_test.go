@@ -34,7 +34,7 @@ func deployDir(t testing.TB, elem ...string) string {
 // installHints says how .ci/run provides each tool.
 var installHints = map[string]string{
 	"helm":                         "GOFLAGS= go install helm.sh/helm/v3/cmd/helm@v3.22.0",
-	"kubeconform":                  "GOFLAGS= go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0",
+	"kubeconform":                  "GOFLAGS= go install github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0",
 	"promtool":                     "apt-get install prometheus (with a policy-rc.d that exits 101)",
 	"prometheus":                   "apt-get install prometheus (with a policy-rc.d that exits 101)",
 	"prometheus-blackbox-exporter": "apt-get install prometheus-blackbox-exporter (with a policy-rc.d that exits 101)",
@@ -86,4 +86,16 @@ func runEnv(dir string, env []string, name string, args ...string) (string, erro
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	err := cmd.Run()
 	return buf.String(), err
+}
+
+// TestMain removes what the tests made once for all of them (the vaultd
+// binary, the Kubernetes schemas).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, dir := range []string{filepath.Dir(vaultdPath), schemaDir} {
+		if dir != "" && dir != "." {
+			os.RemoveAll(dir)
+		}
+	}
+	os.Exit(code)
 }
