@@ -7,13 +7,10 @@ storage "raft" {
   path    = "/var/lib/vaultd"
   node_id = "vaultd-1"
 
-  # Every node lists every node: an uninitialized node keeps asking until
-  # one of them is initialized, then joins it (its own entry never answers
-  # a join while it is uninitialized).
-  retry_join {
-    leader_api_addr     = "https://vaultd-1.example.internal:8200"
-    leader_ca_cert_file = "/etc/vaultd/ca.pem"
-  }
+  # The other nodes (never the node itself: its join request to itself
+  # would hold its API for the request's 30 s timeout). While this node is
+  # uninitialized it keeps asking them until one is initialized, then
+  # joins it.
   retry_join {
     leader_api_addr     = "https://vaultd-2.example.internal:8200"
     leader_ca_cert_file = "/etc/vaultd/ca.pem"

@@ -39,6 +39,26 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	}
 }
 
+// TestSystemdVerifyCatchesTypos shows the check is real: systemd-analyze
+// verify reports a misspelt directive (it exits 0 for those, hence the
+// empty-output rule above).
+func TestSystemdVerifyCatchesTypos(t *testing.T) {
+	sa := tool(t, "systemd-analyze")
+	unit := unitCopy(t)
+	raw, err := os.ReadFile(unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(raw), "ProtectSystem=strict", "ProtectSystm=strict", 1)
+	if err := os.WriteFile(unit, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := runErr(filepath.Dir(unit), sa, "verify", "--man=no", unit)
+	if !strings.Contains(out, "Unknown key") || !strings.Contains(out, "ProtectSystm") {
+		t.Fatalf("systemd-analyze verify did not report the misspelt key:\n%s", out)
+	}
+}
+
 // TestSystemdUnitIsHardened scores the unit with systemd-analyze security
 // (offline): the exposure must stay at or under 2.0 ("OK"), and the
 // directives the deployment relies on must be there.
