@@ -14,7 +14,7 @@ import (
 )
 
 // TestShippedConfigsBoot starts the real vaultd with each shipped node
-// configuration — systemd's vaultd.hcl, compose's vaultd-2.hcl, the
+// configuration — systemd's vaultd.hcl, compose's vaultd-1..3.hcl, the
 // Kubernetes ConfigMap and the Helm chart's rendered ConfigMap — after
 // moving its files into a temp dir and its addresses onto free loopback
 // ports (the join targets onto a port where nothing listens): vaultd
@@ -22,14 +22,7 @@ import (
 // and serves its API over the configured TLS.
 func TestShippedConfigsBoot(t *testing.T) {
 	bin := vaultdBinary(t)
-	cases := []struct {
-		name string
-		hcl  func(t *testing.T) string
-		// files maps the config's paths to test files (see bootFiles).
-		files map[string]string
-		// addrs maps host:port strings to "api", "cluster" or "dead".
-		addrs map[string]string
-	}{
+	cases := []bootCase{
 		{"systemd", readFileT(deployDir(t, "systemd", "vaultd.hcl")), map[string]string{
 			"/var/lib/vaultd": "data", "/etc/vaultd/ca.pem": "ca", "/etc/vaultd/tls.crt": "cert",
 			"/run/credentials/vaultd.service/tls.key": "key", "/run/credentials/vaultd.service/static-seal.key": "seal",
@@ -38,12 +31,7 @@ func TestShippedConfigsBoot(t *testing.T) {
 			"0.0.0.0:8200": "api", "0.0.0.0:8201": "cluster", "vaultd-1.example.internal:8200": "api",
 			"vaultd-1.example.internal:8201": "cluster", "vaultd-2.example.internal:8200": "dead", "vaultd-3.example.internal:8200": "dead",
 		}},
-		{"compose vaultd-2", readFileT(deployDir(t, "compose", "config", "vaultd-2.hcl")), map[string]string{
-			"/vault/data": "data", "/vault/tls/ca.pem": "ca", "/vault/tls/vaultd.crt": "cert", "/vault/tls/vaultd.key": "key",
-			"/vault/audit/audit.log": "audit",
-		}, map[string]string{
-			"0.0.0.0:8200": "api", "0.0.0.0:8201": "cluster", "vaultd-2:8200": "api", "vaultd-2:8201": "cluster", "vaultd-1:8200": "dead",
-		}},
+		composeCase(1), composeCase(2), composeCase(3),
 		{"kubernetes", kubeConfigMapHCL("vaultd-0"), kubeFiles("ca.crt"), podAddrs("vaultd", "vaultd-internal")},
 		{"helm, static seal", helmConfigHCL("sv-secretumvault-0", "staticSeal.secretName=seal"), kubeFiles("ca.crt"),
 			podAddrs("sv-secretumvault", "sv-secretumvault-internal")},
@@ -74,6 +62,29 @@ func TestShippedConfigsBoot(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bootCase is a shipped config and how to move it into a test.
+type bootCase struct {
+	name string
+	hcl  func(t *testing.T) string
+	// files maps the config's paths to test files (see bootFile).
+	files map[string]string
+	// addrs maps host:port strings to "api", "cluster" or "dead".
+	addrs map[string]string
+}
+
+// composeCase is deploy/compose's config of vaultd-i.
+func composeCase(i int) bootCase {
+	name := fmt.Sprintf("vaultd-%d", i)
+	addrs := map[string]string{"0.0.0.0:8200": "api", "0.0.0.0:8201": "cluster", name + ":8200": "api", name + ":8201": "cluster"}
+	if i != 1 {
+		addrs["vaultd-1:8200"] = "dead"
+	}
+	return bootCase{"compose " + name, readFileT(filepath.Join(repoRoot, "deploy", "compose", "config", name+".hcl")), map[string]string{
+		"/vault/data": "data", "/vault/tls/ca.pem": "ca", "/vault/tls/vaultd.crt": "cert", "/vault/tls/vaultd.key": "key",
+		"/vault/audit/audit.log": "audit",
+	}, addrs}
 }
 
 // systemPath matches what a rewritten config must no longer name.
