@@ -37,22 +37,41 @@ func (c *Core) Join(ctx context.Context, p *membership.JoinParams) error {
 
 // joinOnce asks for a challenge and installs the pending join; with a
 // static seal key that opens the cluster's root key, it completes the join
-// at once.
+// at once. The request to the leader runs without the state lock: a
+// leader that is slow or unreachable — or this very node, named in its own
+// retry_join — must not block seal-status, health, init and unseal for a
+// client timeout. The node's state is checked again before the join is
+// installed.
 func (c *Core) joinOnce(ctx context.Context, p *membership.JoinParams) error {
 	c.stateLock.Lock()
-	defer c.stateLock.Unlock()
-	if cfg, err := c.shamir.Config(ctx); err != nil {
+	err := c.joinable(ctx)
+	c.stateLock.Unlock()
+	if err != nil {
 		return err
-	} else if cfg != nil || c.cfg.Cluster.Started() {
-		return logical.InvalidRequest("", "node is already initialized or part of a cluster")
 	}
 	pj, err := c.members.RequestJoin(ctx, p)
 	if err != nil {
 		return err
 	}
+	c.stateLock.Lock()
+	defer c.stateLock.Unlock()
+	if err := c.joinable(ctx); err != nil {
+		return err // initialized or joined meanwhile
+	}
 	c.join, c.unsealer = pj, pj.NewUnsealer()
 	if c.cfg.StaticSealKey != nil && pj.StaticSeal() != nil {
 		return c.joinWithStaticSeal(ctx, pj.StaticSeal())
+	}
+	return nil
+}
+
+// joinable reports whether the node may still join (uninitialized, not
+// part of a cluster). Callers hold stateLock.
+func (c *Core) joinable(ctx context.Context) error {
+	if cfg, err := c.shamir.Config(ctx); err != nil {
+		return err
+	} else if cfg != nil || c.cfg.Cluster.Started() {
+		return logical.InvalidRequest("", "node is already initialized or part of a cluster")
 	}
 	return nil
 }

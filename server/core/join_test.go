@@ -80,3 +80,44 @@ func TestJoinRetryRunsOneLoop(t *testing.T) {
 		t.Fatalf("the leader was asked %d times within a second of 10 join calls with retry, want 1 (one loop)", n)
 	}
 }
+
+// TestSlowLeaderDoesNotBlockTheNode: while a join waits on a leader that
+// does not answer (or on this very node, named in its own retry_join),
+// seal-status answers at once.
+func TestSlowLeaderDoesNotBlockTheNode(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := newJoiningCore(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.HandleRequest(context.Background(), joinRequest(srv.URL, false))
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the join is waiting on the leader
+	answered := make(chan error, 1)
+	go func() {
+		_, err := c.SealStatus(context.Background())
+		answered <- err
+	}()
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("seal-status waited for the join's request to the leader")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the join returned before the leader answered: %v", err)
+	default:
+	}
+}
