@@ -221,6 +221,9 @@ type Device struct {
 	spinners    atomic.Int32
 	maxSpinners int32
 
+	// tail keeps the recent lines while someone tails the device.
+	tail tailRing
+
 	// cur is the generation callers encode with; the writer moves it.
 	cur   atomic.Pointer[genKey]
 	items sync.Pool // of *item

@@ -182,6 +182,9 @@ func (d *Device) flushBuf() error {
 	d.mu.Lock()
 	d.pos = d.chain.chainPos
 	d.mu.Unlock()
+	if d.tail.active(time.Now()) {
+		d.tail.add(d.out)
+	}
 	d.publishGen()
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/secretumvault/secretumvault/audit"
+	"github.com/secretumvault/secretumvault/engines/logical"
 )
 
 // auditRetryEvery is how often a device that could not be opened (its
@@ -149,4 +150,19 @@ func (r *retrySink) generation() (uint64, bool) {
 		return 0, false
 	}
 	return g.Generation(), true
+}
+
+// tail returns the device's recent lines (audit.Tailer), for
+// sys/audit/:path/tail.
+func (r *retrySink) tail(after uint64) ([]string, uint64, error) {
+	s, err := r.current()
+	if err != nil {
+		return nil, 0, err
+	}
+	t, ok := s.(audit.Tailer)
+	if !ok {
+		return nil, 0, fmt.Errorf("%w: this audit device cannot be tailed", logical.ErrUnsupportedOperation)
+	}
+	lines, cur := t.Tail(after)
+	return lines, cur, nil
 }

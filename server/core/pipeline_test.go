@@ -129,6 +129,7 @@ var samplePaths = map[string][]string{
 	"audit/?":                                   {"sys/audit"},
 	"audit/(?P<path>.+)/public-key":             {"sys/audit/file/public-key"},
 	"audit/(?P<path>.+)/sign-manifest":          {"sys/audit/file/sign-manifest"},
+	"audit/(?P<path>.+)/tail":                   {"sys/audit/file/tail"},
 	"audit/(?P<path>.+)":                        {"sys/audit/other"},
 	"audit-hash/(?P<path>.+)":                   {"sys/audit-hash/file"},
 	"policies/password/?":                       {"sys/policies/password"},

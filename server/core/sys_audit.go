@@ -30,10 +30,12 @@ func (c sysHandlers) auditPaths() []*framework.Path {
 		"input":           {Type: framework.TypeString, Description: "The value to hash."},
 		"generation":      {Type: framework.TypeInt, Description: "The HMAC key generation (default: the current one)."},
 		"manifest_sha256": {Type: framework.TypeString, Description: "Hex SHA-256 of an evidence bundle's manifest."},
+		"after":           {Type: framework.TypeInt, Description: "The cursor of the last line already seen (0: start a tail)."},
 	}
 	return []*framework.Path{
 		{Pattern: "audit/?", Operations: readOp(h.list), HelpSynopsis: "List the enabled audit devices."},
 		{Pattern: "audit/(?P<path>.+)/public-key", Fields: fields, Operations: readOp(h.publicKey), HelpSynopsis: "The device's checkpoint signing public key."},
+		{Pattern: "audit/(?P<path>.+)/tail", Fields: fields, Operations: readOp(h.tail), HelpSynopsis: "The device's lines written since a cursor, as written (a live tail)."},
 		{Pattern: "audit/(?P<path>.+)/sign-manifest", Fields: fields, Operations: writeOp(h.signManifest), HelpSynopsis: "Sign an evidence bundle's manifest with the device's key."},
 		{Pattern: "audit/(?P<path>.+)", Fields: fields, Operations: map[logical.Operation]framework.OperationHandler{
 			logical.ReadOperation: h.read, logical.UpdateOperation: h.enable, logical.DeleteOperation: h.disable,
@@ -143,6 +145,28 @@ func (h *auditHandlers) publicKey(_ context.Context, _ *logical.Request, d *fram
 		"key_id":     audit.KeyID(pub),
 		"algorithm":  "ed25519",
 	}}, nil
+}
+
+// tail answers the device's lines after the cursor "after", exactly as
+// written (HMAC'd), and the new cursor; the first call (after=0) starts
+// the tail and answers none. Lines are kept only while someone tails.
+func (h *auditHandlers) tail(_ context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	dev, err := h.device(d)
+	if err != nil {
+		return nil, err
+	}
+	after := d.Int("after")
+	if after < 0 {
+		return nil, logical.InvalidRequest("after", "must not be negative")
+	}
+	lines, cur, err := dev.sink.tail(uint64(after))
+	if err != nil {
+		return nil, err
+	}
+	if lines == nil {
+		lines = []string{}
+	}
+	return &logical.Response{Data: map[string]any{"lines": lines, "cursor": cur}}, nil
 }
 
 func (h *auditHandlers) signManifest(_ context.Context, _ *logical.Request, d *framework.FieldData) (*logical.Response, error) {
