@@ -279,6 +279,16 @@ func auditFlow(t *testing.T, b *browser, s *server, root string) {
 	b.do("hash", chromedp.SendKeys(chromedp.CSS(`form[aria-label="Hash a value"] input[name="input"]`), "s3cr3t-value"),
 		chromedp.Click(chromedp.CSS(`form[aria-label="Hash a value"] button[type="submit"]`)))
 	b.waitText(`section[aria-label="Find a value in the log"] dl`, "hmac-sha256:")
+	// Live tail: a write made after the tail starts shows up, HMAC'd.
+	b.do("tail", chromedp.Click(chromedp.Search(`//button[text()="Tail file/"]`)))
+	b.waitText(`section[aria-label="Live tail of file/"]`, "Waiting for new entries")
+	time.Sleep(1500 * time.Millisecond) // let the first poll start the tail
+	s.api(http.MethodPost, "secret/data/tailed", root, map[string]any{"data": map[string]any{"pw": "tail-plaintext"}})
+	b.waitText(`section[aria-label="Live tail of file/"] pre`, `"path":"secret/data/tailed"`)
+	if got := b.text(`section[aria-label="Live tail of file/"] pre`); strings.Contains(got, "tail-plaintext") || !strings.Contains(got, "hmac-sha256:") {
+		t.Errorf("the tail shows values unhashed or no HMAC: %.300s", got)
+	}
+	b.do("stop tail", chromedp.Click(chromedp.Search(`//button[text()="Stop tail"]`)))
 	checkLabels(t, b, "audit")
 	b.shot("audit")
 }

@@ -1,8 +1,8 @@
 // Audit: the enabled devices with their failure counters (from the
 // Prometheus metrics), each device's checkpoint public key (what offline
-// verification checks the log against), and the HMAC of a value as the
-// device writes it. The server has no API that streams the audit log, so
-// there is no live tail here.
+// verification checks the log against), a live tail of a device's lines
+// exactly as written (sys/audit/:path/tail, polled every second), and the
+// HMAC of a value as the device writes it.
 import * as api from '../api.js';
 import { button, card, clear, errorText, facts, field, h, input, message, onSubmit, select, table } from '../dom.js';
 
@@ -33,14 +33,16 @@ export async function render(main, _params, current) {
     let health = 'unknown';
     if (n !== null) health = n === 0 ? h('span', { class: 'badge ok' }, 'no failures') : h('span', { class: 'badge bad' }, `${n} failed entries`);
     const opts = Object.entries(d.options || {}).map(([k, v]) => `${k}=${v}`).join(', ');
-    return [h('code', {}, d.path), d.type, opts || '—', health, button(`Public key of ${d.path}`, () => publicKey(detail, d.path), 'secondary')];
+    return [h('code', {}, d.path), d.type, opts || '—', health, h('span', {},
+      button(`Public key of ${d.path}`, () => publicKey(detail, d.path), 'secondary'), ' ',
+      button(`Tail ${d.path}`, () => tail(detail, d.path, current), 'secondary'))];
   });
   main.append(card('Devices', devices.length
     ? table(`${devices.length} device${devices.length === 1 ? '' : 's'}`, ['Path', 'Type', 'Options', 'Recording', 'Verify'], rows)
     : h('p', { class: 'muted' }, 'No audit devices are enabled.'), failNote,
   h('p', {}, 'Verification runs offline on the log files: ', h('code', {}, 'vaultctl audit verify -public-key KEY FILE...'),
     ' checks the hash chain and the signed checkpoints with the device’s public key.'),
-  h('p', { class: 'muted' }, 'Live tail: the server has no API that streams the audit log; read the device’s file or socket.')), detail);
+  h('p', { class: 'muted' }, 'Tail shows the lines a device writes from now on, exactly as in its log: secret values stay HMACs.')), detail);
   if (devices.length) main.append(hashCard(devices));
 }
 
@@ -53,6 +55,37 @@ async function publicKey(detail, path) {
   } catch (err) {
     detail.append(message('error', errorText(err)));
   }
+}
+
+/** tail polls a device's new lines every second until stopped or the screen changes. */
+function tail(detail, path, current) {
+  clear(detail);
+  const log = h('pre', { class: 'mono tail', 'aria-live': 'polite', 'aria-label': `Audit log of ${path}` });
+  const status = h('p', { class: 'muted' }, 'Waiting for new entries…');
+  let stopped = false;
+  const stop = button('Stop tail', () => { stopped = true; status.textContent = 'Stopped.'; }, 'secondary');
+  detail.append(card(`Live tail of ${path}`, status, stop, log));
+  let cursor = 0;
+  let shown = 0;
+  const step = async () => {
+    if (stopped || !current() || !log.isConnected) return;
+    try {
+      const d = (await api.get(`${api.path('sys/audit', path, 'tail')}?after=${cursor}`)).data || {};
+      cursor = d.cursor || cursor;
+      for (const line of d.lines || []) {
+        log.append(document.createTextNode(line.endsWith('\n') ? line : `${line}\n`));
+        shown++;
+      }
+      if (shown) status.textContent = `${shown} line${shown === 1 ? '' : 's'} since the tail started.`;
+      const extra = log.childNodes.length - 500;
+      for (let i = 0; i < extra; i++) log.firstChild.remove();
+    } catch (err) {
+      status.textContent = `Tail failed: ${errorText(err)}`;
+      return;
+    }
+    setTimeout(step, 1000);
+  };
+  step();
 }
 
 function hashCard(devices) {
