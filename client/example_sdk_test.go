@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/secretumvault/secretumvault/audit"
 	"github.com/secretumvault/secretumvault/client"
 )
 
@@ -244,9 +245,16 @@ func ExampleAudit_Verify() {
 		log.Fatal(err)
 	}
 	// Offline: the files are read here, nothing is sent to the server.
-	rep, err := c.Audit().Verify(ctx, pub, logFile)
-	if err != nil {
-		log.Fatal(err)
+	// The device writes its closing checkpoint once the requests audited
+	// to it (the disable itself included) have answered: give it a moment.
+	var rep audit.Report
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if rep, err = c.Audit().Verify(ctx, pub, logFile); err != nil {
+			log.Fatal(err)
+		}
+		if rep.OK || time.Now().After(deadline) {
+			break
+		}
 	}
 	fmt.Println("intact:", rep.OK, "entries:", rep.Entries > 0, "signed checkpoints:", rep.Checkpoints > 0)
 	// Output: intact: true entries: true signed checkpoints: true
