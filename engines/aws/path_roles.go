@@ -218,7 +218,7 @@ func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *
 	if err := d.Decode(&in); err != nil {
 		return nil, err
 	}
-	l := b.roleLocks.of(name)
+	l := b.roleLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	r, err := loadRole(ctx, req.Storage, name)
@@ -239,7 +239,7 @@ func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *
 
 func (b *Backend) handleRoleDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.String("name")
-	l := b.roleLocks.of(name)
+	l := b.roleLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	if err := req.Storage.Delete(ctx, rolePrefix+name); err != nil {

@@ -2,14 +2,10 @@ package aws
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"hash/fnv"
-	"sync"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
-	"github.com/secretumvault/secretumvault/storage"
 )
 
 // Storage layout of a mount (keys relative to the mount's view, which
@@ -103,40 +99,25 @@ func loadRole(ctx context.Context, s logical.Storage, name string) (*role, error
 	return &r, nil
 }
 
+// stripes are name-hashed mutexes (framework.Stripes).
+type stripes = framework.Stripes
+
+// store is the engine's JSON storage (errors name "aws" and wrap
+// ErrCorrupt for an entry that does not decode).
+var store = framework.JSONStore{Engine: "aws", Corrupt: ErrCorrupt}
+
 // getJSON decodes the entry at key into out; found=false when absent or
 // on error.
-func getJSON(ctx context.Context, s logical.Storage, key string, out any) (found bool, err error) {
-	e, err := s.Get(ctx, key)
-	if err != nil {
-		return false, fmt.Errorf("aws: read %s: %w", key, err)
-	}
-	if e == nil {
-		return false, nil
-	}
-	if err := json.Unmarshal(e.Value, out); err != nil {
-		return false, fmt.Errorf("%w: %s", ErrCorrupt, key)
-	}
-	return true, nil
+func getJSON(ctx context.Context, s logical.Storage, key string, out any) (bool, error) {
+	return store.Get(ctx, s, key, out)
 }
 
 // putJSON stores v at key.
 func putJSON(ctx context.Context, s logical.Storage, key string, v any) error {
-	buf, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("aws: encode %s: %w", key, err)
-	}
-	if err := s.Put(ctx, &storage.Entry{Key: key, Value: buf}); err != nil {
-		return fmt.Errorf("aws: write %s: %w", key, err)
-	}
-	return nil
+	return store.Put(ctx, s, key, v)
 }
 
-// stripes are name-hashed mutexes.
-type stripes [64]sync.Mutex
-
-// of returns the mutex of name.
-func (s *stripes) of(name string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	return &s[h.Sum32()%uint32(len(s))]
+// deleteKey removes key.
+func deleteKey(ctx context.Context, s logical.Storage, key string) error {
+	return store.Delete(ctx, s, key)
 }

@@ -68,7 +68,7 @@ func (m *connManager) with(ctx context.Context, s logical.Storage, name string, 
 // open opens c's Database unless another caller did (or c was removed:
 // the caller then retries with a fresh slot).
 func (m *connManager) open(ctx context.Context, s logical.Storage, name string, c *conn) error {
-	l := m.nameLocks.of(name)
+	l := m.nameLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	c.mu.Lock()

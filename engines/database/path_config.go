@@ -190,7 +190,7 @@ func (b *Backend) handleConfigWrite(ctx context.Context, req *logical.Request, d
 	if err := d.Decode(&in); err != nil {
 		return nil, err
 	}
-	l := b.conns.nameLocks.of(name)
+	l := b.conns.nameLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	cfg, err := loadConfig(ctx, req.Storage, name)
@@ -242,7 +242,7 @@ func (b *Backend) openWritten(ctx context.Context, s logical.Storage, name strin
 
 func (b *Backend) handleConfigDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.String("name")
-	l := b.conns.nameLocks.of(name)
+	l := b.conns.nameLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	if err := deleteKey(ctx, req.Storage, configPrefix+name); err != nil {
@@ -255,7 +255,7 @@ func (b *Backend) handleConfigDelete(ctx context.Context, req *logical.Request, 
 // handleReset closes a connection and opens it again from its config.
 func (b *Backend) handleReset(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.String("name")
-	l := b.conns.nameLocks.of(name)
+	l := b.conns.nameLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	if _, err := mustConfig(ctx, req.Storage, name); err != nil {

@@ -152,7 +152,7 @@ func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *
 	if err := checkCredentialType(in.CredentialType); err != nil {
 		return nil, err
 	}
-	l := b.roleLocks.of(name)
+	l := b.roleLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	if sr, err := loadStaticRole(ctx, req.Storage, name); err != nil || sr != nil {
@@ -177,7 +177,7 @@ func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *
 
 func (b *Backend) handleRoleDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.String("name")
-	l := b.roleLocks.of(name)
+	l := b.roleLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	return nil, deleteKey(ctx, req.Storage, rolePrefix+name)

@@ -37,7 +37,7 @@ func (b *Backend) handleRotateRoot(ctx context.Context, req *logical.Request, d 
 // rotateRoot is rotate-root's work, reported to the observer with
 // reason; it returns when the new password took effect.
 func (b *Backend) rotateRoot(ctx context.Context, s logical.Storage, name, reason string) (time.Time, error) {
-	l := b.conns.nameLocks.of(name)
+	l := b.conns.nameLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	cfg, err := mustConfig(ctx, s, name)

@@ -63,7 +63,7 @@ func (b *Backend) handleRotateRole(ctx context.Context, req *logical.Request, d 
 // rotateRole is rotate-role's work, reported to the observer with
 // reason; it returns when the new password took effect.
 func (b *Backend) rotateRole(ctx context.Context, s logical.Storage, name, reason string) (time.Time, error) {
-	l := b.roleLocks.of(name)
+	l := b.roleLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	r, err := mustStaticRole(ctx, s, name)

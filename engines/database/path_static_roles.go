@@ -173,7 +173,7 @@ func (b *Backend) handleStaticRoleWrite(ctx context.Context, req *logical.Reques
 	if err := checkCredentialType(in.CredentialType); err != nil {
 		return nil, err
 	}
-	l := b.roleLocks.of(name)
+	l := b.roleLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	if r, err := loadRole(ctx, req.Storage, name); err != nil || r != nil {
@@ -246,7 +246,7 @@ func (b *Backend) createStatic(ctx context.Context, s logical.Storage, name stri
 
 func (b *Backend) handleStaticRoleDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.String("name")
-	l := b.roleLocks.of(name)
+	l := b.roleLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	if err := deleteKey(ctx, req.Storage, staticRolePrefix+name); err != nil {

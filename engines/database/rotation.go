@@ -132,7 +132,7 @@ func (b *Backend) rotateDue(ctx context.Context, s logical.Storage) error {
 // rotateIfDue rotates one role if storage agrees it is due. A scheduled
 // rotation whose window has passed is skipped to the next schedule time.
 func (b *Backend) rotateIfDue(ctx context.Context, s logical.Storage, name string, now time.Time) error {
-	l := b.roleLocks.of(name)
+	l := b.roleLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	r, err := loadStaticRole(ctx, s, name)

@@ -111,7 +111,7 @@ func (b *Backend) Verify(ctx context.Context, s logical.Storage, path string) er
 		return err
 	}
 	if kind == targetConfig {
-		l := b.conns.nameLocks.of(name)
+		l := b.conns.nameLocks.Of(name)
 		l.Lock()
 		defer l.Unlock()
 		cfg, err := mustConfig(ctx, s, name)
@@ -120,7 +120,7 @@ func (b *Backend) Verify(ctx context.Context, s logical.Storage, path string) er
 		}
 		return b.verifyLogin(ctx, path, cfg, cfg.Username, cfg.Password, cfg.PendingPassword)
 	}
-	l := b.roleLocks.of(name)
+	l := b.roleLocks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	r, err := mustStaticRole(ctx, s, name)

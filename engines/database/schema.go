@@ -2,14 +2,11 @@ package database
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"hash/fnv"
-	"sync"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
-	"github.com/secretumvault/secretumvault/storage"
 )
 
 // Storage layout of a mount (keys relative to the mount's view, which
@@ -122,61 +119,38 @@ func loadStaticRole(ctx context.Context, s logical.Storage, name string) (*stati
 	return &r, nil
 }
 
+// stripes are name-hashed mutexes (framework.Stripes).
+type stripes = framework.Stripes
+
+// store is the engine's JSON storage (errors name "database" and wrap
+// ErrCorrupt for an entry that does not decode).
+var store = framework.JSONStore{Engine: "database", Corrupt: ErrCorrupt}
+
 // getJSON decodes the entry at key into out; found=false when absent or
 // on error.
-func getJSON(ctx context.Context, s logical.Storage, key string, out any) (found bool, err error) {
-	e, err := s.Get(ctx, key)
-	if err != nil {
-		return false, fmt.Errorf("database: read %s: %w", key, err)
-	}
-	if e == nil {
-		return false, nil
-	}
-	if err := json.Unmarshal(e.Value, out); err != nil {
-		return false, fmt.Errorf("%w: %s", ErrCorrupt, key)
-	}
-	return true, nil
+func getJSON(ctx context.Context, s logical.Storage, key string, out any) (bool, error) {
+	return store.Get(ctx, s, key, out)
 }
 
 // putJSON stores v at key.
 func putJSON(ctx context.Context, s logical.Storage, key string, v any) error {
-	buf, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("database: encode %s: %w", key, err)
-	}
-	if err := s.Put(ctx, &storage.Entry{Key: key, Value: buf}); err != nil {
-		return fmt.Errorf("database: write %s: %w", key, err)
-	}
-	return nil
+	return store.Put(ctx, s, key, v)
 }
 
 // deleteKey removes key.
 func deleteKey(ctx context.Context, s logical.Storage, key string) error {
-	if err := s.Delete(ctx, key); err != nil {
-		return fmt.Errorf("database: delete %s: %w", key, err)
-	}
-	return nil
+	return store.Delete(ctx, s, key)
 }
 
 // listKeys lists the names under prefix; none is logical.ErrNotFound,
 // as Vault answers an empty LIST with 404.
 func listKeys(ctx context.Context, s logical.Storage, prefix string) (*logical.Response, error) {
-	keys, err := s.List(ctx, prefix)
+	keys, err := store.List(ctx, s, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("database: list %s: %w", prefix, err)
+		return nil, err
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("database: nothing under %s: %w", prefix, logical.ErrNotFound)
 	}
 	return &logical.Response{Data: map[string]any{"keys": keys}}, nil
-}
-
-// stripes are name-hashed mutexes.
-type stripes [64]sync.Mutex
-
-// of returns the mutex of name.
-func (s *stripes) of(name string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	return &s[h.Sum32()%uint32(len(s))]
 }

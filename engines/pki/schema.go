@@ -2,14 +2,13 @@ package pki
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
-	"github.com/secretumvault/secretumvault/storage"
 )
 
 // Storage layout of a mount (keys relative to the mount's view, which
@@ -188,51 +187,6 @@ func loadCRL(ctx context.Context, s logical.Storage, issuerID string) (*crlEntry
 	return &c, nil
 }
 
-// getJSON decodes the entry at key into out; found=false when absent or
-// on error.
-func getJSON(ctx context.Context, s logical.Storage, key string, out any) (found bool, err error) {
-	e, err := s.Get(ctx, key)
-	if err != nil {
-		return false, fmt.Errorf("pki: read %s: %w", key, err)
-	}
-	if e == nil {
-		return false, nil
-	}
-	if err := json.Unmarshal(e.Value, out); err != nil {
-		return false, fmt.Errorf("%w: %s", ErrCorrupt, key)
-	}
-	return true, nil
-}
-
-// putJSON stores v at key.
-func putJSON(ctx context.Context, s logical.Storage, key string, v any) error {
-	buf, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("pki: encode %s: %w", key, err)
-	}
-	if err := s.Put(ctx, &storage.Entry{Key: key, Value: buf}); err != nil {
-		return fmt.Errorf("pki: write %s: %w", key, err)
-	}
-	return nil
-}
-
-// deleteKey removes key.
-func deleteKey(ctx context.Context, s logical.Storage, key string) error {
-	if err := s.Delete(ctx, key); err != nil {
-		return fmt.Errorf("pki: delete %s: %w", key, err)
-	}
-	return nil
-}
-
-// listKeys lists the names under prefix.
-func listKeys(ctx context.Context, s logical.Storage, prefix string) ([]string, error) {
-	keys, err := s.List(ctx, prefix)
-	if err != nil {
-		return nil, fmt.Errorf("pki: list %s: %w", prefix, err)
-	}
-	return keys, nil
-}
-
 // listResponse answers a LIST; none is logical.ErrNotFound, as Vault
 // answers an empty LIST with 404.
 func listResponse(keys []string, what string) (*logical.Response, error) {
@@ -243,3 +197,28 @@ func listResponse(keys []string, what string) (*logical.Response, error) {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, logical.ErrNotFound) }
+
+// store is the engine's JSON storage (errors name "pki" and wrap
+// ErrCorrupt for an entry that does not decode).
+var store = framework.JSONStore{Engine: "pki", Corrupt: ErrCorrupt}
+
+// getJSON decodes the entry at key into out; found=false when absent or
+// on error.
+func getJSON(ctx context.Context, s logical.Storage, key string, out any) (bool, error) {
+	return store.Get(ctx, s, key, out)
+}
+
+// putJSON stores v at key.
+func putJSON(ctx context.Context, s logical.Storage, key string, v any) error {
+	return store.Put(ctx, s, key, v)
+}
+
+// deleteKey removes key.
+func deleteKey(ctx context.Context, s logical.Storage, key string) error {
+	return store.Delete(ctx, s, key)
+}
+
+// listKeys lists the names under prefix.
+func listKeys(ctx context.Context, s logical.Storage, prefix string) ([]string, error) {
+	return store.List(ctx, s, prefix)
+}

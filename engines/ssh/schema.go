@@ -2,12 +2,10 @@ package ssh
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
-	"github.com/secretumvault/secretumvault/storage"
 )
 
 // Storage layout of a mount (keys relative to the mount's view, which
@@ -122,38 +120,22 @@ func loadRole(ctx context.Context, s logical.Storage, name string) (*role, error
 	return &r, nil
 }
 
+// store is the engine's JSON storage (errors name "ssh" and wrap
+// ErrCorrupt for an entry that does not decode).
+var store = framework.JSONStore{Engine: "ssh", Corrupt: ErrCorrupt}
+
 // getJSON decodes the entry at key into out; found=false when absent or
-// on error. The error never quotes the entry (it may hold the CA key).
-func getJSON(ctx context.Context, s logical.Storage, key string, out any) (found bool, err error) {
-	e, err := s.Get(ctx, key)
-	if err != nil {
-		return false, fmt.Errorf("ssh: read %s: %w", key, err)
-	}
-	if e == nil {
-		return false, nil
-	}
-	if err := json.Unmarshal(e.Value, out); err != nil {
-		return false, fmt.Errorf("%w: %s", ErrCorrupt, key)
-	}
-	return true, nil
+// on error.
+func getJSON(ctx context.Context, s logical.Storage, key string, out any) (bool, error) {
+	return store.Get(ctx, s, key, out)
 }
 
 // putJSON stores v at key.
 func putJSON(ctx context.Context, s logical.Storage, key string, v any) error {
-	buf, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("ssh: encode %s: %w", key, err)
-	}
-	if err := s.Put(ctx, &storage.Entry{Key: key, Value: buf}); err != nil {
-		return fmt.Errorf("ssh: write %s: %w", key, err)
-	}
-	return nil
+	return store.Put(ctx, s, key, v)
 }
 
 // deleteKey removes key.
 func deleteKey(ctx context.Context, s logical.Storage, key string) error {
-	if err := s.Delete(ctx, key); err != nil {
-		return fmt.Errorf("ssh: delete %s: %w", key, err)
-	}
-	return nil
+	return store.Delete(ctx, s, key)
 }

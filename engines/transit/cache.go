@@ -71,7 +71,7 @@ func (b *Backend) key(ctx context.Context, s logical.Storage, name string) (*key
 	if k := b.cache.get(name); k != nil {
 		return k, nil
 	}
-	l := b.locks.of(name)
+	l := b.locks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	return b.keyLocked(ctx, s, name)
@@ -113,7 +113,7 @@ func (b *Backend) mustKey(ctx context.Context, s logical.Storage, name, what str
 // gets a clone it may change; returning nil stores nothing. Nothing is
 // written when fn fails.
 func (b *Backend) update(ctx context.Context, s logical.Storage, name string, fn func(cur *policy) (*policy, error)) (*key, error) {
-	l := b.locks.of(name)
+	l := b.locks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	cur, err := b.keyLocked(ctx, s, name)

@@ -177,7 +177,7 @@ func (b *Backend) newPolicy(name string, in *keyInput) (*policy, error) {
 
 func (b *Backend) handleKeyDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.String("name")
-	l := b.locks.of(name)
+	l := b.locks.Of(name)
 	l.Lock()
 	defer l.Unlock()
 	k, err := b.keyLocked(ctx, req.Storage, name)

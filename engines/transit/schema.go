@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/secretumvault/secretumvault/engines/framework"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/storage"
 )
@@ -122,12 +121,5 @@ func listPolicies(ctx context.Context, s logical.Storage) ([]string, error) {
 	return keys, nil
 }
 
-// stripes are name-hashed mutexes.
-type stripes [64]sync.Mutex
-
-// of returns the mutex of name.
-func (s *stripes) of(name string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	return &s[h.Sum32()%uint32(len(s))]
-}
+// stripes are name-hashed mutexes (framework.Stripes).
+type stripes = framework.Stripes
