@@ -273,7 +273,10 @@ func assertNoAlert(t *testing.T, p *promAPI, names ...string) {
 		t.Fatal(err)
 	}
 	for _, a := range alerts {
-		if slices.Contains(names, a.Labels["alertname"]) {
+		// Pending is not an alert yet: the takeover after a seal may
+		// leave no active node for a probe or two, which the rule's
+		// `for:` exists to ride out.
+		if slices.Contains(names, a.Labels["alertname"]) && a.State == "firing" {
 			t.Errorf("unexpected alert %s (%s) for %s", a.Labels["alertname"], a.State, a.Labels["instance"])
 		}
 	}
