@@ -265,7 +265,7 @@ func wantAlert(p *promAPI, name, state string, instances []string) error {
 	return nil
 }
 
-// assertNoAlert fails if any of names is pending or firing.
+// assertNoAlert fails if any of names is firing.
 func assertNoAlert(t *testing.T, p *promAPI, names ...string) {
 	t.Helper()
 	alerts, err := p.alerts()
