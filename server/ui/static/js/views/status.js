@@ -1,5 +1,5 @@
-// Status: this node's seal status, health and leader, the raft peers, and
-// the init and unseal forms.
+// Status: this node's seal status, health and leader, the raft peers with
+// every node's health (autopilot), and the init and unseal forms.
 import * as api from '../api.js';
 import { button, card, clear, errorText, facts, field, h, input, message, onSubmit, table } from '../dom.js';
 
@@ -110,8 +110,20 @@ async function peersCard(seal) {
   try {
     const r = await api.get('sys/storage/raft/configuration');
     const servers = (r.data && r.data.config && r.data.config.servers) || [];
-    return card('Raft peers', table('Servers of the raft configuration', ['Node', 'Address', 'Leader', 'Voter'],
-      servers.map((s) => [s.node_id, s.address, s.leader ? 'leader' : 'follower', s.voter ? 'yes' : 'no'])));
+    // Every node's health as the active node's autopilot sees it (a
+    // browser may talk only to this node).
+    let ap = {};
+    try {
+      ap = ((await api.get('sys/storage/raft/autopilot/state')).data || {}).servers || {};
+    } catch {
+      ap = {};
+    }
+    return card('Raft peers', table('Servers of the raft configuration', ['Node', 'Address', 'Leader', 'Voter', 'Healthy', 'Status', 'Last contact', 'Version'],
+      servers.map((s) => {
+        const a = ap[s.node_id] || {};
+        const healthy = a.healthy === undefined ? '—' : h('span', { class: `badge ${a.healthy ? 'ok' : 'bad'}` }, a.healthy ? 'healthy' : 'unhealthy');
+        return [s.node_id, s.address, s.leader ? 'leader' : 'follower', s.voter ? 'yes' : 'no', healthy, a.status || '—', a.last_contact || '—', a.version || '—'];
+      })));
   } catch (err) {
     return card('Raft peers', message('error', errorText(err)));
   }
