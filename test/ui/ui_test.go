@@ -65,7 +65,7 @@ func TestUIEndToEnd(t *testing.T) {
 	if got := eval[string](b, "sessionStorage.getItem('secretumvault.token') || ''"); got != root {
 		t.Errorf("sessionStorage token = %q, want the root token", got)
 	}
-	b.waitText("main", "node1") // the raft peers, now that we have a token
+	b.waitText("main", "node1")                                     // the raft peers, now that we have a token
 	b.waitText(`section[aria-label="Raft peers"] table`, "healthy") // every node's health, from autopilot
 	b.shot("logged-in-status")
 
