@@ -116,8 +116,3 @@ func getJSON(ctx context.Context, s logical.Storage, key string, out any) (bool,
 func putJSON(ctx context.Context, s logical.Storage, key string, v any) error {
 	return store.Put(ctx, s, key, v)
 }
-
-// deleteKey removes key.
-func deleteKey(ctx context.Context, s logical.Storage, key string) error {
-	return store.Delete(ctx, s, key)
-}

@@ -46,7 +46,8 @@ func TestJSONStore(t *testing.T) {
 		t.Fatal("deleted entry still found")
 	}
 	var st framework.Stripes
-	if st.Of("a") != st.Of("a") {
+	first, again := st.Of("a"), st.Of("a")
+	if first != again {
 		t.Fatal("one name, two locks")
 	}
 }
