@@ -1,7 +1,6 @@
 package aws_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"github.com/secretumvault/secretumvault/engines/aws"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/internal/awstest"
+	"github.com/secretumvault/secretumvault/internal/testutil"
 	"github.com/secretumvault/secretumvault/storage"
 	"github.com/secretumvault/secretumvault/storage/inmem"
 )
@@ -37,23 +37,8 @@ func (system) GeneratePassword(context.Context, string) (string, error) {
 
 func (s system) MountTTLs() (def, max time.Duration) { return s.def, s.max }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a log sink safe for concurrent writes (testutil.SyncBuffer).
+type syncBuffer = testutil.SyncBuffer
 
 // harness is one aws mount over an inmem store, seen through a view as
 // core mounts it, talking to a fake AWS.

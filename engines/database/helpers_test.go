@@ -1,7 +1,6 @@
 package database_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -16,27 +15,13 @@ import (
 	"github.com/secretumvault/secretumvault/engines/database/dbplugin"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/engines/passwordpolicy"
+	"github.com/secretumvault/secretumvault/internal/testutil"
 	"github.com/secretumvault/secretumvault/storage"
 	"github.com/secretumvault/secretumvault/storage/inmem"
 )
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// clock is a settable time source (testutil.Clock).
+type clock = testutil.Clock
 
 // system is core's glue for an engine: passwords from Vault's default
 // policy (the real generator), fixed mount TTLs.
@@ -70,23 +55,8 @@ func (s *system) GeneratePassword(ctx context.Context, policy string) (string, e
 
 func (s *system) MountTTLs() (def, max time.Duration) { return s.def, s.max }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a log sink safe for concurrent writes (testutil.SyncBuffer).
+type syncBuffer = testutil.SyncBuffer
 
 // harness is one database mount over an inmem store, seen through a
 // view as core mounts it.
@@ -117,7 +87,7 @@ func newHarness(t testing.TB, plugins map[string]func() dbplugin.Database) *harn
 	h := &harness{
 		t: t, phys: phys, store: storage.NewView(phys, "logical/db-test/"),
 		// Real time: servers compare user expirations with their clocks.
-		clock: &clock{now: time.Now().UTC().Truncate(time.Second)},
+		clock: testutil.NewClock(time.Now().UTC().Truncate(time.Second)),
 		sys:   &system{def: time.Hour, max: 24 * time.Hour},
 		logs:  &syncBuffer{}, plugs: plugins,
 	}

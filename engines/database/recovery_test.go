@@ -259,9 +259,7 @@ func TestRotationWindowMissed(t *testing.T) {
 	h, srv := newFake(t)
 	srv.addUser("app", "app-initial-1")
 	// Noon; daily at 13:00, a 1h window.
-	h.clock.mu.Lock()
-	h.clock.now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	h.clock.mu.Unlock()
+	h.clock.Set(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	h.must(logical.UpdateOperation, "static-roles/s", map[string]any{"db_name": "db", "username": "app", "rotation_schedule": "0 13 * * *", "rotation_window": "1h"})
 	created := h.must(logical.ReadOperation, "static-creds/s", nil).Data
 	if created["ttl"] != int64(3600) {

@@ -4,34 +4,19 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/kv"
 	"github.com/secretumvault/secretumvault/engines/logical"
+	"github.com/secretumvault/secretumvault/internal/testutil"
 	"github.com/secretumvault/secretumvault/storage"
 	"github.com/secretumvault/secretumvault/storage/inmem"
 )
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// clock is a settable time source (testutil.Clock).
+type clock = testutil.Clock
 
 // harness is one kv mount over an inmem store, seen through a view as
 // core would mount it.
@@ -51,7 +36,7 @@ func newHarness(t testing.TB) *harness {
 
 func newHarnessOn(t testing.TB, phys *inmem.Backend, store logical.Storage) *harness {
 	t.Helper()
-	c := &clock{now: time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC)}
+	c := testutil.NewClock(time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC))
 	b, err := kv.New(context.Background(), &logical.BackendConfig{
 		MountPoint: "secret/", Config: map[string]string{"version": "2"}, Storage: store,
 	}, kv.WithClock(c.Now))

@@ -18,6 +18,7 @@ import (
 	"github.com/secretumvault/secretumvault/engines/kv"
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/engines/passwordpolicy"
+	"github.com/secretumvault/secretumvault/internal/testutil"
 	"github.com/secretumvault/secretumvault/storage"
 	"github.com/secretumvault/secretumvault/storage/inmem"
 )
@@ -55,7 +56,7 @@ rule "charset" { charset = "0123456789" }`)
 	sys := &policySystem{policies: map[string]*passwordpolicy.Policy{"pin": pin}}
 	phys := inmem.New()
 	store := storage.NewView(phys, "logical/kv-test/")
-	c := &clock{now: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
+	c := testutil.NewClock(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 	b, err := kv.New(context.Background(), &logical.BackendConfig{
 		MountPoint: "secret/", Config: map[string]string{"version": "2"}, Storage: store, System: sys,
 	}, append([]kv.Option{kv.WithClock(c.Now)}, opts...)...)

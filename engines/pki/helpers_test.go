@@ -9,33 +9,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/engines/pki"
+	"github.com/secretumvault/secretumvault/internal/testutil"
 	"github.com/secretumvault/secretumvault/storage"
 	"github.com/secretumvault/secretumvault/storage/inmem"
 )
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// clock is a settable time source (testutil.Clock).
+type clock = testutil.Clock
 
 // system gives fixed mount TTLs.
 type system struct{ def, max time.Duration }
@@ -57,7 +42,7 @@ func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{
 		t: t, store: storage.NewView(inmem.New(), "logical/pki-test/"),
-		clock: &clock{now: time.Now().UTC().Truncate(time.Second)},
+		clock: testutil.NewClock(time.Now().UTC().Truncate(time.Second)),
 	}
 	b, err := pki.New(context.Background(), &logical.BackendConfig{
 		MountPoint: "pki/", Storage: h.store, System: system{def: 24 * time.Hour, max: 10 * 365 * 24 * time.Hour},

@@ -1,7 +1,6 @@
 package transit_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -13,27 +12,13 @@ import (
 
 	"github.com/secretumvault/secretumvault/engines/logical"
 	"github.com/secretumvault/secretumvault/engines/transit"
+	"github.com/secretumvault/secretumvault/internal/testutil"
 	"github.com/secretumvault/secretumvault/storage"
 	"github.com/secretumvault/secretumvault/storage/inmem"
 )
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// clock is a settable time source (testutil.Clock).
+type clock = testutil.Clock
 
 // recorder is core's EventRecorder.
 type recorder struct {
@@ -59,23 +44,8 @@ func (r *recorder) list() []string {
 	return append([]string(nil), r.events...)
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a log sink safe for concurrent writes (testutil.SyncBuffer).
+type syncBuffer = testutil.SyncBuffer
 
 // harness is one transit mount over an inmem store, seen through a
 // view as core mounts it.
@@ -92,7 +62,7 @@ func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{
 		t: t, store: storage.NewView(inmem.New(), "logical/transit-test/"),
-		clock: &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+		clock: testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)),
 		rec:   &recorder{}, logs: &syncBuffer{},
 	}
 	h.b = h.mount()
