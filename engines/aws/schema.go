@@ -73,30 +73,15 @@ type role struct {
 }
 
 func loadRoot(ctx context.Context, s logical.Storage) (*rootConfig, error) {
-	var c rootConfig
-	found, err := getJSON(ctx, s, rootConfigKey, &c)
-	if !found {
-		return nil, err
-	}
-	return &c, nil
+	return framework.Load[rootConfig](ctx, store, s, rootConfigKey)
 }
 
 func loadLease(ctx context.Context, s logical.Storage) (*leaseConfig, error) {
-	var c leaseConfig
-	found, err := getJSON(ctx, s, leaseConfigKey, &c)
-	if !found {
-		return nil, err
-	}
-	return &c, nil
+	return framework.Load[leaseConfig](ctx, store, s, leaseConfigKey)
 }
 
 func loadRole(ctx context.Context, s logical.Storage, name string) (*role, error) {
-	var r role
-	found, err := getJSON(ctx, s, rolePrefix+name, &r)
-	if !found {
-		return nil, err
-	}
-	return &r, nil
+	return framework.Load[role](ctx, store, s, rolePrefix+name)
 }
 
 // stripes are name-hashed mutexes (framework.Stripes).

@@ -93,30 +93,15 @@ func (s *staticRole) due() time.Time {
 }
 
 func loadConfig(ctx context.Context, s logical.Storage, name string) (*connConfig, error) {
-	var c connConfig
-	found, err := getJSON(ctx, s, configPrefix+name, &c)
-	if !found {
-		return nil, err
-	}
-	return &c, nil
+	return framework.Load[connConfig](ctx, store, s, configPrefix+name)
 }
 
 func loadRole(ctx context.Context, s logical.Storage, name string) (*role, error) {
-	var r role
-	found, err := getJSON(ctx, s, rolePrefix+name, &r)
-	if !found {
-		return nil, err
-	}
-	return &r, nil
+	return framework.Load[role](ctx, store, s, rolePrefix+name)
 }
 
 func loadStaticRole(ctx context.Context, s logical.Storage, name string) (*staticRole, error) {
-	var r staticRole
-	found, err := getJSON(ctx, s, staticRolePrefix+name, &r)
-	if !found {
-		return nil, err
-	}
-	return &r, nil
+	return framework.Load[staticRole](ctx, store, s, staticRolePrefix+name)
 }
 
 // stripes are name-hashed mutexes (framework.Stripes).

@@ -75,3 +75,13 @@ func (s *Stripes) Of(name string) *sync.Mutex {
 	h.Write([]byte(name))
 	return &s[h.Sum32()%uint32(len(s))]
 }
+
+// Load reads the JSON entry at key as a T: nil (and no error) when it is
+// absent.
+func Load[T any](ctx context.Context, j JSONStore, s logical.Storage, key string) (*T, error) {
+	var v T
+	if found, err := j.Get(ctx, s, key, &v); !found {
+		return nil, err
+	}
+	return &v, nil
+}

@@ -28,6 +28,12 @@ func TestJSONStore(t *testing.T) {
 	if found, err := js.Get(ctx, s, "k/absent", &got); found || err != nil {
 		t.Fatalf("Get(absent) = %v %v", found, err)
 	}
+	if l, err := framework.Load[v](ctx, js, s, "k/1"); err != nil || l == nil || l.A != "x" {
+		t.Fatalf("Load = %+v %v", l, err)
+	}
+	if l, err := framework.Load[v](ctx, js, s, "k/absent"); err != nil || l != nil {
+		t.Fatalf("Load(absent) = %+v %v, want nil, nil", l, err)
+	}
 	if err := s.Put(ctx, &storage.Entry{Key: "k/bad", Value: []byte("{not json s3cr3t")}); err != nil {
 		t.Fatal(err)
 	}

@@ -122,19 +122,11 @@ func normalizeSerial(serial string) string {
 }
 
 func loadKey(ctx context.Context, s logical.Storage, id string) (*keyEntry, error) {
-	var k keyEntry
-	if found, err := getJSON(ctx, s, keyPrefix+id, &k); !found {
-		return nil, err
-	}
-	return &k, nil
+	return framework.Load[keyEntry](ctx, store, s, keyPrefix+id)
 }
 
 func loadIssuer(ctx context.Context, s logical.Storage, id string) (*issuerEntry, error) {
-	var is issuerEntry
-	if found, err := getJSON(ctx, s, issuerPrefix+id, &is); !found {
-		return nil, err
-	}
-	return &is, nil
+	return framework.Load[issuerEntry](ctx, store, s, issuerPrefix+id)
 }
 
 func loadIssuersConfig(ctx context.Context, s logical.Storage) (*issuersConfig, error) {
@@ -164,27 +156,15 @@ func loadRole(ctx context.Context, s logical.Storage, name string) (*role, error
 }
 
 func loadCert(ctx context.Context, s logical.Storage, serial string) (*certEntry, error) {
-	var c certEntry
-	if found, err := getJSON(ctx, s, certPrefix+serialKey(serial), &c); !found {
-		return nil, err
-	}
-	return &c, nil
+	return framework.Load[certEntry](ctx, store, s, certPrefix+serialKey(serial))
 }
 
 func loadRevoked(ctx context.Context, s logical.Storage, serial string) (*revokedEntry, error) {
-	var r revokedEntry
-	if found, err := getJSON(ctx, s, revokedPrefix+serialKey(serial), &r); !found {
-		return nil, err
-	}
-	return &r, nil
+	return framework.Load[revokedEntry](ctx, store, s, revokedPrefix+serialKey(serial))
 }
 
 func loadCRL(ctx context.Context, s logical.Storage, issuerID string) (*crlEntry, error) {
-	var c crlEntry
-	if found, err := getJSON(ctx, s, crlPrefix+issuerID, &c); !found {
-		return nil, err
-	}
-	return &c, nil
+	return framework.Load[crlEntry](ctx, store, s, crlPrefix+issuerID)
 }
 
 // listResponse answers a LIST; none is logical.ErrNotFound, as Vault

@@ -103,21 +103,11 @@ type role struct {
 }
 
 func loadCA(ctx context.Context, s logical.Storage) (*caEntry, error) {
-	var c caEntry
-	found, err := getJSON(ctx, s, caKey, &c)
-	if !found {
-		return nil, err
-	}
-	return &c, nil
+	return framework.Load[caEntry](ctx, store, s, caKey)
 }
 
 func loadRole(ctx context.Context, s logical.Storage, name string) (*role, error) {
-	var r role
-	found, err := getJSON(ctx, s, rolePrefix+name, &r)
-	if !found {
-		return nil, err
-	}
-	return &r, nil
+	return framework.Load[role](ctx, store, s, rolePrefix+name)
 }
 
 // store is the engine's JSON storage (errors name "ssh" and wrap
