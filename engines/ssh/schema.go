@@ -114,12 +114,6 @@ func loadRole(ctx context.Context, s logical.Storage, name string) (*role, error
 // ErrCorrupt for an entry that does not decode).
 var store = framework.JSONStore{Engine: "ssh", Corrupt: ErrCorrupt}
 
-// getJSON decodes the entry at key into out; found=false when absent or
-// on error.
-func getJSON(ctx context.Context, s logical.Storage, key string, out any) (bool, error) {
-	return store.Get(ctx, s, key, out)
-}
-
 // putJSON stores v at key.
 func putJSON(ctx context.Context, s logical.Storage, key string, v any) error {
 	return store.Put(ctx, s, key, v)

@@ -115,17 +115,5 @@ func (s *Server) listAttachedGroupPolicies(p url.Values, _ *accessKey) (any, *ap
 	if err != nil {
 		return nil, err
 	}
-	type attached struct {
-		PolicyName string `xml:"PolicyName"`
-		PolicyArn  string `xml:"PolicyArn"`
-	}
-	type result struct {
-		Policies    []attached `xml:"AttachedPolicies>member"`
-		IsTruncated bool       `xml:"IsTruncated"`
-	}
-	var out result
-	for _, arn := range g.attached {
-		out.Policies = append(out.Policies, attached{PolicyName: arn[lastSlash(arn)+1:], PolicyArn: arn})
-	}
-	return out, nil
+	return attachedPolicies(g.attached), nil
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // iamActions are the IAM actions the fake serves.
@@ -319,28 +320,26 @@ func (s *Server) listAttachedUserPolicies(p url.Values, caller *accessKey) (any,
 	if err != nil {
 		return nil, err
 	}
-	type attached struct {
-		PolicyName string `xml:"PolicyName"`
-		PolicyArn  string `xml:"PolicyArn"`
-	}
-	type result struct {
-		Policies    []attached `xml:"AttachedPolicies>member"`
-		IsTruncated bool       `xml:"IsTruncated"`
-	}
-	var out result
-	for _, arn := range u.attached {
-		out.Policies = append(out.Policies, attached{PolicyName: arn[lastSlash(arn)+1:], PolicyArn: arn})
-	}
-	return out, nil
+	return attachedPolicies(u.attached), nil
 }
 
-func lastSlash(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return i
-		}
+// attachedPolicy is one member of a List*AttachedPolicies answer.
+type attachedPolicy struct {
+	PolicyName string `xml:"PolicyName"`
+	PolicyArn  string `xml:"PolicyArn"`
+}
+
+// attachedPolicies is the answer of ListAttachedUserPolicies and
+// ListAttachedGroupPolicies for arns.
+func attachedPolicies(arns []string) any {
+	var out struct {
+		Policies    []attachedPolicy `xml:"AttachedPolicies>member"`
+		IsTruncated bool             `xml:"IsTruncated"`
 	}
-	return -1
+	for _, arn := range arns {
+		out.Policies = append(out.Policies, attachedPolicy{PolicyName: arn[strings.LastIndexByte(arn, '/')+1:], PolicyArn: arn})
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {
