@@ -170,15 +170,5 @@ func globMatch(pattern, s string) bool {
 	return strings.HasSuffix(s, last)
 }
 
-// Redacted is p without webhook secrets, as the API answers it.
-func (p *Policy) Redacted() *Policy {
-	c := *p
-	c.Notify = make([]Webhook, len(p.Notify))
-	for i, w := range p.Notify {
-		c.Notify[i] = Webhook{URL: w.URL}
-	}
-	return &c
-}
-
 // String names the policy in messages.
 func (p *Policy) String() string { return fmt.Sprintf("rotation policy %q", p.Name) }

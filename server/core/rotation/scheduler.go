@@ -121,7 +121,7 @@ type Scheduler struct {
 	run      *period
 	policies map[string]*policyState
 	stats    map[string]*PolicyStats
-	seq      uint64
+	seq      uint64 // the last history sequence number handed out
 
 	quarantine quarantineSet
 	notifier   *notifier
@@ -188,14 +188,10 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	seq, err := s.loadSeq(ctx)
-	if err != nil {
-		return err
-	}
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p := &period{ctx: pctx, cancel: cancel, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.mu.Lock()
-	s.run, s.policies, s.seq = p, states, seq
+	s.run, s.policies = p, states
 	s.stats = map[string]*PolicyStats{}
 	s.mu.Unlock()
 	s.quarantine.replace(q)

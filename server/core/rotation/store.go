@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -235,32 +234,14 @@ func (s *Scheduler) baseline(ctx context.Context, p *Policy) error {
 	return s.commitSlot(ctx, p.Name, slotState{Slot: now, Started: now, Done: true})
 }
 
-// loadSeq returns the highest history sequence number stored.
-func (s *Scheduler) loadSeq(ctx context.Context) (uint64, error) {
-	dirs, err := s.cfg.Storage.List(ctx, historyPrefix)
-	if err != nil {
-		return 0, fmt.Errorf("rotation: list history: %w", err)
-	}
-	var top uint64
-	for _, d := range dirs {
-		keys, err := s.cfg.Storage.List(ctx, historyPrefix+d)
-		if err != nil {
-			return 0, fmt.Errorf("rotation: list history: %w", err)
-		}
-		for _, k := range keys {
-			if n, err := strconv.ParseUint(k, 10, 64); err == nil && n > top {
-				top = n
-			}
-		}
-	}
-	return top, nil
-}
-
 // record appends r to its policy's history (trimmed to historyKeep)
 // and counts it.
 func (s *Scheduler) record(ctx context.Context, r Run) {
 	s.mu.Lock()
-	s.seq++
+	// Sequence numbers follow the clock (nanoseconds), strictly rising on
+	// this node, so that a new active node needs no scan of the history
+	// to go on numbering after the last one.
+	s.seq = max(s.seq+1, uint64(time.Now().UnixNano()))
 	r.Seq = s.seq
 	st := s.stats[r.Policy]
 	if st == nil {
